@@ -1,0 +1,6 @@
+import CofferCLI
+
+@main
+enum Entrypoint {
+  static func main() { CofferCommand.runMain() }
+}

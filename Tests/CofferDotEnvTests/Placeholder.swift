@@ -1,0 +1,2 @@
+import Testing
+@Test func placeholderDotEnv() { #expect(Bool(true)) }
