@@ -1,0 +1,233 @@
+import ArgumentParser
+import CofferCore
+import CofferDotEnv
+import CofferSystem
+import CofferVault
+
+extension CofferCommand {
+  /// `coffer import FILE`: load a .env file into an environment's vault.
+  struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Import every key of a .env file into an environment's vault.",
+      discussion: """
+        The file is read by the rules in docs/dotenv.md; any error aborts the import and nothing is written. \
+        Existing values are kept unless --overwrite. Keys coffer.yaml does not declare are imported and listed.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var env: EnvironmentOption
+    @Argument(help: "The .env file.") var file: String
+    @Flag(name: .long, help: "Replace values that differ from the file's.") var overwrite = false
+
+    mutating func run() throws {
+      try Importer.run(global: global, env: env, file: file, overwrite: overwrite)
+    }
+  }
+
+  /// `coffer import-from-env`: the reference guide's name for `import`.
+  struct ImportFromEnv: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "import-from-env", abstract: "Import a .env file (the reference guide's name for `coffer import`).")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var env: EnvironmentOption
+    @Option(name: .long, help: "The .env file.") var envFile = ".env"
+    @Flag(name: .long, help: "Replace values that differ from the file's.") var overwrite = false
+
+    mutating func run() throws {
+      try Importer.run(global: global, env: env, file: envFile, overwrite: overwrite)
+    }
+  }
+
+  /// `coffer export`: write an environment's values in a format.
+  struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Write an environment's values as dotenv, JSON, YAML or shell.",
+      discussion: "Files are written atomically with mode 0600 (an existing file keeps its mode).")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var env: EnvironmentOption
+    @Option(name: .long, help: "dotenv, json, yaml or shell.") var format: ExportFormat = .dotenv
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE instead of stdout.", valueName: "file"))
+    var output: String?
+    @Flag(name: .long, help: "Export what is readable even if some groups are not.") var allowPartial = false
+
+    mutating func run() throws {
+      try Exporter.run(global: global, env: env, format: format, output: output, allowPartial: allowPartial)
+    }
+  }
+
+  /// `coffer export-to-env`: the reference guide's name for `export`.
+  struct ExportToEnv: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "export-to-env", abstract: "Write a .env file (the reference guide's name for `coffer export`).")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var env: EnvironmentOption
+    @Option(name: .long, help: "The file to write.") var envFile = ".env"
+    @Flag(name: .long, help: "Export what is readable even if some groups are not.") var allowPartial = false
+
+    mutating func run() throws {
+      try Exporter.run(global: global, env: env, format: .dotenv, output: envFile, allowPartial: allowPartial)
+    }
+  }
+}
+
+enum Importer {
+  static func run(global: GlobalOptions, env: EnvironmentOption, file: String, overwrite: Bool) throws {
+    let ws = try Workspace.load(global)
+    let environment = try ws.environment(env)
+    let parsed = try DotEnvParser.parse(try Files.read(file), file: file)
+    for w in parsed.warnings { ErrorRenderer.warn("\(file):\(w.line): \(w.message)") }
+    let entries = parsed.document.values
+    for e in entries { try SecretNames.validate(e.name) }
+    let identities = try IdentityLoader.load()
+    let author = ws.author(identities)
+    let now = SystemClock.now()
+    var added: [String] = [], updated: [String] = [], unchanged: [String] = [], skipped: [String] = []
+    try ws.modifyVault(environment, identities: identities) { vault in
+      for (name, value) in entries {
+        if vault.current(name) != nil {
+          if try vault.value(of: name) == value {
+            unchanged.append(name)
+            continue
+          }
+          guard overwrite else {
+            skipped.append(name)
+            continue
+          }
+          updated.append(name)
+        } else {
+          added.append(name)
+        }
+        try vault.set(name, to: value, group: ws.group(of: name), author: author, at: now)
+      }
+    }
+    ErrorRenderer.note(
+      "imported \(file) into \(environment): \(added.count) added, \(updated.count) updated, "
+        + "\(unchanged.count) unchanged, \(skipped.count) skipped")
+    if !skipped.isEmpty {
+      ErrorRenderer.note("skipped (already set, differing): \(skipped.joined(separator: ", ")); use --overwrite to replace")
+    }
+    let undeclared = entries.map(\.name).filter { ws.manifest.secret(named: $0) == nil }
+    if !undeclared.isEmpty {
+      ErrorRenderer.warn("undeclared in coffer.yaml: \(undeclared.joined(separator: ", "))")
+    }
+  }
+}
+
+/// Export formats.
+enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
+  case dotenv, json, yaml, shell
+}
+
+enum Exporter {
+  static func run(
+    global: GlobalOptions, env: EnvironmentOption, format: ExportFormat, output: String?, allowPartial: Bool
+  ) throws {
+    let ws = try Workspace.load(global)
+    let environment = try ws.environment(env)
+    let identities = try IdentityLoader.load()
+    let entries: [(name: String, value: SecretValue)]
+    if let vault = try ws.openVault(environment, identities: identities) {
+      try Partial.check(vault, environment: environment, allowPartial: allowPartial)
+      entries = try vault.currentValues()
+    } else {
+      entries = []
+    }
+    let bytes = try ExportFormatter.render(entries, as: format)
+    if let output {
+      try Files.writeAtomically(output, bytes, newFileMode: 0o600)
+      ErrorRenderer.note("wrote \(entries.count) values to \(output)")
+    } else {
+      Terminal.write(1, bytes)
+    }
+  }
+}
+
+/// Refuses to act on a partial view of an environment unless asked to.
+enum Partial {
+  static func check(_ vault: Vault, environment: String, allowPartial: Bool) throws {
+    let unreadable = vault.unreadableGroups
+    guard !unreadable.isEmpty else { return }
+    if allowPartial {
+      ErrorRenderer.warn("not readable with this identity in \(environment): groups \(unreadable.joined(separator: ", "))")
+      return
+    }
+    throw UsageError(
+      description: "cannot read groups \(unreadable.joined(separator: ", ")) in \(environment) with this identity",
+      hints: ["pass --allow-partial to continue without them", "ask a recipient who can read them to grant you access"],
+      exitStatus: .accessDenied)
+  }
+}
+
+/// Renders values in the export formats. Each round-trips through its intended consumer byte for byte.
+enum ExportFormatter {
+  static func render(_ entries: [(name: String, value: SecretValue)], as format: ExportFormat) throws -> [UInt8] {
+    for e in entries where e.value.containsNUL || !e.value.isValidUTF8 {
+      throw UsageError(description: "\(e.name) holds binary data (NUL or invalid UTF-8) that \(format.rawValue) cannot carry")
+    }
+    switch format {
+    case .dotenv:
+      return DotEnvSerializer.serialize(entries)
+    case .json:
+      return Array((JSON.object(entries.map { ($0.name, JSON.string($0.value.revealString())) }).encoded + "\n").utf8)
+    case .yaml:
+      var out = ""
+      for e in entries { out += "\(e.name): \(yamlDoubleQuoted(e.value.revealString()))\n" }
+      if entries.isEmpty { out = "{}\n" }
+      return Array(out.utf8)
+    case .shell:
+      var out = ""
+      for e in entries {
+        guard isShellIdentifier(e.name) else {
+          throw UsageError(
+            description: "\(e.name) is not a shell variable name; nothing was written",
+            hints: ["use --format dotenv or json for names with . or -"])
+        }
+        out += "export \(e.name)='\(e.value.revealString().replacingAll("'", with: "'\\''"))'\n"
+      }
+      return Array(out.utf8)
+    }
+  }
+
+  static func isShellIdentifier(_ s: String) -> Bool {
+    guard let f = s.utf8.first, f == 0x5F || (f | 0x20 >= 0x61 && f | 0x20 <= 0x7A) else { return false }
+    return s.utf8.allSatisfy { $0 == 0x5F || ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) }
+  }
+
+  /// A YAML 1.2 double-quoted scalar: every control character, `"` and `\` escaped; everything else literal.
+  static func yamlDoubleQuoted(_ s: String) -> String {
+    var out = "\""
+    for scalar in s.unicodeScalars {
+      switch scalar {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\t": out += "\\t"
+      case "\r": out += "\\r"
+      default:
+        let v = scalar.value
+        if v < 0x20 || v == 0x7F || (v >= 0x80 && v < 0xA0) || v == 0xFEFF || v == 0x2028 || v == 0x2029 {
+          let h = String(v, radix: 16)
+          out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+        } else {
+          out.unicodeScalars.append(scalar)
+        }
+      }
+    }
+    return out + "\""
+  }
+}
+
+extension String {
+  /// Replaces every occurrence of one Unicode scalar (not grapheme: a quote followed by a combining mark is still
+  /// a quote to a shell).
+  func replacingAll(_ target: Unicode.Scalar, with replacement: String) -> String {
+    var out = String.UnicodeScalarView()
+    for u in unicodeScalars {
+      if u == target { out.append(contentsOf: replacement.unicodeScalars) } else { out.append(u) }
+    }
+    return String(out)
+  }
+}

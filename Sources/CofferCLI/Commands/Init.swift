@@ -1,0 +1,168 @@
+import ArgumentParser
+import CofferCore
+import CofferSystem
+import CofferVault
+
+extension CofferCommand {
+  /// `coffer init`: start a project here.
+  struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Create coffer.yaml and .coffer/ in this directory, and an identity if you have none.",
+      discussion: """
+        Writes coffer.yaml (refusing to overwrite one), creates .coffer/vault/, adds .env files and Coffer's local \
+        state to .gitignore, creates an identity if none is configured, and adds its recipient to the manifest's \
+        `recipients:` map under your user name.
+        """)
+
+    @Option(name: .long, help: "Project name (default: the directory's name).")
+    var projectName: String?
+
+    @Option(name: .long, help: "Comma-separated environments.")
+    var environments = "development,staging,production"
+
+    @Option(name: .long, help: "Your name in the recipients map (default: your user name).")
+    var name: String?
+
+    @Option(name: .long, help: ArgumentHelp("Create the project in DIR instead of the current directory.", valueName: "dir"))
+    var project: String?
+
+    mutating func run() throws {
+      let root = Paths.absolute(project ?? Paths.currentDirectory())
+      let target = Project(root: root)
+      if Files.exists(target.manifestPath) {
+        throw UsageError(
+          description: "refusing to overwrite \(target.display(target.manifestPath))",
+          hints: ["edit it, or remove it first to start over"])
+      }
+      let envs = environments.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
+      guard !envs.isEmpty, envs.allSatisfy({ VaultGrammar.isToken($0) && $0.first?.isLowercase ?? false || $0.first?.isNumber ?? false }) else {
+        throw UsageError(description: "--environments: expected names like development,staging,production")
+      }
+      let projectName = (self.projectName ?? Paths.lastComponent(root)).trimmingSpaces()
+      let recipientName = VaultGrammar.sanitizeAuthor(name ?? ProcessEnvironment.userName())
+
+      // Identity: reuse the configured one, or make one at the configured path.
+      let identities: [AgeX25519Identity]
+      switch IdentityStore.source() {
+      case .environment:
+        identities = try IdentityStore.load()
+      case .file(let path):
+        if Files.exists(path) {
+          identities = try IdentityStore.load()
+        } else {
+          let id = AgeX25519Identity.generate()
+          try IdentityStore.write(id, to: path, at: SystemClock.now())
+          ErrorRenderer.note("created identity \(path) (keep it safe; never commit it)")
+          identities = [id]
+        }
+      }
+      let recipient = identities[0].recipient.encoded
+
+      var yaml = """
+        # Coffer manifest: every secret this project needs. Committed; holds no values.
+        # Schema: docs/manifest.md
+        version: 1
+        project: \(yamlScalar(projectName))
+        environments: [\(envs.joined(separator: ", "))]
+        recipients:
+          \(recipientName): \(recipient)
+        groups:
+          api-keys: { rotation: 90d, description: API keys for external services }
+          database-credentials: { rotation: 180d, description: Database passwords and connection strings }
+          security-tokens: { rotation: 365d, description: JWT secrets and signing keys }
+          integration-credentials: { rotation: 90d, description: Credentials for integrated services }
+          infrastructure-credentials: { rotation: 90d, description: Cloud provider credentials }
+        secrets: {}
+
+        """
+      // Validate what we are about to write with the real decoder.
+      _ = try Manifest.decode(Array(yaml.utf8), file: Project.manifestName)
+      try Files.makeDirectory(target.vaultDirectory)
+      try Files.writeAtomically(target.manifestPath, Array(yaml.utf8), newFileMode: 0o644)
+      yaml = ""
+      try GitIgnore.ensure(in: root)
+      ErrorRenderer.note("wrote \(target.display(target.manifestPath)) with recipient \(recipientName)")
+      Terminal.out(recipient + "\n")
+    }
+  }
+
+  /// `coffer keygen`: make a new identity.
+  struct Keygen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Create a new age X25519 identity (0600) and print its recipient.",
+      discussion: "Without -o, writes to $COFFER_IDENTITY_FILE or ~/.config/coffer/identity.txt, refusing to overwrite.")
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the identity to FILE.", valueName: "file"))
+    var output: String?
+
+    mutating func run() throws {
+      let path: String
+      if let output {
+        path = output
+      } else if case .file(let p) = IdentityStore.source() {
+        path = p
+      } else {
+        path = IdentityStore.defaultPath
+      }
+      let id = AgeX25519Identity.generate()
+      try IdentityStore.write(id, to: path, at: SystemClock.now())
+      ErrorRenderer.note("wrote identity \(path)")
+      Terminal.out(id.recipient.encoded + "\n")
+    }
+  }
+}
+
+/// Keeps Coffer's files out of git and its vaults' line endings stable.
+enum GitIgnore {
+  static let ignoreLines = [".env", ".env.*", "!.env.example", "!.env.sample", ".coffer/.lock", ".coffer/**/.*.tmp-*"]
+  static let attributeLines = [".coffer/vault/*.vault text eol=lf"]
+
+  static func ensure(in root: String) throws {
+    try append(lines: ignoreLines, to: Paths.join(root, ".gitignore"), header: "# coffer: local secrets and state")
+    try append(lines: attributeLines, to: Paths.join(root, ".gitattributes"), header: "# coffer: vault files keep LF")
+  }
+
+  static func append(lines: [String], to path: String, header: String) throws {
+    var text = Files.exists(path) ? String(decoding: try Files.read(path), as: UTF8.self) : ""
+    let present = Set(text.split(separator: "\n").map { String($0).trimmingSpaces() })
+    let missing = lines.filter { !present.contains($0) }
+    guard !missing.isEmpty else { return }
+    if !text.isEmpty, !text.hasSuffix("\n") { text += "\n" }
+    text += header + "\n" + missing.joined(separator: "\n") + "\n"
+    try Files.writeAtomically(path, Array(text.utf8), newFileMode: 0o644)
+  }
+}
+
+func yamlScalar(_ s: String) -> String {
+  let plain = !s.isEmpty && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }
+    && !["true", "false", "null", "yes", "no", "on", "off", "~"].contains(s.lowercased())
+    && !(s.first?.isNumber ?? false)
+  if plain { return s }
+  var out = "\""
+  for scalar in s.unicodeScalars {
+    switch scalar {
+    case "\"": out += "\\\""
+    case "\\": out += "\\\\"
+    case "\n": out += "\\n"
+    case "\t": out += "\\t"
+    case "\r": out += "\\r"
+    default:
+      if scalar.value < 0x20 || scalar.value == 0x7F {
+        let h = String(scalar.value, radix: 16)
+        out += "\\x" + (h.count < 2 ? "0" : "") + h
+      } else {
+        out.unicodeScalars.append(scalar)
+      }
+    }
+  }
+  return out + "\""
+}
+
+extension String {
+  func trimmingSpaces() -> String {
+    var s = Substring(self)
+    while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+    while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+    return String(s)
+  }
+}

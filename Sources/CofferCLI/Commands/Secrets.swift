@@ -1,0 +1,190 @@
+import ArgumentParser
+import CofferCore
+import CofferDotEnv
+import CofferSystem
+import CofferVault
+
+extension CofferCommand {
+  /// `coffer set`: record a new version of a secret.
+  struct Set: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Store a new version of a secret.",
+      discussion: """
+        The value comes from --file (byte-exact), --value, a hidden prompt when stdin is a terminal, or stdin \
+        (exactly one trailing LF or CRLF removed unless --keep-newline). The last 10 versions are kept.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var env: EnvironmentOption
+    @Argument(help: "The secret's name.") var name: String
+    @Option(name: .long, help: ArgumentHelp("Read the value from FILE, byte for byte.", valueName: "file"))
+    var file: String?
+    @Option(name: .long, help: ArgumentHelp("The value itself. Visible to other users of this machine in the process list and shell history: prefer stdin or --file.", valueName: "value"))
+    var value: String?
+    @Flag(name: .long, help: "Keep a trailing newline read from stdin.")
+    var keepNewline = false
+
+    mutating func run() throws {
+      let ws = try Workspace.load(global)
+      let environment = try ws.environment(env)
+      try SecretNames.validate(name)
+      let secret = try readValue()
+      let identities = try IdentityLoader.load()
+      if ws.manifest.secret(named: name) == nil {
+        ErrorRenderer.warn("\(name) is not declared in coffer.yaml")
+      }
+      let name = self.name
+      let version = try ws.modifyVault(environment, identities: identities) { vault in
+        try vault.set(name, to: secret, group: ws.group(of: name), author: ws.author(identities), at: SystemClock.now())
+      }
+      ErrorRenderer.note("set \(name) in \(environment) (version \(version))")
+    }
+
+    func readValue() throws -> SecretValue {
+      let sources = [file != nil, value != nil].filter { $0 }.count
+      guard sources <= 1 else { throw UsageError(description: "give at most one of --file and --value") }
+      if let file { return SecretValue(try Files.read(file)) }
+      if let value { return SecretValue(value) }
+      if Terminal.isTTY(0) {
+        guard let line = Terminal.readHidden(prompt: "value for \(name): ") else {
+          throw UsageError(description: "no terminal to prompt on", hints: ["pipe the value on stdin or use --file"])
+        }
+        return SecretValue(line)
+      }
+      var bytes = Terminal.readAllStdin()
+      if !keepNewline, bytes.last == 0x0A {
+        bytes.removeLast()
+        if bytes.last == 0x0D { bytes.removeLast() }
+      }
+      return SecretValue(bytes)
+    }
+  }
+
+  /// `coffer get`: print one value.
+  struct Get: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a secret's value on stdout.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var env: EnvironmentOption
+    @Argument(help: "The secret's name.") var name: String
+    @Option(name: .long, help: "Print this version instead of the current one.") var version: Int?
+    @Flag(name: [.customShort("n"), .long], help: "Do not print a newline after the value.") var noNewline = false
+    @Flag(name: .long, help: "Print {\"name\": …, \"value\": …}.") var json = false
+
+    mutating func run() throws {
+      let ws = try Workspace.load(global)
+      let environment = try ws.environment(env)
+      let identities = try IdentityLoader.load()
+      guard let vault = try ws.openVault(environment, identities: identities), vault.current(name) != nil else {
+        throw VaultError(.notFound, file: ws.project.display(ws.project.vaultPath(environment)), detail: name)
+      }
+      let value = try vault.value(of: name, version: version)
+      if json {
+        guard value.isValidUTF8 else { throw UsageError(description: "\(name) is not UTF-8 text and cannot be printed as JSON") }
+        Terminal.out(JSON.object([("name", .string(name)), ("value", .string(value.revealString()))]).encoded + "\n")
+      } else {
+        Terminal.write(1, value.reveal() + (noNewline ? [] : [0x0A]))
+      }
+    }
+  }
+
+  /// `coffer rm`: delete a secret and its history from one environment.
+  struct Remove: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a secret (all its versions) from an environment.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var env: EnvironmentOption
+    @Argument(help: "The secret's name.") var name: String
+
+    mutating func run() throws {
+      let ws = try Workspace.load(global)
+      let environment = try ws.environment(env)
+      let identities = try IdentityLoader.load()
+      let name = self.name
+      let path = ws.project.display(ws.project.vaultPath(environment))
+      guard Files.exists(ws.project.vaultPath(environment)) else { throw VaultError(.notFound, file: path, detail: name) }
+      try ws.modifyVault(environment, identities: identities) { vault in
+        guard vault.remove(name) else { throw VaultError(.notFound, file: path, detail: name) }
+      }
+      ErrorRenderer.note("removed \(name) from \(environment)")
+    }
+  }
+
+  /// `coffer list`: names and metadata, never values.
+  struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "list", abstract: "List the secrets in an environment: name, group, version, age, author; never values.",
+      aliases: ["ls"])
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var env: EnvironmentOption
+    @Flag(name: .long, help: "Print JSON.") var json = false
+
+    mutating func run() throws {
+      let ws = try Workspace.load(global)
+      let environment = try ws.environment(env)
+      let path = ws.project.vaultPath(environment)
+      let entries = Files.exists(path) ? try VaultFile.inspect(Files.read(path), file: ws.project.display(path)).secrets : []
+      let now = SystemClock.now()
+      if json {
+        let items: [JSON] = entries.map { e in
+          let v = e.versions[0]
+          return .object([
+            ("name", .string(e.name)), ("group", .string(e.group)), ("version", .int(v.number)),
+            ("updated", .string(v.created.rfc3339)), ("author", .string(v.author)),
+            ("declared", .bool(ws.manifest.secret(named: e.name) != nil)),
+          ])
+        }
+        Terminal.out(JSON.object([("environment", .string(environment)), ("secrets", .array(items))]).encoded + "\n")
+        return
+      }
+      var rows = [["NAME", "GROUP", "VERSION", "UPDATED", "BY"]]
+      for e in entries {
+        let v = e.versions[0]
+        rows.append([e.name, e.group, String(v.number), RelativeTime.describe(from: v.created, to: now), v.author])
+      }
+      Terminal.out(Table.render(rows))
+    }
+  }
+}
+
+/// The one naming rule for secrets, shared by import, set and run: `[A-Za-z_][A-Za-z0-9_.-]*` (the .env grammar).
+enum SecretNames {
+  static func validate(_ name: String) throws {
+    guard DotEnvSerializer.isValidName(name), name.utf8.count <= 256 else {
+      throw UsageError(
+        description: "invalid secret name \(name.debugDescription)",
+        hints: ["names start with a letter or _ and contain letters, digits, _ . or -"])
+    }
+  }
+}
+
+/// Human-readable ages for listings.
+enum RelativeTime {
+  static func describe(from then: Timestamp, to now: Timestamp) -> String {
+    let s = now.secondsSinceEpoch - then.secondsSinceEpoch
+    if s < 60 { return "just now" }
+    if s < 3600 { return "\(s / 60)m ago" }
+    if s < 86_400 { return "\(s / 3600)h ago" }
+    return "\(s / 86_400)d ago"
+  }
+}
+
+/// Left-aligned text tables.
+enum Table {
+  static func render(_ rows: [[String]]) -> String {
+    guard let first = rows.first else { return "" }
+    var widths = [Int](repeating: 0, count: first.count)
+    for row in rows { for (i, c) in row.enumerated() { widths[i] = max(widths[i], c.count) } }
+    var out = ""
+    for row in rows {
+      var line = ""
+      for (i, c) in row.enumerated() {
+        line += c
+        if i < row.count - 1 { line += String(repeating: " ", count: widths[i] - c.count + 2) }
+      }
+      out += line + "\n"
+    }
+    return out
+  }
+}

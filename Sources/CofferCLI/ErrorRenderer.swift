@@ -1,0 +1,27 @@
+import CofferCore
+import CofferSystem
+
+/// A usage or input error raised by a command itself (not by a library module).
+struct UsageError: CofferError {
+  let description: String
+  var hints: [String] = []
+  var exitStatus: ExitStatus = .badInput
+}
+
+/// A command outcome that is not an error but must end with a given status (e.g. `check` finding problems).
+struct Finish: Error {
+  let status: Int32
+}
+
+/// Renders every error the CLI shows, in one place: `coffer: error: …` then `coffer: hint: …` lines, on stderr.
+enum ErrorRenderer {
+  static func render(_ error: any CofferError) {
+    var text = "coffer: error: \(error.description)\n"
+    for hint in error.hints { text += "coffer: hint: \(hint)\n" }
+    Terminal.err(text)
+  }
+
+  static func warn(_ message: String) { Terminal.err("coffer: warning: \(message)\n") }
+
+  static func note(_ message: String) { Terminal.err("coffer: \(message)\n") }
+}

@@ -1,0 +1,141 @@
+import ArgumentParser
+import CofferCore
+import CofferDotEnv
+import CofferSystem
+import CofferVault
+import Logging
+
+/// Options every command accepts after its name.
+struct GlobalOptions: ParsableArguments {
+  @Option(name: .long, help: ArgumentHelp("Use the project in DIR instead of searching upward from the current directory.", valueName: "dir"))
+  var project: String?
+
+  @Flag(name: .long, help: "Print debug messages on stderr (never values).")
+  var verbose = false
+}
+
+/// The environment selector shared by commands that read or write one environment.
+struct EnvironmentOption: ParsableArguments {
+  @Option(name: [.customShort("e"), .long], help: ArgumentHelp("The environment (default: $COFFER_ENV, else the manifest's first).", valueName: "name"))
+  var env: String?
+}
+
+/// A located project with its decoded manifest: what most commands start from.
+struct Workspace {
+  let project: Project
+  let manifest: Manifest
+  let logger: Logger
+
+  /// Finds the project and decodes its manifest.
+  static func load(_ global: GlobalOptions) throws -> Workspace {
+    let logger = CLILog.make(verbose: global.verbose)
+    let project = try Project.locate(from: global.project)
+    let bytes = try Files.read(project.manifestPath)
+    let manifest = try Manifest.decode(bytes, file: project.display(project.manifestPath))
+    logger.debug("project \(project.root): \(manifest.secrets.count) declared secrets")
+    return Workspace(project: project, manifest: manifest, logger: logger)
+  }
+
+  /// Resolves `--env`, `COFFER_ENV` or the first environment, and checks it is declared.
+  func environment(_ option: EnvironmentOption) throws -> String {
+    let name = option.env ?? ProcessEnvironment.get("COFFER_ENV") ?? manifest.environments.first ?? ""
+    guard manifest.environments.contains(name) else {
+      throw UsageError(
+        description: "unknown environment \(name.isEmpty ? "(none)" : name)",
+        hints: ["the manifest declares: \(manifest.environments.joined(separator: ", "))"])
+    }
+    return name
+  }
+
+  /// The recipients new data keys are wrapped to: the manifest's `recipients:` map.
+  func recipients(fallback identities: [AgeX25519Identity]) throws -> [AgeX25519Recipient] {
+    var out: [AgeX25519Recipient] = []
+    for r in manifest.recipients {
+      do {
+        out.append(try AgeX25519Recipient(parsing: r.recipient))
+      } catch {
+        throw UsageError(description: "\(project.display(project.manifestPath)): recipients.\(r.name): not a valid age X25519 recipient")
+      }
+    }
+    if out.isEmpty { out = identities.map(\.recipient) }
+    return out
+  }
+
+  /// The name recorded as a change's author: the manifest's name for this identity, else its `age1…` recipient.
+  func author(_ identities: [AgeX25519Identity]) -> String {
+    let mine = Set(identities.map(\.recipient.encoded))
+    if let named = manifest.recipients.first(where: { mine.contains($0.recipient) }) { return named.name }
+    return identities.first?.recipient.encoded ?? ProcessEnvironment.userName()
+  }
+
+  /// The group a secret is sealed under: its manifest group, else `default`.
+  func group(of name: String) -> String { manifest.secret(named: name)?.group ?? "default" }
+
+  /// Opens an environment's vault for reading, or returns `nil` when it has no vault file yet.
+  func openVault(_ environment: String, identities: [AgeX25519Identity]) throws -> Vault? {
+    let path = project.vaultPath(environment)
+    guard Files.exists(path) else { return nil }
+    let bytes = try Files.read(path)
+    let vault = try VaultFile.open(bytes, file: project.display(path), with: identities)
+    guard vault.environment == environment else {
+      throw VaultError(.malformed, file: project.display(path), detail: "holds environment \(vault.environment)")
+    }
+    logger.debug("opened \(project.display(path)): \(vault.names.count) secrets")
+    return vault
+  }
+
+  /// Changes an environment's vault under the project lock: open (or create), apply `body`, re-wrap to the manifest's
+  /// recipients if they changed, seal, and replace the file atomically. Nothing is written if `body` throws.
+  func modifyVault<R>(
+    _ environment: String, identities: [AgeX25519Identity], _ body: (inout Vault) throws -> R
+  ) throws -> R {
+    try Files.makeDirectory(project.vaultDirectory)
+    let lock = try FileLock(path: project.lockPath)
+    defer { withExtendedLifetime(lock) {} }
+    let path = project.vaultPath(environment)
+    let recipients = try recipients(fallback: identities)
+    var vault =
+      try openVault(environment, identities: identities)
+      ?? Vault.create(environment: environment, recipients: recipients, file: project.display(path))
+    vault.useRecipients(recipients)
+    let result = try body(&vault)
+    let skipped = try vault.rewrap(to: recipients)
+    if !skipped.isEmpty {
+      ErrorRenderer.warn("cannot re-wrap groups \(skipped.joined(separator: ", ")): this identity cannot read them")
+    }
+    try Files.writeAtomically(path, VaultFile.seal(vault), newFileMode: 0o600)
+    logger.debug("wrote \(project.display(path))")
+    return result
+  }
+}
+
+/// Identity loading with the CLI's error messages.
+enum IdentityLoader {
+  static func load() throws -> [AgeX25519Identity] { try IdentityStore.load() }
+}
+
+/// swift-log wiring: debug lines on stderr as `coffer: debug: …` when `--verbose` is given.
+enum CLILog {
+  static func make(verbose: Bool) -> Logger {
+    var logger = Logger(label: "coffer") { _ in StderrLogHandler() }
+    logger.logLevel = verbose ? .debug : .warning
+    return logger
+  }
+}
+
+struct StderrLogHandler: LogHandler {
+  var logLevel: Logger.Level = .warning
+  var metadata: Logger.Metadata = [:]
+
+  subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    get { metadata[key] }
+    set { metadata[key] = newValue }
+  }
+
+  func log(
+    level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
+    function: String, line: UInt
+  ) {
+    Terminal.err("coffer: \(level): \(message)\n")
+  }
+}

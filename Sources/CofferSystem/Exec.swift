@@ -1,0 +1,135 @@
+import CofferCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Replaces the current process with a program: `execve`, with the program looked up on `PATH`, no shell between.
+public enum Exec {
+  /// Why a program could not be started, with the exit status a shell would use.
+  public struct Failure: CofferError {
+    /// The program as given.
+    public let program: String
+    /// What went wrong.
+    public let reason: String
+    /// 127 when not found, 126 when found but not executable.
+    public let code: Int32
+    public var description: String { "cannot run \(program): \(reason)" }
+    public var exitStatus: ExitStatus { .badInput }
+  }
+
+  /// Finds a program the way `execvp` does: a name with `/` is used as given; otherwise each `PATH` entry is tried.
+  /// - Parameters:
+  ///   - program: the command name or path.
+  ///   - path: the `PATH` value to search (default `/usr/local/bin:/usr/bin:/bin` when unset).
+  /// - Returns: the path to execute.
+  /// - Throws: ``Failure`` with code 127 (not found) or 126 (not executable).
+  public static func resolve(_ program: String, path: String?) throws(Failure) -> String {
+    if program.isEmpty { throw Failure(program: program, reason: "empty command", code: 127) }
+    if program.contains("/") {
+      if access(program, X_OK) == 0 { return program }
+      let notFound = errno == ENOENT
+      throw Failure(program: program, reason: notFound ? "no such file" : "permission denied", code: notFound ? 127 : 126)
+    }
+    var sawDenied = false
+    for dir in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":", omittingEmptySubsequences: false) {
+      let candidate = Paths.join(dir.isEmpty ? "." : String(dir), program)
+      var st = stat()
+      guard stat(candidate, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+      if access(candidate, X_OK) == 0 { return candidate }
+      sawDenied = true
+    }
+    throw Failure(program: program, reason: sawDenied ? "permission denied" : "command not found", code: sawDenied ? 126 : 127)
+  }
+
+  /// Replaces this process with `argv[0]` (resolved on `PATH`), passing `environment` exactly.
+  /// - Parameters:
+  ///   - argv: the program and its arguments; never passes through a shell.
+  ///   - environment: `NAME=value` entries, each without NUL.
+  /// - Throws: ``Failure`` when the program cannot be found or started; on success it does not return.
+  public static func replaceProcess(argv: [String], environment: [[UInt8]]) throws(Failure) -> Never {
+    let pathVar = environment.first { $0.starts(with: Array("PATH=".utf8)) }.map { String(decoding: $0.dropFirst(5), as: UTF8.self) }
+    let program = try resolve(argv[0], path: pathVar ?? ProcessEnvironment.get("PATH"))
+    var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
+    cArgs.append(nil)
+    var cEnv: [UnsafeMutablePointer<CChar>?] = environment.map { entry in
+      let p = UnsafeMutablePointer<CChar>.allocate(capacity: entry.count + 1)
+      entry.withUnsafeBytes { raw in
+        UnsafeMutableRawPointer(p).copyMemory(from: raw.baseAddress!, byteCount: entry.count)
+      }
+      p[entry.count] = 0
+      return p
+    }
+    cEnv.append(nil)
+    execve(program, cArgs, cEnv)
+    let code = errno
+    throw Failure(program: argv[0], reason: String(cString: strerror(code)), code: code == ENOENT ? 127 : 126)
+  }
+}
+
+/// Standard streams and the terminal, at the edge.
+public enum Terminal {
+  /// Whether a file descriptor is a terminal.
+  public static func isTTY(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+  /// Writes bytes to a file descriptor, all of them.
+  public static func write(_ fd: Int32, _ bytes: [UInt8]) {
+    var off = 0
+    while off < bytes.count {
+      let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
+      if n < 0 {
+        if errno == EINTR { continue }
+        return
+      }
+      off += n
+    }
+  }
+
+  /// Writes text to standard output (data only).
+  public static func out(_ s: String) { write(1, Array(s.utf8)) }
+
+  /// Writes text to standard error (messages).
+  public static func err(_ s: String) { write(2, Array(s.utf8)) }
+
+  /// Reads standard input to its end.
+  public static func readAllStdin() -> [UInt8] {
+    var out = [UInt8]()
+    var buf = [UInt8](repeating: 0, count: 65_536)
+    while true {
+      let n = buf.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+      if n < 0 {
+        if errno == EINTR { continue }
+        break
+      }
+      if n == 0 { break }
+      out.append(contentsOf: buf[0..<n])
+    }
+    return out
+  }
+
+  /// Prompts on the controlling terminal and reads one line with echo turned off.
+  /// - Parameter prompt: the text shown (on the terminal, not stdout).
+  /// - Returns: the line without its newline, or `nil` when there is no terminal.
+  public static func readHidden(prompt: String) -> [UInt8]? {
+    let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    write(fd, Array(prompt.utf8))
+    var old = termios()
+    let haveTermios = tcgetattr(fd, &old) == 0
+    if haveTermios {
+      var quiet = old
+      quiet.c_lflag &= ~tcflag_t(ECHO)
+      tcsetattr(fd, TCSAFLUSH, &quiet)
+    }
+    defer {
+      if haveTermios { tcsetattr(fd, TCSAFLUSH, &old) }
+      write(fd, [0x0A])
+    }
+    var line = [UInt8]()
+    var byte: UInt8 = 0
+    while read(fd, &byte, 1) == 1, byte != 0x0A { line.append(byte) }
+    if line.last == 0x0D { line.removeLast() }
+    return line
+  }
+}

@@ -1,0 +1,191 @@
+import CofferCore
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// File access at the edge: whole-file reads, atomic writes, modes, directories.
+///
+/// Every write goes to a temporary file in the same directory, is flushed with `fsync`, and is renamed over the
+/// target, so a reader sees the old file or the new one and never a torn one. A new file gets the mode asked for
+/// (0600 for anything holding secrets); an existing file keeps its own mode.
+public enum Files {
+  /// Reads a whole file.
+  /// - Parameter path: the file.
+  /// - Returns: its bytes.
+  /// - Throws: ``SystemError`` naming the path when it cannot be opened or read.
+  public static func read(_ path: String) throws(SystemError) -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw SystemError.errno("cannot read", path: path) }
+    defer { close(fd) }
+    var st = stat()
+    var out = [UInt8]()
+    if fstat(fd, &st) == 0, st.st_size > 0 { out.reserveCapacity(Int(st.st_size)) }
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    while true {
+      let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw SystemError.errno("cannot read", path: path)
+      }
+      if n == 0 { break }
+      out.append(contentsOf: buffer[0..<n])
+    }
+    return out
+  }
+
+  /// Whether something exists at `path` (without following a final symlink's absence).
+  public static func exists(_ path: String) -> Bool {
+    var st = stat()
+    return lstat(path, &st) == 0
+  }
+
+  /// Whether `path` is a directory.
+  public static func isDirectory(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+  }
+
+  /// The permission bits of a file, or `nil` if it does not exist.
+  public static func mode(of path: String) -> UInt32? {
+    var st = stat()
+    guard stat(path, &st) == 0 else { return nil }
+    return UInt32(st.st_mode & 0o7777)
+  }
+
+  /// Creates a directory and its parents.
+  /// - Parameters:
+  ///   - path: the directory.
+  ///   - mode: the mode for directories it creates.
+  /// - Throws: ``SystemError`` when a component cannot be created.
+  public static func makeDirectory(_ path: String, mode: UInt32 = 0o755) throws(SystemError) {
+    if isDirectory(path) { return }
+    let parent = Paths.parent(path)
+    if parent != path, !parent.isEmpty { try makeDirectory(parent, mode: mode) }
+    if mkdir(path, mode_t(mode)) != 0, errno != EEXIST {
+      throw SystemError.errno("cannot create directory", path: path)
+    }
+  }
+
+  /// Replaces a file's contents atomically and durably.
+  /// - Parameters:
+  ///   - path: the target file.
+  ///   - bytes: the new contents.
+  ///   - newFileMode: the permission bits when the file does not exist yet (an existing file keeps its mode).
+  /// - Throws: ``SystemError`` naming the path; the target is then unchanged and no temporary file is left.
+  public static func writeAtomically(_ path: String, _ bytes: [UInt8], newFileMode: UInt32 = 0o600) throws(SystemError) {
+    let dir = Paths.parent(path)
+    let base = Paths.lastComponent(path)
+    var template = Array("\(dir)/.\(base).tmp-XXXXXX".utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard fd >= 0 else { throw SystemError.errno("cannot write", path: path) }
+    let tmp = String(cString: template)
+    var ok = false
+    defer {
+      if !ok { unlink(tmp) }
+    }
+    let mode = Files.mode(of: path) ?? newFileMode
+    guard fchmod(fd, mode_t(mode)) == 0 else { close(fd); throw SystemError.errno("cannot write", path: path) }
+    var written = 0
+    while written < bytes.count {
+      let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+      if n < 0 {
+        if errno == EINTR { continue }
+        close(fd)
+        throw SystemError.errno("cannot write", path: path)
+      }
+      written += n
+    }
+    guard fsync(fd) == 0 else { close(fd); throw SystemError.errno("cannot write", path: path) }
+    close(fd)
+    guard rename(tmp, path) == 0 else { throw SystemError.errno("cannot write", path: path) }
+    ok = true
+    let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if dfd >= 0 { fsync(dfd); close(dfd) }
+  }
+
+  /// Removes a file; a missing file is not an error.
+  /// - Throws: ``SystemError`` when it exists and cannot be removed.
+  public static func remove(_ path: String) throws(SystemError) {
+    if unlink(path) != 0, errno != ENOENT { throw SystemError.errno("cannot remove", path: path) }
+  }
+
+  /// Lists a directory's entries (names only, without `.` and `..`), sorted.
+  public static func list(_ path: String) -> [String] {
+    guard let d = opendir(path) else { return [] }
+    defer { closedir(d) }
+    var names: [String] = []
+    while let e = readdir(d) {
+      let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
+        String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+      }
+      if name != ".", name != ".." { names.append(name) }
+    }
+    return names.sorted()
+  }
+}
+
+/// Exclusive advisory lock (`flock`) on a lock file, serializing writers across processes.
+public final class FileLock {
+  private let fd: Int32
+
+  /// Blocks until the lock on `path` is held; creates the lock file (0600) if needed.
+  /// - Parameter path: the lock file.
+  /// - Throws: ``SystemError`` when it cannot be created or locked.
+  public init(path: String) throws(SystemError) {
+    let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw SystemError.errno("cannot lock", path: path) }
+    while flock(fd, LOCK_EX) != 0 {
+      if errno == EINTR { continue }
+      close(fd)
+      throw SystemError.errno("cannot lock", path: path)
+    }
+    self.fd = fd
+  }
+
+  deinit {
+    flock(fd, LOCK_UN)
+    close(fd)
+  }
+}
+
+/// Pure path helpers (POSIX paths, `/` separator).
+public enum Paths {
+  /// Joins components with `/`.
+  public static func join(_ a: String, _ b: String) -> String {
+    if b.hasPrefix("/") { return b }
+    if a.isEmpty { return b }
+    return a.hasSuffix("/") ? a + b : a + "/" + b
+  }
+
+  /// The directory part of a path (`.` for a bare name, `/` for the root).
+  public static func parent(_ path: String) -> String {
+    var p = path
+    while p.count > 1, p.hasSuffix("/") { p.removeLast() }
+    guard let i = p.lastIndex(of: "/") else { return "." }
+    if i == p.startIndex { return "/" }
+    return String(p[..<i])
+  }
+
+  /// The last component of a path.
+  public static func lastComponent(_ path: String) -> String {
+    var p = path
+    while p.count > 1, p.hasSuffix("/") { p.removeLast() }
+    guard let i = p.lastIndex(of: "/") else { return p }
+    return String(p[p.index(after: i)...])
+  }
+
+  /// The process's current directory.
+  public static func currentDirectory() -> String {
+    guard let cwd = getcwd(nil, 0) else { return "." }
+    defer { free(cwd) }
+    return String(cString: cwd)
+  }
+
+  /// Makes a path absolute against the current directory (no symlink resolution).
+  public static func absolute(_ path: String) -> String {
+    path.hasPrefix("/") ? path : join(currentDirectory(), path)
+  }
+}

@@ -1,0 +1,85 @@
+import CofferCore
+import CofferVault
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Finds the user's age identity: `COFFER_IDENTITY` (the key text, for CI), else `COFFER_IDENTITY_FILE`, else
+/// `$XDG_CONFIG_HOME/coffer/identity.txt` (default `~/.config/coffer/identity.txt`).
+public enum IdentityStore {
+  /// Where the identity comes from.
+  public enum Source: Sendable, Equatable {
+    /// The `COFFER_IDENTITY` variable.
+    case environment
+    /// A file.
+    case file(String)
+  }
+
+  /// The default identity file path.
+  public static var defaultPath: String {
+    let base = ProcessEnvironment.get("XDG_CONFIG_HOME").flatMap { $0.isEmpty ? nil : $0 }
+      ?? Paths.join(ProcessEnvironment.home(), ".config")
+    return Paths.join(Paths.join(base, "coffer"), "identity.txt")
+  }
+
+  /// Where an identity would be loaded from, without reading it.
+  public static func source() -> Source {
+    if let text = ProcessEnvironment.get("COFFER_IDENTITY"), !text.isEmpty { return .environment }
+    if let file = ProcessEnvironment.get("COFFER_IDENTITY_FILE"), !file.isEmpty { return .file(file) }
+    return .file(defaultPath)
+  }
+
+  /// Loads the identities.
+  /// - Returns: one or more X25519 identities.
+  /// - Throws: ``SystemError`` (exit 3) when none is configured or found, when the file is readable by group or
+  ///   others (with a `chmod 600` hint), or when the text holds no valid identity.
+  public static func load() throws(SystemError) -> [AgeX25519Identity] {
+    switch source() {
+    case .environment:
+      let text = ProcessEnvironment.get("COFFER_IDENTITY") ?? ""
+      return try parse(text, label: "COFFER_IDENTITY")
+    case .file(let path):
+      guard Files.exists(path) else {
+        throw SystemError(
+          "no identity at", path: path, reason: "file not found", status: .accessDenied,
+          hints: ["run `coffer keygen` to make one, or set COFFER_IDENTITY / COFFER_IDENTITY_FILE"])
+      }
+      if let mode = Files.mode(of: path), mode & 0o077 != 0 {
+        throw SystemError(
+          "refusing identity file", path: path,
+          reason: "it is readable by group or others (mode \(String(mode, radix: 8)))", status: .accessDenied,
+          hints: ["run `chmod 600 \(path)`"])
+      }
+      let bytes = try Files.read(path)
+      return try parse(String(decoding: bytes, as: UTF8.self), label: path)
+    }
+  }
+
+  static func parse(_ text: String, label: String) throws(SystemError) -> [AgeX25519Identity] {
+    do {
+      let ids = try Age.parseIdentities(text)
+      guard !ids.isEmpty else { throw SystemError("no identity in", path: label, reason: "no AGE-SECRET-KEY-1 line", status: .accessDenied) }
+      return ids
+    } catch let e as SystemError {
+      throw e
+    } catch {
+      throw SystemError("invalid identity in", path: label, reason: "\(error)", status: .accessDenied)
+    }
+  }
+
+  /// Writes a new identity file in age-keygen's format, mode 0600, creating its directory (0700).
+  /// - Parameters:
+  ///   - identity: the identity.
+  ///   - path: the file; must not exist.
+  ///   - time: the creation time to record in the comment.
+  /// - Throws: ``SystemError`` when the file exists or cannot be written.
+  public static func write(_ identity: AgeX25519Identity, to path: String, at time: Timestamp) throws(SystemError) {
+    if Files.exists(path) {
+      throw SystemError("refusing to overwrite", path: path, reason: "an identity is already there")
+    }
+    try Files.makeDirectory(Paths.parent(path), mode: 0o700)
+    let text = "# created: \(time.rfc3339)\n# public key: \(identity.recipient.encoded)\n\(identity.encoded.revealString())\n"
+    try Files.writeAtomically(path, Array(text.utf8), newFileMode: 0o600)
+  }
+}

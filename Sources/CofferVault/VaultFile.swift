@@ -1,0 +1,288 @@
+import CofferCore
+import Crypto
+
+/// Reads and writes the vault file format, `coffer-vault v1` (docs/vault-format.md).
+///
+/// Bytes in, values out: no paths are opened here. Reading verifies the grammar, unwraps the environment key,
+/// verifies the file MAC, and unwraps every group key the identities can; values stay sealed until asked for.
+public enum VaultFile {
+  /// The first line of every version-1 vault file.
+  public static let magic = "coffer-vault v1"
+
+  /// Opens a vault file.
+  /// - Parameters:
+  ///   - bytes: the file's contents. CRLF line endings (from git's `autocrlf`) are read as LF.
+  ///   - file: the label to name in errors (normally the path).
+  ///   - identities: the identities to try on each wrapped key.
+  /// - Returns: the opened vault; groups whose keys no identity unwraps are listed in ``Vault/unreadableGroups``.
+  /// - Throws: ``VaultError`` ``VaultError/Code/malformed`` (with the line) when the grammar is not followed,
+  ///   ``VaultError/Code/unsupportedVersion`` for another format version, ``VaultError/Code/noMatchingIdentity``
+  ///   when no identity unwraps the environment key, ``VaultError/Code/authenticationFailed`` when the MAC does not
+  ///   verify (an entry added, removed, reordered, edited or rolled back on its own).
+  public static func open(_ bytes: [UInt8], file: String, with identities: [any AgeIdentity]) throws(VaultError) -> Vault {
+    let parsed = try parse(bytes, file: file)
+    guard let envSlot = parsed.slots[VaultGrammar.environmentSlot] else {
+      throw VaultError(.malformed, file: file, detail: "no environment key")
+    }
+    let envKeyBytes: [UInt8]
+    do {
+      envKeyBytes = try Age.decrypt(envSlot.wrapped, with: identities)
+    } catch let error where error.code == .noMatch {
+      throw VaultError(.noMatchingIdentity, file: file)
+    } catch {
+      throw VaultError(.malformed, file: file, line: parsed.envSlotLine, detail: "environment key: \(error.code)")
+    }
+    guard envKeyBytes.count == 32 else { throw VaultError(.malformed, file: file, detail: "environment key length") }
+    let envKey = SymmetricKey(data: envKeyBytes)
+    let expected = mac(parsed.authenticated, envKey: envKey)
+    guard safeEqual(expected, parsed.mac) else { throw VaultError(.authenticationFailed, file: file) }
+
+    var slots = parsed.slots
+    for (group, slot) in slots where group != VaultGrammar.environmentSlot {
+      if let raw = try? Age.decrypt(slot.wrapped, with: identities), raw.count == 32 {
+        slots[group]?.key = SymmetricKey(data: raw)
+      }
+    }
+    slots[VaultGrammar.environmentSlot]?.key = envKey
+    let recipients = envSlot.recipients.compactMap { try? AgeX25519Recipient(parsing: $0) }
+    return Vault(
+      environment: parsed.environment, file: file, envKey: envKey, slots: slots, records: parsed.records,
+      recipients: recipients)
+  }
+
+  /// Reads the environment name and the readable metadata without any key: for `list`-like views by someone who
+  /// cannot decrypt. Does not verify the MAC.
+  /// - Parameters:
+  ///   - bytes: the file's contents.
+  ///   - file: the label for errors.
+  /// - Returns: the environment name and, per secret name, its group and versions.
+  /// - Throws: ``VaultError`` ``VaultError/Code/malformed`` or ``VaultError/Code/unsupportedVersion``.
+  public static func inspect(_ bytes: [UInt8], file: String) throws(VaultError) -> VaultSummary {
+    let p = try parse(bytes, file: file)
+    return VaultSummary(
+      environment: p.environment,
+      secrets: p.records.keys.sorted(by: utf8Less).compactMap { name in
+        p.records[name].map { VaultSummary.Entry(name: name, group: $0.group, versions: $0.versions) }
+      },
+      groups: p.slots.mapValues(\.recipients))
+  }
+
+  /// Serializes a vault with a fresh MAC.
+  /// - Parameter vault: the vault to write.
+  /// - Returns: the file's bytes: LF line endings, sorted, deterministic apart from new ciphertexts.
+  public static func seal(_ vault: Vault) -> [UInt8] {
+    var out = [UInt8]()
+    func line(_ s: String) { out.append(contentsOf: s.utf8); out.append(0x0A) }
+    line(magic)
+    line("environment \(vault.environment)")
+    for group in vault.slots.keys.sorted(by: utf8Less) {
+      guard let slot = vault.slots[group] else { continue }
+      line("key \(group) \(Base64.encode(slot.wrapped))")
+      for r in slot.recipients { line(" to \(r)") }
+    }
+    for name in vault.names {
+      guard let record = vault.records[name] else { continue }
+      line("secret \(name) \(record.group)")
+      for v in record.versions {
+        line(" v \(v.number) \(v.created.rfc3339) \(v.author) \(Base64.encode(v.sealed))")
+      }
+    }
+    let tag = mac(out, envKey: vault.envKey)
+    line("mac \(Base64.encode(tag))")
+    return out
+  }
+
+  // MARK: - Parsing
+
+  struct Parsed {
+    var environment: String
+    var slots: [String: Vault.KeySlot]
+    var envSlotLine: Int
+    var records: [String: Vault.Record]
+    var authenticated: [UInt8]
+    var mac: [UInt8]
+  }
+
+  static func parse(_ input: [UInt8], file: String) throws(VaultError) -> Parsed {
+    // Normalize CRLF to LF so a checkout with autocrlf still opens; a lone CR is damage.
+    var bytes = [UInt8]()
+    bytes.reserveCapacity(input.count)
+    var i = 0
+    var lineNo = 1
+    while i < input.count {
+      let b = input[i]
+      if b == 0x0D {
+        guard i + 1 < input.count, input[i + 1] == 0x0A else {
+          throw VaultError(.malformed, file: file, line: lineNo, detail: "carriage return")
+        }
+      } else {
+        if b == 0x0A { lineNo += 1 }
+        bytes.append(b)
+      }
+      i += 1
+    }
+    guard bytes.last == 0x0A else { throw VaultError(.malformed, file: file, line: lineNo, detail: "missing final newline") }
+
+    var lines: [(start: Int, end: Int)] = []
+    var start = 0
+    for (j, b) in bytes.enumerated() where b == 0x0A {
+      lines.append((start, j))
+      start = j + 1
+    }
+    func text(_ n: Int) -> Substring {
+      Substring(decoding: bytes[lines[n].start..<lines[n].end], as: UTF8.self)
+    }
+    func fail(_ n: Int, _ what: String) -> VaultError { VaultError(.malformed, file: file, line: n + 1, detail: what) }
+
+    guard !lines.isEmpty else { throw VaultError(.malformed, file: file, line: 1, detail: "empty file") }
+    let first = text(0)
+    if first != magic {
+      if first.hasPrefix("coffer-vault ") { throw VaultError(.unsupportedVersion, file: file, line: 1, detail: String(first.dropFirst(13))) }
+      throw fail(0, "not a coffer vault")
+    }
+    guard lines.count >= 3 else { throw fail(lines.count - 1, "truncated") }
+    let envFields = text(1).split(separator: " ", omittingEmptySubsequences: false)
+    guard envFields.count == 2, envFields[0] == "environment", VaultGrammar.isToken(envFields[1]) else {
+      throw fail(1, "expected `environment NAME`")
+    }
+    let environment = String(envFields[1])
+
+    var n = 2
+    var slots: [String: Vault.KeySlot] = [:]
+    var envSlotLine = 0
+    var lastGroup: String?
+    while n < lines.count, text(n).hasPrefix("key ") {
+      let f = text(n).split(separator: " ", omittingEmptySubsequences: false)
+      guard f.count == 3, f[1] == "*" || VaultGrammar.isToken(f[1]), let wrapped = Base64.decode(f[2]) else {
+        throw fail(n, "expected `key GROUP BASE64`")
+      }
+      let group = String(f[1])
+      if let lastGroup, !utf8Less(lastGroup, group) { throw fail(n, "key lines out of order") }
+      lastGroup = group
+      if group == VaultGrammar.environmentSlot { envSlotLine = n + 1 }
+      n += 1
+      var recipients: [String] = []
+      while n < lines.count, text(n).hasPrefix(" to ") {
+        let r = String(text(n).dropFirst(4))
+        guard VaultGrammar.isRecipient(r) else { throw fail(n, "expected ` to age1…`") }
+        if let last = recipients.last, !utf8Less(last, r) { throw fail(n, "recipients out of order") }
+        recipients.append(r)
+        n += 1
+      }
+      guard !recipients.isEmpty else { throw fail(n, "key without recipients") }
+      slots[group] = Vault.KeySlot(recipients: recipients, wrapped: wrapped, key: nil)
+    }
+    guard slots[VaultGrammar.environmentSlot] != nil else { throw fail(n, "no environment key (`key * …`)") }
+
+    var records: [String: Vault.Record] = [:]
+    var lastName: String?
+    while n < lines.count, text(n).hasPrefix("secret ") {
+      let f = text(n).split(separator: " ", omittingEmptySubsequences: false)
+      guard f.count == 3, VaultGrammar.isToken(f[1]), VaultGrammar.isToken(f[2]), f[2] != "*" else {
+        throw fail(n, "expected `secret NAME GROUP`")
+      }
+      let name = String(f[1])
+      let group = String(f[2])
+      if let lastName, !utf8Less(lastName, name) { throw fail(n, "secrets out of order or repeated") }
+      lastName = name
+      guard slots[group] != nil else { throw fail(n, "group \(group) has no key") }
+      n += 1
+      var versions: [SecretVersion] = []
+      while n < lines.count, text(n).hasPrefix(" v ") {
+        let v = text(n).dropFirst(3).split(separator: " ", omittingEmptySubsequences: false)
+        guard v.count == 4, let number = VaultGrammar.number(v[0]), let created = Timestamp(rfc3339: String(v[1])),
+          VaultGrammar.isAuthor(v[2]), let sealed = Base64.decode(v[3]), sealed.count >= 28
+        else { throw fail(n, "expected ` v N TIME AUTHOR BASE64`") }
+        if let last = versions.last, last.number <= number { throw fail(n, "versions out of order") }
+        versions.append(SecretVersion(number: number, created: created, author: String(v[2]), sealed: sealed))
+        n += 1
+      }
+      guard !versions.isEmpty, versions.count <= Vault.retainedVersions else { throw fail(n, "secret \(name): bad version count") }
+      records[name] = Vault.Record(group: group, versions: versions)
+    }
+    guard n == lines.count - 1 else { throw fail(n, "unexpected line") }
+    let macFields = text(n).split(separator: " ", omittingEmptySubsequences: false)
+    guard macFields.count == 2, macFields[0] == "mac", let tag = Base64.decode(macFields[1]), tag.count == 32 else {
+      throw fail(n, "expected `mac BASE64`")
+    }
+    return Parsed(
+      environment: environment, slots: slots, envSlotLine: envSlotLine, records: records,
+      authenticated: Array(bytes[0..<lines[n].start]), mac: tag)
+  }
+
+  static func mac(_ bytes: [UInt8], envKey: SymmetricKey) -> [UInt8] {
+    let key = HKDF<SHA256>.deriveKey(inputKeyMaterial: envKey, info: Array("coffer-vault/v1 mac".utf8), outputByteCount: 32)
+    return Array(HMAC<SHA256>.authenticationCode(for: bytes, using: key))
+  }
+
+  static func safeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    var d: UInt8 = 0
+    for i in 0..<a.count { d |= a[i] ^ b[i] }
+    return d == 0
+  }
+}
+
+/// What can be read from a vault file without any key.
+public struct VaultSummary: Sendable {
+  /// One secret's readable metadata.
+  public struct Entry: Sendable {
+    /// The secret's name.
+    public let name: String
+    /// Its group.
+    public let group: String
+    /// Its versions, newest first.
+    public let versions: [SecretVersion]
+  }
+  /// The environment name.
+  public let environment: String
+  /// Secrets sorted by name.
+  public let secrets: [Entry]
+  /// Group (`*` for the environment key) → recipients its key is wrapped to.
+  public let groups: [String: [String]]
+}
+
+/// The lexical rules of the vault grammar.
+public enum VaultGrammar {
+  /// The key slot name of the environment key.
+  public static let environmentSlot = "*"
+
+  /// Whether `s` is a name, group or environment token: `[A-Za-z0-9_.-]+`, at most 256 bytes.
+  public static func isToken(_ s: some StringProtocol) -> Bool {
+    let u = s.utf8
+    guard !u.isEmpty, u.count <= 256 else { return false }
+    return u.allSatisfy { isAlnum($0) || $0 == 0x5F || $0 == 0x2E || $0 == 0x2D }
+  }
+
+  /// Whether `s` is an acceptable author: `[A-Za-z0-9_.@+-]+`, at most 256 bytes.
+  public static func isAuthor(_ s: some StringProtocol) -> Bool {
+    let u = s.utf8
+    guard !u.isEmpty, u.count <= 256 else { return false }
+    return u.allSatisfy { isAlnum($0) || $0 == 0x5F || $0 == 0x2E || $0 == 0x2D || $0 == 0x40 || $0 == 0x2B }
+  }
+
+  /// Whether `s` looks like an X25519 age recipient (`age1` and lowercase bech32 characters).
+  public static func isRecipient(_ s: some StringProtocol) -> Bool {
+    s.hasPrefix("age1") && s.utf8.count < 200
+      && s.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) }
+  }
+
+  /// Replaces characters an author may not contain with `_`.
+  public static func sanitizeAuthor(_ s: String) -> String {
+    let cleaned = String(
+      decoding: s.utf8.prefix(256).map {
+        isAlnum($0) || $0 == 0x5F || $0 == 0x2E || $0 == 0x2D || $0 == 0x40 || $0 == 0x2B ? $0 : 0x5F
+      }, as: UTF8.self)
+    return cleaned.isEmpty ? "unknown" : cleaned
+  }
+
+  static func number(_ s: Substring) -> Int? {
+    guard let first = s.utf8.first, first != 0x30, s.utf8.count <= 9, s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
+    else { return nil }
+    return Int(s)
+  }
+
+  static func isAlnum(_ c: UInt8) -> Bool {
+    (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+  }
+}
