@@ -49,6 +49,6 @@ public struct CofferCommand: ParsableCommand {
         status = code == .validationFailure ? ExitStatus.badInput.rawValue : (code.rawValue == 1 ? 1 : ExitStatus.badInput.rawValue)
       }
     }
-    exit(status)
+    Glibc.exit(status)
   }
 }

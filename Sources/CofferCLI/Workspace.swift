@@ -132,10 +132,7 @@ struct StderrLogHandler: LogHandler {
     set { metadata[key] = newValue }
   }
 
-  func log(
-    level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
-    function: String, line: UInt
-  ) {
-    Terminal.err("coffer: \(level): \(message)\n")
+  func log(event: LogEvent) {
+    Terminal.err("coffer: \(event.level): \(event.message)\n")
   }
 }

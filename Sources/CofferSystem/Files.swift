@@ -81,7 +81,7 @@ public enum Files {
     var template = Array("\(dir)/.\(base).tmp-XXXXXX".utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard fd >= 0 else { throw SystemError.errno("cannot write", path: path) }
-    let tmp = String(cString: template)
+    let tmp = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     var ok = false
     defer {
       if !ok { unlink(tmp) }
@@ -119,7 +119,7 @@ public enum Files {
     var names: [String] = []
     while let e = readdir(d) {
       let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
-        String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
       }
       if name != ".", name != ".." { names.append(name) }
     }

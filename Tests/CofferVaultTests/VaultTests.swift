@@ -1,0 +1,225 @@
+import CofferCore
+import Foundation
+import Testing
+
+@testable import CofferVault
+
+/// Vault format behaviour: round trips, determinism, retention, and every kind of tampering.
+@Suite struct VaultTests {
+  let alice = AgeX25519Identity.generate()
+  let bob = AgeX25519Identity.generate()
+  let t0 = Timestamp(secondsSinceEpoch: 1_790_000_000)
+
+  func sample() throws -> Vault {
+    var v = try Vault.create(environment: "production", recipients: [alice.recipient, bob.recipient], file: "prod.vault")
+    try v.set("OPENAI_API_KEY", to: SecretValue("sk-fake-openai"), group: "api-keys", author: "alice", at: t0)
+    try v.set("DATABASE_URL", to: SecretValue("postgres://u:p@h/db"), group: "database-credentials", author: "alice", at: t0)
+    try v.set("PEM", to: SecretValue("-----BEGIN FAKE-----\nAAAA\n-----END FAKE-----\n"), group: "api-keys", author: "bob", at: t0)
+    return v
+  }
+
+  func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+  @Test func roundTripGivesExactValuesAndMetadata() throws {
+    let sealed = VaultFile.seal(try sample())
+    for id in [alice, bob] {
+      let v = try VaultFile.open(sealed, file: "prod.vault", with: [id])
+      #expect(v.names == ["DATABASE_URL", "OPENAI_API_KEY", "PEM"])
+      #expect(try v.value(of: "OPENAI_API_KEY") == SecretValue("sk-fake-openai"))
+      #expect(try v.value(of: "PEM").reveal() == Array("-----BEGIN FAKE-----\nAAAA\n-----END FAKE-----\n".utf8))
+      #expect(v.current("PEM")?.author == "bob")
+      #expect(v.current("PEM")?.created == t0)
+      #expect(v.group(of: "DATABASE_URL") == "database-credentials")
+      #expect(v.unreadableGroups == [])
+    }
+  }
+
+  @Test func bytesOfEveryKindSurvive() throws {
+    var v = try sample()
+    let values: [[UInt8]] = [[], [0], Array(0...255), Array("Zoë 中 🙂 $HOME `x` 'q' \"d\" \\ \r\n#".utf8), [0xFF, 0xFE]]
+    for (i, bytes) in values.enumerated() {
+      try v.set("V\(i)", to: SecretValue(bytes), group: "misc", author: "alice", at: t0)
+    }
+    let opened = try VaultFile.open(VaultFile.seal(v), file: "x", with: [alice])
+    for (i, bytes) in values.enumerated() { #expect(try opened.value(of: "V\(i)").reveal() == bytes) }
+  }
+
+  @Test func serializationIsDeterministicAndSorted() throws {
+    let sealed = VaultFile.seal(try sample())
+    let reopened = try VaultFile.open(sealed, file: "x", with: [alice])
+    #expect(VaultFile.seal(reopened) == sealed)
+    let lines = text(sealed).split(separator: "\n").map(String.init)
+    #expect(lines[0] == "coffer-vault v1")
+    #expect(lines[1] == "environment production")
+    #expect(lines.filter { $0.hasPrefix("key ") }.map { $0.split(separator: " ")[1] } == ["*", "api-keys", "database-credentials"])
+    #expect(lines.filter { $0.hasPrefix("secret ") } == [
+      "secret DATABASE_URL database-credentials", "secret OPENAI_API_KEY api-keys", "secret PEM api-keys",
+    ])
+    #expect(lines.last?.hasPrefix("mac ") == true)
+    #expect(!text(sealed).contains("sk-fake-openai"))
+  }
+
+  @Test func keepsTheLastTenVersionsNewestFirst() throws {
+    var v = try sample()
+    for i in 2...13 {
+      try v.set("OPENAI_API_KEY", to: SecretValue("sk-v\(i)"), group: "api-keys", author: "alice", at: Timestamp(secondsSinceEpoch: t0.secondsSinceEpoch + Int64(i)))
+    }
+    let opened = try VaultFile.open(VaultFile.seal(v), file: "x", with: [bob])
+    #expect(opened.versions(of: "OPENAI_API_KEY").map(\.number) == Array((4...13).reversed()))
+    #expect(try opened.value(of: "OPENAI_API_KEY") == SecretValue("sk-v13"))
+    #expect(try opened.value(of: "OPENAI_API_KEY", version: 4) == SecretValue("sk-v4"))
+    #expect(throws: VaultError.self) { try opened.value(of: "OPENAI_API_KEY", version: 3) }
+  }
+
+  @Test func movingAGroupReSealsEveryVersion() throws {
+    var v = try sample()
+    try v.set("OPENAI_API_KEY", to: SecretValue("sk-2"), group: "api-keys", author: "a", at: t0)
+    try v.set("OPENAI_API_KEY", to: SecretValue("sk-3"), group: "security-tokens", author: "a", at: t0)
+    let opened = try VaultFile.open(VaultFile.seal(v), file: "x", with: [alice])
+    #expect(opened.group(of: "OPENAI_API_KEY") == "security-tokens")
+    #expect(try opened.value(of: "OPENAI_API_KEY", version: 1) == SecretValue("sk-fake-openai"))
+    #expect(try opened.value(of: "OPENAI_API_KEY") == SecretValue("sk-3"))
+  }
+
+  @Test func wrongIdentityIsNoMatch() throws {
+    let sealed = VaultFile.seal(try sample())
+    let error = #expect(throws: VaultError.self) { try VaultFile.open(sealed, file: "prod.vault", with: [AgeX25519Identity.generate()]) }
+    #expect(error?.code == .noMatchingIdentity)
+    #expect(error?.exitStatus == .accessDenied)
+    #expect(error?.description == "no identity can open the vault: prod.vault")
+  }
+
+  @Test func everyFlippedByteIsDetected() throws {
+    var v = try Vault.create(environment: "dev", recipients: [alice.recipient], file: "dev.vault")
+    try v.set("A", to: SecretValue("one"), group: "g", author: "alice", at: t0)
+    let sealed = VaultFile.seal(v)
+    var undetected: [Int] = []
+    for i in sealed.indices {
+      for mask: UInt8 in [0x01, 0x20] {
+        var bad = sealed
+        bad[i] ^= mask
+        if (try? VaultFile.open(bad, file: "dev.vault", with: [alice])) != nil { undetected.append(i) }
+      }
+    }
+    #expect(undetected == [])
+  }
+
+  @Test func removingAnEntryIsDetected() throws {
+    let lines = text(VaultFile.seal(try sample())).split(separator: "\n", omittingEmptySubsequences: false)
+    let start = lines.firstIndex { $0.hasPrefix("secret OPENAI_API_KEY") }!
+    var kept = lines
+    kept.removeSubrange(start...(start + 1))
+    let error = #expect(throws: VaultError.self) {
+      try VaultFile.open(Array(kept.joined(separator: "\n").utf8), file: "prod.vault", with: [alice])
+    }
+    #expect(error?.code == .authenticationFailed)
+    #expect(error?.description == "vault authentication failed: prod.vault")
+  }
+
+  @Test func reorderingEntriesIsDetected() throws {
+    var lines = text(VaultFile.seal(try sample())).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let a = lines.firstIndex { $0.hasPrefix("secret DATABASE_URL") }!
+    let b = lines.firstIndex { $0.hasPrefix("secret OPENAI_API_KEY") }!
+    lines.swapAt(a, b)
+    lines.swapAt(a + 1, b + 1)
+    let error = #expect(throws: VaultError.self) {
+      try VaultFile.open(Array(lines.joined(separator: "\n").utf8), file: "prod.vault", with: [alice])
+    }
+    #expect(error?.code == .malformed)
+    #expect(error?.line == a + 2)
+  }
+
+  @Test func rollingBackOneEntryIsDetectedButAWholeFileRevertIsNot() throws {
+    var v = try sample()
+    let old = VaultFile.seal(v)
+    try v.set("OPENAI_API_KEY", to: SecretValue("sk-rotated"), group: "api-keys", author: "alice", at: t0)
+    try v.set("PEM", to: SecretValue("new pem"), group: "api-keys", author: "alice", at: t0)
+    let new = VaultFile.seal(v)
+    // Put back OPENAI_API_KEY's old block while PEM stays current.
+    let oldLines = text(old).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    var newLines = text(new).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let oldStart = oldLines.firstIndex { $0.hasPrefix("secret OPENAI_API_KEY") }!
+    let newStart = newLines.firstIndex { $0.hasPrefix("secret OPENAI_API_KEY") }!
+    newLines.replaceSubrange(newStart...(newStart + 2), with: oldLines[oldStart...(oldStart + 1)])
+    let error = #expect(throws: VaultError.self) {
+      try VaultFile.open(Array(newLines.joined(separator: "\n").utf8), file: "prod.vault", with: [alice])
+    }
+    #expect(error?.code == .authenticationFailed)
+    // The whole old file is an older, consistent vault.
+    #expect(try VaultFile.open(old, file: "prod.vault", with: [alice]).value(of: "OPENAI_API_KEY") == SecretValue("sk-fake-openai"))
+  }
+
+  @Test func swappedCiphertextsFailEvenWithAValidMAC() throws {
+    var v = try sample()
+    try v.set("ANOTHER", to: SecretValue("other"), group: "api-keys", author: "a", at: t0)
+    // An insider who can recompute the MAC still cannot move a ciphertext to another slot.
+    let a = v.records["ANOTHER"]!.versions[0]
+    let b = v.records["OPENAI_API_KEY"]!.versions[0]
+    v.records["ANOTHER"]!.versions[0] = b
+    v.records["OPENAI_API_KEY"]!.versions[0] = a
+    let opened = try VaultFile.open(VaultFile.seal(v), file: "prod.vault", with: [alice])
+    let error = #expect(throws: VaultError.self) { try opened.value(of: "OPENAI_API_KEY") }
+    #expect(error?.code == .authenticationFailed)
+    #expect(error?.description == "vault authentication failed: prod.vault: OPENAI_API_KEY version 1")
+  }
+
+  @Test func crlfCheckoutsStillOpen() throws {
+    let sealed = VaultFile.seal(try sample())
+    var crlf = [UInt8]()
+    for b in sealed { if b == 0x0A { crlf.append(0x0D) }; crlf.append(b) }
+    #expect(try VaultFile.open(crlf, file: "x", with: [alice]).value(of: "DATABASE_URL") == SecretValue("postgres://u:p@h/db"))
+    var loneCR = sealed
+    loneCR.insert(0x0D, at: 5)
+    let error = #expect(throws: VaultError.self) { try VaultFile.open(loneCR, file: "x", with: [alice]) }
+    #expect(error?.code == .malformed)
+  }
+
+  @Test func otherVersionsAreRefusedClearly() throws {
+    var sealed = VaultFile.seal(try sample())
+    sealed[14] = UInt8(ascii: "2")
+    let error = #expect(throws: VaultError.self) { try VaultFile.open(sealed, file: "x", with: [alice]) }
+    #expect(error?.code == .unsupportedVersion)
+  }
+
+  @Test func rewrapAddsAReader() throws {
+    var v = try Vault.create(environment: "dev", recipients: [alice.recipient], file: "x")
+    try v.set("A", to: SecretValue("one"), group: "g", author: "alice", at: t0)
+    #expect(throws: VaultError.self) { try VaultFile.open(VaultFile.seal(v), file: "x", with: [bob]) }
+    #expect(try v.rewrap(to: [alice.recipient, bob.recipient]) == [])
+    let opened = try VaultFile.open(VaultFile.seal(v), file: "x", with: [bob])
+    #expect(try opened.value(of: "A") == SecretValue("one"))
+    #expect(opened.recipients(ofGroup: "g") == [alice.recipient.encoded, bob.recipient.encoded].sorted())
+  }
+
+  @Test func fingerprintsAreKeyedAndStable() throws {
+    let v = try sample()
+    let other = try Vault.create(environment: "production", recipients: [alice.recipient], file: "y")
+    #expect(v.fingerprint(of: SecretValue("x")) == v.fingerprint(of: SecretValue("x")))
+    #expect(v.fingerprint(of: SecretValue("x")) != other.fingerprint(of: SecretValue("x")))
+    #expect(v.fingerprint(of: SecretValue("x")).count == 64)
+  }
+
+  @Test func theReferenceAgeCLIOpensAWrappedKey() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("coffer-age-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let idFile = dir.appendingPathComponent("id.txt")
+    try Data((alice.encoded.revealString() + "\n").utf8).write(to: idFile)
+    let sealed = VaultFile.seal(try sample())
+    for line in text(sealed).split(separator: "\n") where line.hasPrefix("key ") {
+      let b64 = String(line.split(separator: " ")[2])
+      let wrapped = dir.appendingPathComponent("wrapped.age")
+      try Data(Base64.decode(b64)!).write(to: wrapped)
+      let p = Process()
+      p.executableURL = URL(fileURLWithPath: "/usr/bin/age")
+      p.arguments = ["-d", "-i", idFile.path, wrapped.path]
+      let out = Pipe()
+      p.standardOutput = out
+      try p.run()
+      let data = out.fileHandleForReading.readDataToEndOfFile()
+      p.waitUntilExit()
+      #expect(p.terminationStatus == 0)
+      #expect(data.count == 32)
+    }
+  }
+}
