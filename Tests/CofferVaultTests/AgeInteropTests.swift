@@ -2,7 +2,7 @@ import CofferCore
 import Foundation
 import Testing
 
-@testable import CofferVault
+import CofferVault
 
 /// Interoperability with the reference implementation (the `age` and `age-keygen` commands, CI installs them).
 ///

@@ -2,7 +2,7 @@ import CofferCore
 import Crypto
 import Testing
 
-@testable import CofferVault
+import CofferVault
 
 @Suite("age round trips, keys and tampering")
 struct AgeRoundTripTests {

@@ -3,7 +3,7 @@ import Crypto
 import Foundation
 import Testing
 
-@testable import CofferVault
+import CofferVault
 
 /// One file of the C2SP/CCTV age conformance corpus (/work/shared/corpora/age-vectors, read in place).
 struct AgeVector: CustomStringConvertible, Sendable {

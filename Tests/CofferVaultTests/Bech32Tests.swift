@@ -1,6 +1,6 @@
 import Testing
 
-@testable import CofferVault
+import CofferVault
 
 /// BIP-173 test vectors (https://github.com/bitcoin/bips/blob/master/bip-0173.mediawiki#test-vectors).
 @Suite("bech32 (BIP-173)")
