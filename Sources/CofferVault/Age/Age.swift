@@ -110,12 +110,13 @@ public enum Age {
   ///   post-quantum or plugin identity.
   public static func parseIdentities(_ text: String) throws(AgeError) -> [AgeX25519Identity] {
     var identities: [AgeX25519Identity] = []
-    for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-      var line = Substring(rawLine)
-      if line.hasSuffix("\r") { line = line.dropLast() }
-      if line.isEmpty || line.hasPrefix("#") { continue }
+    // Split on bytes: as Characters, "\r\n" is one grapheme and would not split on "\n".
+    for (index, rawLine) in text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+      var line = rawLine
+      if line.last == 0x0D { line = line.dropLast() }
+      if line.isEmpty || line.first == UInt8(ascii: "#") { continue }
       do {
-        identities.append(try AgeX25519Identity(parsing: String(line)))
+        identities.append(try AgeX25519Identity(parsing: String(decoding: line, as: UTF8.self)))
       } catch {
         throw AgeError(error.code, "identity file line \(index + 1): \(error.detail)")
       }

@@ -1,9 +1,9 @@
-/// Base64 with the standard alphabet (RFC 4648 §4), strict and canonical.
+/// Base64 with the standard alphabet (RFC 4648 §4), strict and canonical, as age uses it.
 ///
 /// age uses it unpadded in headers and padded in ASCII armor. Decoding rejects characters outside the alphabet
 /// (including whitespace, CR and LF), impossible lengths, and non-canonical encodings whose unused trailing bits are
 /// not zero, so every byte string has exactly one accepted encoding.
-enum AgeBase64 {
+public enum AgeBase64 {
   private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
   private static let decodeTable: [UInt8] = {
@@ -16,7 +16,8 @@ enum AgeBase64 {
   /// - Parameters:
   ///   - bytes: the data.
   ///   - padded: whether to append `=` to a multiple of four characters.
-  static func encode<C: Collection>(_ bytes: C, padded: Bool = false) -> [UInt8] where C.Element == UInt8 {
+  /// - Returns: the ASCII characters.
+  public static func encode<C: Collection>(_ bytes: C, padded: Bool = false) -> [UInt8] where C.Element == UInt8 {
     var out: [UInt8] = []
     out.reserveCapacity((bytes.count + 2) / 3 * 4)
     var iterator = bytes.makeIterator()
@@ -40,7 +41,11 @@ enum AgeBase64 {
   }
 
   /// Encodes bytes to a string.
-  static func encodeString<C: Collection>(_ bytes: C, padded: Bool = false) -> String where C.Element == UInt8 {
+  /// - Parameters:
+  ///   - bytes: the data.
+  ///   - padded: whether to append `=` to a multiple of four characters.
+  /// - Returns: the encoding.
+  public static func encodeString<C: Collection>(_ bytes: C, padded: Bool = false) -> String where C.Element == UInt8 {
     String(decoding: encode(bytes, padded: padded), as: UTF8.self)
   }
 
@@ -49,7 +54,9 @@ enum AgeBase64 {
   ///   - text: the encoded characters.
   ///   - padded: whether the input must be padded with `=` to a multiple of four (armor) or must carry no padding
   ///     at all (headers).
-  static func decode<C: Collection>(_ text: C, padded: Bool = false) -> [UInt8]? where C.Element == UInt8 {
+  /// - Returns: the bytes, or nil for a character outside the alphabet, a wrong length or padding, or non-zero
+  ///   unused trailing bits.
+  public static func decode<C: Collection>(_ text: C, padded: Bool = false) -> [UInt8]? where C.Element == UInt8 {
     var chars = Array(text)
     if padded {
       guard chars.count % 4 == 0 else { return nil }
@@ -83,6 +90,8 @@ enum AgeBase64 {
     return out
   }
 
-  /// Decodes a canonical unpadded encoding held in a string, or returns nil.
-  static func decode(_ text: String) -> [UInt8]? { decode(Array(text.utf8)) }
+  /// Decodes a canonical unpadded encoding held in a string.
+  /// - Parameter text: the encoded characters, without padding.
+  /// - Returns: the bytes, or nil if the text is not canonical unpadded base64.
+  public static func decode(_ text: String) -> [UInt8]? { decode(Array(text.utf8)) }
 }

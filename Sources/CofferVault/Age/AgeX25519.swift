@@ -11,7 +11,7 @@ public struct AgeX25519Recipient: AgeRecipient, Hashable, CustomStringConvertibl
   public let publicKeyBytes: [UInt8]
 
   /// Parses an `age1…` recipient string (lowercase Bech32, human-readable part `age`, 32-byte key).
-  /// - Parameter parsing: the recipient text; surrounding whitespace is not allowed.
+  /// - Parameter string: the recipient text; surrounding whitespace is not allowed.
   /// - Throws: ``AgeError/Code/unsupportedRecipientType`` for post-quantum (`age1pq1…`), plugin (`age1name1…`) or
   ///   SSH recipients; ``AgeError/Code/invalidKeyEncoding`` for anything else that is not a valid X25519 recipient.
   public init(parsing string: String) throws(AgeError) {
@@ -84,7 +84,7 @@ public struct AgeX25519Identity: AgeIdentity, CustomStringConvertible, CustomDeb
   public let recipient: AgeX25519Recipient
 
   /// Parses an `AGE-SECRET-KEY-1…` identity (uppercase Bech32, 32-byte key).
-  /// - Parameter parsing: the identity text, one key without surrounding whitespace.
+  /// - Parameter string: the identity text, one key without surrounding whitespace.
   /// - Throws: ``AgeError/Code/unsupportedRecipientType`` for post-quantum (`AGE-SECRET-KEY-PQ-1…`) and plugin
   ///   (`AGE-PLUGIN-…`) identities; ``AgeError/Code/invalidKeyEncoding`` otherwise. The detail never quotes the key.
   public init(parsing string: String) throws(AgeError) {
