@@ -273,7 +273,7 @@ private struct Parser {
 
     if sawCommand {
       warnings.append(
-        DotEnvWarning(line: number, message: "\(name): $(...) is not executed; it is kept as literal text"))
+        DotEnvWarning(line: number, message: "$(...) in the value of \(name) is not executed; it is kept as literal text"))
     }
     if let earlier = firstLine[name] {
       warnings.append(
@@ -418,7 +418,7 @@ private struct Expander {
     guard active else { return [] }
     guard let value = assigned[name] else {
       throw error(
-        "\(key) refers to \(name), which is not assigned earlier in this file", hint: literalDollarHint)
+        "the value of \(key) refers to \(name), which is not assigned earlier in this file", hint: literalDollarHint)
     }
     return value
   }
@@ -466,7 +466,7 @@ private struct Expander {
     default:
       guard present else {
         throw error(
-          "\(key) requires \(name), which is \(colon ? "unset or empty" : "unset") at this point in the file",
+          "the value of \(key) requires \(name), which is \(colon ? "unset or empty" : "unset") at this point in the file",
           hint: literalDollarHint)
       }
       return current ?? []
