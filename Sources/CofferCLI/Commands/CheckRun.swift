@@ -92,6 +92,7 @@ extension CofferCommand {
 
     mutating func run() throws {
       var argv = command
+      if argv.first == "--help" || argv.first == "-h" { throw CleanExit.helpRequest(self) }
       if argv.first == "--" { argv.removeFirst() }
       guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --env NAME -- COMMAND ARGS…"]) }
       let entries = try RunEnvironment.secrets(global: global, env: env, allowPartial: allowPartial)
