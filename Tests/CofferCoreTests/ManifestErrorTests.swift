@@ -238,3 +238,11 @@ import Testing
         == "coffer.yaml:2:11: invalid YAML: control characters are not allowed")
   }
 }
+
+@Suite struct ManifestCRLFTests {
+  @Test func duplicateKeyInCRLFFile() {
+    #expect(
+      failure("version: 1\r\nproject: p\r\nenvironments: [dev]\r\nsecrets:\r\n  A: {}\r\n  A: {}\r\n")
+        == "coffer.yaml:6:3: secrets.A: duplicate key; first defined at line 5")
+  }
+}
