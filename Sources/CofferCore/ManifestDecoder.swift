@@ -520,7 +520,7 @@ struct DuplicateKeyLocator {
   let decoder: ManifestDecoder
 
   func locate(text: String, key: String, first: ManifestPosition) -> (position: ManifestPosition, path: String)? {
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0.unicodeScalars) }
+    var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0) }
     var masked: [ManifestPosition: String] = [:]
     var current = (key: key, position: first)
     for attempt in 0..<64 {

@@ -114,7 +114,7 @@ struct LineEditor {
   private let lineEnd: [Unicode.Scalar]
 
   init(text: String) {
-    lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0.unicodeScalars) }
+    lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0) }
     lineEnd = lines.first?.last == "\r" ? ["\r"] : []
   }
 
