@@ -3,10 +3,10 @@
 set -euo pipefail
 need=()
 command -v age >/dev/null 2>&1 || need+=(age)
-python3 -c 'import dotenv' >/dev/null 2>&1 || pip_need=1
+python3 -c 'import dotenv, yaml' >/dev/null 2>&1 || pip_need=1
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
   $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need[@]}"
 fi
-if [ "${pip_need:-0}" = 1 ]; then python3 -m pip install -q python-dotenv; fi
+if [ "${pip_need:-0}" = 1 ]; then python3 -m pip install -q python-dotenv PyYAML; fi
