@@ -1,72 +1,101 @@
-/// Base64 (RFC 4648 §4, standard alphabet) with strict, canonical decoding.
+/// Base64 with the standard alphabet (RFC 4648 §4), strict and canonical: the one implementation in Coffer.
 ///
-/// An encoding, not cryptography. Coffer's files use the padded form; decoding rejects anything a canonical
-/// encoder would not have produced (wrong padding, non-zero trailing bits, characters outside the alphabet).
+/// An encoding, not cryptography. The vault format uses it padded; age (https://age-encryption.org/v1) unpadded in
+/// headers and padded in ASCII armor. Decoding rejects characters outside the alphabet (including whitespace, CR
+/// and LF), impossible lengths, wrong padding, and non-canonical encodings whose unused trailing bits are not zero,
+/// so every byte string has exactly one accepted encoding.
 public enum Base64 {
-  private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-  private static let reverse: [Int16] = {
-    var t = [Int16](repeating: -1, count: 256)
-    for (i, c) in alphabet.enumerated() { t[Int(c)] = Int16(i) }
-    return t
+  private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+  private static let decodeTable: [UInt8] = {
+    var table = [UInt8](repeating: 0xFF, count: 256)
+    for (index, char) in alphabet.enumerated() { table[Int(char)] = UInt8(index) }
+    return table
   }()
 
   /// Encodes bytes.
   /// - Parameters:
   ///   - bytes: the data.
-  ///   - padded: whether to append `=` padding (RFC 4648 §3.2).
-  /// - Returns: the ASCII text.
-  public static func encode(_ bytes: some Collection<UInt8>, padded: Bool = true) -> String {
-    let input = Array(bytes)
-    var out = [UInt8]()
-    out.reserveCapacity((input.count + 2) / 3 * 4)
-    var i = 0
-    while i + 3 <= input.count {
-      let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
-      out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]]
-      i += 3
+  ///   - padded: whether to append `=` to a multiple of four characters.
+  /// - Returns: the ASCII characters.
+  public static func encodeBytes<C: Collection>(_ bytes: C, padded: Bool) -> [UInt8] where C.Element == UInt8 {
+    var out: [UInt8] = []
+    out.reserveCapacity((bytes.count + 2) / 3 * 4)
+    var iterator = bytes.makeIterator()
+    while let b0 = iterator.next() {
+      let b1 = iterator.next()
+      let b2 = b1 == nil ? nil : iterator.next()
+      out.append(alphabet[Int(b0 >> 2)])
+      out.append(alphabet[Int((b0 & 0x03) << 4 | (b1 ?? 0) >> 4)])
+      if let b1 {
+        out.append(alphabet[Int((b1 & 0x0F) << 2 | (b2 ?? 0) >> 6)])
+      } else if padded {
+        out.append(UInt8(ascii: "="))
+      }
+      if let b2 {
+        out.append(alphabet[Int(b2 & 0x3F)])
+      } else if padded {
+        out.append(UInt8(ascii: "="))
+      }
     }
-    let rest = input.count - i
-    if rest == 1 {
-      let n = UInt32(input[i]) << 16
-      out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)]]
-      if padded { out += [0x3D, 0x3D] }
-    } else if rest == 2 {
-      let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8
-      out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)]]
-      if padded { out += [0x3D] }
-    }
-    return String(decoding: out, as: UTF8.self)
+    return out
   }
 
-  /// Decodes canonical base64.
+  /// Encodes bytes to a string.
   /// - Parameters:
-  ///   - text: the encoded text, with no whitespace.
-  ///   - padded: whether padding is required (`true`) or forbidden (`false`).
-  /// - Returns: the bytes, or `nil` when the text is not canonical base64 of that kind.
-  public static func decode(_ text: some StringProtocol, padded: Bool = true) -> [UInt8]? {
-    var chars = Array(text.utf8)
+  ///   - bytes: the data.
+  ///   - padded: whether to append `=` to a multiple of four characters.
+  /// - Returns: the encoding.
+  public static func encode<C: Collection>(_ bytes: C, padded: Bool) -> String where C.Element == UInt8 {
+    String(decoding: encodeBytes(bytes, padded: padded), as: UTF8.self)
+  }
+
+  /// Decodes a canonical encoding, or returns nil.
+  /// - Parameters:
+  ///   - text: the encoded characters.
+  ///   - padded: whether the input must be padded with `=` to a multiple of four (armor) or must carry no padding
+  ///     at all (headers).
+  /// - Returns: the bytes, or nil for a character outside the alphabet, a wrong length or padding, or non-zero
+  ///   unused trailing bits.
+  public static func decode<C: Collection>(_ text: C, padded: Bool) -> [UInt8]? where C.Element == UInt8 {
+    var chars = Array(text)
     if padded {
       guard chars.count % 4 == 0 else { return nil }
-      var pads = 0
-      while pads < 2, chars.last == 0x3D { chars.removeLast(); pads += 1 }
+      var padding = 0
+      while padding < 2, let last = chars.last, last == UInt8(ascii: "=") {
+        chars.removeLast()
+        padding += 1
+      }
+      // A padded encoding carries exactly the padding its length implies (checked below via the remainder).
+      if padding > 0, chars.count % 4 != 4 - padding { return nil }
     }
-    guard chars.count % 4 != 1 else { return nil }
-    var out = [UInt8]()
-    out.reserveCapacity(chars.count * 3 / 4)
-    var acc: UInt32 = 0
+    let remainder = chars.count % 4
+    guard remainder != 1 else { return nil }
+    var out: [UInt8] = []
+    out.reserveCapacity(chars.count / 4 * 3 + 2)
+    var accumulator: UInt32 = 0
     var bits = 0
-    for c in chars {
-      let v = reverse[Int(c)]
-      guard v >= 0 else { return nil }
-      acc = acc << 6 | UInt32(v)
+    for char in chars {
+      let value = decodeTable[Int(char)]
+      guard value != 0xFF else { return nil }
+      accumulator = accumulator << 6 | UInt32(value)
       bits += 6
       if bits >= 8 {
         bits -= 8
-        out.append(UInt8(truncatingIfNeeded: acc >> UInt32(bits)))
-        acc &= (1 << UInt32(bits)) - 1
+        out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+        accumulator &= (1 << UInt32(bits)) - 1
       }
     }
-    guard acc == 0 else { return nil }  // non-zero trailing bits: not canonical
+    // Canonical: the bits left over after the last whole byte must be zero.
+    guard accumulator == 0 else { return nil }
     return out
   }
+
+  /// Decodes a canonical unpadded encoding held in a string.
+  /// - Parameter text: the encoded characters, without padding.
+  /// - Returns: the bytes, or nil if the text is not canonical unpadded base64.
+  public static func decode(_ text: some StringProtocol, padded: Bool) -> [UInt8]? {
+    decode(Array(text.utf8), padded: padded)
+  }
+
 }

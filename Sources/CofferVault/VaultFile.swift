@@ -77,18 +77,18 @@ public enum VaultFile {
     line("environment \(vault.environment)")
     for group in vault.slots.keys.sorted(by: utf8Less) {
       guard let slot = vault.slots[group] else { continue }
-      line("key \(group) \(Base64.encode(slot.wrapped))")
+      line("key \(group) \(Base64.encode(slot.wrapped, padded: true))")
       for r in slot.recipients { line(" to \(r)") }
     }
     for name in vault.names {
       guard let record = vault.records[name] else { continue }
       line("secret \(name) \(record.group)")
       for v in record.versions {
-        line(" v \(v.number) \(v.created.rfc3339) \(v.author) \(Base64.encode(v.sealed))")
+        line(" v \(v.number) \(v.created.rfc3339) \(v.author) \(Base64.encode(v.sealed, padded: true))")
       }
     }
     let tag = mac(out, envKey: vault.envKey)
-    line("mac \(Base64.encode(tag))")
+    line("mac \(Base64.encode(tag, padded: true))")
     return out
   }
 
@@ -153,7 +153,7 @@ public enum VaultFile {
     var lastGroup: String?
     while n < lines.count, text(n).hasPrefix("key ") {
       let f = text(n).split(separator: " ", omittingEmptySubsequences: false)
-      guard f.count == 3, f[1] == "*" || VaultGrammar.isToken(f[1]), let wrapped = Base64.decode(f[2]) else {
+      guard f.count == 3, f[1] == "*" || VaultGrammar.isToken(f[1]), let wrapped = Base64.decode(f[2], padded: true) else {
         throw fail(n, "expected `key GROUP BASE64`")
       }
       let group = String(f[1])
@@ -191,7 +191,7 @@ public enum VaultFile {
       while n < lines.count, text(n).hasPrefix(" v ") {
         let v = text(n).dropFirst(3).split(separator: " ", omittingEmptySubsequences: false)
         guard v.count == 4, let number = VaultGrammar.number(v[0]), let created = Timestamp(rfc3339: String(v[1])),
-          VaultGrammar.isAuthor(v[2]), let sealed = Base64.decode(v[3]), sealed.count >= 28
+          VaultGrammar.isAuthor(v[2]), let sealed = Base64.decode(v[3], padded: true), sealed.count >= 28
         else { throw fail(n, "expected ` v N TIME AUTHOR BASE64`") }
         if let last = versions.last, last.number <= number { throw fail(n, "versions out of order") }
         versions.append(SecretVersion(number: number, created: created, author: String(v[2]), sealed: sealed))
@@ -202,7 +202,7 @@ public enum VaultFile {
     }
     guard n == lines.count - 1 else { throw fail(n, "unexpected line") }
     let macFields = text(n).split(separator: " ", omittingEmptySubsequences: false)
-    guard macFields.count == 2, macFields[0] == "mac", let tag = Base64.decode(macFields[1]), tag.count == 32 else {
+    guard macFields.count == 2, macFields[0] == "mac", let tag = Base64.decode(macFields[1], padded: true), tag.count == 32 else {
       throw fail(n, "expected `mac BASE64`")
     }
     return Parsed(

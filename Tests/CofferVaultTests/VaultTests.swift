@@ -209,7 +209,7 @@ import Testing
     for line in text(sealed).split(separator: "\n") where line.hasPrefix("key ") {
       let b64 = String(line.split(separator: " ")[2])
       let wrapped = dir.appendingPathComponent("wrapped.age")
-      try Data(Base64.decode(b64)!).write(to: wrapped)
+      try Data(Base64.decode(b64, padded: true)!).write(to: wrapped)
       let p = Process()
       p.executableURL = URL(fileURLWithPath: "/usr/bin/age")
       p.arguments = ["-d", "-i", idFile.path, wrapped.path]

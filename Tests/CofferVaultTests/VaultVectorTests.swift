@@ -38,7 +38,7 @@ import Testing
       case "identity": v.identity = parts[1]
       case "value":
         let kv = parts[1].split(separator: "=", maxSplits: 1)
-        v.values[String(kv[0])] = Base64.decode(kv.count > 1 ? kv[1] : "") ?? []
+        v.values[String(kv[0])] = Base64.decode(kv.count > 1 ? kv[1] : "", padded: true) ?? []
       default: throw VectorError(message: "\(name): unknown header \(parts[0])")
       }
     }
@@ -90,7 +90,7 @@ import Testing
     }
     func write(_ name: String, expect: String, values: [String: [UInt8]], body: [UInt8]) throws {
       var head = "expect: \(expect)\nidentity: \(Self.testKey)\n"
-      for (k, v) in values.sorted(by: { $0.key < $1.key }) { head += "value: \(k)=\(Base64.encode(v))\n" }
+      for (k, v) in values.sorted(by: { $0.key < $1.key }) { head += "value: \(k)=\(Base64.encode(v, padded: true))\n" }
       try Data(Array(head.utf8) + Array("---\n".utf8) + body).write(to: Self.directory.appendingPathComponent("\(name).vault.txt"))
     }
     func lines(_ b: [UInt8]) -> [String] { String(decoding: b, as: UTF8.self).components(separatedBy: "\n") }
@@ -123,7 +123,7 @@ import Testing
     try write("auth_author_edited", expect: "vault authentication failed", values: [:], body: join(author))
     var mac = lines(goodBytes)
     let last = mac.count - 2
-    mac[last] = "mac " + Base64.encode([UInt8](repeating: 0, count: 32))
+    mac[last] = "mac " + Base64.encode([UInt8](repeating: 0, count: 32), padded: true)
     try write("auth_mac_replaced", expect: "vault authentication failed", values: [:], body: join(mac))
     var swapped = good
     let a = swapped.records["DATABASE_URL"]!.versions[0]

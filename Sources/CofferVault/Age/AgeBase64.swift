@@ -1,97 +1,25 @@
-/// Base64 with the standard alphabet (RFC 4648 §4), strict and canonical, as age uses it.
-///
-/// age uses it unpadded in headers and padded in ASCII armor. Decoding rejects characters outside the alphabet
-/// (including whitespace, CR and LF), impossible lengths, and non-canonical encodings whose unused trailing bits are
-/// not zero, so every byte string has exactly one accepted encoding.
+import CofferCore
+
+/// Base64 as age uses it: ``CofferCore/Base64`` with padding off by default (age headers are unpadded; the ASCII
+/// armor passes `padded: true`).
 public enum AgeBase64 {
-  private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-  private static let decodeTable: [UInt8] = {
-    var table = [UInt8](repeating: 0xFF, count: 256)
-    for (index, char) in alphabet.enumerated() { table[Int(char)] = UInt8(index) }
-    return table
-  }()
-
-  /// Encodes bytes.
-  /// - Parameters:
-  ///   - bytes: the data.
-  ///   - padded: whether to append `=` to a multiple of four characters.
-  /// - Returns: the ASCII characters.
+  /// Encodes bytes; see ``CofferCore/Base64/encode(_:padded:)``.
   public static func encode<C: Collection>(_ bytes: C, padded: Bool = false) -> [UInt8] where C.Element == UInt8 {
-    var out: [UInt8] = []
-    out.reserveCapacity((bytes.count + 2) / 3 * 4)
-    var iterator = bytes.makeIterator()
-    while let b0 = iterator.next() {
-      let b1 = iterator.next()
-      let b2 = b1 == nil ? nil : iterator.next()
-      out.append(alphabet[Int(b0 >> 2)])
-      out.append(alphabet[Int((b0 & 0x03) << 4 | (b1 ?? 0) >> 4)])
-      if let b1 {
-        out.append(alphabet[Int((b1 & 0x0F) << 2 | (b2 ?? 0) >> 6)])
-      } else if padded {
-        out.append(UInt8(ascii: "="))
-      }
-      if let b2 {
-        out.append(alphabet[Int(b2 & 0x3F)])
-      } else if padded {
-        out.append(UInt8(ascii: "="))
-      }
-    }
-    return out
+    Base64.encodeBytes(bytes, padded: padded)
   }
 
-  /// Encodes bytes to a string.
-  /// - Parameters:
-  ///   - bytes: the data.
-  ///   - padded: whether to append `=` to a multiple of four characters.
-  /// - Returns: the encoding.
+  /// Encodes bytes as a string.
   public static func encodeString<C: Collection>(_ bytes: C, padded: Bool = false) -> String where C.Element == UInt8 {
-    String(decoding: encode(bytes, padded: padded), as: UTF8.self)
+    Base64.encode(bytes, padded: padded)
   }
 
-  /// Decodes a canonical encoding, or returns nil.
-  /// - Parameters:
-  ///   - text: the encoded characters.
-  ///   - padded: whether the input must be padded with `=` to a multiple of four (armor) or must carry no padding
-  ///     at all (headers).
-  /// - Returns: the bytes, or nil for a character outside the alphabet, a wrong length or padding, or non-zero
-  ///   unused trailing bits.
+  /// Decodes canonical base64, or returns `nil`.
   public static func decode<C: Collection>(_ text: C, padded: Bool = false) -> [UInt8]? where C.Element == UInt8 {
-    var chars = Array(text)
-    if padded {
-      guard chars.count % 4 == 0 else { return nil }
-      var padding = 0
-      while padding < 2, let last = chars.last, last == UInt8(ascii: "=") {
-        chars.removeLast()
-        padding += 1
-      }
-      // A padded encoding carries exactly the padding its length implies (checked below via the remainder).
-      if padding > 0, chars.count % 4 != 4 - padding { return nil }
-    }
-    let remainder = chars.count % 4
-    guard remainder != 1 else { return nil }
-    var out: [UInt8] = []
-    out.reserveCapacity(chars.count / 4 * 3 + 2)
-    var accumulator: UInt32 = 0
-    var bits = 0
-    for char in chars {
-      let value = decodeTable[Int(char)]
-      guard value != 0xFF else { return nil }
-      accumulator = accumulator << 6 | UInt32(value)
-      bits += 6
-      if bits >= 8 {
-        bits -= 8
-        out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
-        accumulator &= (1 << UInt32(bits)) - 1
-      }
-    }
-    // Canonical: the bits left over after the last whole byte must be zero.
-    guard accumulator == 0 else { return nil }
-    return out
+    Base64.decode(text, padded: padded)
   }
 
-  /// Decodes a canonical unpadded encoding held in a string.
-  /// - Parameter text: the encoded characters, without padding.
-  /// - Returns: the bytes, or nil if the text is not canonical unpadded base64.
-  public static func decode(_ text: String) -> [UInt8]? { decode(Array(text.utf8)) }
+  /// Decodes canonical unpadded base64 text, or returns `nil`.
+  public static func decode(_ text: some StringProtocol, padded: Bool = false) -> [UInt8]? {
+    Base64.decode(Array(text.utf8), padded: padded)
+  }
 }
