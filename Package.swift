@@ -38,16 +38,21 @@ let package = Package(
         .product(name: "CryptoExtras", package: "swift-crypto"),
       ],
       swiftSettings: strict),
+    // Audit events: hash-chained JSON lines and their verification. No I/O.
+    .target(
+      name: "CofferAudit",
+      dependencies: ["CofferCore", .product(name: "Crypto", package: "swift-crypto")],
+      swiftSettings: strict),
     // The only module that touches the world: files, locks, identity lookup, execve, clock.
     .target(
       name: "CofferSystem",
-      dependencies: ["CofferCore", "CofferVault", "CofferDotEnv"],
+      dependencies: ["CofferCore", "CofferVault", "CofferDotEnv", "CofferAudit"],
       swiftSettings: strict),
     // Thin commands, one error renderer, exit codes.
     .target(
       name: "CofferCLI",
       dependencies: [
-        "CofferCore", "CofferDotEnv", "CofferVault", "CofferSystem",
+        "CofferCore", "CofferDotEnv", "CofferVault", "CofferSystem", "CofferAudit",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -61,6 +66,7 @@ let package = Package(
       dependencies: ["CofferVault", "CofferCore", .product(name: "Crypto", package: "swift-crypto")],
       resources: [.copy("Vectors")],
       swiftSettings: strict),
+    .testTarget(name: "CofferAuditTests", dependencies: ["CofferAudit", "CofferCore"], swiftSettings: strict),
     .testTarget(
       name: "CofferCLITests",
       dependencies: ["CofferCore", "CofferDotEnv", "CofferVault"],

@@ -84,10 +84,24 @@ struct Workspace {
     return vault
   }
 
+  /// The audit recorder for this project and identity.
+  func auditor(_ identities: [AgeX25519Identity]) -> Auditor {
+    Auditor(root: project.root, actor: author(identities), identities: identities)
+  }
+
   /// Changes an environment's vault under the project lock: open (or create), apply `body`, re-wrap to the manifest's
-  /// recipients if they changed, seal, and replace the file atomically. Nothing is written if `body` throws.
+  /// recipients if they changed, record the change in the audit log, seal, and replace the file atomically. Nothing
+  /// is written if `body` throws or the audit entry cannot be written.
+  /// - Parameters:
+  ///   - environment: the environment.
+  ///   - identities: the caller's identities.
+  ///   - action: the audit action (`write`, `import`, `delete`, `rewrap`, …).
+  ///   - detail: audit detail text (never a value).
+  ///   - body: the change.
+  @discardableResult
   func modifyVault<R>(
-    _ environment: String, identities: [AgeX25519Identity], _ body: (inout Vault) throws -> R
+    _ environment: String, identities: [AgeX25519Identity], action: String = "write", detail: String? = nil,
+    _ body: (inout Vault) throws -> R
   ) throws -> R {
     try Files.makeDirectory(project.vaultDirectory)
     let lock = try FileLock(path: project.lockPath)
@@ -98,12 +112,27 @@ struct Workspace {
       try openVault(environment, identities: identities)
       ?? Vault.create(environment: environment, recipients: recipients, file: project.display(path))
     vault.useRecipients(recipients)
+    let before = Dictionary(uniqueKeysWithValues: vault.names.map { ($0, vault.current($0)?.number ?? 0) })
     let result = try body(&vault)
     let skipped = try vault.rewrap(to: recipients)
     if !skipped.isEmpty {
       ErrorRenderer.warn("cannot re-wrap groups \(skipped.joined(separator: ", ")): this identity cannot read them")
     }
-    try Files.writeAtomically(path, VaultFile.seal(vault), newFileMode: 0o600)
+    // Audit what changed: names whose current version moved, appeared or disappeared.
+    var touched = Set(before.keys.filter { vault.current($0)?.number != before[$0] })
+    for name in vault.names where before[name] == nil { touched.insert(name) }
+    var fingerprints: [String: String] = [:]
+    for name in touched where vault.current(name) != nil {
+      if let value = try? vault.value(of: name) { fingerprints[name] = vault.fingerprint(of: value) }
+    }
+    let auditor = auditor(identities)
+    try auditor.record(action, environment: environment, secrets: touched.sorted(), fingerprints: fingerprints, detail: detail, durable: true)
+    do {
+      try Files.writeAtomically(path, VaultFile.seal(vault), newFileMode: 0o600)
+    } catch {
+      try? auditor.record(action, environment: environment, secrets: touched.sorted(), outcome: "failed", detail: "\(error)", durable: true)
+      throw error
+    }
     logger.debug("wrote \(project.display(path))")
     return result
   }

@@ -25,6 +25,7 @@ extension CofferCommand {
       if let vault = try ws.openVault(environment, identities: identities) {
         for (name, value) in try vault.currentValues() { values[name] = value }
         unreadable = vault.unreadableGroups
+        try ws.auditor(identities).record("check", environment: environment, secrets: vault.names, durable: false)
       }
       let report = Checker.check(ws.manifest, environment: environment, values: values)
       if json {
@@ -114,7 +115,7 @@ extension CofferCommand {
       let identities = try IdentityLoader.load()
       let environments = try env.map { [try ws.environment(EnvironmentOption(env: $0))] } ?? ws.manifest.environments
       for environment in environments where Files.exists(ws.project.vaultPath(environment)) {
-        try ws.modifyVault(environment, identities: identities) { _ in }
+        try ws.modifyVault(environment, identities: identities, action: "rewrap") { _ in }
         ErrorRenderer.note("re-wrapped \(environment)")
       }
     }
@@ -144,9 +145,14 @@ enum RunEnvironment {
       ErrorRenderer.warn("\(environment) has no vault yet: running without secrets")
       return []
     }
-    let vault = try VaultFile.open(try Files.read(path), file: project.display(path), with: try IdentityLoader.load())
+    let identities = try IdentityLoader.load()
+    let vault = try VaultFile.open(try Files.read(path), file: project.display(path), with: identities)
     try Partial.check(vault, environment: environment, allowPartial: allowPartial)
-    return try vault.currentValues()
+    let values = try vault.currentValues()
+    // The manifest is not read on this path, so the actor is the identity's recipient.
+    let auditor = Auditor(root: project.root, actor: identities[0].recipient.encoded, identities: identities)
+    try auditor.recordRead("run", vault: vault, values: values)
+    return values
   }
 
   static func isSafeEnvironmentName(_ s: String) -> Bool {

@@ -85,7 +85,7 @@ enum Importer {
     let author = ws.author(identities)
     let now = SystemClock.now()
     var added: [String] = [], updated: [String] = [], unchanged: [String] = [], skipped: [String] = []
-    try ws.modifyVault(environment, identities: identities) { vault in
+    try ws.modifyVault(environment, identities: identities, action: "import", detail: "from \(Paths.lastComponent(file))") { vault in
       for (name, value) in entries {
         if vault.current(name) != nil {
           if try vault.value(of: name) == value {
@@ -132,6 +132,7 @@ enum Exporter {
     if let vault = try ws.openVault(environment, identities: identities) {
       try Partial.check(vault, environment: environment, allowPartial: allowPartial)
       entries = try vault.currentValues()
+      try ws.auditor(identities).recordRead("export", vault: vault, values: entries, destination: output.map { "file:" + Paths.lastComponent($0) })
     } else {
       entries = []
     }

@@ -79,6 +79,7 @@ extension CofferCommand {
         throw VaultError(.notFound, file: ws.project.display(ws.project.vaultPath(environment)), detail: name)
       }
       let value = try vault.value(of: name, version: version)
+      try ws.auditor(identities).recordRead("read", vault: vault, values: [(name, value)])
       if json {
         guard value.isValidUTF8 else { throw UsageError(description: "\(name) is not UTF-8 text and cannot be printed as JSON") }
         Terminal.out(JSON.object([("name", .string(name)), ("value", .string(value.revealString()))]).encoded + "\n")
@@ -103,7 +104,7 @@ extension CofferCommand {
       let name = self.name
       let path = ws.project.display(ws.project.vaultPath(environment))
       guard Files.exists(ws.project.vaultPath(environment)) else { throw VaultError(.notFound, file: path, detail: name) }
-      try ws.modifyVault(environment, identities: identities) { vault in
+      try ws.modifyVault(environment, identities: identities, action: "delete") { vault in
         guard vault.remove(name) else { throw VaultError(.notFound, file: path, detail: name) }
       }
       ErrorRenderer.note("removed \(name) from \(environment)")

@@ -1,0 +1,293 @@
+import CofferCore
+import Crypto
+import FoundationEssentials
+
+/// One audit record: who did what to which secrets, with keyed fingerprints and never a value.
+///
+/// Encoded as one JSON line (see docs/audit.md). Every field is plain metadata; the only value-derived data are
+/// ``fingerprints``, HMAC-SHA256 under a key held in the vault (`Vault.fingerprint(of:)`), never a plain hash.
+public struct AuditEvent: Sendable, Equatable {
+  /// When it happened.
+  public var time: Timestamp
+  /// Who: a recipient name from the manifest, or the identity's `age1…` recipient.
+  public var actor: String
+  /// The operating-system user who ran Coffer.
+  public var osUser: String
+  /// What: `read`, `write`, `delete`, `import`, `export`, `run`, `sync`, `rewrap`, `rotate`, `rollback`, `access`…
+  public var action: String
+  /// The environment, when one applies.
+  public var environment: String?
+  /// The secret names involved, sorted.
+  public var secrets: [String]
+  /// Name → keyed fingerprint (64 hex digits) of the value involved.
+  public var fingerprints: [String: String]
+  /// The destination, for sync.
+  public var destination: String?
+  /// `ok`, `denied`, `failed`, or another short word.
+  public var outcome: String
+  /// Free text without values (e.g. "version 3", "rolled back to version 2").
+  public var detail: String?
+
+  /// Creates an event.
+  public init(
+    time: Timestamp, actor: String, osUser: String, action: String, environment: String? = nil,
+    secrets: [String] = [], fingerprints: [String: String] = [:], destination: String? = nil,
+    outcome: String = "ok", detail: String? = nil
+  ) {
+    self.time = time
+    self.actor = actor
+    self.osUser = osUser
+    self.action = action
+    self.environment = environment
+    self.secrets = secrets.sorted()
+    self.fingerprints = fingerprints
+    self.destination = destination
+    self.outcome = outcome
+    self.detail = detail
+  }
+}
+
+/// A parsed audit line.
+public struct AuditRecord: Sendable, Equatable {
+  /// The 1-based sequence number.
+  public let sequence: Int
+  /// The event.
+  public let event: AuditEvent
+  /// The SHA-256 (hex) of the previous line's bytes, or 64 zeros for the first line.
+  public let previousHash: String
+  /// The SHA-256 (hex) of this line's bytes (without its LF).
+  public let hash: String
+}
+
+/// The hash-chained JSON-lines encoding of the audit log, and its verification. Pure: bytes in, values out.
+///
+/// Each line is a JSON object with keys in a fixed order: `seq`, `time`, `actor`, `os_user`, `action`,
+/// `environment`, `secrets`, `fingerprints`, `destination`, `outcome`, `detail`, `prev`. `prev` is the lowercase hex
+/// SHA-256 of the previous line's exact bytes (64 zeros on the first line), so editing, deleting, inserting or
+/// reordering a line breaks the chain at a specific place. Truncation at the end is caught with a *head*: the
+/// sequence number and hash of the last line, authenticated with an HMAC under a key only the identity holder has
+/// (``AuditHead``).
+public enum AuditLog {
+  /// The `prev` value of the first line.
+  public static let genesis = String(repeating: "0", count: 64)
+
+  /// Encodes an event as the next line of a log.
+  /// - Parameters:
+  ///   - event: the event.
+  ///   - sequence: its 1-based position.
+  ///   - previousHash: the hash of the previous line (``genesis`` for the first).
+  /// - Returns: the line's bytes without the trailing LF.
+  public static func encode(_ event: AuditEvent, sequence: Int, previousHash: String) -> [UInt8] {
+    var out = "{\"seq\":\(sequence),\"time\":\(q(event.time.rfc3339)),\"actor\":\(q(event.actor)),"
+    out += "\"os_user\":\(q(event.osUser)),\"action\":\(q(event.action)),"
+    out += "\"environment\":\(event.environment.map(q) ?? "null"),"
+    out += "\"secrets\":[\(event.secrets.map(q).joined(separator: ","))],"
+    out += "\"fingerprints\":{\(event.fingerprints.keys.sorted().map { "\(q($0)):\(q(event.fingerprints[$0] ?? ""))" }.joined(separator: ","))},"
+    out += "\"destination\":\(event.destination.map(q) ?? "null"),\"outcome\":\(q(event.outcome)),"
+    out += "\"detail\":\(event.detail.map(q) ?? "null"),\"prev\":\(q(previousHash))}"
+    return Array(out.utf8)
+  }
+
+  /// The hash that the next line's `prev` must carry.
+  /// - Parameter line: a line's bytes without its LF.
+  /// - Returns: 64 lowercase hex digits.
+  public static func hash(of line: some Collection<UInt8>) -> String {
+    hex(Array(SHA256.hash(data: Array(line))))
+  }
+
+  /// Parses and verifies a whole log.
+  /// - Parameters:
+  ///   - bytes: the log file's contents.
+  ///   - head: the authenticated head, if one is kept; a log shorter than the head, or whose last line differs from
+  ///     it, is reported as truncated or rewritten.
+  /// - Returns: the records that parsed, and every problem found, in order (empty when the log is intact).
+  public static func verify(_ bytes: [UInt8], head: AuditHead?) -> (records: [AuditRecord], problems: [AuditProblem]) {
+    var records: [AuditRecord] = []
+    var problems: [AuditProblem] = []
+    var previous = genesis
+    var expectedSeq = 1
+    var lineNo = 0
+    var start = 0
+    if !bytes.isEmpty, bytes.last != 0x0A { problems.append(AuditProblem(line: nil, kind: .truncatedLine)) }
+    while start < bytes.count {
+      let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+      let line = Array(bytes[start..<end])
+      lineNo += 1
+      start = end + 1
+      guard let record = parse(line) else {
+        problems.append(AuditProblem(line: lineNo, kind: .unparsable))
+        previous = hash(of: line)
+        expectedSeq += 1
+        continue
+      }
+      // Re-encoding must give the same bytes: any edit to a field is caught even if the chain were recomputed.
+      if encode(record.event, sequence: record.sequence, previousHash: record.previousHash) != line {
+        problems.append(AuditProblem(line: lineNo, kind: .edited))
+      }
+      if record.previousHash != previous {
+        if record.sequence > expectedSeq {
+          problems.append(AuditProblem(line: lineNo, kind: .deletedBefore))
+        } else if record.sequence < expectedSeq {
+          problems.append(AuditProblem(line: lineNo, kind: .reorderedOrInserted))
+        } else {
+          // In sequence but the chain breaks: the line before this one changed after it was written.
+          problems.append(AuditProblem(line: lineNo - 1, kind: .edited))
+        }
+      } else if record.sequence != expectedSeq {
+        problems.append(AuditProblem(line: lineNo, kind: .reorderedOrInserted))
+      }
+      records.append(record)
+      previous = record.hash
+      expectedSeq = record.sequence + 1
+    }
+    if let head {
+      if let last = records.last {
+        if last.sequence < head.sequence {
+          problems.append(AuditProblem(line: nil, kind: .truncated(missing: head.sequence - last.sequence)))
+        } else if last.sequence == head.sequence, last.hash != head.hash {
+          problems.append(AuditProblem(line: lineNo, kind: .edited))
+        }
+      } else if head.sequence > 0 {
+        problems.append(AuditProblem(line: nil, kind: .truncated(missing: head.sequence)))
+      }
+    }
+    return (records, problems)
+  }
+
+  /// Parses one line without checking the chain.
+  /// - Parameter line: the line's bytes without LF.
+  /// - Returns: the record, or `nil` when it is not a line this encoder writes.
+  public static func parse(_ line: [UInt8]) -> AuditRecord? {
+    struct Wire: Decodable {
+      let seq: Int
+      let time: String
+      let actor: String
+      let os_user: String
+      let action: String
+      let environment: String?
+      let secrets: [String]
+      let fingerprints: [String: String]
+      let destination: String?
+      let outcome: String
+      let detail: String?
+      let prev: String
+    }
+    guard let w = try? JSONDecoder().decode(Wire.self, from: Data(line)), let time = Timestamp(rfc3339: w.time) else {
+      return nil
+    }
+    let event = AuditEvent(
+      time: time, actor: w.actor, osUser: w.os_user, action: w.action, environment: w.environment,
+      secrets: w.secrets, fingerprints: w.fingerprints, destination: w.destination, outcome: w.outcome,
+      detail: w.detail)
+    return AuditRecord(sequence: w.seq, event: event, previousHash: w.prev, hash: hash(of: line))
+  }
+
+  static func q(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+      switch u {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      default:
+        if u.value < 0x20 || u.value == 0x7F {
+          let h = String(u.value, radix: 16)
+          out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+        } else {
+          out.unicodeScalars.append(u)
+        }
+      }
+    }
+    return out + "\""
+  }
+}
+
+/// Something wrong with a log, and where.
+public struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
+  /// What is wrong.
+  public enum Kind: Sendable, Equatable {
+    /// The line is not a record this encoder writes.
+    case unparsable
+    /// The line's content changed after it was written.
+    case edited
+    /// One or more lines before this one were removed.
+    case deletedBefore
+    /// This line is out of order or was not written in this place.
+    case reorderedOrInserted
+    /// Lines at the end were removed (known from the head).
+    case truncated(missing: Int)
+    /// The last line has no LF: a write was cut short or the file was cut.
+    case truncatedLine
+  }
+  /// The 1-based line, when the problem is at one.
+  public let line: Int?
+  /// The kind.
+  public let kind: Kind
+
+  /// Creates a problem.
+  public init(line: Int?, kind: Kind) {
+    self.line = line
+    self.kind = kind
+  }
+
+  public var description: String {
+    let at = line.map { "line \($0): " } ?? ""
+    switch kind {
+    case .unparsable: return at + "not a coffer audit record"
+    case .edited: return at + "edited after it was written"
+    case .deletedBefore: return at + "one or more lines before it were deleted"
+    case .reorderedOrInserted: return at + "out of order or inserted"
+    case .truncated(let n): return "\(n) line\(n == 1 ? "" : "s") missing at the end (the log was truncated)"
+    case .truncatedLine: return "the last line is incomplete"
+    }
+  }
+}
+
+/// The authenticated head of a log: the last sequence number and line hash, with an HMAC-SHA256 under a key
+/// derived (HKDF-SHA256, info `coffer-audit/v1 head`) from the identity, so that only its holder can move it.
+public struct AuditHead: Sendable, Equatable {
+  /// The last line's sequence number (0 for an empty log).
+  public let sequence: Int
+  /// The last line's hash (``AuditLog/genesis`` for an empty log).
+  public let hash: String
+
+  /// Creates a head.
+  public init(sequence: Int, hash: String) {
+    self.sequence = sequence
+    self.hash = hash
+  }
+
+  /// Encodes the head with its MAC, one line: `SEQ HASH MAC`.
+  /// - Parameter key: the identity's secret text (its bytes are the HKDF input).
+  public func encoded(key: SecretValue) -> [UInt8] {
+    Array("\(sequence) \(hash) \(AuditHead.mac(sequence, hash, key))\n".utf8)
+  }
+
+  /// Decodes and authenticates a head.
+  /// - Parameters:
+  ///   - bytes: the head file.
+  ///   - key: the identity's secret text.
+  /// - Returns: the head, or `nil` when it is malformed or its MAC does not verify.
+  public static func decode(_ bytes: [UInt8], key: SecretValue) -> AuditHead? {
+    let parts = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
+    guard parts.count == 3, let seq = Int(parts[0]), seq >= 0, parts[1].utf8.count == 64 else { return nil }
+    guard mac(seq, String(parts[1]), key) == String(parts[2]) else { return nil }
+    return AuditHead(sequence: seq, hash: String(parts[1]))
+  }
+
+  static func mac(_ seq: Int, _ hash: String, _ key: SecretValue) -> String {
+    let k = HKDF<SHA256>.deriveKey(
+      inputKeyMaterial: SymmetricKey(data: key.reveal()), info: Array("coffer-audit/v1 head".utf8), outputByteCount: 32)
+    return hex(Array(HMAC<SHA256>.authenticationCode(for: Array("\(seq) \(hash)".utf8), using: k)))
+  }
+}
+
+func hex(_ bytes: [UInt8]) -> String {
+  let digits = Array("0123456789abcdef".utf8)
+  var out = [UInt8]()
+  out.reserveCapacity(bytes.count * 2)
+  for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+  return String(decoding: out, as: UTF8.self)
+}

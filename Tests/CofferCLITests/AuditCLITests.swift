@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+
+/// The audit log as the CLI writes it: every read and write recorded, never a value, and no operation unrecorded.
+@Suite struct AuditCLITests {
+  @Test func readsAndWritesAreRecordedWithFingerprintsNotValues() throws {
+    let box = try Sandbox(manifest: basicManifest)
+    let canary = "canary-audit-5f2e9d-VALUE"
+    box.set("OPENAI_API_KEY", canary)
+    _ = box.run(["get", "OPENAI_API_KEY", "--env", "development"])
+    _ = box.run(["export", "--env", "development", "--format", "json"])
+    _ = box.run(["run", "--env", "development", "--", "true"])
+    _ = box.run(["rm", "OPENAI_API_KEY", "--env", "development"])
+    let path = box.run(["audit", "path"]).out.trimmingCharacters(in: .newlines)
+    #expect(path.hasPrefix(box.dir.appendingPathComponent("home/.local/state/coffer/audit/").path))
+    let log = try String(contentsOfFile: path, encoding: .utf8)
+    #expect(!log.contains(canary))
+    let lines = log.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    #expect(lines.map { $0?["action"] as? String } == ["write", "read", "export", "run", "delete"])
+    #expect(lines.map { $0?["actor"] as? String }.allSatisfy { $0?.hasPrefix("age1") == true })
+    #expect(lines.map { $0?["os_user"] as? String }.allSatisfy { $0 == "tester" })
+    let fp = (lines[0]?["fingerprints"] as? [String: String])?["OPENAI_API_KEY"]
+    #expect(fp?.count == 64)
+    #expect((lines[1]?["fingerprints"] as? [String: String])?["OPENAI_API_KEY"] == fp)
+    #expect(lines[4]?["secrets"] as? [String] == ["OPENAI_API_KEY"])
+    let verify = box.run(["audit", "verify"])
+    #expect(verify.status == 0)
+    #expect(verify.out == "ok: 5 entries, chain intact, head verified\n")
+    let shown = box.run(["audit", "--name", "OPENAI_API_KEY", "--json"])
+    #expect(shown.out.split(separator: "\n").count == 5)
+  }
+
+  @Test func tamperingIsReportedByLine() throws {
+    let box = try Sandbox(manifest: basicManifest)
+    for i in 0..<4 { box.set("S\(i)", "v\(i)") }
+    let path = box.run(["audit", "path"]).out.trimmingCharacters(in: .newlines)
+    let original = try String(contentsOfFile: path, encoding: .utf8)
+    var lines = original.split(separator: "\n").map(String.init)
+    lines.remove(at: 1)
+    try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    let deleted = box.run(["audit", "verify"])
+    #expect(deleted.status == 1)
+    #expect(deleted.out == "\(path): line 2: one or more lines before it were deleted\n")
+    // Truncating the end is caught by the authenticated head.
+    let all = original.split(separator: "\n").map(String.init)
+    try (all.prefix(2).joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    let truncated = box.run(["audit", "verify"])
+    #expect(truncated.status == 1)
+    #expect(truncated.out == "\(path): 2 lines missing at the end (the log was truncated)\n")
+  }
+
+  @Test func anUnwritableLogStopsTheOperation() throws {
+    let box = try Sandbox(manifest: basicManifest)
+    box.set("A", "secret-value-1")
+    let before = try box.read(".coffer/vault/development.vault")
+    let blocked = ["COFFER_AUDIT_LOG": box.dir.path]  // a directory: cannot be opened as a log
+    let write = box.run(["set", "A", "--env", "development"], stdin: Data("secret-value-2".utf8), env: blocked)
+    #expect(write.status == 3)
+    #expect(write.stderr.contains("coffer: error: cannot write audit log \(box.dir.path): "))
+    #expect(try box.read(".coffer/vault/development.vault") == before)
+    let read = box.run(["get", "A", "--env", "development"], env: blocked)
+    #expect(read.status == 3)
+    #expect(read.out == "")
+    let run = box.run(["run", "--env", "development", "--", "echo", "ran"], env: blocked)
+    #expect(run.status == 3)
+    #expect(run.out == "")
+  }
+}
