@@ -115,11 +115,12 @@ extension CofferCommand {
 /// Keeps Coffer's files out of git and its vaults' line endings stable.
 enum GitIgnore {
   static let ignoreLines = [".env", ".env.*", "!.env.example", "!.env.sample", ".coffer/.lock", ".coffer/**/.*.tmp-*"]
-  static let attributeLines = [".coffer/vault/*.vault text eol=lf"]
+  static let attributeLines = [".coffer/vault/*.vault text eol=lf merge=coffer"]
 
   static func ensure(in root: String) throws {
     try append(lines: ignoreLines, to: Paths.join(root, ".gitignore"), header: "# coffer: local secrets and state")
-    try append(lines: attributeLines, to: Paths.join(root, ".gitattributes"), header: "# coffer: vault files keep LF")
+    try append(lines: attributeLines, to: Paths.join(root, ".gitattributes"), header: "# coffer: vault files keep LF and merge with `coffer merge-driver`")
+    GitMergeDriver.register(in: root)
   }
 
   static func append(lines: [String], to path: String, header: String) throws {
