@@ -58,37 +58,44 @@ public enum Base64 {
   /// - Returns: the bytes, or nil for a character outside the alphabet, a wrong length or padding, or non-zero
   ///   unused trailing bits.
   public static func decode<C: Collection>(_ text: C, padded: Bool) -> [UInt8]? where C.Element == UInt8 {
-    var chars = Array(text)
+    if let result = text.withContiguousStorageIfAvailable({ decode(buffer: $0, padded: padded) }) { return result }
+    return Array(text).withUnsafeBufferPointer { decode(buffer: $0, padded: padded) }
+  }
+
+  /// The non-generic decoder behind ``decode(_:padded:)``: one pass, no copies.
+  static func decode(buffer: UnsafeBufferPointer<UInt8>, padded: Bool) -> [UInt8]? {
+    var count = buffer.count
     if padded {
-      guard chars.count % 4 == 0 else { return nil }
+      guard count % 4 == 0 else { return nil }
       var padding = 0
-      while padding < 2, let last = chars.last, last == UInt8(ascii: "=") {
-        chars.removeLast()
+      while padding < 2, count > 0, buffer[count - 1] == UInt8(ascii: "=") {
+        count -= 1
         padding += 1
       }
-      // A padded encoding carries exactly the padding its length implies (checked below via the remainder).
-      if padding > 0, chars.count % 4 != 4 - padding { return nil }
+      // A padded encoding carries exactly the padding its length implies.
+      if padding > 0, count % 4 != 4 - padding { return nil }
     }
-    let remainder = chars.count % 4
-    guard remainder != 1 else { return nil }
-    var out: [UInt8] = []
-    out.reserveCapacity(chars.count / 4 * 3 + 2)
-    var accumulator: UInt32 = 0
-    var bits = 0
-    for char in chars {
-      let value = decodeTable[Int(char)]
-      guard value != 0xFF else { return nil }
-      accumulator = accumulator << 6 | UInt32(value)
-      bits += 6
-      if bits >= 8 {
-        bits -= 8
-        out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
-        accumulator &= (1 << UInt32(bits)) - 1
+    guard count % 4 != 1 else { return nil }
+    let table = decodeTable
+    return table.withUnsafeBufferPointer { table -> [UInt8]? in
+      var out = [UInt8]()
+      out.reserveCapacity(count / 4 * 3 + 2)
+      var accumulator: UInt32 = 0
+      var bits: UInt32 = 0
+      for k in 0..<count {
+        let value = table[Int(buffer[k])]
+        guard value != 0xFF else { return nil }
+        accumulator = accumulator << 6 | UInt32(value)
+        bits += 6
+        if bits >= 8 {
+          bits -= 8
+          out.append(UInt8(truncatingIfNeeded: accumulator >> bits))
+          accumulator &= (1 << bits) - 1
+        }
       }
+      // Canonical: the bits left over after the last whole byte must be zero.
+      return accumulator == 0 ? out : nil
     }
-    // Canonical: the bits left over after the last whole byte must be zero.
-    guard accumulator == 0 else { return nil }
-    return out
   }
 
   /// Decodes a canonical unpadded encoding held in a string.

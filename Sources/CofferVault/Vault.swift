@@ -33,11 +33,13 @@ public struct Vault: Sendable {
   var envKey: SymmetricKey
   var slots: [String: KeySlot]  // group name → slot
   var records: [String: Record]
+  /// The keys of `records`, kept sorted by UTF-8 bytes (the parser verified the file's order).
+  var order: [String]
   /// Recipients that new data keys are wrapped to.
   var recipients: [AgeX25519Recipient]
 
   /// The names of all secrets in the vault, sorted by their UTF-8 bytes.
-  public var names: [String] { records.keys.sorted(by: utf8Less) }
+  public var names: [String] { order }
 
   /// The groups that have a data key in this vault, sorted.
   public var groups: [String] { slots.keys.sorted(by: utf8Less) }
@@ -78,7 +80,7 @@ public struct Vault: Sendable {
     let slot = try wrap(key, to: recipients, file: file)
     return Vault(
       environment: environment, file: file, envKey: key, slots: [VaultGrammar.environmentSlot: slot],
-      records: [:], recipients: recipients)
+      records: [:], order: [], recipients: recipients)
   }
 
   /// Decrypts one version of a secret (the newest when `version` is `nil`).
@@ -155,6 +157,7 @@ public struct Vault: Sendable {
       value, name: name, number: number, created: time, author: VaultGrammar.sanitizeAuthor(author), key: key)
     record.versions.insert(entry, at: 0)
     if record.versions.count > Vault.retainedVersions { record.versions.removeLast(record.versions.count - Vault.retainedVersions) }
+    if records[name] == nil { order.insert(name, at: insertionIndex(of: name)) }
     records[name] = record
     return number
   }
@@ -163,7 +166,25 @@ public struct Vault: Sendable {
   /// - Parameter name: the secret's name.
   /// - Returns: whether the vault held it.
   @discardableResult
-  public mutating func remove(_ name: String) -> Bool { records.removeValue(forKey: name) != nil }
+  public mutating func remove(_ name: String) -> Bool {
+    guard records.removeValue(forKey: name) != nil else { return false }
+    order.remove(at: insertionIndex(of: name))
+    return true
+  }
+
+  /// Where `name` is or would go in ``order`` (binary search by UTF-8 bytes).
+  func insertionIndex(of name: String) -> Int {
+    var lo = 0
+    var hi = order.count
+    while lo < hi {
+      let mid = (lo + hi) / 2
+      if utf8Less(order[mid], name) { lo = mid + 1 } else { hi = mid }
+    }
+    return lo
+  }
+
+  /// Rebuilds ``order`` after `records` was changed wholesale (merging).
+  mutating func reindex() { order = records.keys.sorted(by: utf8Less) }
 
   /// Re-wraps every data key this identity can unwrap to a new set of recipients, and makes it the set new keys use.
   /// - Parameter recipients: the new recipients; must not be empty.
@@ -236,8 +257,16 @@ public struct Vault: Sendable {
   }
 
   func aad(name: String, number: Int) -> [UInt8] {
-    Array("coffer-vault/v1 value".utf8) + [0] + Array(environment.utf8) + [0] + Array(name.utf8) + [0]
-      + Array(String(number).utf8)
+    var out = [UInt8]()
+    out.reserveCapacity(32 + environment.utf8.count + name.utf8.count)
+    out.append(contentsOf: "coffer-vault/v1 value".utf8)
+    out.append(0)
+    out.append(contentsOf: environment.utf8)
+    out.append(0)
+    out.append(contentsOf: name.utf8)
+    out.append(0)
+    out.append(contentsOf: String(number).utf8)
+    return out
   }
 
   func seal(

@@ -47,7 +47,7 @@ public enum VaultFile {
     let recipients = envSlot.recipients.compactMap { try? AgeX25519Recipient(parsing: $0) }
     return Vault(
       environment: parsed.environment, file: file, envKey: envKey, slots: slots, records: parsed.records,
-      recipients: recipients)
+      order: parsed.order, recipients: recipients)
   }
 
   /// Reads the environment name and the readable metadata without any key: for `list`-like views by someone who
@@ -61,7 +61,7 @@ public enum VaultFile {
     let p = try parse(bytes, file: file)
     return VaultSummary(
       environment: p.environment,
-      secrets: p.records.keys.sorted(by: utf8Less).compactMap { name in
+      secrets: p.order.compactMap { name in
         p.records[name].map { VaultSummary.Entry(name: name, group: $0.group, versions: $0.versions) }
       },
       groups: p.slots.mapValues(\.recipients))
@@ -99,74 +99,121 @@ public enum VaultFile {
     var slots: [String: Vault.KeySlot]
     var envSlotLine: Int
     var records: [String: Vault.Record]
+    /// Secret names in file order (verified sorted).
+    var order: [String]
     var authenticated: [UInt8]
     var mac: [UInt8]
   }
 
   static func parse(_ input: [UInt8], file: String) throws(VaultError) -> Parsed {
     // Normalize CRLF to LF so a checkout with autocrlf still opens; a lone CR is damage.
-    var bytes = [UInt8]()
-    bytes.reserveCapacity(input.count)
-    var i = 0
-    var lineNo = 1
-    while i < input.count {
-      let b = input[i]
-      if b == 0x0D {
-        guard i + 1 < input.count, input[i + 1] == 0x0A else {
-          throw VaultError(.malformed, file: file, line: lineNo, detail: "carriage return")
+    let bytes: [UInt8]
+    if input.contains(0x0D) {
+      var normalized = [UInt8]()
+      normalized.reserveCapacity(input.count)
+      var lineNo = 1
+      for i in input.indices {
+        let b = input[i]
+        if b == 0x0D {
+          guard i + 1 < input.count, input[i + 1] == 0x0A else {
+            throw VaultError(.malformed, file: file, line: lineNo, detail: "carriage return")
+          }
+          continue
         }
-      } else {
         if b == 0x0A { lineNo += 1 }
-        bytes.append(b)
+        normalized.append(b)
       }
-      i += 1
+      bytes = normalized
+    } else {
+      bytes = input
     }
-    guard bytes.last == 0x0A else { throw VaultError(.malformed, file: file, line: lineNo, detail: "missing final newline") }
-
-    var lines: [(start: Int, end: Int)] = []
+    guard bytes.last == 0x0A else {
+      throw VaultError(.malformed, file: file, line: bytes.count(where: { $0 == 0x0A }) + 1, detail: "missing final newline")
+    }
+    // The parser works on byte ranges and makes strings only for the names it keeps.
+    var lines: [Range<Int>] = []
+    lines.reserveCapacity(bytes.count / 64)
     var start = 0
-    for (j, b) in bytes.enumerated() where b == 0x0A {
-      lines.append((start, j))
+    for j in bytes.indices where bytes[j] == 0x0A {
+      lines.append(start..<j)
       start = j + 1
     }
-    func text(_ n: Int) -> Substring {
-      Substring(decoding: bytes[lines[n].start..<lines[n].end], as: UTF8.self)
-    }
     func fail(_ n: Int, _ what: String) -> VaultError { VaultError(.malformed, file: file, line: n + 1, detail: what) }
+    func starts(_ n: Int, _ prefix: StaticString) -> Bool {
+      let r = lines[n]
+      let count = prefix.utf8CodeUnitCount
+      guard r.count >= count else { return false }
+      return prefix.withUTF8Buffer { p in
+        var k = 0
+        while k < count {
+          if bytes[r.lowerBound + k] != p[k] { return false }
+          k += 1
+        }
+        return true
+      }
+    }
+    /// The fields of line `n` after a prefix of `skip` bytes, split on single spaces.
+    func fields(_ n: Int, skip: Int) -> [Range<Int>] {
+      var out: [Range<Int>] = []
+      var s = lines[n].lowerBound + skip
+      for k in s..<lines[n].upperBound where bytes[k] == 0x20 {
+        out.append(s..<k)
+        s = k + 1
+      }
+      out.append(s..<lines[n].upperBound)
+      return out
+    }
+    func string(_ r: Range<Int>) -> String { String(decoding: bytes[r], as: UTF8.self) }
+    func isToken(_ r: Range<Int>) -> Bool {
+      guard !r.isEmpty, r.count <= 256 else { return false }
+      for k in r {
+        let c = bytes[k]
+        guard VaultGrammar.isAlnum(c) || c == 0x5F || c == 0x2E || c == 0x2D else { return false }
+      }
+      return true
+    }
+    func less(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
+      bytes[a].lexicographicallyPrecedes(bytes[b])
+    }
 
     guard !lines.isEmpty else { throw VaultError(.malformed, file: file, line: 1, detail: "empty file") }
-    let first = text(0)
-    if first != magic {
-      if first.hasPrefix("coffer-vault ") { throw VaultError(.unsupportedVersion, file: file, line: 1, detail: String(first.dropFirst(13))) }
+    if !bytes[lines[0]].elementsEqual(magic.utf8) {
+      let first = string(lines[0])
+      if first.hasPrefix("coffer-vault ") {
+        throw VaultError(.unsupportedVersion, file: file, line: 1, detail: String(first.dropFirst(13)))
+      }
       throw fail(0, "not a coffer vault")
     }
     guard lines.count >= 3 else { throw fail(lines.count - 1, "truncated") }
-    let envFields = text(1).split(separator: " ", omittingEmptySubsequences: false)
-    guard envFields.count == 2, envFields[0] == "environment", VaultGrammar.isToken(envFields[1]) else {
+    guard starts(1, "environment "), case let f = fields(1, skip: 12), f.count == 1, isToken(f[0]) else {
       throw fail(1, "expected `environment NAME`")
     }
-    let environment = String(envFields[1])
+    let environment = string(f[0])
 
     var n = 2
     var slots: [String: Vault.KeySlot] = [:]
     var envSlotLine = 0
-    var lastGroup: String?
-    while n < lines.count, text(n).hasPrefix("key ") {
-      let f = text(n).split(separator: " ", omittingEmptySubsequences: false)
-      guard f.count == 3, f[1] == "*" || VaultGrammar.isToken(f[1]), let wrapped = Base64.decode(f[2], padded: true) else {
+    var lastGroup: Range<Int>?
+    while n < lines.count, starts(n, "key ") {
+      let f = fields(n, skip: 4)
+      let isEnvSlot = f.count == 2 && f[0].count == 1 && bytes[f[0].lowerBound] == 0x2A
+      guard f.count == 2, isEnvSlot || isToken(f[0]), let wrapped = Base64.decode(bytes[f[1]], padded: true) else {
         throw fail(n, "expected `key GROUP BASE64`")
       }
-      let group = String(f[1])
-      if let lastGroup, !utf8Less(lastGroup, group) { throw fail(n, "key lines out of order") }
-      lastGroup = group
-      if group == VaultGrammar.environmentSlot { envSlotLine = n + 1 }
+      if let lastGroup, !less(lastGroup, f[0]) { throw fail(n, "key lines out of order") }
+      lastGroup = f[0]
+      let group = string(f[0])
+      if isEnvSlot { envSlotLine = n + 1 }
       n += 1
       var recipients: [String] = []
-      while n < lines.count, text(n).hasPrefix(" to ") {
-        let r = String(text(n).dropFirst(4))
-        guard VaultGrammar.isRecipient(r) else { throw fail(n, "expected ` to age1…`") }
-        if let last = recipients.last, !utf8Less(last, r) { throw fail(n, "recipients out of order") }
-        recipients.append(r)
+      var lastRecipient: Range<Int>?
+      while n < lines.count, starts(n, " to ") {
+        let r = (lines[n].lowerBound + 4)..<lines[n].upperBound
+        let text = string(r)
+        guard VaultGrammar.isRecipient(text) else { throw fail(n, "expected ` to age1…`") }
+        if let lastRecipient, !less(lastRecipient, r) { throw fail(n, "recipients out of order") }
+        lastRecipient = r
+        recipients.append(text)
         n += 1
       }
       guard !recipients.isEmpty else { throw fail(n, "key without recipients") }
@@ -175,39 +222,42 @@ public enum VaultFile {
     guard slots[VaultGrammar.environmentSlot] != nil else { throw fail(n, "no environment key (`key * …`)") }
 
     var records: [String: Vault.Record] = [:]
-    var lastName: String?
-    while n < lines.count, text(n).hasPrefix("secret ") {
-      let f = text(n).split(separator: " ", omittingEmptySubsequences: false)
-      guard f.count == 3, VaultGrammar.isToken(f[1]), VaultGrammar.isToken(f[2]), f[2] != "*" else {
-        throw fail(n, "expected `secret NAME GROUP`")
-      }
-      let name = String(f[1])
-      let group = String(f[2])
-      if let lastName, !utf8Less(lastName, name) { throw fail(n, "secrets out of order or repeated") }
-      lastName = name
+    var order: [String] = []
+    var lastName: Range<Int>?
+    while n < lines.count, starts(n, "secret ") {
+      let f = fields(n, skip: 7)
+      guard f.count == 2, isToken(f[0]), isToken(f[1]) else { throw fail(n, "expected `secret NAME GROUP`") }
+      if let lastName, !less(lastName, f[0]) { throw fail(n, "secrets out of order or repeated") }
+      lastName = f[0]
+      let name = string(f[0])
+      let group = string(f[1])
       guard slots[group] != nil else { throw fail(n, "group \(group) has no key") }
       n += 1
       var versions: [SecretVersion] = []
-      while n < lines.count, text(n).hasPrefix(" v ") {
-        let v = text(n).dropFirst(3).split(separator: " ", omittingEmptySubsequences: false)
-        guard v.count == 4, let number = VaultGrammar.number(v[0]), let created = Timestamp(rfc3339: String(v[1])),
-          VaultGrammar.isAuthor(v[2]), let sealed = Base64.decode(v[3], padded: true), sealed.count >= 28
+      while n < lines.count, starts(n, " v ") {
+        let v = fields(n, skip: 3)
+        guard v.count == 4, let number = VaultGrammar.number(bytes[v[0]]),
+          let created = Timestamp(rfc3339: string(v[1])), VaultGrammar.isAuthor(bytes[v[2]]),
+          let sealed = Base64.decode(bytes[v[3]], padded: true), sealed.count >= 28
         else { throw fail(n, "expected ` v N TIME AUTHOR BASE64`") }
         if let last = versions.last, last.number <= number { throw fail(n, "versions out of order") }
-        versions.append(SecretVersion(number: number, created: created, author: String(v[2]), sealed: sealed))
+        versions.append(SecretVersion(number: number, created: created, author: string(v[2]), sealed: sealed))
         n += 1
       }
-      guard !versions.isEmpty, versions.count <= Vault.retainedVersions else { throw fail(n, "secret \(name): bad version count") }
+      guard !versions.isEmpty, versions.count <= Vault.retainedVersions else {
+        throw fail(n, "secret \(name): bad version count")
+      }
       records[name] = Vault.Record(group: group, versions: versions)
+      order.append(name)
     }
-    guard n == lines.count - 1 else { throw fail(n, "unexpected line") }
-    let macFields = text(n).split(separator: " ", omittingEmptySubsequences: false)
-    guard macFields.count == 2, macFields[0] == "mac", let tag = Base64.decode(macFields[1], padded: true), tag.count == 32 else {
-      throw fail(n, "expected `mac BASE64`")
+    guard n == lines.count - 1, starts(n, "mac "), case let mf = fields(n, skip: 4), mf.count == 1,
+      let tag = Base64.decode(bytes[mf[0]], padded: true), tag.count == 32
+    else {
+      throw fail(n, n == lines.count - 1 ? "expected `mac BASE64`" : "unexpected line")
     }
     return Parsed(
-      environment: environment, slots: slots, envSlotLine: envSlotLine, records: records,
-      authenticated: Array(bytes[0..<lines[n].start]), mac: tag)
+      environment: environment, slots: slots, envSlotLine: envSlotLine, records: records, order: order,
+      authenticated: Array(bytes[0..<lines[n].lowerBound]), mac: tag)
   }
 
   static func mac(_ bytes: [UInt8], envKey: SymmetricKey) -> [UInt8] {
@@ -276,10 +326,19 @@ public enum VaultGrammar {
     return cleaned.isEmpty ? "unknown" : cleaned
   }
 
-  static func number(_ s: Substring) -> Int? {
-    guard let first = s.utf8.first, first != 0x30, s.utf8.count <= 9, s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
-    else { return nil }
-    return Int(s)
+  static func number(_ s: ArraySlice<UInt8>) -> Int? {
+    guard let first = s.first, first != 0x30, s.count <= 9 else { return nil }
+    var v = 0
+    for c in s {
+      guard c >= 0x30, c <= 0x39 else { return nil }
+      v = v * 10 + Int(c - 0x30)
+    }
+    return v
+  }
+
+  static func isAuthor(_ u: ArraySlice<UInt8>) -> Bool {
+    guard !u.isEmpty, u.count <= 256 else { return false }
+    return u.allSatisfy { isAlnum($0) || $0 == 0x5F || $0 == 0x2E || $0 == 0x2D || $0 == 0x40 || $0 == 0x2B }
   }
 
   static func isAlnum(_ c: UInt8) -> Bool {

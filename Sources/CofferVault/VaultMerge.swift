@@ -73,6 +73,7 @@ public enum VaultMerge {
       }
     }
     guard conflicts.isEmpty else { throw Conflict(names: conflicts, file: file) }
+    merged.reindex()
     for (name, record) in merged.records where merged.slots[record.group] == nil {
       throw VaultError(.malformed, file: file, detail: "\(name): group \(record.group) has no key after merging")
     }

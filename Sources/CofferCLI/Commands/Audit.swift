@@ -8,7 +8,7 @@ extension CofferCommand {
   /// `coffer audit`: show and verify the hash-chained audit log.
   struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Show or verify this project's audit log (names and keyed fingerprints, never values).",
+      commandName: "audit", abstract: "Show or verify this project's audit log (names and keyed fingerprints, never values).",
       discussion: "The log lives outside the repository; `coffer audit path` prints where. See docs/audit.md.",
       subcommands: [Show.self, Verify.self, Where.self],
       defaultSubcommand: Show.self)

@@ -8,7 +8,7 @@ extension CofferCommand {
   /// `coffer check`: what is missing, malformed or undeclared.
   struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Report missing, invalid and undeclared secrets in an environment; never a value.",
+      commandName: "check", abstract: "Report missing, invalid and undeclared secrets in an environment; never a value.",
       discussion: "Exit status 1 when a required secret is missing or a value breaks its rules.",
       aliases: ["detect-missing", "validate"])
 
@@ -48,7 +48,7 @@ extension CofferCommand {
   /// `coffer template`: an env.example from the manifest.
   struct Template: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Write an env.example: every declared secret, grouped, with its description and example.")
+      commandName: "template", abstract: "Write an env.example: every declared secret, grouped, with its description and example.")
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE instead of stdout.", valueName: "file"))
@@ -77,7 +77,7 @@ extension CofferCommand {
   /// `coffer run`: exec a program with the secrets in its environment.
   struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Run a command with an environment's secrets added to its environment.",
+      commandName: "run", abstract: "Run a command with an environment's secrets added to its environment.",
       discussion: """
         The command replaces coffer (execve, looked up on PATH, no shell): it keeps the process id, receives \
         signals directly, and its exit status is coffer's. Secrets override inherited variables unless \
@@ -105,7 +105,7 @@ extension CofferCommand {
   /// `coffer rewrap`: re-wrap data keys to the manifest's recipients.
   struct Rewrap: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Re-wrap every vault's data keys to the recipients in coffer.yaml (after adding or removing one).")
+      commandName: "rewrap", abstract: "Re-wrap every vault's data keys to the recipients in coffer.yaml (after adding or removing one).")
 
     @OptionGroup var global: GlobalOptions
     @Option(name: [.customShort("e"), .long], help: "Only this environment.") var env: String?

@@ -8,7 +8,7 @@ extension CofferCommand {
   /// `coffer import FILE`: load a .env file into an environment's vault.
   struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Import every key of a .env file into an environment's vault.",
+      commandName: "import", abstract: "Import every key of a .env file into an environment's vault.",
       discussion: """
         The file is read by the rules in docs/dotenv.md; any error aborts the import and nothing is written. \
         Existing values are kept unless --overwrite. Keys coffer.yaml does not declare are imported and listed.
@@ -42,7 +42,7 @@ extension CofferCommand {
   /// `coffer export`: write an environment's values in a format.
   struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Write an environment's values as dotenv, JSON, YAML or shell.",
+      commandName: "export", abstract: "Write an environment's values as dotenv, JSON, YAML or shell.",
       discussion: "Files are written atomically with mode 0600 (an existing file keeps its mode).")
 
     @OptionGroup var global: GlobalOptions

@@ -7,7 +7,7 @@ extension CofferCommand {
   /// `coffer init`: start a project here.
   struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Create coffer.yaml and .coffer/ in this directory, and an identity if you have none.",
+      commandName: "init", abstract: "Create coffer.yaml and .coffer/ in this directory, and an identity if you have none.",
       discussion: """
         Writes coffer.yaml (refusing to overwrite one), creates .coffer/vault/, adds .env files and Coffer's local \
         state to .gitignore, creates an identity if none is configured, and adds its recipient to the manifest's \
@@ -89,7 +89,7 @@ extension CofferCommand {
   /// `coffer keygen`: make a new identity.
   struct Keygen: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Create a new age X25519 identity (0600) and print its recipient.",
+      commandName: "keygen", abstract: "Create a new age X25519 identity (0600) and print its recipient.",
       discussion: "Without -o, writes to $COFFER_IDENTITY_FILE or ~/.config/coffer/identity.txt, refusing to overwrite.")
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write the identity to FILE.", valueName: "file"))

@@ -8,7 +8,7 @@ extension CofferCommand {
   /// `coffer set`: record a new version of a secret.
   struct Set: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Store a new version of a secret.",
+      commandName: "set", abstract: "Store a new version of a secret.",
       discussion: """
         The value comes from --file (byte-exact), --value, a hidden prompt when stdin is a terminal, or stdin \
         (exactly one trailing LF or CRLF removed unless --keep-newline). The last 10 versions are kept.
@@ -62,7 +62,7 @@ extension CofferCommand {
 
   /// `coffer get`: print one value.
   struct Get: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print a secret's value on stdout.")
+    static let configuration = CommandConfiguration(commandName: "get", abstract: "Print a secret's value on stdout.")
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var env: EnvironmentOption
