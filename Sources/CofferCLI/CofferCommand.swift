@@ -26,30 +26,47 @@ public struct CofferCommand: ParsableCommand {
 
   /// Parses the command line, runs the command, renders any error, and exits with the right status.
   public static func runMain() -> Never {
-    let status: Int32
+    let args = CommandLine.arguments
+    if args.count > 2, args[1] == "run", let fast = RunEnvironment.FastArguments(args.dropFirst(2)) {
+      // The common `run` invocation skips ArgumentParser entirely (see docs/performance.md).
+      do {
+        try RunEnvironment.execute(
+          project: fast.project, verbose: fast.verbose, env: fast.env, noOverride: fast.noOverride,
+          allowPartial: fast.allowPartial, command: fast.command)
+        Glibc.exit(0)
+      } catch {
+        Glibc.exit(status(for: error))
+      }
+    }
     do {
       var command = try parseAsRoot()
       try command.run()
-      status = 0
-    } catch let finish as Finish {
-      status = finish.status
-    } catch let failure as Exec.Failure {
-      ErrorRenderer.render(failure)
-      status = failure.code
-    } catch let error as any CofferError {
-      ErrorRenderer.render(error)
-      status = error.exitStatus.rawValue
+      Glibc.exit(0)
     } catch {
+      Glibc.exit(status(for: error))
+    }
+  }
+
+  /// Renders an error (once, on stderr; help on stdout) and returns the exit status for it.
+  static func status(for error: any Error) -> Int32 {
+    switch error {
+    case let finish as Finish:
+      return finish.status
+    case let failure as Exec.Failure:
+      ErrorRenderer.render(failure)
+      return failure.code
+    case let error as any CofferError:
+      ErrorRenderer.render(error)
+      return error.exitStatus.rawValue
+    default:
       let code = exitCode(for: error)
       let message = fullMessage(for: error)
       if code == .success {
         if !message.isEmpty { Terminal.out(message + "\n") }
-        status = 0
-      } else {
-        if !message.isEmpty { Terminal.err(message.hasSuffix("\n") ? message : message + "\n") }
-        status = code == .validationFailure ? ExitStatus.badInput.rawValue : (code.rawValue == 1 ? 1 : ExitStatus.badInput.rawValue)
+        return 0
       }
+      if !message.isEmpty { Terminal.err(message.hasSuffix("\n") ? message : message + "\n") }
+      return code.rawValue == 1 ? 1 : ExitStatus.badInput.rawValue
     }
-    Glibc.exit(status)
   }
 }

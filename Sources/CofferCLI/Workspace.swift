@@ -28,8 +28,13 @@ struct Workspace {
 
   /// Finds the project and decodes its manifest.
   static func load(_ global: GlobalOptions) throws -> Workspace {
-    let logger = CLILog.make(verbose: global.verbose)
-    let project = try Project.locate(from: global.project)
+    try load(project: global.project, verbose: global.verbose)
+  }
+
+  /// Finds the project (from `project`, else the current directory) and decodes its manifest.
+  static func load(project start: String?, verbose: Bool) throws -> Workspace {
+    let logger = CLILog.make(verbose: verbose)
+    let project = try Project.locate(from: start)
     let bytes = try Files.read(project.manifestPath)
     let manifest = try Manifest.decode(bytes, file: project.display(project.manifestPath))
     logger.debug("project \(project.root): \(manifest.secrets.count) declared secrets")
@@ -38,7 +43,12 @@ struct Workspace {
 
   /// Resolves `--env`, `COFFER_ENV` or the first environment, and checks it is declared.
   func environment(_ option: EnvironmentOption) throws -> String {
-    let name = option.env ?? ProcessEnvironment.get("COFFER_ENV") ?? manifest.environments.first ?? ""
+    try environment(named: option.env)
+  }
+
+  /// Resolves an environment name (nil: `COFFER_ENV`, else the first) and checks it is declared.
+  func environment(named explicit: String?) throws -> String {
+    let name = explicit ?? ProcessEnvironment.get("COFFER_ENV") ?? manifest.environments.first ?? ""
     guard manifest.environments.contains(name) else {
       throw UsageError(
         description: "unknown environment \(name.isEmpty ? "(none)" : name)",

@@ -92,13 +92,10 @@ extension CofferCommand {
     var command: [String] = []
 
     mutating func run() throws {
-      var argv = command
-      if argv.first == "--help" || argv.first == "-h" { throw CleanExit.helpRequest(self) }
-      if argv.first == "--" { argv.removeFirst() }
-      guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --env NAME -- COMMAND ARGS…"]) }
-      let entries = try RunEnvironment.secrets(global: global, env: env, allowPartial: allowPartial)
-      let environment = try RunEnvironment.merge(ProcessEnvironment.entries(), entries, override: !noOverride)
-      try Exec.replaceProcess(argv: argv, environment: environment)
+      if command.first == "--help" || command.first == "-h" { throw CleanExit.helpRequest(self) }
+      try RunEnvironment.execute(
+        project: global.project, verbose: global.verbose, env: env.env, noOverride: noOverride,
+        allowPartial: allowPartial, command: command)
     }
   }
 
@@ -131,13 +128,70 @@ extension EnvironmentOption {
 
 /// The `run` path, kept lean: it reads the vault and the identity, and the manifest only when it must.
 enum RunEnvironment {
-  static func secrets(global: GlobalOptions, env: EnvironmentOption, allowPartial: Bool) throws -> [(name: String, value: SecretValue)] {
-    let project = try Project.locate(from: global.project)
-    var environment = env.env ?? ProcessEnvironment.get("COFFER_ENV")
+  /// Parses `coffer run …` without ArgumentParser when the arguments are the common ones, so that `run` starts as
+  /// fast as it can; returns `nil` for anything else (help, unknown flags), which then goes through ArgumentParser.
+  struct FastArguments {
+    var project: String?
+    var verbose = false
+    var env: String?
+    var noOverride = false
+    var allowPartial = false
+    var command: [String] = []
+
+    init?(_ args: ArraySlice<String>) {
+      var i = args.startIndex
+      func value(_ flag: String) -> String?? {
+        // `--flag=value` or `--flag value`; nil when `arg` is not this flag.
+        let arg = args[i]
+        if arg.hasPrefix(flag + "=") { return .some(String(arg.dropFirst(flag.count + 1))) }
+        guard arg == flag else { return nil }
+        i += 1
+        return i < args.endIndex ? .some(args[i]) : .some(nil)
+      }
+      while i < args.endIndex {
+        let arg = args[i]
+        if arg == "--" {
+          command = Array(args[(i + 1)...])
+          break
+        }
+        if !arg.hasPrefix("-") || arg == "-" {
+          command = Array(args[i...])
+          break
+        }
+        if arg == "--no-override" { noOverride = true } else if arg == "--allow-partial" { allowPartial = true } else if arg == "--verbose" { verbose = true } else if let v = value("--project") {
+          guard let v else { return nil }
+          project = v
+        } else if let v = value("--env") ?? value("-e") {
+          guard let v else { return nil }
+          env = v
+        } else {
+          return nil
+        }
+        i += 1
+      }
+      guard !command.isEmpty else { return nil }
+    }
+  }
+
+  /// Reads the secrets and replaces this process with the command.
+  static func execute(
+    project: String?, verbose: Bool, env: String?, noOverride: Bool, allowPartial: Bool, command: [String]
+  ) throws {
+    var argv = command
+    if argv.first == "--" { argv.removeFirst() }
+    guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --env NAME -- COMMAND ARGS…"]) }
+    let entries = try secrets(project: project, verbose: verbose, env: env, allowPartial: allowPartial)
+    let environment = try merge(ProcessEnvironment.entries(), entries, override: !noOverride)
+    try Exec.replaceProcess(argv: argv, environment: environment)
+  }
+
+  static func secrets(project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool) throws -> [(name: String, value: SecretValue)] {
+    let project = try Project.locate(from: projectOption)
+    var environment = env ?? ProcessEnvironment.get("COFFER_ENV")
     if environment == nil || !isSafeEnvironmentName(environment!) || !Files.exists(project.vaultPath(environment!)) {
       // Slow path: the manifest decides the default and whether the name is declared at all.
-      let ws = try Workspace.load(global)
-      environment = try ws.environment(EnvironmentOption(env: environment))
+      let ws = try Workspace.load(project: projectOption, verbose: verbose)
+      environment = try ws.environment(named: environment)
     }
     guard let environment else { return [] }
     let path = project.vaultPath(environment)
