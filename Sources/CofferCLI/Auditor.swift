@@ -29,8 +29,7 @@ struct Auditor {
 
   /// Records that values were released (get, export, run), with their keyed fingerprints.
   func recordRead(_ action: String, vault: Vault, values: [(name: String, value: SecretValue)], destination: String? = nil) throws {
-    var fps: [String: String] = [:]
-    for v in values { fps[v.name] = vault.fingerprint(of: v.value) }
+    let fps = vault.fingerprints(of: values)
     try record(action, environment: vault.environment, secrets: values.map(\.name), fingerprints: fps, destination: destination, durable: false)
   }
 }

@@ -223,10 +223,29 @@ public struct Vault: Sendable {
   /// - Parameter value: the value to fingerprint.
   /// - Returns: 64 lowercase hex digits.
   public func fingerprint(of value: SecretValue) -> String {
-    let key = HKDF<SHA256>.deriveKey(
-      inputKeyMaterial: envKey, info: Array("coffer-vault/v1 fingerprint".utf8), outputByteCount: 32)
-    let mac = HMAC<SHA256>.authenticationCode(for: value.reveal(), using: key)
-    return hex(Array(mac))
+    Fingerprinter(envKey: envKey).fingerprint(of: value)
+  }
+
+  /// Keyed fingerprints of many values, deriving the key once (see ``fingerprint(of:)``).
+  /// - Parameter values: name → value pairs.
+  /// - Returns: name → 64 lowercase hex digits.
+  public func fingerprints(of values: [(name: String, value: SecretValue)]) -> [String: String] {
+    let f = Fingerprinter(envKey: envKey)
+    var out: [String: String] = [:]
+    out.reserveCapacity(values.count)
+    for v in values { out[v.name] = f.fingerprint(of: v.value) }
+    return out
+  }
+
+  struct Fingerprinter {
+    let key: SymmetricKey
+    init(envKey: SymmetricKey) {
+      key = HKDF<SHA256>.deriveKey(
+        inputKeyMaterial: envKey, info: Array("coffer-vault/v1 fingerprint".utf8), outputByteCount: 32)
+    }
+    func fingerprint(of value: SecretValue) -> String {
+      hex(Array(HMAC<SHA256>.authenticationCode(for: value.reveal(), using: key)))
+    }
   }
 
   // MARK: - Internals
