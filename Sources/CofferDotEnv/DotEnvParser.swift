@@ -290,14 +290,18 @@ private struct Parser {
     return lastLine + 1
   }
 
-  /// An invalid-key error. The key is named only when it is a short token directly followed by `=`, so a line of
-  /// value text (a stray PEM line, a pasted secret) is never echoed.
+  /// An invalid-key error. The key is named only when it is a short token directly followed by `=` and made only of
+  /// name-like characters (letters, digits, `_ . - [ ]`), so a line of value text (a stray PEM or base64 line with
+  /// `+`, `/` or `=`, a pasted secret) is never echoed.
   func invalidKey(_ number: Int, keyStart: Int, lineEnd: Int) -> DotEnvError {
     var j = keyStart
     while j < lineEnd && buf[j] != Byte.equals { j += 1 }
     let token = buf[keyStart..<j]
-    let printable = token.allSatisfy { $0 > 0x20 && $0 != 0x7F && $0 != Byte.singleQuote && $0 != Byte.doubleQuote }
-    if j < lineEnd && !token.isEmpty && token.count <= 64 && printable {
+    let nameLike = token.allSatisfy { c in
+      (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x2E
+        || c == 0x2D || c == 0x5B || c == 0x5D
+    }
+    if j < lineEnd && !token.isEmpty && token.count <= 64 && nameLike {
       return error(number, "invalid key '\(String(decoding: token, as: UTF8.self))'", hint: keyRuleHint)
     }
     return error(number, "invalid key or malformed line", hint: keyRuleHint)

@@ -315,7 +315,7 @@ struct AdversarialTests {
 
   /// `coffer run` hands its children the secrets they asked for, but must not hand them the key that decrypts
   /// every environment (and every old version): COFFER_IDENTITY should be removed from the child's environment.
-  @Test(.disabled("bug: run passes COFFER_IDENTITY (the private key) through to the child; see report"))
+  @Test
   func runDoesNotLeakIdentityToChild() throws {
     let sb = try seededSandbox()
     let key = String(decoding: try Data(contentsOf: sb.identityFile), as: UTF8.self)
@@ -540,7 +540,7 @@ struct AdversarialTests {
   }
 
   /// A vault file for one environment copied over another's: every command must refuse it, `run` included.
-  @Test(.disabled("bug: run's fast path does not check the vault's environment line; see report"))
+  @Test
   func vaultOfAnotherEnvironmentIsRefusedByRun() throws {
     let sb = try seededSandbox()
     try sb.write(".coffer/vault/staging.vault", try sb.read(".coffer/vault/development.vault"))
@@ -554,7 +554,7 @@ struct AdversarialTests {
 
   /// A PEM body's last line (base64 with `+`, `/` and `=` padding) pasted into a .env file is refused, but the
   /// error must not echo it (DotEnvParser.invalidKey promises a pasted secret is never echoed).
-  @Test(.disabled("bug: DotEnvParser.invalidKey echoes a pasted base64 line ending in '='; see report"))
+  @Test
   func pastedBase64LineIsNotEchoed() throws {
     let sb = try seededSandbox()
     let pasted = "q8Zx+b3Jm/0d1f4c7eSecretTail"

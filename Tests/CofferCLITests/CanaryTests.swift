@@ -431,7 +431,7 @@ struct CanaryTests {
   }
 
   /// `coffer run --help` must print run's help, not try to execute a program named `--help`.
-  @Test(.disabled("bug: `coffer run --help` / `run -h` exit 127 (cannot run --help: command not found); see report"))
+  @Test
   func runHelpFlag() throws {
     let sb = try plantedSandbox()
     for args in [["run", "--help"], ["run", "-h"], ["run", "-e", "development", "--help"]] {

@@ -87,7 +87,8 @@ enum Corpus {
   /// Cases where compose-go itself errors: they stay errors, on these lines (an unterminated quote is reported
   /// on the line where it opened, where compose-go names the end of the file).
   static let composeErrorLines: [String: Expected] = [
-    "key_invalid_char": .error(line: 1, names: ["A$B"]),
+    // `$` may belong to a pasted value, so a key containing it is not echoed (only name-like keys are).
+    "key_invalid_char": .error(line: 1, names: []),
     "key_single_quoted": .error(line: 1, names: []),
     "exp_dotted_name": .error(line: 2, names: ["C"]),
     "unterminated_double": .error(line: 1, names: ["A"]),

@@ -181,7 +181,9 @@ enum RunEnvironment {
     if argv.first == "--" { argv.removeFirst() }
     guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --env NAME -- COMMAND ARGS…"]) }
     let entries = try secrets(project: project, verbose: verbose, env: env, allowPartial: allowPartial)
-    let environment = try merge(ProcessEnvironment.entries(), entries, override: !noOverride)
+    // The child gets the secrets, never the key that opens every environment and every kept version.
+    let inherited = ProcessEnvironment.entries().filter { !$0.starts(with: Array("COFFER_IDENTITY=".utf8)) }
+    let environment = try merge(inherited, entries, override: !noOverride)
     try Exec.replaceProcess(argv: argv, environment: environment)
   }
 
@@ -201,6 +203,9 @@ enum RunEnvironment {
     }
     let identities = try IdentityLoader.load()
     let vault = try VaultFile.open(try Files.read(path), file: project.display(path), with: identities)
+    guard vault.environment == environment else {
+      throw VaultError(.malformed, file: project.display(path), detail: "holds environment \(vault.environment)")
+    }
     try Partial.check(vault, environment: environment, allowPartial: allowPartial)
     let values = try vault.currentValues()
     // The manifest is not read on this path, so the actor is the identity's recipient.
