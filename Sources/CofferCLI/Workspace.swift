@@ -76,7 +76,13 @@ struct Workspace {
     let path = project.vaultPath(environment)
     guard Files.exists(path) else { return nil }
     let bytes = try Files.read(path)
-    let vault = try VaultFile.open(bytes, file: project.display(path), with: identities)
+    let opened = Result { () throws(VaultError) -> Vault in
+      try VaultFile.open(bytes, file: project.display(path), with: identities)
+    }
+    if case .failure(let error) = opened, error.code == .noMatchingIdentity {
+      throw AccessDenied.environment(error, bytes: bytes, environment: environment, manifest: manifest, identities: identities)
+    }
+    let vault = try opened.get()
     guard vault.environment == environment else {
       throw VaultError(.malformed, file: project.display(path), detail: "holds environment \(vault.environment)")
     }
@@ -84,22 +90,30 @@ struct Workspace {
     return vault
   }
 
-  /// Changes an environment's vault under the project lock: open (or create), apply `body`, re-wrap to the manifest's
-  /// recipients if they changed, seal, and replace the file atomically. Nothing is written if `body` throws.
+  /// Changes an environment's vault under the project lock: open (or create), apply `body`, re-wrap each key to the
+  /// recipients the manifest's access rules allow if they changed, seal, and replace the file atomically. Nothing is
+  /// written if `body` throws.
   func modifyVault<R>(
     _ environment: String, identities: [AgeX25519Identity], _ body: (inout Vault) throws -> R
   ) throws -> R {
     try Files.makeDirectory(project.vaultDirectory)
     let lock = try FileLock(path: project.lockPath)
     defer { withExtendedLifetime(lock) {} }
+    return try modifyVaultHoldingLock(environment, identities: identities, body)
+  }
+
+  /// ``modifyVault(_:identities:_:)`` for a caller that already holds the project lock.
+  func modifyVaultHoldingLock<R>(
+    _ environment: String, identities: [AgeX25519Identity], _ body: (inout Vault) throws -> R
+  ) throws -> R {
     let path = project.vaultPath(environment)
-    let recipients = try recipients(fallback: identities)
+    let wrap = try wrapPolicy(environment, fallback: identities)
     var vault =
       try openVault(environment, identities: identities)
-      ?? Vault.create(environment: environment, recipients: recipients, file: project.display(path))
-    vault.useRecipients(recipients)
+      ?? Vault.create(environment: environment, recipients: try environmentRecipients(environment, wrap), file: project.display(path))
+    vault.useRecipients(forSlot: wrap)
     let result = try body(&vault)
-    let skipped = try vault.rewrap(to: recipients)
+    let skipped = try vault.rewrap(wrap)
     if !skipped.isEmpty {
       ErrorRenderer.warn("cannot re-wrap groups \(skipped.joined(separator: ", ")): this identity cannot read them")
     }

@@ -47,7 +47,7 @@ public enum VaultFile {
     let recipients = envSlot.recipients.compactMap { try? AgeX25519Recipient(parsing: $0) }
     return Vault(
       environment: parsed.environment, file: file, envKey: envKey, slots: slots, records: parsed.records,
-      recipients: recipients)
+      wrapTo: { _ in recipients })
   }
 
   /// Reads the environment name and the readable metadata without any key: for `list`-like views by someone who
@@ -62,7 +62,9 @@ public enum VaultFile {
     return VaultSummary(
       environment: p.environment,
       secrets: p.records.keys.sorted(by: utf8Less).compactMap { name in
-        p.records[name].map { VaultSummary.Entry(name: name, group: $0.group, versions: $0.versions) }
+        p.records[name].map {
+          VaultSummary.Entry(name: name, group: $0.group, versions: $0.versions, exposure: $0.exposure)
+        }
       },
       groups: p.slots.mapValues(\.recipients))
   }
@@ -83,8 +85,12 @@ public enum VaultFile {
     for name in vault.names {
       guard let record = vault.records[name] else { continue }
       line("secret \(name) \(record.group)")
+      if let e = record.exposure { line(" exposed \(e.throughVersion) \(e.time.rfc3339) \(e.recipient)") }
       for v in record.versions {
-        line(" v \(v.number) \(v.created.rfc3339) \(v.author) \(Base64.encode(v.sealed))")
+        var fields = " v \(v.number) \(v.created.rfc3339) \(v.author)"
+        if v.generation > 1 { fields += " #\(v.generation)" }
+        if let r = v.restores { fields += " <\(r.number)@\(r.created.rfc3339)" }
+        line(fields + " " + Base64.encode(v.sealed))
       }
     }
     let tag = mac(out, envKey: vault.envKey)
@@ -153,8 +159,8 @@ public enum VaultFile {
     var lastGroup: String?
     while n < lines.count, text(n).hasPrefix("key ") {
       let f = text(n).split(separator: " ", omittingEmptySubsequences: false)
-      guard f.count == 3, f[1] == "*" || VaultGrammar.isToken(f[1]), let wrapped = Base64.decode(f[2]) else {
-        throw fail(n, "expected `key GROUP BASE64`")
+      guard f.count == 3, VaultGrammar.parseSlot(f[1]) != nil, let wrapped = Base64.decode(f[2]) else {
+        throw fail(n, "expected `key GROUP BASE64` or `key GROUP#N BASE64`")
       }
       let group = String(f[1])
       if let lastGroup, !utf8Less(lastGroup, group) { throw fail(n, "key lines out of order") }
@@ -173,6 +179,10 @@ public enum VaultFile {
       slots[group] = Vault.KeySlot(recipients: recipients, wrapped: wrapped, key: nil)
     }
     guard slots[VaultGrammar.environmentSlot] != nil else { throw fail(n, "no environment key (`key * …`)") }
+    for name in slots.keys {
+      guard let slot = VaultGrammar.parseSlot(name), slot.generation > 1, slots[slot.group] == nil else { continue }
+      throw fail(2, "key \(name) without key \(slot.group)")
+    }
 
     var records: [String: Vault.Record] = [:]
     var lastName: String?
@@ -187,18 +197,30 @@ public enum VaultFile {
       lastName = name
       guard slots[group] != nil else { throw fail(n, "group \(group) has no key") }
       n += 1
+      var exposure: SecretExposure?
+      if n < lines.count, text(n).hasPrefix(" exposed ") {
+        let e = text(n).dropFirst(9).split(separator: " ", omittingEmptySubsequences: false)
+        guard e.count == 3, let through = VaultGrammar.number(e[0]), let time = Timestamp(rfc3339: String(e[1])),
+          VaultGrammar.isAuthor(e[2])
+        else { throw fail(n, "expected ` exposed N TIME RECIPIENT`") }
+        exposure = SecretExposure(throughVersion: through, time: time, recipient: String(e[2]))
+        n += 1
+      }
       var versions: [SecretVersion] = []
       while n < lines.count, text(n).hasPrefix(" v ") {
         let v = text(n).dropFirst(3).split(separator: " ", omittingEmptySubsequences: false)
-        guard v.count == 4, let number = VaultGrammar.number(v[0]), let created = Timestamp(rfc3339: String(v[1])),
-          VaultGrammar.isAuthor(v[2]), let sealed = Base64.decode(v[3]), sealed.count >= 28
-        else { throw fail(n, "expected ` v N TIME AUTHOR BASE64`") }
-        if let last = versions.last, last.number <= number { throw fail(n, "versions out of order") }
-        versions.append(SecretVersion(number: number, created: created, author: String(v[2]), sealed: sealed))
+        guard let version = parseVersion(v), version.restores.map({ $0.number < version.number }) ?? true else {
+          throw fail(n, "expected ` v N TIME AUTHOR [#GEN] [<N@TIME] BASE64`")
+        }
+        if let last = versions.last, last.number <= version.number { throw fail(n, "versions out of order") }
+        guard slots[VaultGrammar.slotName(group: group, generation: version.generation)] != nil else {
+          throw fail(n, "version \(version.number) uses key \(group)#\(version.generation), which is missing")
+        }
+        versions.append(version)
         n += 1
       }
       guard !versions.isEmpty, versions.count <= Vault.retainedVersions else { throw fail(n, "secret \(name): bad version count") }
-      records[name] = Vault.Record(group: group, versions: versions)
+      records[name] = Vault.Record(group: group, versions: versions, exposure: exposure)
     }
     guard n == lines.count - 1 else { throw fail(n, "unexpected line") }
     let macFields = text(n).split(separator: " ", omittingEmptySubsequences: false)
@@ -208,6 +230,33 @@ public enum VaultFile {
     return Parsed(
       environment: environment, slots: slots, envSlotLine: envSlotLine, records: records,
       authenticated: Array(bytes[0..<lines[n].start]), mac: tag)
+  }
+
+  /// Parses the fields of a version line after ` v `: `N TIME AUTHOR [#GEN] [<N@TIME] BASE64`.
+  static func parseVersion(_ v: [Substring]) -> SecretVersion? {
+    guard v.count >= 4, v.count <= 6, let number = VaultGrammar.number(v[0]),
+      let created = Timestamp(rfc3339: String(v[1])), VaultGrammar.isAuthor(v[2]),
+      let sealed = Base64.decode(v[v.count - 1]), sealed.count >= 28
+    else { return nil }
+    var i = 3
+    var generation = 1
+    var restores: VersionOrigin?
+    if i < v.count - 1, v[i].hasPrefix("#") {
+      guard let g = VaultGrammar.number(v[i].dropFirst()), g >= 2 else { return nil }
+      generation = g
+      i += 1
+    }
+    if i < v.count - 1, v[i].hasPrefix("<") {
+      let parts = v[i].dropFirst().split(separator: "@", omittingEmptySubsequences: false)
+      guard parts.count == 2, let origin = VaultGrammar.number(parts[0]), let time = Timestamp(rfc3339: String(parts[1]))
+      else { return nil }
+      restores = VersionOrigin(number: origin, created: time)
+      i += 1
+    }
+    guard i == v.count - 1 else { return nil }
+    return SecretVersion(
+      number: number, created: created, author: String(v[2]), sealed: sealed, generation: generation,
+      restores: restores)
   }
 
   static func mac(_ bytes: [UInt8], envKey: SymmetricKey) -> [UInt8] {
@@ -233,12 +282,28 @@ public struct VaultSummary: Sendable {
     public let group: String
     /// Its versions, newest first.
     public let versions: [SecretVersion]
+    /// The revocation recorded on it, if any.
+    public let exposure: SecretExposure?
+
+    /// Who lost access while able to read the current value, if anyone: the secret needs rotation.
+    public var needsRotation: RevocationMark? {
+      guard let exposure, let current = versions.first, exposure.covers(current) else { return nil }
+      return RevocationMark(recipient: exposure.recipient, time: exposure.time)
+    }
+
+    /// What rotation status needs to know about this secret.
+    public var rotationFacts: RotationFacts? {
+      versions.first.map {
+        RotationFacts(name: name, group: group, lastRotated: $0.valueSince, revoked: needsRotation)
+      }
+    }
   }
   /// The environment name.
   public let environment: String
   /// Secrets sorted by name.
   public let secrets: [Entry]
-  /// Group (`*` for the environment key) → recipients its key is wrapped to.
+  /// Key slot (`*` for the environment key, `GROUP` or `GROUP#N` for a data key generation) → recipients its key
+  /// is wrapped to.
   public let groups: [String: [String]]
 }
 
@@ -252,6 +317,28 @@ public enum VaultGrammar {
     let u = s.utf8
     guard !u.isEmpty, u.count <= 256 else { return false }
     return u.allSatisfy { isAlnum($0) || $0 == 0x5F || $0 == 0x2E || $0 == 0x2D }
+  }
+
+  /// The slot name of a group's data key generation: `GROUP` for generation 1, `GROUP#N` from 2 on.
+  /// - Parameters:
+  ///   - group: the group name.
+  ///   - generation: the generation, at least 1.
+  public static func slotName(group: String, generation: Int) -> String {
+    generation <= 1 ? group : "\(group)#\(generation)"
+  }
+
+  /// Splits a key slot name into group and generation: `*` → (`*`, 1), `api-keys` → (`api-keys`, 1),
+  /// `api-keys#3` → (`api-keys`, 3).
+  /// - Parameter slot: the slot name from a `key` line.
+  /// - Returns: `nil` when it is not a valid slot name (`GROUP#1`, `GROUP#02` and `*#2` are not).
+  public static func parseSlot(_ slot: some StringProtocol) -> (group: String, generation: Int)? {
+    let text = String(slot)
+    if text == environmentSlot { return (environmentSlot, 1) }
+    let parts = text.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
+    guard isToken(parts[0]) else { return nil }
+    guard parts.count == 2 else { return (String(parts[0]), 1) }
+    guard let generation = number(parts[1]), generation >= 2 else { return nil }
+    return (String(parts[0]), generation)
   }
 
   /// Whether `s` is an acceptable author: `[A-Za-z0-9_.@+-]+`, at most 256 bytes.
