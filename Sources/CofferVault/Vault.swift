@@ -46,7 +46,8 @@ public struct Vault: Sendable {
 
   /// The groups that have a data key in this vault, sorted (the environment key `*` is not a group).
   public var groups: [String] {
-    Array(Set(slots.keys.compactMap { VaultGrammar.parseSlot($0)?.group })).sorted(by: utf8Less)
+    Array(Set(slots.keys.compactMap { VaultGrammar.parseSlot($0)?.group }))
+      .filter { $0 != VaultGrammar.environmentSlot }.sorted(by: utf8Less)
   }
 
   /// The groups with at least one key generation none of the identities could unwrap.
