@@ -190,8 +190,14 @@ enum AccessChange {
       }
     }
     let verb = grant ? "granted" : "revoked"
+    let rekeyed = plans.contains { !$0.rekey.isEmpty || $0.rekeyEnvironment }
     if !edit.changed {
-      ErrorRenderer.note(grant ? "\(name) could already read that (\(file) unchanged)" : "\(name) could not read that (\(file) unchanged)")
+      ErrorRenderer.note(
+        grant
+          ? "\(name) could already read that (\(file) unchanged)"
+          : rekeyed
+            ? "\(file) already kept \(name) out; re-keyed what was still wrapped to them"
+            : "\(name) could not read that (\(file) unchanged)")
     } else {
       ErrorRenderer.note("\(verb) \(name): groups \(scope.groups) in \(scope.environments) (\(file) updated by \(author))")
     }

@@ -233,8 +233,10 @@ enum CheckText {
     }
     if !needsRotation.isEmpty {
       out += "needs rotation (\(needsRotation.count)):\n"
+      let width = needsRotation.map(\.name.count).max() ?? 0
       for item in needsRotation {
-        out += "  \(item.name)  \(item.mark.recipient) lost access at \(item.mark.time.rfc3339) and could read it\n"
+        let pad = String(repeating: " ", count: width - item.name.count)
+        out += "  \(item.name)\(pad)  \(item.mark.recipient) lost access at \(item.mark.time.rfc3339) and could read it\n"
       }
     }
     out += "ok (\(report.ok.count))\n"
