@@ -43,7 +43,7 @@ struct AccessDenied: CofferError {
       let holders = Naming.names(vault.recipients(ofGroup: group), manifest: manifest)
       hints.append(
         holders.isEmpty
-          ? "\(group): nobody holds the whole key; someone who can read part of it must re-key it"
+          ? "\(group) in \(environment): no recipient holds every generation of its key; `coffer rewrap` by the readers of each generation fixes that"
           : "\(group) in \(environment): recipients who can read it and grant access: \(holders.joined(separator: ", "))")
     }
     let me = manifest.flatMap { Naming.manifestName(of: identities, in: $0) }

@@ -47,20 +47,6 @@ struct Workspace {
     return name
   }
 
-  /// The recipients new data keys are wrapped to: the manifest's `recipients:` map.
-  func recipients(fallback identities: [AgeX25519Identity]) throws -> [AgeX25519Recipient] {
-    var out: [AgeX25519Recipient] = []
-    for r in manifest.recipients {
-      do {
-        out.append(try AgeX25519Recipient(parsing: r.recipient))
-      } catch {
-        throw UsageError(description: "\(project.display(project.manifestPath)): recipients.\(r.name): not a valid age X25519 recipient")
-      }
-    }
-    if out.isEmpty { out = identities.map(\.recipient) }
-    return out
-  }
-
   /// The name recorded as a change's author: the manifest's name for this identity, else its `age1…` recipient.
   func author(_ identities: [AgeX25519Identity]) -> String {
     let mine = Set(identities.map(\.recipient.encoded))

@@ -11,7 +11,7 @@ extension CofferCommand {
   struct Rotate: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Record a new value for a secret (a rotation), or show what is due (`coffer rotate status`).",
-      discussion: "`coffer rotate NAME` is short for `coffer rotate secret NAME`.",
+      discussion: "`coffer rotate NAME` is short for `coffer rotate secret NAME` (use the long form for a secret named status).",
       subcommands: [Secret.self, Status.self], defaultSubcommand: Secret.self)
 
 
