@@ -206,6 +206,9 @@ public struct Vault: Sendable {
       throw VaultError(.invalidName, file: file, detail: "group name")
     }
     var record = records[name] ?? Record(group: group, versions: [])
+    if record.group != group, !record.versions.allSatisfy({ self.key(of: $0, group: record.group) != nil }) {
+      throw VaultError(.groupNotReadable, file: file, detail: "\(record.group) (secret \(name))")
+    }
     let (key, generation) = try writingKey(for: group)
     if record.group != group {
       var moved: [SecretVersion] = []
