@@ -69,7 +69,8 @@ let package = Package(
     .testTarget(name: "CofferAuditTests", dependencies: ["CofferAudit", "CofferCore"], swiftSettings: strict),
     .testTarget(
       name: "CofferCLITests",
-      dependencies: ["CofferCore", "CofferDotEnv", "CofferVault"],
+      // Crypto: to check, from outside, that a revoked data key no longer opens new ciphertexts.
+      dependencies: ["CofferCore", "CofferDotEnv", "CofferVault", .product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: strict),
   ]
 )

@@ -20,6 +20,7 @@ public struct CofferCommand: ParsableCommand {
       Init.self, Keygen.self, Set.self, Get.self, Remove.self, List.self, Import.self, ImportFromEnv.self,
       Export.self, ExportToEnv.self, Check.self, Template.self, GenerateTemplate.self, Run.self, Rewrap.self,
       Audit.self, MergeDriver.self,
+      Access.self, Rotate.self, History.self, Rollback.self,
     ])
 
   public init() {}

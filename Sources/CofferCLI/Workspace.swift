@@ -57,20 +57,6 @@ struct Workspace {
     return name
   }
 
-  /// The recipients new data keys are wrapped to: the manifest's `recipients:` map.
-  func recipients(fallback identities: [AgeX25519Identity]) throws -> [AgeX25519Recipient] {
-    var out: [AgeX25519Recipient] = []
-    for r in manifest.recipients {
-      do {
-        out.append(try AgeX25519Recipient(parsing: r.recipient))
-      } catch {
-        throw UsageError(description: "\(project.display(project.manifestPath)): recipients.\(r.name): not a valid age X25519 recipient")
-      }
-    }
-    if out.isEmpty { out = identities.map(\.recipient) }
-    return out
-  }
-
   /// The name recorded as a change's author: the manifest's name for this identity, else its `age1…` recipient.
   func author(_ identities: [AgeX25519Identity]) -> String {
     let mine = Set(identities.map(\.recipient.encoded))
@@ -86,7 +72,13 @@ struct Workspace {
     let path = project.vaultPath(environment)
     guard Files.exists(path) else { return nil }
     let bytes = try Files.read(path)
-    let vault = try VaultFile.open(bytes, file: project.display(path), with: identities)
+    let opened = Result { () throws(VaultError) -> Vault in
+      try VaultFile.open(bytes, file: project.display(path), with: identities)
+    }
+    if case .failure(let error) = opened, error.code == .noMatchingIdentity {
+      throw AccessDenied.environment(error, bytes: bytes, environment: environment, manifest: manifest, identities: identities)
+    }
+    let vault = try opened.get()
     guard vault.environment == environment else {
       throw VaultError(.malformed, file: project.display(path), detail: "holds environment \(vault.environment)")
     }
@@ -99,9 +91,9 @@ struct Workspace {
     Auditor(root: project.root, actor: author(identities), identities: identities)
   }
 
-  /// Changes an environment's vault under the project lock: open (or create), apply `body`, re-wrap to the manifest's
-  /// recipients if they changed, record the change in the audit log, seal, and replace the file atomically. Nothing
-  /// is written if `body` throws or the audit entry cannot be written.
+  /// Changes an environment's vault under the project lock: open (or create), apply `body`, re-wrap each key to the
+  /// recipients the manifest's access rules allow if they changed, record the change in the audit log, seal, and
+  /// replace the file atomically. Nothing is written if `body` throws or the audit entry cannot be written.
   /// - Parameters:
   ///   - environment: the environment.
   ///   - identities: the caller's identities.
@@ -116,15 +108,23 @@ struct Workspace {
     try Files.makeDirectory(project.vaultDirectory)
     let lock = try FileLock(path: project.lockPath)
     defer { withExtendedLifetime(lock) {} }
+    return try modifyVaultHoldingLock(environment, identities: identities, action: action, detail: detail, body)
+  }
+
+  /// ``modifyVault(_:identities:action:detail:_:)`` for a caller that already holds the project lock.
+  func modifyVaultHoldingLock<R>(
+    _ environment: String, identities: [AgeX25519Identity], action: String = "write", detail: String? = nil,
+    _ body: (inout Vault) throws -> R
+  ) throws -> R {
     let path = project.vaultPath(environment)
-    let recipients = try recipients(fallback: identities)
+    let wrap = try wrapPolicy(environment, fallback: identities)
     var vault =
       try openVault(environment, identities: identities)
-      ?? Vault.create(environment: environment, recipients: recipients, file: project.display(path))
-    vault.useRecipients(recipients)
+      ?? Vault.create(environment: environment, recipients: try environmentRecipients(environment, wrap), file: project.display(path))
+    vault.useRecipients(forSlot: wrap)
     let before = Dictionary(uniqueKeysWithValues: vault.names.map { ($0, vault.current($0)?.number ?? 0) })
     let result = try body(&vault)
-    let skipped = try vault.rewrap(to: recipients)
+    let skipped = try vault.rewrap(wrap)
     if !skipped.isEmpty {
       ErrorRenderer.warn("cannot re-wrap groups \(skipped.joined(separator: ", ")): this identity cannot read them")
     }

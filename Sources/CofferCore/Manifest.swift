@@ -18,8 +18,10 @@ public struct Manifest: Sendable, Equatable {
   public var secrets: [SecretSpec]
   /// The reserved top-level `destinations` section, kept as opaque data (not validated yet); `nil` when absent.
   public var destinations: ManifestValue?
-  /// The reserved top-level `access` section, kept as opaque data (not validated yet); `nil` when absent.
-  public var access: ManifestValue?
+  /// The `access:` rules (who may read which groups in which environments), in declared order; `nil` when the
+  /// manifest has no `access:` key (or a null one), which lets every recipient read everything. Evaluate them with
+  /// ``AccessPolicy``.
+  public var access: [AccessRule]?
 
   /// Creates a manifest in memory (for example for `coffer init`). Nothing is validated here; a manifest built
   /// this way is checked when its ``encodedYAML()`` is decoded again.
@@ -31,11 +33,11 @@ public struct Manifest: Sendable, Equatable {
   ///   - groups: groups, in order.
   ///   - secrets: secrets, in order.
   ///   - destinations: the reserved `destinations` section, if any.
-  ///   - access: the reserved `access` section, if any.
+  ///   - access: the access rules, or `nil` for none (every recipient reads everything).
   public init(
     version: Int = 1, project: String, environments: [String], recipients: [ManifestRecipient] = [],
     groups: [SecretGroup] = [], secrets: [SecretSpec] = [], destinations: ManifestValue? = nil,
-    access: ManifestValue? = nil
+    access: [AccessRule]? = nil
   ) {
     self.version = version
     self.project = project
@@ -91,8 +93,8 @@ public struct Manifest: Sendable, Equatable {
   /// - Returns: the manifest, with every list in declared order.
   /// - Throws: ``ManifestError`` (exit status `badInput`) for invalid UTF-8, a YAML syntax error, a duplicate key,
   ///   an unknown field, a wrong type, an invalid name, regex, recipient or period, a reference to an undeclared
-  ///   group or environment, or `min_length` greater than `max_length`; the error carries the 1-based line and
-  ///   column of the offending node and the dotted field path.
+  ///   group, environment or recipient (in `access:` rules), or `min_length` greater than `max_length`; the
+  ///   error carries the 1-based line and column of the offending node and the dotted field path.
   public static func decode(_ bytes: [UInt8], file: String) throws(ManifestError) -> Manifest {
     try ManifestDecoder(file: file).decodeDocument(bytes).manifest
   }
@@ -252,8 +254,8 @@ public struct SecretSpec: Sendable, Equatable, Hashable {
   }
 }
 
-/// Opaque YAML data kept for a reserved manifest section (`destinations`, `access`) that this version stores but
-/// does not interpret.
+/// Opaque YAML data kept for a reserved manifest section (`destinations`) that this version stores but does not
+/// interpret.
 ///
 /// Plain scalars `null`/`~`/empty become ``null``, plain `true`/`false` (any case form of YAML 1.2) become
 /// ``bool(_:)``, plain decimal integers become ``int(_:)``; every other scalar, quoted or not, is kept as its text

@@ -110,8 +110,8 @@ public enum ManifestEditor {
 
 /// A text as lines of Unicode scalars, addressed by 1-based line and column as in Yams marks.
 struct LineEditor {
-  private var lines: [[Unicode.Scalar]]
-  private let lineEnd: [Unicode.Scalar]
+  var lines: [[Unicode.Scalar]]
+  let lineEnd: [Unicode.Scalar]
 
   init(text: String) {
     lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0) }
@@ -195,7 +195,7 @@ struct LineEditor {
   }
 
   /// The index of the bracket closing the flow collection opened at `start`, skipping quoted text.
-  private static func matchingClose(_ line: [Unicode.Scalar], from start: Int) -> Int? {
+  static func matchingClose(_ line: [Unicode.Scalar], from start: Int) -> Int? {
     var depth = 0
     var index = start
     while index < line.count {

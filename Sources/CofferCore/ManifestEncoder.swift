@@ -5,7 +5,8 @@ extension Manifest {
   ///
   /// The output is deterministic: top-level keys in the order `version`, `project`, `environments`,
   /// `recipients`, `groups`, `secrets`, then `destinations` and `access` when present; every list in declared
-  /// order; two-space indentation; `environments` and `required` lists in flow style (`[a, b]`); secret fields in
+  /// order; access rules one per line in flow style (`- { environments: [production], groups: ['*'],
+  /// recipients: [alice] }`); two-space indentation; `environments` and `required` lists in flow style (`[a, b]`); secret fields in
   /// the order `group`, `description`, `required`, `prefix`, `pattern`, `min_length`, `max_length`, `example`,
   /// `secret`, `format`, `rotation`, where `required` is always written, `secret` only when `false`, and other
   /// fields only when set; empty sections written as `{}`. Strings are plain when that is unambiguous, else
@@ -53,7 +54,10 @@ extension Manifest {
       }
     }
     if let destinations { lines.append(contentsOf: YAMLText.entry(key: "destinations", value: destinations, indent: 0)) }
-    if let access { lines.append(contentsOf: YAMLText.entry(key: "access", value: access, indent: 0)) }
+    if let access {
+      lines.append("access:")
+      lines.append(contentsOf: access.map { "  - " + YAMLText.accessRule($0) })
+    }
     return lines.joined(separator: "\n") + "\n"
   }
 
@@ -89,6 +93,18 @@ enum YAMLText {
 
   static func flowList(_ items: [String]) -> String {
     "[" + items.map { scalar($0, flow: true) }.joined(separator: ", ") + "]"
+  }
+
+  /// One access rule as a one-line flow mapping: `{ environments: [...], groups: [...], recipients: [...] }`.
+  static func accessRule(_ rule: AccessRule) -> String {
+    func list(_ selector: AccessSelector) -> String {
+      switch selector {
+      case .any: return "['*']"
+      case .names(let names): return flowList(names)
+      }
+    }
+    return "{ environments: \(list(rule.environments)), groups: \(list(rule.groups)), "
+      + "recipients: \(list(rule.recipients)) }"
   }
 
   static func isPrintableInline(_ scalar: Unicode.Scalar) -> Bool {

@@ -10,6 +10,10 @@ import Crypto
 /// set of entries. Names, groups, versions, dates and authors stay readable.
 ///
 /// A `Vault` is a value: reading, changing and sealing it are pure. Values are decrypted lazily, one at a time.
+///
+/// A group's data key may have several generations (`key GROUP`, `key GROUP#2`, …): a writer who cannot unwrap the
+/// newest one seals under a fresh generation wrapped to the group's readers, so writing needs only public keys
+/// (docs/vault-format.md, *Key generations*).
 public struct Vault: Sendable {
   /// How many versions of each secret are kept; older ones are dropped when a new one is added.
   public static let retainedVersions = 10
@@ -28,28 +32,68 @@ public struct Vault: Sendable {
   struct Record: Sendable {
     var group: String
     var versions: [SecretVersion]  // newest first
+    var exposure: SecretExposure? = nil
   }
 
   var envKey: SymmetricKey
-  var slots: [String: KeySlot]  // group name → slot
+  var slots: [String: KeySlot]  // slot name (`*`, `GROUP`, `GROUP#N`) → slot
   var records: [String: Record]
   /// The keys of `records`, kept sorted by UTF-8 bytes (the parser verified the file's order).
   var order: [String]
-  /// Recipients that new data keys are wrapped to.
-  var recipients: [AgeX25519Recipient]
+  /// Who new and re-wrapped keys are wrapped to, by slot: `*` for the environment key, else a group name.
+  var wrapTo: @Sendable (String) -> [AgeX25519Recipient]
 
   /// The names of all secrets in the vault, sorted by their UTF-8 bytes.
   public var names: [String] { order }
 
-  /// The groups that have a data key in this vault, sorted.
-  public var groups: [String] { slots.keys.sorted(by: utf8Less) }
+  /// The groups that have a data key in this vault, sorted (the environment key `*` is not a group).
+  public var groups: [String] {
+    Array(Set(slots.keys.compactMap { VaultGrammar.parseSlot($0)?.group }))
+      .filter { $0 != VaultGrammar.environmentSlot }.sorted(by: utf8Less)
+  }
 
-  /// The groups whose data key none of the identities could unwrap.
-  public var unreadableGroups: [String] { slots.filter { $0.value.key == nil }.map(\.key).sorted(by: utf8Less) }
+  /// The groups with at least one key generation none of the identities could unwrap.
+  public var unreadableGroups: [String] { groups.filter { !canRead(group: $0) } }
 
-  /// The recipients each group's data key is wrapped to (`age1…`), from the file.
+  /// Whether every generation of a group's data key was unwrapped, so every version in the group can be opened.
   /// - Parameter group: the group name.
-  public func recipients(ofGroup group: String) -> [String] { slots[group]?.recipients ?? [] }
+  /// - Returns: `false` also when the vault has no key for the group.
+  public func canRead(group: String) -> Bool {
+    let gens = generations(ofGroup: group)
+    return !gens.isEmpty && gens.allSatisfy { slots[VaultGrammar.slotName(group: group, generation: $0)]?.key != nil }
+  }
+
+  /// The generations of a group's data key present in the file, ascending (`[1]` for a group with one key).
+  /// - Parameter group: the group name.
+  public func generations(ofGroup group: String) -> [Int] {
+    slots.keys.compactMap { VaultGrammar.parseSlot($0) }.filter { $0.group == group }.map(\.generation).sorted()
+  }
+
+  /// The recipients (`age1…`) that every generation of a group's data key is wrapped to, from the file: who can
+  /// read the whole group. Pass `*` for the environment key.
+  /// - Parameter group: the group name, or `*`.
+  /// - Returns: sorted recipients; empty when the vault has no key for the group.
+  public func recipients(ofGroup group: String) -> [String] {
+    if group == VaultGrammar.environmentSlot { return slots[group]?.recipients ?? [] }
+    let lists = generations(ofGroup: group).map {
+      slots[VaultGrammar.slotName(group: group, generation: $0)]?.recipients ?? []
+    }
+    guard var common = lists.first else { return [] }
+    for list in lists.dropFirst() { common = common.filter(list.contains) }
+    return common
+  }
+
+  /// The recipients (`age1…`) any key slot of a group (or `*`) is wrapped to, from the file.
+  /// - Parameter group: the group name, or `*`.
+  /// - Returns: sorted recipients.
+  public func anyRecipients(ofGroup group: String) -> [String] {
+    if group == VaultGrammar.environmentSlot { return slots[group]?.recipients ?? [] }
+    var all = Set<String>()
+    for gen in generations(ofGroup: group) {
+      all.formUnion(slots[VaultGrammar.slotName(group: group, generation: gen)]?.recipients ?? [])
+    }
+    return all.sorted(by: utf8Less)
+  }
 
   /// The group a secret belongs to, or `nil` if the vault has no such secret.
   public func group(of name: String) -> String? { records[name]?.group }
@@ -61,6 +105,27 @@ public struct Vault: Sendable {
 
   /// The current (newest) version's metadata of a secret, or `nil` if absent.
   public func current(_ name: String) -> SecretVersion? { records[name]?.versions.first }
+
+  /// Whether the vault keeps a version of a secret (the current one when `version` is `nil`).
+  /// - Parameters:
+  ///   - name: the secret's name.
+  ///   - version: a version number, or `nil`.
+  public func isKept(_ name: String, version: Int? = nil) -> Bool {
+    guard let record = records[name] else { return false }
+    return version.map { v in record.versions.contains { $0.number == v } } ?? !record.versions.isEmpty
+  }
+
+  /// Whether this identity can open a version of a secret (the current one when `version` is `nil`).
+  /// - Parameters:
+  ///   - name: the secret's name.
+  ///   - version: a version number, or `nil`.
+  /// - Returns: `false` also when there is no such secret or version.
+  public func isReadable(_ name: String, version: Int? = nil) -> Bool {
+    guard let record = records[name] else { return false }
+    let entry = version == nil ? record.versions.first : record.versions.first { $0.number == version }
+    guard let entry else { return false }
+    return key(of: entry, group: record.group) != nil
+  }
 
   /// Creates an empty vault with a fresh environment key.
   /// - Parameters:
@@ -80,7 +145,7 @@ public struct Vault: Sendable {
     let slot = try wrap(key, to: recipients, file: file)
     return Vault(
       environment: environment, file: file, envKey: key, slots: [VaultGrammar.environmentSlot: slot],
-      records: [:], order: [], recipients: recipients)
+      records: [:], order: [], wrapTo: { _ in recipients })
   }
 
   /// Decrypts one version of a secret (the newest when `version` is `nil`).
@@ -96,7 +161,7 @@ public struct Vault: Sendable {
     let entry: SecretVersion?
     if let version { entry = record.versions.first { $0.number == version } } else { entry = record.versions.first }
     guard let entry else { throw VaultError(.notFound, file: file, detail: "\(name) version \(version ?? 0)") }
-    guard let key = slots[record.group]?.key else {
+    guard let key = key(of: entry, group: record.group) else {
       throw VaultError(.groupNotReadable, file: file, detail: "\(record.group) (secret \(name))")
     }
     return try open(entry, name: name, key: key)
@@ -111,7 +176,7 @@ public struct Vault: Sendable {
     out.reserveCapacity(records.count)
     for name in names {
       guard let record = records[name], let entry = record.versions.first,
-        let key = slots[record.group]?.key
+        let key = key(of: entry, group: record.group)
       else { continue }
       out.append((name, try open(entry, name: name, key: key)))
     }
@@ -120,8 +185,10 @@ public struct Vault: Sendable {
 
   /// Records a new version of a secret.
   ///
-  /// Creates the group's data key if the group has none yet. When the secret exists in another group, every kept
-  /// version is re-sealed under the new group's key. Keeps the newest ``retainedVersions`` versions.
+  /// Creates the group's data key if the group has none yet. The value is sealed under the group's newest key
+  /// generation when this identity can unwrap it, else under a new generation wrapped to the group's readers (so a
+  /// writer without access can still replace a value it cannot read). When the secret exists in another group,
+  /// every kept version is re-sealed under the new group's key. Keeps the newest ``retainedVersions`` versions.
   /// - Parameters:
   ///   - name: the secret's name (`[A-Za-z0-9_.-]+`, as the .env grammar allows).
   ///   - value: the new value.
@@ -130,7 +197,8 @@ public struct Vault: Sendable {
   ///   - time: when.
   /// - Returns: the new version number.
   /// - Throws: ``VaultError`` ``VaultError/Code/invalidName`` for a name the grammar rejects,
-  ///   ``VaultError/Code/groupNotReadable`` when the group's key exists but this identity cannot unwrap it.
+  ///   ``VaultError/Code/groupNotReadable`` when the secret moves from a group this identity cannot read,
+  ///   ``VaultError/Code/noRecipients`` when a new key generation is needed and nobody may read the group.
   @discardableResult
   public mutating func set(
     _ name: String, to value: SecretValue, group: String, author: String, at time: Timestamp
@@ -139,26 +207,34 @@ public struct Vault: Sendable {
     guard VaultGrammar.isToken(group), group != VaultGrammar.environmentSlot else {
       throw VaultError(.invalidName, file: file, detail: "group name")
     }
-    let key = try dataKey(for: group)
     var record = records[name] ?? Record(group: group, versions: [])
+    if record.group != group, !record.versions.allSatisfy({ self.key(of: $0, group: record.group) != nil }) {
+      throw VaultError(.groupNotReadable, file: file, detail: "\(record.group) (secret \(name))")
+    }
+    let (key, generation) = try writingKey(for: group)
     if record.group != group {
-      guard let oldKey = slots[record.group]?.key else {
-        throw VaultError(.groupNotReadable, file: file, detail: "\(record.group) (secret \(name))")
-      }
       var moved: [SecretVersion] = []
       for v in record.versions {
+        guard let oldKey = self.key(of: v, group: record.group) else {
+          throw VaultError(.groupNotReadable, file: file, detail: "\(record.group) (secret \(name))")
+        }
         let plain = try open(v, name: name, key: oldKey)
-        moved.append(try seal(plain, name: name, number: v.number, created: v.created, author: v.author, key: key))
+        moved.append(
+          try seal(
+            plain, name: name, number: v.number, created: v.created, author: v.author, key: key,
+            generation: generation, restores: v.restores))
       }
-      record = Record(group: group, versions: moved)
+      record = Record(group: group, versions: moved, exposure: record.exposure)
     }
     let number = (record.versions.first?.number ?? 0) + 1
     let entry = try seal(
-      value, name: name, number: number, created: time, author: VaultGrammar.sanitizeAuthor(author), key: key)
+      value, name: name, number: number, created: time, author: VaultGrammar.sanitizeAuthor(author), key: key,
+      generation: generation)
     record.versions.insert(entry, at: 0)
     if record.versions.count > Vault.retainedVersions { record.versions.removeLast(record.versions.count - Vault.retainedVersions) }
     if records[name] == nil { order.insert(name, at: insertionIndex(of: name)) }
     records[name] = record
+    pruneKeyGenerations()
     return number
   }
 
@@ -169,6 +245,7 @@ public struct Vault: Sendable {
   public mutating func remove(_ name: String) -> Bool {
     guard records.removeValue(forKey: name) != nil else { return false }
     order.remove(at: insertionIndex(of: name))
+    pruneKeyGenerations()
     return true
   }
 
@@ -193,14 +270,34 @@ public struct Vault: Sendable {
   @discardableResult
   public mutating func rewrap(to recipients: [AgeX25519Recipient]) throws(VaultError) -> [String] {
     guard !recipients.isEmpty else { throw VaultError(.invalidName, file: file, detail: "no recipients to encrypt to") }
-    self.recipients = recipients
-    var skipped: [String] = []
-    for (group, slot) in slots {
-      let key = group == VaultGrammar.environmentSlot ? envKey : slot.key
-      guard let key else { skipped.append(group); continue }
-      let wanted = recipients.map(\.encoded).sorted(by: utf8Less)
-      if wanted == slot.recipients { continue }
-      slots[group] = try Vault.wrap(key, to: recipients, file: file)
+    return try rewrap { _ in recipients }
+  }
+
+  /// Re-wraps every key slot this identity can unwrap to the recipients a policy gives it, and makes the policy
+  /// the one new keys use.
+  ///
+  /// A slot already wrapped to exactly the wanted recipients is left as it is (same bytes), so a write changes
+  /// only the key lines it must.
+  /// - Parameter recipientsForSlot: the recipients for a slot: called with `*` for the environment key and with a
+  ///   group name (without generation) for data keys.
+  /// - Returns: the groups with a key generation that could not be re-wrapped because this identity cannot unwrap
+  ///   it, sorted.
+  /// - Throws: ``VaultError`` ``VaultError/Code/noRecipients`` when the policy gives no recipient for a slot this
+  ///   identity holds.
+  @discardableResult
+  public mutating func rewrap(
+    _ recipientsForSlot: @escaping @Sendable (String) -> [AgeX25519Recipient]
+  ) throws(VaultError) -> [String] {
+    wrapTo = recipientsForSlot
+    var skipped = Set<String>()
+    for (slotName, slot) in slots {
+      guard let parsed = VaultGrammar.parseSlot(slotName) else { continue }
+      let recipients = recipientsForSlot(parsed.group)
+      if recipients.map(\.encoded).sorted(by: utf8Less) == slot.recipients { continue }
+      let key = slotName == VaultGrammar.environmentSlot ? envKey : slot.key
+      guard let key else { skipped.insert(parsed.group); continue }
+      guard !recipients.isEmpty else { throw VaultError(.noRecipients, file: file, detail: parsed.group) }
+      slots[slotName] = try Vault.wrap(key, to: recipients, file: file)
     }
     return skipped.sorted(by: utf8Less)
   }
@@ -211,9 +308,16 @@ public struct Vault: Sendable {
     return slots.values.allSatisfy { $0.recipients == wanted }
   }
 
-  /// Sets the recipients used for data keys created from now on (existing keys are untouched; see ``rewrap(to:)``).
+  /// Sets the recipients used for keys created from now on (existing keys are untouched; see ``rewrap(to:)``).
+  /// - Parameter recipients: the recipients; an empty list is ignored.
   public mutating func useRecipients(_ recipients: [AgeX25519Recipient]) {
-    if !recipients.isEmpty { self.recipients = recipients }
+    if !recipients.isEmpty { wrapTo = { _ in recipients } }
+  }
+
+  /// Sets the policy used for keys created from now on (existing keys are untouched; see ``rewrap(_:)``).
+  /// - Parameter recipientsForSlot: the recipients for `*` (the environment key) or a group name.
+  public mutating func useRecipients(forSlot recipientsForSlot: @escaping @Sendable (String) -> [AgeX25519Recipient]) {
+    wrapTo = recipientsForSlot
   }
 
   /// A keyed fingerprint of a value: HMAC-SHA256 under a key derived from this vault's environment key, hex.
@@ -250,18 +354,36 @@ public struct Vault: Sendable {
 
   // MARK: - Internals
 
-  mutating func dataKey(for group: String) throws(VaultError) -> SymmetricKey {
-    if let slot = slots[group] {
-      guard let key = slot.key else {
-        throw VaultError(.groupNotReadable, file: file, detail: group)
-      }
-      return key
+  /// The key that new values of a group are sealed under: the newest generation when this identity holds it,
+  /// else a new generation wrapped to the group's readers (generation 1 for a group without a key).
+  mutating func writingKey(for group: String) throws(VaultError) -> (SymmetricKey, Int) {
+    let newest = generations(ofGroup: group).last
+    if let newest, let key = slots[VaultGrammar.slotName(group: group, generation: newest)]?.key {
+      return (key, newest)
     }
+    let generation = (newest ?? 0) + 1
+    let recipients = wrapTo(group)
+    guard !recipients.isEmpty else { throw VaultError(.noRecipients, file: file, detail: group) }
     let key = SymmetricKey(size: .bits256)
-    var slot = try Vault.wrap(key, to: recipients, file: file)
-    slot.key = key
-    slots[group] = slot
-    return key
+    slots[VaultGrammar.slotName(group: group, generation: generation)] = try Vault.wrap(key, to: recipients, file: file)
+    return (key, generation)
+  }
+
+  /// The data key a version is sealed under, if this identity holds it.
+  func key(of version: SecretVersion, group: String) -> SymmetricKey? {
+    slots[VaultGrammar.slotName(group: group, generation: version.generation)]?.key
+  }
+
+  /// Drops key generations 2 and above that no kept version uses (generation 1 stays as the group's key).
+  mutating func pruneKeyGenerations() {
+    var used = Set<String>()
+    for record in records.values {
+      for v in record.versions { used.insert(VaultGrammar.slotName(group: record.group, generation: v.generation)) }
+    }
+    for name in slots.keys {
+      guard let parsed = VaultGrammar.parseSlot(name), parsed.generation > 1, !used.contains(name) else { continue }
+      slots[name] = nil
+    }
   }
 
   static func wrap(_ key: SymmetricKey, to recipients: [AgeX25519Recipient], file: String) throws(VaultError) -> KeySlot {
@@ -289,11 +411,14 @@ public struct Vault: Sendable {
   }
 
   func seal(
-    _ value: SecretValue, name: String, number: Int, created: Timestamp, author: String, key: SymmetricKey
+    _ value: SecretValue, name: String, number: Int, created: Timestamp, author: String, key: SymmetricKey,
+    generation: Int = 1, restores: VersionOrigin? = nil
   ) throws(VaultError) -> SecretVersion {
     do {
       let box = try ChaChaPoly.seal(value.reveal(), using: key, authenticating: aad(name: name, number: number))
-      return SecretVersion(number: number, created: created, author: author, sealed: Array(box.combined))
+      return SecretVersion(
+        number: number, created: created, author: author, sealed: Array(box.combined), generation: generation,
+        restores: restores)
     } catch {
       throw VaultError(.authenticationFailed, file: file, detail: "cannot seal \(name)")
     }
@@ -320,6 +445,72 @@ public struct SecretVersion: Sendable, Equatable {
   public let author: String
   /// `nonce (12 bytes) ‖ ciphertext ‖ tag (16 bytes)` from ChaCha20-Poly1305.
   let sealed: [UInt8]
+  /// The generation of the group's data key it is sealed under (1 for the group's first key).
+  public let generation: Int
+  /// Set when this version restores an earlier value (`coffer rollback`): where that value came from.
+  public let restores: VersionOrigin?
+
+  init(
+    number: Int, created: Timestamp, author: String, sealed: [UInt8], generation: Int = 1,
+    restores: VersionOrigin? = nil
+  ) {
+    self.number = number
+    self.created = created
+    self.author = author
+    self.sealed = sealed
+    self.generation = generation
+    self.restores = restores
+  }
+
+  /// The number of the version that first recorded this value: ``number``, or for a rollback the restored one's.
+  public var originNumber: Int { restores?.number ?? number }
+
+  /// When this value was first recorded: ``created``, or for a rollback the restored version's date. This is the
+  /// value's "last rotated" date: a rollback is not a rotation.
+  public var valueSince: Timestamp { restores?.created ?? created }
+}
+
+/// The version a rollback restored: its number and date (following earlier rollbacks back to the original).
+public struct VersionOrigin: Sendable, Equatable, Hashable {
+  /// The version that first recorded the value.
+  public let number: Int
+  /// When it was recorded.
+  public let created: Timestamp
+
+  /// Creates an origin.
+  /// - Parameters:
+  ///   - number: the version number, at least 1.
+  ///   - created: its date.
+  public init(number: Int, created: Timestamp) {
+    self.number = number
+    self.created = created
+  }
+}
+
+/// A revocation recorded on a secret: versions up to ``throughVersion`` were readable by ``recipient``, who lost
+/// access at ``time``. The secret needs rotation while its current value comes from one of those versions.
+public struct SecretExposure: Sendable, Equatable, Hashable {
+  /// The newest version number the revoked reader could read.
+  public let throughVersion: Int
+  /// When access was revoked.
+  public let time: Timestamp
+  /// Who lost access (a manifest name or `age1…`).
+  public let recipient: String
+
+  /// Creates an exposure record.
+  /// - Parameters:
+  ///   - throughVersion: the newest exposed version number.
+  ///   - time: when access was revoked.
+  ///   - recipient: who lost access.
+  public init(throughVersion: Int, time: Timestamp, recipient: String) {
+    self.throughVersion = throughVersion
+    self.time = time
+    self.recipient = recipient
+  }
+
+  /// Whether a version's value was exposed.
+  /// - Parameter version: a version of the secret.
+  public func covers(_ version: SecretVersion) -> Bool { version.originNumber <= throughVersion }
 }
 
 func utf8Less(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }

@@ -19,6 +19,8 @@ public struct VaultError: CofferError, Equatable {
     public static let notFound = Code(description: "not found")
     /// A name, group or author is not allowed by the grammar.
     public static let invalidName = Code(description: "invalid name")
+    /// A key must be wrapped, but the access policy lets nobody read its group (or environment).
+    public static let noRecipients = Code(description: "no recipient may read this key")
   }
 
   /// The kind of failure.
@@ -53,7 +55,7 @@ public struct VaultError: CofferError, Equatable {
   public var exitStatus: ExitStatus {
     switch code {
     case .notFound: return .problemsFound
-    case .invalidName: return .badInput
+    case .invalidName, .noRecipients: return .badInput
     default: return .accessDenied
     }
   }
@@ -74,6 +76,8 @@ public struct VaultError: CofferError, Equatable {
       ]
     case .unsupportedVersion:
       return ["upgrade coffer"]
+    case .noRecipients:
+      return ["add a rule to the access: list of coffer.yaml that lets someone read it (docs/access.md)"]
     default:
       return []
     }

@@ -47,7 +47,7 @@ public enum VaultFile {
     let recipients = envSlot.recipients.compactMap { try? AgeX25519Recipient(parsing: $0) }
     return Vault(
       environment: parsed.environment, file: file, envKey: envKey, slots: slots, records: parsed.records,
-      order: parsed.order, recipients: recipients)
+      order: parsed.order, wrapTo: { _ in recipients })
   }
 
   /// Reads the environment name and the readable metadata without any key: for `list`-like views by someone who
@@ -62,7 +62,9 @@ public enum VaultFile {
     return VaultSummary(
       environment: p.environment,
       secrets: p.order.compactMap { name in
-        p.records[name].map { VaultSummary.Entry(name: name, group: $0.group, versions: $0.versions) }
+        p.records[name].map {
+          VaultSummary.Entry(name: name, group: $0.group, versions: $0.versions, exposure: $0.exposure)
+        }
       },
       groups: p.slots.mapValues(\.recipients))
   }
@@ -83,8 +85,12 @@ public enum VaultFile {
     for name in vault.names {
       guard let record = vault.records[name] else { continue }
       line("secret \(name) \(record.group)")
+      if let e = record.exposure { line(" exposed \(e.throughVersion) \(e.time.rfc3339) \(e.recipient)") }
       for v in record.versions {
-        line(" v \(v.number) \(v.created.rfc3339) \(v.author) \(Base64.encode(v.sealed, padded: true))")
+        var fields = " v \(v.number) \(v.created.rfc3339) \(v.author)"
+        if v.generation > 1 { fields += " #\(v.generation)" }
+        if let r = v.restores { fields += " <\(r.number)@\(r.created.rfc3339)" }
+        line(fields + " " + Base64.encode(v.sealed, padded: true))
       }
     }
     let tag = mac(out, envKey: vault.envKey)
@@ -130,7 +136,7 @@ public enum VaultFile {
     guard bytes.last == 0x0A else {
       throw VaultError(.malformed, file: file, line: bytes.count(where: { $0 == 0x0A }) + 1, detail: "missing final newline")
     }
-    // The parser works on byte ranges and makes strings only for the names it keeps.
+    // The parser works on byte ranges and makes strings only for what it keeps (profiled: docs/performance.md).
     var lines: [Range<Int>] = []
     lines.reserveCapacity(bytes.count / 64)
     var start = 0
@@ -172,9 +178,7 @@ public enum VaultFile {
       }
       return true
     }
-    func less(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
-      bytes[a].lexicographicallyPrecedes(bytes[b])
-    }
+    func less(_ a: Range<Int>, _ b: Range<Int>) -> Bool { bytes[a].lexicographicallyPrecedes(bytes[b]) }
 
     guard !lines.isEmpty else { throw VaultError(.malformed, file: file, line: 1, detail: "empty file") }
     if !bytes[lines[0]].elementsEqual(magic.utf8) {
@@ -193,17 +197,18 @@ public enum VaultFile {
     var n = 2
     var slots: [String: Vault.KeySlot] = [:]
     var envSlotLine = 0
-    var lastGroup: Range<Int>?
+    var lastSlot: Range<Int>?
     while n < lines.count, starts(n, "key ") {
       let f = fields(n, skip: 4)
-      let isEnvSlot = f.count == 2 && f[0].count == 1 && bytes[f[0].lowerBound] == 0x2A
-      guard f.count == 2, isEnvSlot || isToken(f[0]), let wrapped = Base64.decode(bytes[f[1]], padded: true) else {
-        throw fail(n, "expected `key GROUP BASE64`")
+      guard f.count == 2, VaultGrammar.parseSlot(string(f[0])) != nil,
+        let wrapped = Base64.decode(bytes[f[1]], padded: true)
+      else {
+        throw fail(n, "expected `key GROUP BASE64` or `key GROUP#N BASE64`")
       }
-      if let lastGroup, !less(lastGroup, f[0]) { throw fail(n, "key lines out of order") }
-      lastGroup = f[0]
-      let group = string(f[0])
-      if isEnvSlot { envSlotLine = n + 1 }
+      if let lastSlot, !less(lastSlot, f[0]) { throw fail(n, "key lines out of order") }
+      lastSlot = f[0]
+      let slot = string(f[0])
+      if slot == VaultGrammar.environmentSlot { envSlotLine = n + 1 }
       n += 1
       var recipients: [String] = []
       var lastRecipient: Range<Int>?
@@ -217,9 +222,13 @@ public enum VaultFile {
         n += 1
       }
       guard !recipients.isEmpty else { throw fail(n, "key without recipients") }
-      slots[group] = Vault.KeySlot(recipients: recipients, wrapped: wrapped, key: nil)
+      slots[slot] = Vault.KeySlot(recipients: recipients, wrapped: wrapped, key: nil)
     }
     guard slots[VaultGrammar.environmentSlot] != nil else { throw fail(n, "no environment key (`key * …`)") }
+    for name in slots.keys {
+      guard let slot = VaultGrammar.parseSlot(name), slot.generation > 1, slots[slot.group] == nil else { continue }
+      throw fail(2, "key \(name) without key \(slot.group)")
+    }
 
     var records: [String: Vault.Record] = [:]
     var order: [String] = []
@@ -233,21 +242,33 @@ public enum VaultFile {
       let group = string(f[1])
       guard slots[group] != nil else { throw fail(n, "group \(group) has no key") }
       n += 1
+      var exposure: SecretExposure?
+      if n < lines.count, starts(n, " exposed ") {
+        let e = fields(n, skip: 9)
+        guard e.count == 3, let through = VaultGrammar.number(bytes[e[0]]), let time = Timestamp(rfc3339: string(e[1])),
+          VaultGrammar.isAuthor(bytes[e[2]])
+        else { throw fail(n, "expected ` exposed N TIME RECIPIENT`") }
+        exposure = SecretExposure(throughVersion: through, time: time, recipient: string(e[2]))
+        n += 1
+      }
       var versions: [SecretVersion] = []
       while n < lines.count, starts(n, " v ") {
-        let v = fields(n, skip: 3)
-        guard v.count == 4, let number = VaultGrammar.number(bytes[v[0]]),
-          let created = Timestamp(rfc3339: string(v[1])), VaultGrammar.isAuthor(bytes[v[2]]),
-          let sealed = Base64.decode(bytes[v[3]], padded: true), sealed.count >= 28
-        else { throw fail(n, "expected ` v N TIME AUTHOR BASE64`") }
-        if let last = versions.last, last.number <= number { throw fail(n, "versions out of order") }
-        versions.append(SecretVersion(number: number, created: created, author: string(v[2]), sealed: sealed))
+        guard let version = parseVersion(fields(n, skip: 3), bytes),
+          version.restores.map({ $0.number < version.number }) ?? true
+        else {
+          throw fail(n, "expected ` v N TIME AUTHOR [#GEN] [<N@TIME] BASE64`")
+        }
+        if let last = versions.last, last.number <= version.number { throw fail(n, "versions out of order") }
+        guard slots[VaultGrammar.slotName(group: group, generation: version.generation)] != nil else {
+          throw fail(n, "version \(version.number) uses key \(group)#\(version.generation), which is missing")
+        }
+        versions.append(version)
         n += 1
       }
       guard !versions.isEmpty, versions.count <= Vault.retainedVersions else {
         throw fail(n, "secret \(name): bad version count")
       }
-      records[name] = Vault.Record(group: group, versions: versions)
+      records[name] = Vault.Record(group: group, versions: versions, exposure: exposure)
       order.append(name)
     }
     guard n == lines.count - 1, starts(n, "mac "), case let mf = fields(n, skip: 4), mf.count == 1,
@@ -258,6 +279,35 @@ public enum VaultFile {
     return Parsed(
       environment: environment, slots: slots, envSlotLine: envSlotLine, records: records, order: order,
       authenticated: Array(bytes[0..<lines[n].lowerBound]), mac: tag)
+  }
+
+  /// Parses the fields of a version line after ` v `: `N TIME AUTHOR [#GEN] [<N@TIME] BASE64`.
+  static func parseVersion(_ v: [Range<Int>], _ bytes: [UInt8]) -> SecretVersion? {
+    guard v.count >= 4, v.count <= 6, let number = VaultGrammar.number(bytes[v[0]]),
+      let created = Timestamp(rfc3339: String(decoding: bytes[v[1]], as: UTF8.self)), VaultGrammar.isAuthor(bytes[v[2]]),
+      let sealed = Base64.decode(bytes[v[v.count - 1]], padded: true), sealed.count >= 28
+    else { return nil }
+    var i = 3
+    var generation = 1
+    var restores: VersionOrigin?
+    if i < v.count - 1, bytes[v[i]].first == UInt8(ascii: "#") {
+      guard let g = VaultGrammar.number(bytes[v[i]].dropFirst()), g >= 2 else { return nil }
+      generation = g
+      i += 1
+    }
+    if i < v.count - 1, bytes[v[i]].first == UInt8(ascii: "<") {
+      let text = String(decoding: bytes[v[i]].dropFirst(), as: UTF8.self)
+      let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+      guard parts.count == 2, let origin = VaultGrammar.number(ArraySlice(parts[0].utf8)),
+        let time = Timestamp(rfc3339: String(parts[1]))
+      else { return nil }
+      restores = VersionOrigin(number: origin, created: time)
+      i += 1
+    }
+    guard i == v.count - 1 else { return nil }
+    return SecretVersion(
+      number: number, created: created, author: String(decoding: bytes[v[2]], as: UTF8.self), sealed: sealed,
+      generation: generation, restores: restores)
   }
 
   static func mac(_ bytes: [UInt8], envKey: SymmetricKey) -> [UInt8] {
@@ -283,12 +333,28 @@ public struct VaultSummary: Sendable {
     public let group: String
     /// Its versions, newest first.
     public let versions: [SecretVersion]
+    /// The revocation recorded on it, if any.
+    public let exposure: SecretExposure?
+
+    /// Who lost access while able to read the current value, if anyone: the secret needs rotation.
+    public var needsRotation: RevocationMark? {
+      guard let exposure, let current = versions.first, exposure.covers(current) else { return nil }
+      return RevocationMark(recipient: exposure.recipient, time: exposure.time)
+    }
+
+    /// What rotation status needs to know about this secret.
+    public var rotationFacts: RotationFacts? {
+      versions.first.map {
+        RotationFacts(name: name, group: group, lastRotated: $0.valueSince, revoked: needsRotation)
+      }
+    }
   }
   /// The environment name.
   public let environment: String
   /// Secrets sorted by name.
   public let secrets: [Entry]
-  /// Group (`*` for the environment key) → recipients its key is wrapped to.
+  /// Key slot (`*` for the environment key, `GROUP` or `GROUP#N` for a data key generation) → recipients its key
+  /// is wrapped to.
   public let groups: [String: [String]]
 }
 
@@ -302,6 +368,28 @@ public enum VaultGrammar {
     let u = s.utf8
     guard !u.isEmpty, u.count <= 256 else { return false }
     return u.allSatisfy { isAlnum($0) || $0 == 0x5F || $0 == 0x2E || $0 == 0x2D }
+  }
+
+  /// The slot name of a group's data key generation: `GROUP` for generation 1, `GROUP#N` from 2 on.
+  /// - Parameters:
+  ///   - group: the group name.
+  ///   - generation: the generation, at least 1.
+  public static func slotName(group: String, generation: Int) -> String {
+    generation <= 1 ? group : "\(group)#\(generation)"
+  }
+
+  /// Splits a key slot name into group and generation: `*` → (`*`, 1), `api-keys` → (`api-keys`, 1),
+  /// `api-keys#3` → (`api-keys`, 3).
+  /// - Parameter slot: the slot name from a `key` line.
+  /// - Returns: `nil` when it is not a valid slot name (`GROUP#1`, `GROUP#02` and `*#2` are not).
+  public static func parseSlot(_ slot: some StringProtocol) -> (group: String, generation: Int)? {
+    let text = String(slot)
+    if text == environmentSlot { return (environmentSlot, 1) }
+    let parts = text.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
+    guard isToken(parts[0]) else { return nil }
+    guard parts.count == 2 else { return (String(parts[0]), 1) }
+    guard let generation = number(parts[1]), generation >= 2 else { return nil }
+    return (String(parts[0]), generation)
   }
 
   /// Whether `s` is an acceptable author: `[A-Za-z0-9_.@+-]+`, at most 256 bytes.
@@ -326,6 +414,9 @@ public enum VaultGrammar {
     return cleaned.isEmpty ? "unknown" : cleaned
   }
 
+  static func number(_ s: Substring) -> Int? { number(ArraySlice(s.utf8)) }
+
+  /// A decimal 1…999999999 without leading zeros, from bytes.
   static func number(_ s: ArraySlice<UInt8>) -> Int? {
     guard let first = s.first, first != 0x30, s.count <= 9 else { return nil }
     var v = 0
@@ -336,6 +427,7 @@ public enum VaultGrammar {
     return v
   }
 
+  /// ``isAuthor(_:)`` on bytes.
   static func isAuthor(_ u: ArraySlice<UInt8>) -> Bool {
     guard !u.isEmpty, u.count <= 256 else { return false }
     return u.allSatisfy { isAlnum($0) || $0 == 0x5F || $0 == 0x2E || $0 == 0x2D || $0 == 0x40 || $0 == 0x2B }

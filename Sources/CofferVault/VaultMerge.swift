@@ -91,10 +91,12 @@ public enum VaultMerge {
 
   struct RecordID: Equatable {
     let group: String
-    let versions: [[UInt8]]
+    let exposure: SecretExposure?
+    let versions: [SecretVersion]
     init(_ r: Vault.Record) {
       group = r.group
-      versions = r.versions.map { Array("\($0.number) \($0.created.rfc3339) \($0.author)".utf8) + $0.sealed }
+      exposure = r.exposure
+      versions = r.versions
     }
   }
 

@@ -204,7 +204,7 @@ import Testing
     box.set("STRAY", "x", env: "production")
     let r = box.run(["check", "--env", "production", "--json"])
     #expect(r.status == 1)
-    #expect(r.out == #"{"environment":"production","missing":["DATABASE_URL"],"invalid":[{"name":"OPENAI_API_KEY","reason":"does not start with the required prefix 'sk-'"}],"undeclared":["STRAY"],"ok":[],"unreadable_groups":[]}"# + "\n")
+    #expect(r.out == #"{"environment":"production","missing":["DATABASE_URL"],"invalid":[{"name":"OPENAI_API_KEY","reason":"does not start with the required prefix 'sk-'"}],"undeclared":["STRAY"],"ok":[],"unreadable_groups":[],"needs_rotation":[]}"# + "\n")
     #expect(!r.all.contains("pk-wrong"))
     box.set("OPENAI_API_KEY", "sk-good", env: "production")
     box.set("DATABASE_URL", "postgres://x", env: "production")

@@ -156,7 +156,7 @@ func withHeader(_ rest: String) -> String {
               ManifestValueEntry(key: "empty", value: .mapping([])),
             ]))
         ]))
-    #expect(manifest.access == .null)
+    #expect(manifest.access == nil)
   }
 
   @Test func rotationPeriods() {

@@ -76,7 +76,10 @@ import Testing
             .sequence([.string("s"), .sequence([.int(1)])]),
           ])),
       ]),
-      access: .string("x"))
+      access: [
+        AccessRule(environments: .names(["true", "1"]), groups: .names(["null", "default"]), recipients: .names(["yes"])),
+        AccessRule(environments: .any, groups: .any, recipients: .names(["alice"])),
+      ])
     let text = manifest.encodedYAML()
     let decoded = try decode(text)
     for (index, spec) in decoded.secrets.enumerated() where spec != manifest.secrets[index] {

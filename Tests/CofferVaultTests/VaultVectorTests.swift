@@ -48,7 +48,7 @@ import Testing
   struct VectorError: Error { let message: String }
 
   @Test func theVectorsAreThere() {
-    #expect(Self.names.count == 16)
+    #expect(Self.names.count == 18)
   }
 
   @Test(arguments: names)
@@ -149,6 +149,20 @@ import Testing
     var v2 = goodBytes
     v2[14] = UInt8(ascii: "2")
     try write("unsupported_version", expect: "unsupported vault version", values: [:], body: v2)
+    // Key generations, an exposed line and a rollback: a writer who cannot unwrap `g` adds generation 2, the group
+    // is marked exposed, and version 1's value is restored as version 3.
+    var gens = try Vault.create(environment: "production", recipients: [id.recipient], file: "v")
+    try gens.set("A", to: SecretValue("first"), group: "g", author: "alice", at: t)
+    let readable = gens.slots["g"]?.key
+    gens.slots["g"]?.key = nil
+    try gens.set("A", to: SecretValue("second"), group: "g", author: "writer", at: Timestamp(secondsSinceEpoch: t.secondsSinceEpoch + 60))
+    gens.slots["g"]?.key = readable
+    gens.markExposed(group: "g", to: "mallory", at: Timestamp(secondsSinceEpoch: t.secondsSinceEpoch + 120))
+    try gens.restore("A", version: 1, author: "alice", at: Timestamp(secondsSinceEpoch: t.secondsSinceEpoch + 180))
+    let gensBytes = VaultFile.seal(gens)
+    try write("success_generations_exposed_rollback", expect: "success", values: ["A": Array("first".utf8)], body: gensBytes)
+    let dangling = String(decoding: gensBytes, as: UTF8.self).replacingOccurrences(of: " writer #2 ", with: " writer #3 ")
+    try write("malformed_generation_without_key", expect: "malformed vault", values: [:], body: Array(dangling.utf8))
     let stranger = AgeX25519Identity.generate()
     var theirs = try Vault.create(environment: "production", recipients: [stranger.recipient], file: "v")
     try theirs.set("A", to: SecretValue("x"), group: "g", author: "eve", at: t)

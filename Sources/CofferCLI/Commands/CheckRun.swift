@@ -9,12 +9,17 @@ extension CofferCommand {
   struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "check", abstract: "Report missing, invalid and undeclared secrets in an environment; never a value.",
-      discussion: "Exit status 1 when a required secret is missing or a value breaks its rules.",
+      discussion: """
+        Exit status 1 when a required secret is missing, a value breaks its rules, or a secret needs rotation \
+        because a reader who saw it lost access (see `coffer rotate status`). Exit status 3 when some groups are \
+        not readable with this identity, unless --allow-partial.
+        """,
       aliases: ["detect-missing", "validate"])
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var env: EnvironmentOption
     @Flag(name: .long, help: "Print the report as JSON.") var json = false
+    @Flag(name: .long, help: "Check what is readable even if some groups are not.") var allowPartial = false
 
     mutating func run() throws {
       let ws = try Workspace.load(global)
@@ -22,12 +27,19 @@ extension CofferCommand {
       let identities = try IdentityLoader.load()
       var values: [String: SecretValue] = [:]
       var unreadable: [String] = []
+      var notReadable: Swift.Set<String> = []
+      var needsRotation: [(name: String, mark: RevocationMark)] = []
       if let vault = try ws.openVault(environment, identities: identities) {
+        try Partial.check(vault, environment: environment, allowPartial: allowPartial, manifest: ws.manifest, identities: identities)
         for (name, value) in try vault.currentValues() { values[name] = value }
         unreadable = vault.unreadableGroups
+        notReadable = Swift.Set(vault.names.filter { !vault.isReadable($0) })
+        needsRotation = vault.names.compactMap { name in vault.needsRotation(name).map { (name, $0) } }
         try ws.auditor(identities).record("check", environment: environment, secrets: vault.names, durable: false)
       }
-      let report = Checker.check(ws.manifest, environment: environment, values: values)
+      var report = Checker.check(ws.manifest, environment: environment, values: values)
+      // A value this identity cannot read is present, not missing; it is simply not checked.
+      report.missing.removeAll { notReadable.contains($0) }
       if json {
         let doc = JSON.object([
           ("environment", .string(report.environment)),
@@ -36,12 +48,15 @@ extension CofferCommand {
           ("undeclared", JSON.strings(report.undeclared)),
           ("ok", JSON.strings(report.ok)),
           ("unreadable_groups", JSON.strings(unreadable)),
+          ("needs_rotation", .array(needsRotation.map {
+            .object([("name", .string($0.name)), ("revoked", .string($0.mark.recipient)), ("since", .string($0.mark.time.rfc3339))])
+          })),
         ])
         Terminal.out(doc.encoded + "\n")
       } else {
-        Terminal.out(CheckText.render(report, manifest: ws.manifest, unreadable: unreadable))
+        Terminal.out(CheckText.render(report, manifest: ws.manifest, unreadable: unreadable, needsRotation: needsRotation))
       }
-      if report.hasProblems { throw Finish(status: ExitStatus.problemsFound.rawValue) }
+      if report.hasProblems || !needsRotation.isEmpty { throw Finish(status: ExitStatus.problemsFound.rawValue) }
     }
   }
 
@@ -206,7 +221,11 @@ enum RunEnvironment {
     guard vault.environment == environment else {
       throw VaultError(.malformed, file: project.display(path), detail: "holds environment \(vault.environment)")
     }
-    try Partial.check(vault, environment: environment, allowPartial: allowPartial)
+    if !vault.unreadableGroups.isEmpty {
+      // Only on this path is the manifest read: to name who can grant access.
+      let manifest = try? Workspace.load(project: projectOption, verbose: verbose).manifest
+      try Partial.check(vault, environment: environment, allowPartial: allowPartial, manifest: manifest, identities: identities)
+    }
     let values = try vault.currentValues()
     // The manifest is not read on this path, so the actor is the identity's recipient.
     let auditor = Auditor(root: project.root, actor: identities[0].recipient.encoded, identities: identities)
@@ -251,7 +270,10 @@ enum RunEnvironment {
 
 /// The human-readable check report.
 enum CheckText {
-  static func render(_ report: CheckReport, manifest: Manifest, unreadable: [String]) -> String {
+  static func render(
+    _ report: CheckReport, manifest: Manifest, unreadable: [String],
+    needsRotation: [(name: String, mark: RevocationMark)] = []
+  ) -> String {
     var out = "environment: \(report.environment)\n"
     if !report.missing.isEmpty {
       out += "missing (\(report.missing.count)):\n"
@@ -273,8 +295,22 @@ enum CheckText {
     if !unreadable.isEmpty {
       out += "not readable with this identity: groups \(unreadable.joined(separator: ", "))\n"
     }
+    if !needsRotation.isEmpty {
+      out += "needs rotation (\(needsRotation.count)):\n"
+      let width = needsRotation.map(\.name.count).max() ?? 0
+      for item in needsRotation {
+        let pad = String(repeating: " ", count: width - item.name.count)
+        out += "  \(item.name)\(pad)  \(item.mark.recipient) lost access at \(item.mark.time.rfc3339) and could read it\n"
+      }
+    }
     out += "ok (\(report.ok.count))\n"
-    out += report.hasProblems ? "result: \(report.missing.count) missing, \(report.invalid.count) invalid\n" : "result: ok\n"
+    if report.hasProblems || !needsRotation.isEmpty {
+      var parts = ["\(report.missing.count) missing", "\(report.invalid.count) invalid"]
+      if !needsRotation.isEmpty { parts.append("\(needsRotation.count) need rotation") }
+      out += "result: \(parts.joined(separator: ", "))\n"
+    } else {
+      out += "result: ok\n"
+    }
     return out
   }
 }

@@ -88,7 +88,8 @@ enum Importer {
     try ws.modifyVault(environment, identities: identities, action: "import", detail: "from \(Paths.lastComponent(file))") { vault in
       for (name, value) in entries {
         if vault.current(name) != nil {
-          if try vault.value(of: name) == value {
+          // A value this identity cannot read counts as differing: it is replaced only with --overwrite.
+          if vault.isReadable(name), try vault.value(of: name) == value {
             unchanged.append(name)
             continue
           }
@@ -130,7 +131,7 @@ enum Exporter {
     let identities = try IdentityLoader.load()
     let entries: [(name: String, value: SecretValue)]
     if let vault = try ws.openVault(environment, identities: identities) {
-      try Partial.check(vault, environment: environment, allowPartial: allowPartial)
+      try Partial.check(vault, environment: environment, allowPartial: allowPartial, manifest: ws.manifest, identities: identities)
       entries = try vault.currentValues()
       try ws.auditor(identities).recordRead("export", vault: vault, values: entries, destination: output.map { "file:" + Paths.lastComponent($0) })
     } else {
@@ -148,17 +149,22 @@ enum Exporter {
 
 /// Refuses to act on a partial view of an environment unless asked to.
 enum Partial {
-  static func check(_ vault: Vault, environment: String, allowPartial: Bool) throws {
+  /// Throws (exit 3) naming every unreadable group and who can grant access to it, unless `allowPartial`, in which
+  /// case it warns. `manifest` maps recipients to names (`age1…` is shown without it).
+  static func check(
+    _ vault: Vault, environment: String, allowPartial: Bool, manifest: Manifest?, identities: [AgeX25519Identity]
+  ) throws {
     let unreadable = vault.unreadableGroups
     guard !unreadable.isEmpty else { return }
     if allowPartial {
       ErrorRenderer.warn("not readable with this identity in \(environment): groups \(unreadable.joined(separator: ", "))")
       return
     }
-    throw UsageError(
+    throw AccessDenied(
       description: "cannot read groups \(unreadable.joined(separator: ", ")) in \(environment) with this identity",
-      hints: ["pass --allow-partial to continue without them", "ask a recipient who can read them to grant you access"],
-      exitStatus: .accessDenied)
+      hints: AccessDenied.grantHints(
+        groups: unreadable, environment: environment, vault: vault, manifest: manifest, identities: identities)
+        + ["pass --allow-partial to continue without them"])
   }
 }
 

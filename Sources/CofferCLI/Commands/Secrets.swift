@@ -78,7 +78,7 @@ extension CofferCommand {
       guard let vault = try ws.openVault(environment, identities: identities), vault.current(name) != nil else {
         throw VaultError(.notFound, file: ws.project.display(ws.project.vaultPath(environment)), detail: name)
       }
-      let value = try vault.value(of: name, version: version)
+      let value = try ws.value(of: name, version: version, in: vault, environment: environment, identities: identities)
       try ws.auditor(identities).recordRead("read", vault: vault, values: [(name, value)])
       if json {
         guard value.isValidUTF8 else { throw UsageError(description: "\(name) is not UTF-8 text and cannot be printed as JSON") }

@@ -1,0 +1,245 @@
+import ArgumentParser
+import CofferCore
+import CofferSystem
+import CofferVault
+
+extension CofferCommand {
+  /// `coffer access`: who may read which groups in which environments.
+  struct Access: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Show, grant and revoke read access by group and environment (docs/access.md).",
+      subcommands: [List.self, Grant.self, Revoke.self])
+
+    /// `coffer access list`: the rules expanded into a matrix.
+    struct List: ParsableCommand {
+      static let configuration = CommandConfiguration(
+        abstract: "Show who may read each group in each environment, from coffer.yaml's access rules.")
+
+      @OptionGroup var global: GlobalOptions
+      @Flag(name: .long, help: "Print JSON: one entry per recipient, environment and group.") var json = false
+
+      mutating func run() throws {
+        let ws = try Workspace.load(global)
+        let policy = AccessPolicy(manifest: ws.manifest)
+        if !policy.isRestricted { ErrorRenderer.note("coffer.yaml has no access rules: every recipient reads everything") }
+        if policy.recipients.isEmpty { ErrorRenderer.note("coffer.yaml lists no recipients") }
+        Terminal.out(json ? AccessMatrix.json(policy) : AccessMatrix.text(policy))
+      }
+    }
+
+    /// `coffer access grant`: add a rule, then re-wrap the data keys.
+    struct Grant: ParsableCommand {
+      static let configuration = CommandConfiguration(
+        abstract: "Let a recipient read groups in environments: edits coffer.yaml's access rules, re-wraps the keys.",
+        discussion: """
+          Re-wrapping needs read access to the granted groups. Comments and layout of coffer.yaml are kept. \
+          Without access rules every recipient already reads everything, so nothing changes.
+          """)
+
+      @OptionGroup var global: GlobalOptions
+      @Argument(help: "The recipient's name in coffer.yaml.") var name: String
+      @Option(name: .long, help: ArgumentHelp("Groups, comma-separated ('*' for all; 'default' for ungrouped secrets).", valueName: "a,b"))
+      var groups: String
+      @Option(name: [.customShort("e"), .long], help: ArgumentHelp("Environments, comma-separated ('*' for all).", valueName: "e1,e2"))
+      var env: String
+
+      mutating func run() throws {
+        let scope = try AccessScope(groups: groups, environments: env)
+        try AccessChange.run(global: global, name: name, scope: scope, grant: true)
+      }
+    }
+
+    /// `coffer access revoke`: edit the rules, then re-key what the recipient could read.
+    struct Revoke: ParsableCommand {
+      static let configuration = CommandConfiguration(
+        abstract: "Stop a recipient reading groups: edits the rules, re-keys those groups, marks their secrets for rotation.",
+        discussion: """
+          Every group the recipient could read in the scope gets a fresh data key; every kept version is re-sealed \
+          under it, and every secret in it is marked as needing rotation (the recipient saw the values). When the \
+          recipient loses all access to an environment, its environment key is replaced too. Needs read access to \
+          those groups.
+          """)
+
+      @OptionGroup var global: GlobalOptions
+      @Argument(help: "The recipient's name in coffer.yaml.") var name: String
+      @Option(name: .long, help: ArgumentHelp("Groups, comma-separated (default: all).", valueName: "a,b"))
+      var groups: String = "*"
+      @Option(name: [.customShort("e"), .long], help: ArgumentHelp("Environments, comma-separated (default: all).", valueName: "e1,e2"))
+      var env: String = "*"
+
+      mutating func run() throws {
+        let scope = try AccessScope(groups: groups, environments: env)
+        try AccessChange.run(global: global, name: name, scope: scope, grant: false)
+      }
+    }
+  }
+}
+
+/// The groups and environments a grant or revoke applies to.
+struct AccessScope {
+  let groups: AccessSelector
+  let environments: AccessSelector
+
+  init(groups: String, environments: String) throws {
+    self.groups = try Self.selector(groups, what: "--groups")
+    self.environments = try Self.selector(environments, what: "--env")
+  }
+
+  static func selector(_ text: String, what: String) throws -> AccessSelector {
+    let names = text.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
+    guard !names.isEmpty else { throw UsageError(description: "\(what) needs at least one name") }
+    if names == ["*"] { return .any }
+    guard !names.contains("*") else { throw UsageError(description: "\(what): '*' already means all; give it alone") }
+    var unique: [String] = []
+    for name in names where !unique.contains(name) { unique.append(name) }
+    return .names(unique)
+  }
+}
+
+/// Grant and revoke: the manifest edit, the checks that must pass before anything is written, and the vault work.
+enum AccessChange {
+  static func run(global: GlobalOptions, name: String, scope: AccessScope, grant: Bool) throws {
+    let loaded = try Workspace.load(global)
+    let identities = try IdentityLoader.load()
+    try Files.makeDirectory(loaded.project.vaultDirectory)
+    let lock = try FileLock(path: loaded.project.lockPath)
+    defer { withExtendedLifetime(lock) {} }
+    // Re-read under the lock: the manifest is what is edited.
+    let ws = try Workspace.load(global)
+    let manifestPath = ws.project.manifestPath
+    let text = String(decoding: try Files.read(manifestPath), as: UTF8.self)
+    let file = ws.project.display(manifestPath)
+    let edit =
+      grant
+      ? try ManifestEditor.grantingAccess(to: name, environments: scope.environments, groups: scope.groups, in: text, file: file)
+      : try ManifestEditor.revokingAccess(from: name, environments: scope.environments, groups: scope.groups, in: text, file: file)
+    let after = Workspace(project: ws.project, manifest: edit.manifest, logger: ws.logger)
+    let before = AccessPolicy(manifest: ws.manifest)
+    let policy = AccessPolicy(manifest: edit.manifest)
+    guard let recipient = ws.manifest.recipient(named: name)?.recipient else {
+      throw UsageError(description: "no recipient named \(name) in \(file)")
+    }
+    let environments = scope.environments.expanded(over: ws.manifest.environments)
+
+    // Plan every environment and check it can be done before writing anything.
+    struct Plan {
+      var environment: String
+      var rekey: [String] = []
+      var rekeyEnvironment = false
+    }
+    var plans: [Plan] = []
+    for environment in environments where Files.exists(ws.project.vaultPath(environment)) {
+      guard let vault = try ws.openVault(environment, identities: identities) else { continue }
+      var plan = Plan(environment: environment)
+      let touched = vault.groups.filter { scope.groups.matches($0) }
+      if grant {
+        for group in touched where !vault.canRead(group: group) {
+          throw AccessDenied.group(
+            group, environment: environment, secret: nil, vault: vault, manifest: ws.manifest, identities: identities)
+        }
+      } else {
+        for group in touched {
+          let could = before.canRead(name, environment: environment, group: group)
+            || vault.anyRecipients(ofGroup: group).contains(recipient)
+          guard could, !policy.canRead(name, environment: environment, group: group) else { continue }
+          guard vault.canRead(group: group) else {
+            throw AccessDenied.group(
+              group, environment: environment, secret: nil, vault: vault, manifest: ws.manifest, identities: identities)
+          }
+          guard !policy.readers(environment: environment, group: group).isEmpty else {
+            throw UsageError(description: "revoking \(name) would leave nobody able to read group \(group) in \(environment)")
+          }
+          plan.rekey.append(group)
+        }
+        let keptEnvironment = policy.environmentReaders(environment).contains { $0.name == name }
+        plan.rekeyEnvironment = !keptEnvironment && vault.anyRecipients(ofGroup: VaultGrammar.environmentSlot).contains(recipient)
+      }
+      plans.append(plan)
+    }
+
+    let author = ws.author(identities)
+    let now = SystemClock.now()
+    for plan in plans {
+      let marked = try after.modifyVaultHoldingLock(plan.environment, identities: identities, action: "access") { vault -> [String] in
+        var marked: [String] = []
+        for group in plan.rekey {
+          try vault.rekey(group: group)
+          marked += vault.markExposed(group: group, to: name, at: now)
+        }
+        if plan.rekeyEnvironment { try vault.rekeyEnvironment() }
+        return marked
+      }
+      if grant {
+        ErrorRenderer.note("re-wrapped \(plan.environment)")
+      } else {
+        var parts: [String] = []
+        if !plan.rekey.isEmpty { parts.append("re-keyed \(plan.rekey.joined(separator: ", "))") }
+        if plan.rekeyEnvironment { parts.append("replaced the environment key") }
+        if parts.isEmpty { parts.append("re-wrapped") }
+        ErrorRenderer.note("\(plan.environment): \(parts.joined(separator: "; "))")
+        if !marked.isEmpty {
+          ErrorRenderer.warn(
+            "\(plan.environment): \(name) could read \(marked.count) secret(s) that now need rotation: \(marked.sorted().joined(separator: ", "))")
+        }
+      }
+    }
+    if edit.changed {
+      try Files.writeAtomically(manifestPath, Array(edit.text.utf8), newFileMode: 0o644)
+      for line in edit.expandedRuleLines {
+        ErrorRenderer.note("\(file): the rule at line \(line) listed '*'; it now lists the names it matched")
+      }
+    }
+    let verb = grant ? "granted" : "revoked"
+    let rekeyed = plans.contains { !$0.rekey.isEmpty || $0.rekeyEnvironment }
+    if !edit.changed {
+      ErrorRenderer.note(
+        grant
+          ? "\(name) could already read that (\(file) unchanged)"
+          : rekeyed
+            ? "\(file) already kept \(name) out; re-keyed what was still wrapped to them"
+            : "\(name) could not read that (\(file) unchanged)")
+    } else {
+      ErrorRenderer.note("\(verb) \(name): groups \(scope.groups) in \(scope.environments) (\(file) updated by \(author))")
+    }
+    if !grant, plans.contains(where: { !$0.rekey.isEmpty }) {
+      ErrorRenderer.note("run `coffer rotate status` to see what to rotate; values \(name) copied stay valid until rotated")
+    }
+  }
+}
+
+/// `coffer access list` output.
+enum AccessMatrix {
+  static func text(_ policy: AccessPolicy) -> String {
+    var out = ""
+    for environment in policy.environments {
+      out += "\(environment)\n"
+      var rows = [["  RECIPIENT"] + policy.groups]
+      for r in policy.recipients {
+        rows.append(["  " + r.name] + policy.groups.map { policy.canRead(r.name, environment: environment, group: $0) ? "read" : "-" })
+      }
+      out += Table.render(rows)
+    }
+    return out
+  }
+
+  static func json(_ policy: AccessPolicy) -> String {
+    var entries: [JSON] = []
+    for r in policy.recipients {
+      for environment in policy.environments {
+        for group in policy.groups {
+          entries.append(.object([
+            ("recipient", .string(r.name)), ("environment", .string(environment)), ("group", .string(group)),
+            ("read", .bool(policy.canRead(r.name, environment: environment, group: group))),
+          ]))
+        }
+      }
+    }
+    return JSON.object([
+      ("restricted", .bool(policy.isRestricted)),
+      ("recipients", JSON.strings(policy.recipients.map(\.name))),
+      ("environments", JSON.strings(policy.environments)),
+      ("groups", JSON.strings(policy.groups)),
+      ("access", .array(entries)),
+    ]).encoded + "\n"
+  }
+}

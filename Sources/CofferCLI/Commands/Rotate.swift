@@ -1,0 +1,359 @@
+import ArgumentParser
+import CofferCore
+import CofferSystem
+import CofferVault
+
+extension SecretGenerator.Alphabet: ExpressibleByArgument {}
+
+extension CofferCommand {
+  /// `coffer rotate NAME` (the default subcommand, `secret`): record a new value; `coffer rotate status`: the
+  /// schedule.
+  struct Rotate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Record a new value for a secret (a rotation), or show what is due (`coffer rotate status`).",
+      discussion: "`coffer rotate NAME` is short for `coffer rotate secret NAME` (use the long form for a secret named status).",
+      subcommands: [Secret.self, Status.self], defaultSubcommand: Secret.self)
+
+
+    /// `coffer rotate [secret] NAME`.
+    struct Secret: ParsableCommand {
+      static let configuration = CommandConfiguration(
+        abstract: "Record a new value for a secret (a rotation).",
+        discussion: """
+          The value comes from --generate (random, from the system CSPRNG), --file (byte-exact), --value, or stdin \
+          (one trailing LF or CRLF removed unless --keep-newline). A value equal to the current one, or to a kept \
+          version, is refused (exit 2); so is one that breaks the manifest's rules. Needs read access to the secret's \
+          group. Destinations fed by the environment are marked stale until the next sync.
+          """)
+
+      @OptionGroup var global: GlobalOptions
+      @OptionGroup var env: EnvironmentOption
+      @Argument(help: "The secret's name.") var name: String
+      @Option(name: .long, help: ArgumentHelp("Read the value from FILE, byte for byte.", valueName: "file"))
+      var file: String?
+      @Option(name: .long, help: ArgumentHelp("The value itself (visible in the process list: prefer stdin).", valueName: "value"))
+      var value: String?
+      @Flag(name: .long, help: "Generate a random value (after the manifest's prefix, if any).") var generate = false
+      @Option(name: .long, help: "With --generate: how many random characters.") var length = 32
+      @Option(name: .long, help: "With --generate: alnum, hex or base64url.") var charset: SecretGenerator.Alphabet = .alnum
+      @Flag(name: .long, help: "Keep a trailing newline read from stdin.") var keepNewline = false
+
+      mutating func run() throws {
+        let ws = try Workspace.load(global)
+        let environment = try ws.environment(env)
+        try SecretNames.validate(name)
+        let identities = try IdentityLoader.load()
+        let secret = try ValueInput.read(
+          name: name, file: file, value: value, generate: generate ? (length, charset, ws.manifest.secret(named: name)?.prefix) : nil,
+          keepNewline: keepNewline)
+        try RuleCheck.refuseInvalid(name, secret, manifest: ws.manifest, environment: environment)
+        let version = try Governed.write(ws, environment, identities: identities, action: "rotate") { vault in
+          try Rotation.record(name, secret, in: &vault, ws: ws, environment: environment, identities: identities)
+        }
+        ErrorRenderer.note("rotated \(name) in \(environment) (version \(version)); destinations fed by \(environment) are stale until the next sync")
+      }
+    }
+
+    /// `coffer rotate status`: per secret, last rotated, age, period, due date and state.
+    struct Status: ParsableCommand {
+      static let configuration = CommandConfiguration(
+        abstract: "Show each secret's rotation status: last rotated, age, period, due date, state.",
+        discussion: """
+          States: ok, due-soon (due within --due-soon-days), overdue, needs-rotation (a reader who saw the value \
+          lost access). Exit status 1 when anything is overdue or needs rotation. Reads metadata only; the dates are \
+          authenticated when your identity can open the vault. Time comes from the clock (COFFER_NOW in tests).
+          """)
+
+      @OptionGroup var global: GlobalOptions
+      @Option(name: [.customShort("e"), .long], help: ArgumentHelp("Only this environment (default: all).", valueName: "name"))
+      var env: String?
+      @Flag(name: .long, help: "Print JSON.") var json = false
+      @Option(name: .long, help: "Days before the due date a secret counts as due-soon.") var dueSoonDays = RotationPolicy.defaultDueSoonDays
+
+      mutating func run() throws {
+        guard dueSoonDays >= 0 else { throw UsageError(description: "--due-soon-days must be 0 or more") }
+        let ws = try Workspace.load(global)
+        let environments = try env.map { [try ws.environment(EnvironmentOption(env: $0))] } ?? ws.manifest.environments
+        let policy = RotationPolicy(manifest: ws.manifest, dueSoonDays: dueSoonDays)
+        let now = SystemClock.now()
+        var rows: [(environment: String, status: RotationStatus)] = []
+        for environment in environments {
+          let entries = try VaultMetadata.load(ws, environment) ?? []
+          for status in policy.statuses(of: entries.compactMap(\.rotationFacts), at: now) { rows.append((environment, status)) }
+        }
+        Terminal.out(json ? RotationText.json(rows, now: now, dueSoonDays: dueSoonDays) : RotationText.table(rows))
+        if RotationPolicy.needsAction(rows.map(\.status)) { throw Finish(status: ExitStatus.problemsFound.rawValue) }
+      }
+    }
+  }
+
+  /// `coffer history NAME`: versions, dates, authors; never values.
+  struct History: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Show a secret's kept versions: number, date, author, rollbacks; never values.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var env: EnvironmentOption
+    @Argument(help: "The secret's name.") var name: String
+    @Flag(name: .long, help: "Print JSON.") var json = false
+
+    mutating func run() throws {
+      let ws = try Workspace.load(global)
+      let environment = try ws.environment(env)
+      let path = ws.project.display(ws.project.vaultPath(environment))
+      guard let entry = try VaultMetadata.load(ws, environment)?.first(where: { $0.name == name }) else {
+        throw VaultError(.notFound, file: path, detail: name)
+      }
+      Terminal.out(json ? HistoryText.json(entry, environment: environment) : HistoryText.table(entry))
+    }
+  }
+
+  /// `coffer rollback NAME --to N`: make an old value current again, as a new version.
+  struct Rollback: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Make a kept version's value current again, recorded as a new version by you.",
+      discussion: """
+        A rollback is not a rotation: `coffer rotate status` keeps counting from the date the restored value was \
+        first recorded, and a value a revoked reader saw still needs rotation. Destinations fed by the \
+        environment are marked stale until the next sync.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var env: EnvironmentOption
+    @Argument(help: "The secret's name.") var name: String
+    @Option(name: .long, help: "The version to restore (see `coffer history`).") var to: Int
+
+    mutating func run() throws {
+      let ws = try Workspace.load(global)
+      let environment = try ws.environment(env)
+      let identities = try IdentityLoader.load()
+      let (name, target) = (self.name, to)
+      let (number, exposed) = try Governed.write(ws, environment, identities: identities, action: "rollback") { vault in
+        try Rotation.rollback(name, to: target, in: &vault, ws: ws, environment: environment, identities: identities)
+      }
+      ErrorRenderer.note("rolled back \(name) in \(environment) to the value of version \(target) (now version \(number))")
+      if let exposed {
+        ErrorRenderer.warn("\(exposed.recipient) could read this value before losing access: it still needs rotation")
+      }
+    }
+  }
+}
+
+/// Writes that change a current value: the vault and the stale-destinations marker, under one lock.
+enum Governed {
+  static func write<R>(
+    _ ws: Workspace, _ environment: String, identities: [AgeX25519Identity], action: String,
+    _ body: (inout Vault) throws -> R
+  ) throws -> R {
+    try Files.makeDirectory(ws.project.vaultDirectory)
+    let lock = try FileLock(path: ws.project.lockPath)
+    defer { withExtendedLifetime(lock) {} }
+    var changed: [String] = []
+    let result = try ws.modifyVaultHoldingLock(environment, identities: identities, action: action) { vault in
+      let before = Dictionary(uniqueKeysWithValues: vault.names.map { ($0, vault.current($0)?.number) })
+      let r = try body(&vault)
+      changed = vault.names.filter { vault.current($0)?.number != before[$0] ?? nil }
+      return r
+    }
+    var state = try StaleDestinations.load(ws.project)
+    state.markStale(environment, secrets: changed, at: SystemClock.now())
+    try state.save(ws.project)
+    return result
+  }
+}
+
+/// The checks and vault calls behind `rotate` and `rollback`.
+enum Rotation {
+  static func record(
+    _ name: String, _ secret: SecretValue, in vault: inout Vault, ws: Workspace, environment: String,
+    identities: [AgeX25519Identity]
+  ) throws -> Int {
+    guard let current = vault.current(name) else {
+      throw VaultError(.notFound, file: vault.file, detail: name)
+    }
+    guard vault.isReadable(name) else {
+      throw AccessDenied.group(
+        vault.group(of: name) ?? "?", environment: environment, secret: name, vault: vault, manifest: ws.manifest,
+        identities: identities)
+    }
+    if try vault.value(of: name) == secret {
+      throw UsageError(
+        description: "the new value of \(name) is the same as the current one (version \(current.number)); nothing was written",
+        hints: ["a rotation needs a new value: use --generate, or get a new one from the issuer"])
+    }
+    for v in vault.versions(of: name).dropFirst() where vault.isReadable(name, version: v.number) {
+      if try vault.value(of: name, version: v.number) == secret {
+        throw UsageError(
+          description: "the new value of \(name) is the value of version \(v.number); nothing was written",
+          hints: ["a rotation needs a new value; to restore an old one on purpose, use `coffer rollback \(name) --to \(v.number)`"])
+      }
+    }
+    return try vault.set(name, to: secret, group: ws.group(of: name), author: ws.author(identities), at: SystemClock.now())
+  }
+
+  static func rollback(
+    _ name: String, to target: Int, in vault: inout Vault, ws: Workspace, environment: String,
+    identities: [AgeX25519Identity]
+  ) throws -> (Int, RevocationMark?) {
+    guard let current = vault.current(name) else { throw VaultError(.notFound, file: vault.file, detail: name) }
+    guard vault.isKept(name, version: target) else {
+      throw UsageError(
+        description: "version \(target) of \(name) is not kept in \(environment); nothing was written",
+        hints: ["kept versions: \(vault.versions(of: name).map { String($0.number) }.joined(separator: ", "))"])
+    }
+    guard target != current.number else {
+      throw UsageError(description: "version \(target) is already the current version of \(name); nothing was written")
+    }
+    guard vault.isReadable(name, version: target), vault.isReadable(name) else {
+      throw AccessDenied.group(
+        vault.group(of: name) ?? "?", environment: environment, secret: name, vault: vault, manifest: ws.manifest,
+        identities: identities)
+    }
+    if try vault.value(of: name, version: target) == vault.value(of: name) {
+      throw UsageError(
+        description: "version \(target) of \(name) holds the current value; nothing was written")
+    }
+    let number = try vault.restore(name, version: target, author: ws.author(identities), at: SystemClock.now())
+    return (number, vault.needsRotation(name))
+  }
+}
+
+/// Where a value for `rotate` comes from.
+enum ValueInput {
+  static func read(
+    name: String, file: String?, value: String?, generate: (length: Int, alphabet: SecretGenerator.Alphabet, prefix: String?)?,
+    keepNewline: Bool
+  ) throws -> SecretValue {
+    let sources = [file != nil, value != nil, generate != nil].filter { $0 }.count
+    guard sources <= 1 else { throw UsageError(description: "give at most one of --file, --value and --generate") }
+    if let generate {
+      guard (1...4096).contains(generate.length) else { throw UsageError(description: "--length must be between 1 and 4096") }
+      return SecretGenerator.generate(length: generate.length, alphabet: generate.alphabet, prefix: generate.prefix ?? "")
+    }
+    if let file { return SecretValue(try Files.read(file)) }
+    if let value { return SecretValue(value) }
+    if Terminal.isTTY(0) {
+      guard let line = Terminal.readHidden(prompt: "new value for \(name): ") else {
+        throw UsageError(description: "no terminal to prompt on", hints: ["pipe the value on stdin, or use --file or --generate"])
+      }
+      return SecretValue(line)
+    }
+    var bytes = Terminal.readAllStdin()
+    if !keepNewline, bytes.last == 0x0A {
+      bytes.removeLast()
+      if bytes.last == 0x0D { bytes.removeLast() }
+    }
+    return SecretValue(bytes)
+  }
+}
+
+/// Refuses a new value that breaks the manifest's rules for its secret (the reasons never include the value).
+enum RuleCheck {
+  static func refuseInvalid(_ name: String, _ value: SecretValue, manifest: Manifest, environment: String) throws {
+    guard manifest.secret(named: name) != nil else {
+      ErrorRenderer.warn("\(name) is not declared in coffer.yaml")
+      return
+    }
+    let issues = Checker.check(manifest, environment: environment, values: [name: value]).invalid.filter { $0.name == name }
+    guard issues.isEmpty else {
+      throw UsageError(
+        description: "the new value of \(name) \(issues.map(\.reason).joined(separator: "; ")); nothing was written",
+        hints: ["with --generate, choose --charset and --length to fit the rules in coffer.yaml"])
+    }
+  }
+}
+
+/// Metadata of an environment's vault, authenticated when possible.
+enum VaultMetadata {
+  /// The secrets' readable metadata, or `nil` when the environment has no vault. The file MAC is verified when an
+  /// identity can open the vault; otherwise a warning says the metadata is not authenticated.
+  static func load(_ ws: Workspace, _ environment: String) throws -> [VaultSummary.Entry]? {
+    let path = ws.project.vaultPath(environment)
+    guard Files.exists(path) else { return nil }
+    let bytes = try Files.read(path)
+    let label = ws.project.display(path)
+    let summary = try VaultFile.inspect(bytes, file: label)
+    let identities = Result { () throws(SystemError) in try IdentityStore.load() }
+    guard case .success(let ids) = identities else {
+      ErrorRenderer.warn("\(label): no identity to verify the file MAC with: dates and authors are not authenticated")
+      return summary.secrets
+    }
+    let opened = Result { () throws(VaultError) in try VaultFile.open(bytes, file: label, with: ids) }
+    if case .failure(let error) = opened {
+      guard error.code == .noMatchingIdentity else { throw error }
+      ErrorRenderer.warn("\(label): this identity cannot open it: dates and authors are not authenticated")
+    }
+    return summary.secrets
+  }
+}
+
+/// Output of `rotate status`.
+enum RotationText {
+  static func date(_ t: Timestamp) -> String { String(t.rfc3339.prefix(10)) }
+
+  static func table(_ rows: [(environment: String, status: RotationStatus)]) -> String {
+    var table = [["ENVIRONMENT", "NAME", "GROUP", "LAST ROTATED", "AGE", "PERIOD", "DUE", "STATE"]]
+    for (environment, s) in rows {
+      var state = s.state.rawValue
+      if let r = s.revoked { state += " (\(r.recipient) lost access \(date(r.time)))" }
+      table.append([
+        environment, s.name, s.group, date(s.lastRotated), "\(s.ageDays)d", s.period.map { "\($0.days)d" } ?? "-",
+        s.due.map(date) ?? "-", state,
+      ])
+    }
+    return Table.render(table)
+  }
+
+  static func json(_ rows: [(environment: String, status: RotationStatus)], now: Timestamp, dueSoonDays: Int) -> String {
+    let items: [JSON] = rows.map { environment, s in
+      .object([
+        ("environment", .string(environment)), ("name", .string(s.name)), ("group", .string(s.group)),
+        ("last_rotated", .string(s.lastRotated.rfc3339)), ("age_days", .int(s.ageDays)),
+        ("period_days", s.period.map { .int($0.days) } ?? .null), ("due", s.due.map { .string($0.rfc3339) } ?? .null),
+        ("days_left", s.daysLeft.map { .int($0) } ?? .null), ("state", .string(s.state.rawValue)),
+        ("revoked", s.revoked.map { .object([("recipient", .string($0.recipient)), ("at", .string($0.time.rfc3339))]) } ?? .null),
+      ])
+    }
+    return JSON.object([("now", .string(now.rfc3339)), ("due_soon_days", .int(dueSoonDays)), ("secrets", .array(items))]).encoded + "\n"
+  }
+}
+
+/// Output of `history`.
+enum HistoryText {
+  static func note(_ v: SecretVersion, current: Bool, entry: VaultSummary.Entry) -> String {
+    var parts: [String] = []
+    if current { parts.append("current") }
+    if let r = v.restores { parts.append("restores version \(r.number) of \(r.created.rfc3339)") }
+    if current, let mark = entry.needsRotation { parts.append("needs rotation: \(mark.recipient) lost access \(mark.time.rfc3339)") }
+    return parts.joined(separator: "; ")
+  }
+
+  static func table(_ entry: VaultSummary.Entry) -> String {
+    var rows = [["VERSION", "DATE", "BY", "NOTE"]]
+    for (i, v) in entry.versions.enumerated() {
+      rows.append([String(v.number), v.created.rfc3339, v.author, note(v, current: i == 0, entry: entry)])
+    }
+    // The NOTE column is often empty: drop the padding it leaves at the end of a line.
+    return Table.render(rows).split(separator: "\n").map { line in
+      var text = String(line)
+      while text.hasSuffix(" ") { text.removeLast() }
+      return text + "\n"
+    }.joined()
+  }
+
+  static func json(_ entry: VaultSummary.Entry, environment: String) -> String {
+    let versions: [JSON] = entry.versions.enumerated().map { i, v in
+      .object([
+        ("version", .int(v.number)), ("created", .string(v.created.rfc3339)), ("author", .string(v.author)),
+        ("current", .bool(i == 0)),
+        ("restores", v.restores.map { .object([("version", .int($0.number)), ("created", .string($0.created.rfc3339))]) } ?? .null),
+      ])
+    }
+    let mark = entry.needsRotation
+    return JSON.object([
+      ("environment", .string(environment)), ("name", .string(entry.name)), ("group", .string(entry.group)),
+      ("needs_rotation", mark.map { .object([("revoked", .string($0.recipient)), ("at", .string($0.time.rfc3339))]) } ?? .null),
+      ("versions", .array(versions)),
+    ]).encoded + "\n"
+  }
+}

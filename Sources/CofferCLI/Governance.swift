@@ -1,0 +1,139 @@
+import CofferCore
+import CofferSystem
+import CofferVault
+
+/// An access refusal: this identity may not read what was asked. Exit status 3; the hints say who can grant access.
+struct AccessDenied: CofferError {
+  let description: String
+  var hints: [String] = []
+  var exitStatus: ExitStatus { .accessDenied }
+
+  /// The environment key is not wrapped to this identity: name who can open the environment.
+  static func environment(
+    _ error: VaultError, bytes: [UInt8], environment: String, manifest: Manifest, identities: [AgeX25519Identity]
+  ) -> AccessDenied {
+    let summary = try? VaultFile.inspect(bytes, file: error.file)
+    let holders = summary?.groups[VaultGrammar.environmentSlot] ?? []
+    var hints: [String] = []
+    if !holders.isEmpty {
+      hints.append(
+        "recipients who can open \(environment) and grant access: \(Naming.names(holders, manifest: manifest).joined(separator: ", "))")
+    }
+    hints.append(contentsOf: error.hints)
+    return AccessDenied(description: error.description, hints: hints)
+  }
+
+  /// A group's data key is not wrapped to this identity: name the group, the environment and who can grant.
+  static func group(
+    _ group: String, environment: String, secret: String?, vault: Vault, manifest: Manifest,
+    identities: [AgeX25519Identity]
+  ) -> AccessDenied {
+    let about = secret.map { " (secret \($0))" } ?? ""
+    return AccessDenied(
+      description: "no access to group \(group) in \(environment)\(about): \(vault.file)",
+      hints: grantHints(groups: [group], environment: environment, vault: vault, manifest: manifest, identities: identities))
+  }
+
+  /// `who can grant` hints for groups of one environment.
+  static func grantHints(
+    groups: [String], environment: String, vault: Vault, manifest: Manifest?, identities: [AgeX25519Identity]
+  ) -> [String] {
+    var hints: [String] = []
+    for group in groups {
+      let holders = Naming.names(vault.recipients(ofGroup: group), manifest: manifest)
+      hints.append(
+        holders.isEmpty
+          ? "\(group) in \(environment): no recipient holds every generation of its key; `coffer rewrap` by the readers of each generation fixes that"
+          : "\(group) in \(environment): recipients who can read it and grant access: \(holders.joined(separator: ", "))")
+    }
+    let me = manifest.flatMap { Naming.manifestName(of: identities, in: $0) }
+    if let me {
+      hints.append(
+        "ask one of them to run `coffer access grant \(me) --groups \(groups.joined(separator: ",")) --env \(environment)`")
+    } else {
+      hints.append("your recipient is not in coffer.yaml: ask them to add it and grant you access")
+    }
+    return hints
+  }
+}
+
+/// Recipient names for messages.
+enum Naming {
+  /// The manifest names of `age1…` recipients, in the manifest's order; unknown ones are shown as they are, last.
+  static func names(_ recipients: [String], manifest: Manifest?) -> [String] {
+    guard let manifest else { return recipients }
+    let wanted = Set(recipients)
+    let named = manifest.recipients.filter { wanted.contains($0.recipient) }
+    let known = Set(named.map(\.recipient))
+    return named.map(\.name) + recipients.filter { !known.contains($0) }
+  }
+
+  /// The manifest name of the first of these identities that the manifest lists.
+  static func manifestName(of identities: [AgeX25519Identity], in manifest: Manifest) -> String? {
+    let mine = Set(identities.map(\.recipient.encoded))
+    return manifest.recipients.first { mine.contains($0.recipient) }?.name
+  }
+}
+
+extension Workspace {
+  /// The manifest's recipients, parsed.
+  func parsedRecipients() throws -> [String: AgeX25519Recipient] {
+    var out: [String: AgeX25519Recipient] = [:]
+    for r in manifest.recipients {
+      do {
+        out[r.name] = try AgeX25519Recipient(parsing: r.recipient)
+      } catch {
+        throw UsageError(
+          description: "\(project.display(project.manifestPath)): recipients.\(r.name): not a valid age X25519 recipient")
+      }
+    }
+    return out
+  }
+
+  /// Who each key slot of an environment's vault is wrapped to: `*` (the environment key) to every recipient who
+  /// may read at least one group there, each group's data key to the recipients its access rules allow (everyone
+  /// without rules). Without any recipient in the manifest, everything is wrapped to this identity.
+  func wrapPolicy(
+    _ environment: String, fallback identities: [AgeX25519Identity]
+  ) throws -> @Sendable (String) -> [AgeX25519Recipient] {
+    let parsed = try parsedRecipients()
+    if parsed.isEmpty {
+      let mine = identities.map(\.recipient)
+      return { _ in mine }
+    }
+    let policy = AccessPolicy(manifest: manifest)
+    let everyone = manifest.recipients.compactMap { parsed[$0.name] }
+    let environmentKey = policy.environmentReaders(environment).compactMap { parsed[$0.name] }
+    return { slot in
+      if slot == VaultGrammar.environmentSlot { return environmentKey }
+      guard policy.isRestricted else { return everyone }
+      return policy.readers(environment: environment, group: slot).compactMap { parsed[$0.name] }
+    }
+  }
+
+  /// The recipients of a new vault's environment key, refusing an environment nobody may read.
+  func environmentRecipients(
+    _ environment: String, _ wrap: @Sendable (String) -> [AgeX25519Recipient]
+  ) throws -> [AgeX25519Recipient] {
+    let recipients = wrap(VaultGrammar.environmentSlot)
+    guard !recipients.isEmpty else {
+      throw UsageError(
+        description: "no recipient may read anything in \(environment)",
+        hints: ["add a rule for \(environment) to the access: list of coffer.yaml (docs/access.md)"])
+    }
+    return recipients
+  }
+
+  /// Reads one secret's value, turning a missing group key into a refusal that names who can grant access.
+  func value(
+    of name: String, version: Int? = nil, in vault: Vault, environment: String, identities: [AgeX25519Identity]
+  ) throws -> SecretValue {
+    guard vault.current(name) == nil || vault.isReadable(name, version: version) || !vault.isKept(name, version: version)
+    else {
+      throw AccessDenied.group(
+        vault.group(of: name) ?? "?", environment: environment, secret: name, vault: vault, manifest: manifest,
+        identities: identities)
+    }
+    return try vault.value(of: name, version: version)
+  }
+}

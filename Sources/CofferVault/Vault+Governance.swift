@@ -1,0 +1,143 @@
+import CofferCore
+import Crypto
+
+extension Vault {
+  /// The revocation recorded on a secret, if any (whether or not its current value is still affected).
+  /// - Parameter name: the secret's name.
+  public func exposure(of name: String) -> SecretExposure? { records[name]?.exposure }
+
+  /// Whether a secret must be rotated because someone who could read its current value lost access.
+  /// - Parameter name: the secret's name.
+  /// - Returns: who lost access and when, or `nil` when the current value was recorded after that (or no access
+  ///   was ever revoked, or there is no such secret).
+  public func needsRotation(_ name: String) -> RevocationMark? {
+    guard let record = records[name], let current = record.versions.first, let exposure = record.exposure,
+      exposure.covers(current)
+    else { return nil }
+    return RevocationMark(recipient: exposure.recipient, time: exposure.time)
+  }
+
+  /// What rotation status needs to know about every secret (metadata only).
+  /// - Returns: one entry per secret, sorted by name.
+  public func rotationFacts() -> [RotationFacts] {
+    names.compactMap { name in
+      guard let record = records[name], let current = record.versions.first else { return nil }
+      return RotationFacts(
+        name: name, group: record.group, lastRotated: current.valueSince, revoked: needsRotation(name))
+    }
+  }
+
+  /// Replaces a group's data key with a fresh one and re-seals every kept version of every secret in it.
+  ///
+  /// Every generation collapses into one new generation-1 key wrapped to the group's readers (the policy set with
+  /// ``useRecipients(forSlot:)`` or ``rewrap(_:)``). Version numbers, dates, authors and rollback origins are kept;
+  /// only the sealed bytes and key lines change. Ciphertexts made from now on cannot be opened with any earlier key.
+  /// - Parameter group: the group name.
+  /// - Returns: the names of the secrets re-sealed, sorted.
+  /// - Throws: ``VaultError`` ``VaultError/Code/groupNotReadable`` when some generation of the group's key cannot be
+  ///   unwrapped with this identity, ``VaultError/Code/noRecipients`` when nobody may read the group,
+  ///   ``VaultError/Code/authenticationFailed`` when a stored version does not verify.
+  @discardableResult
+  public mutating func rekey(group: String) throws(VaultError) -> [String] {
+    guard canRead(group: group) else { throw VaultError(.groupNotReadable, file: file, detail: group) }
+    let recipients = wrapTo(group)
+    guard !recipients.isEmpty else { throw VaultError(.noRecipients, file: file, detail: group) }
+    let fresh = SymmetricKey(size: .bits256)
+    var resealed: [String] = []
+    for name in names {
+      guard var record = records[name], record.group == group else { continue }
+      var versions: [SecretVersion] = []
+      for v in record.versions {
+        guard let old = key(of: v, group: group) else { throw VaultError(.groupNotReadable, file: file, detail: group) }
+        let plain = try open(v, name: name, key: old)
+        versions.append(
+          try seal(
+            plain, name: name, number: v.number, created: v.created, author: v.author, key: fresh, generation: 1,
+            restores: v.restores))
+      }
+      record.versions = versions
+      records[name] = record
+      resealed.append(name)
+    }
+    for generation in generations(ofGroup: group) {
+      slots[VaultGrammar.slotName(group: group, generation: generation)] = nil
+    }
+    slots[group] = try Vault.wrap(fresh, to: recipients, file: file)
+    return resealed
+  }
+
+  /// Replaces the environment key (which keys the file MAC and the value fingerprints) with a fresh one wrapped to
+  /// the policy's recipients for `*`.
+  ///
+  /// Someone who kept the old key can no longer produce a MAC this vault accepts. Fingerprints made under the old
+  /// key (audit lines, sync state) no longer match new ones.
+  /// - Throws: ``VaultError`` ``VaultError/Code/noRecipients`` when nobody may open the environment.
+  public mutating func rekeyEnvironment() throws(VaultError) {
+    let recipients = wrapTo(VaultGrammar.environmentSlot)
+    guard !recipients.isEmpty else { throw VaultError(.noRecipients, file: file, detail: VaultGrammar.environmentSlot) }
+    let fresh = SymmetricKey(size: .bits256)
+    slots[VaultGrammar.environmentSlot] = try Vault.wrap(fresh, to: recipients, file: file)
+    envKey = fresh
+  }
+
+  /// Records that a reader of a group lost access: every secret in the group needs rotation until it gets a value
+  /// recorded after now (a rollback to an older value needs rotation again).
+  /// - Parameters:
+  ///   - group: the group name.
+  ///   - recipient: who lost access (a manifest name or `age1…`; characters outside the author alphabet become
+  ///     `_`).
+  ///   - time: when.
+  /// - Returns: the names of the secrets marked, sorted.
+  @discardableResult
+  public mutating func markExposed(group: String, to recipient: String, at time: Timestamp) -> [String] {
+    var marked: [String] = []
+    for name in names {
+      guard var record = records[name], record.group == group, let newest = record.versions.first else { continue }
+      let through = max(newest.number, record.exposure?.throughVersion ?? 0)
+      record.exposure = SecretExposure(
+        throughVersion: through, time: time, recipient: VaultGrammar.sanitizeAuthor(recipient))
+      records[name] = record
+      marked.append(name)
+    }
+    return marked
+  }
+
+  /// Makes a kept version's value current again as a new version (a rollback).
+  ///
+  /// The new version records where its value came from (``SecretVersion/restores``), so its "last rotated" date
+  /// stays the original one and a value exposed by a revocation still needs rotation.
+  /// - Parameters:
+  ///   - name: the secret's name.
+  ///   - version: the kept version to restore.
+  ///   - author: who does it.
+  ///   - time: when.
+  /// - Returns: the new version number.
+  /// - Throws: ``VaultError`` ``VaultError/Code/notFound`` when the secret or version is not kept,
+  ///   ``VaultError/Code/groupNotReadable`` when this identity cannot open that version,
+  ///   ``VaultError/Code/authenticationFailed`` when it does not verify.
+  @discardableResult
+  public mutating func restore(
+    _ name: String, version: Int, author: String, at time: Timestamp
+  ) throws(VaultError) -> Int {
+    guard var record = records[name] else { throw VaultError(.notFound, file: file, detail: name) }
+    guard let old = record.versions.first(where: { $0.number == version }) else {
+      throw VaultError(.notFound, file: file, detail: "\(name) version \(version)")
+    }
+    guard let oldKey = key(of: old, group: record.group) else {
+      throw VaultError(.groupNotReadable, file: file, detail: "\(record.group) (secret \(name))")
+    }
+    let plain = try open(old, name: name, key: oldKey)
+    let (key, generation) = try writingKey(for: record.group)
+    let number = (record.versions.first?.number ?? 0) + 1
+    let entry = try seal(
+      plain, name: name, number: number, created: time, author: VaultGrammar.sanitizeAuthor(author), key: key,
+      generation: generation, restores: VersionOrigin(number: old.originNumber, created: old.valueSince))
+    record.versions.insert(entry, at: 0)
+    if record.versions.count > Vault.retainedVersions {
+      record.versions.removeLast(record.versions.count - Vault.retainedVersions)
+    }
+    records[name] = record
+    pruneKeyGenerations()
+    return number
+  }
+}
