@@ -50,8 +50,9 @@ public enum SecretUse: String, Sendable, Hashable, CaseIterable {
 ///   such as `aaaaaaaa` count too) costs log2(position) + log2(length) bits;
 /// - an ascending or descending sequence of 5 or more characters (`abcdef`, `98765`) costs log2(pool) + log2(length)
 ///   + 1 bits;
-/// - a common word of 4 or more letters from a built-in list of ``wordCount`` words costs log2(``wordCount``) + 1
-///   bits;
+/// - a common word of 3 or more letters from a built-in list of ``wordCount`` words (none made only of the letters
+///   a-f, so hex is never read as words) costs log2(``wordCount``) + 1 bits;
+/// - a punctuation character or space equal to the previous one seen (the `-` in `my-jwt-secret`) costs 1 bit;
 /// - any other character costs log2(pool) bits, where the pool is the size of the character classes the value uses:
 ///   16 when every character is a hex digit in one case, else 10 digits + 26 lowercase + 26 uppercase + 33 ASCII
 ///   symbols and space + 100 for anything beyond ASCII, counting only the classes present.
@@ -94,7 +95,11 @@ public struct StrengthEstimate: Sendable, Hashable {
     "google", "amazon", "azure", "openai", "anthropic", "backend", "frontend", "webhook", "internal", "external",
     "acme", "foobar", "placeholder", "replace", "todo", "fixme", "temp", "temporary", "tmp", "new",
     "old", "mysecret", "yoursecret", "oursecret", "keep", "hidden", "hide", "door", "gate", "magic", "word",
-  ].filter { $0.count >= 4 }.reduce(into: Set<String>()) { $0.insert($1.lowercased()) }
+    "dev", "for", "the", "and", "pwd", "sso", "web", "foo", "bar", "baz", "qux", "our", "you", "top",
+    "yes", "not", "use", "pro", "prd", "uat", "stg", "sig", "iam", "aws", "gcp", "env", "cfg", "one", "two", "six",
+    "ten", "red", "sun", "sky", "cat", "dog", "pig", "owl", "fox", "man", "boy", "god", "sex", "war", "win", "lol",
+    "omg", "wtf", "xyz", "qwe", "asd", "zxc",
+  ].reduce(into: Set<String>()) { $0.insert($1.lowercased()) }
 
   /// Estimates a value's entropy; see the type's description for the method.
   /// - Parameter value: the value.
@@ -120,6 +125,7 @@ public struct StrengthEstimate: Sendable, Hashable {
       }
     }
     var index = 0
+    var lastSeparator: Unicode.Scalar?
     while index < limit {
       if index + 5 <= limit, let earlier = seen[Array(values[index..<index + 5])] {
         var length = 5
@@ -142,11 +148,23 @@ public struct StrengthEstimate: Sendable, Hashable {
         remember(upTo: index)
         continue
       }
-      bits += perCharacter
+      let scalar = scalars[index]
+      if isSeparator(scalar) {
+        bits += scalar == lastSeparator ? 1 : perCharacter
+        lastSeparator = scalar
+      } else {
+        bits += perCharacter
+      }
       index += 1
       remember(upTo: index)
     }
     return StrengthEstimate(characters: scalars.count, bits: Int(bits.rounded(.down)))
+  }
+
+  /// ASCII punctuation and space: what people put between words.
+  private static func isSeparator(_ scalar: Unicode.Scalar) -> Bool {
+    scalar.isASCII && (0x20...0x7E).contains(scalar.value) && !ManifestSyntax.isAlpha(scalar)
+      && !ManifestSyntax.isDigit(scalar)
   }
 
   /// The length of the ascending or descending (by one code point) sequence starting at `start`.
@@ -171,7 +189,7 @@ public struct StrengthEstimate: Sendable, Hashable {
       guard scalar.isASCII else { break }
       candidate.unicodeScalars.append(Unicode.Scalar(UInt8(ascii: scalar).lowercasedASCII))
       length += 1
-      if length >= 4, words.contains(candidate) { best = length }
+      if length >= 3, words.contains(candidate) { best = length }
     }
     return best
   }
