@@ -104,7 +104,7 @@ public enum FormatCatalog {
   ///   - excluded: format ids not to consider.
   /// - Returns: the format and whether it matched fully, or `nil`.
   static func identify(_ bytes: [UInt8], excluding excluded: Set<String>) -> (SecretFormat, exact: Bool)? {
-    let candidates = formats.filter { $0.identifiesItself && !excluded.contains($0.id) }
+    let candidates = identifying.lazy.filter { !excluded.contains($0.id) }
     for format in candidates {
       switch format.verdict(for: bytes) {
       case .match, .badChecksum: return (format, true)
@@ -116,6 +116,9 @@ public enum FormatCatalog {
     }
     return nil
   }
+
+  /// The formats that may name themselves where another was expected.
+  private static let identifying = formats.filter(\.identifiesItself)
 
   private static func family(_ id: String, _ title: String, _ members: [String]) -> FormatExpectation {
     FormatExpectation(id: id, title: title, formats: members.map { member in
@@ -498,7 +501,7 @@ extension FormatCatalog {
       prefixIdentifies: false))
     list.append(SecretFormat(
       id: "pem-private-key", provider: "PEM (generic)", title: "PEM private key",
-      shape: "-----BEGIN [RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP ]PRIVATE KEY[ BLOCK]----- line, base64 lines, matching END line (real newlines or \\n escapes)",
+      shape: "-----BEGIN [RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP ]PRIVATE KEY[ BLOCK]----- line, base64 lines, the matching -----END line (real newlines or \\n escapes)",
       prefixes: ["-----BEGIN "], lengths: .atLeast(50), alphabet: .any, validator: FormatValidators.pem,
       usualNames: ["PRIVATE_KEY", "SSH_PRIVATE_KEY", "*_PRIVATE_KEY"],
       sources: ["\(gitleaks) rule private-key", "\(trufflehog)/privatekey", "\(detectSecrets)/private_key.py",

@@ -26,10 +26,11 @@ public struct FormatExpectation: Sendable, Hashable, Identifiable {
   }
 
   /// What to show in parentheses after the title: the shortest prefixes that cover every member, then the short
-  /// shapes of members without a prefix, such as `sk-` or `pcsk_, UUID`.
+  /// shapes of members that have one instead (no prefix, or a prefix that says little), such as `sk-` or
+  /// `pcsk_, UUID`.
   public var label: String {
-    var parts = Self.minimalPrefixes(formats.flatMap(\.prefixes))
-    for format in formats where format.prefixes.isEmpty {
+    var parts = Self.minimalPrefixes(formats.filter { $0.shortLabel == nil }.flatMap(\.prefixes))
+    for format in formats where format.shortLabel != nil || format.prefixes.isEmpty {
       if !parts.contains(format.label) { parts.append(format.label) }
     }
     return parts.joined(separator: ", ")
