@@ -188,30 +188,30 @@ public enum Checker {
   }
 
   static func expectation(for spec: SecretSpec) -> Expectation? {
-    if let format = spec.format {
-      if format == FormatCatalog.noFormat { return nil }
-      guard let expected = FormatCatalog.expectation(named: format) else { return .unknown(format) }
-      return .known(expected, assumed: false)
+    if let format = spec.format, format != FormatCatalog.noFormat, FormatCatalog.expectation(named: format) == nil {
+      return .unknown(format)
     }
-    return FormatCatalog.inferredExpectation(forName: spec.name).map { .known($0, assumed: true) }
+    return FormatCatalog.expectation(forSecret: spec.name, format: spec.format).map {
+      .known($0.expectation, assumed: $0.assumed)
+    }
   }
 
   private static func formatIssue(
     _ name: String, _ value: SecretValue, _ expected: FormatExpectation, assumed: Bool
   ) -> CheckIssue? {
     let tail = " [format \(expected.id)\(assumed ? ", assumed from the name" : "")]"
-    let wanted = "\(FormatText.article(expected.title)) \(expected.title) (\(expected.label))"
+    let wanted = "\(expected.phrase) (\(expected.label))"
     switch expected.check(value) {
     case .matches:
       return nil
     case .badChecksum(let format):
       return CheckIssue(
         name: name, kind: .badChecksum,
-        reason: "has the shape of \(FormatText.article(format.title)) \(format.title) (\(format.label)) but not its "
+        reason: "has the shape of \(format.phrase) (\(format.label)) but not its "
           + "checksum (the last 6 characters): a typo or a truncated copy" + tail,
         format: expected.id)
     case .otherFormat(let other, let exact):
-      let found = "\(FormatText.article(other.title)) \(other.title) (\(other.label))"
+      let found = "\(other.phrase) (\(other.label))"
       return CheckIssue(
         name: name, kind: .wrongFormat,
         reason: (exact ? "is " : "starts like ") + found + ", expected " + wanted + tail, format: expected.id)

@@ -52,6 +52,21 @@ public enum FormatCatalog {
   /// - Returns: the expectation, or `nil` for ``noFormat`` and for unknown names.
   public static func expectation(named name: String) -> FormatExpectation? { byID[name] }
 
+  /// What a secret is expected to hold: the format its manifest entry names, else the one its name implies.
+  /// - Parameters:
+  ///   - name: the secret's name.
+  ///   - format: its manifest `format:`, if any; ``noFormat`` turns expectations off.
+  /// - Returns: the expectation and whether it was assumed from the name; `nil` when there is none, or when
+  ///   `format` is not a catalog name (the manifest decoder rejects those).
+  public static func expectation(
+    forSecret name: String, format: String?
+  ) -> (expectation: FormatExpectation, assumed: Bool)? {
+    if let format {
+      return expectation(named: format).map { ($0, false) }
+    }
+    return inferredExpectation(forName: name).map { ($0, true) }
+  }
+
   /// The expectation implied by a variable name: the formats whose usual names include it (case-insensitive), as
   /// their family when there are several; else `*_PRIVATE_KEY` implies a PEM private key.
   /// - Parameter name: a variable name such as `OPENAI_API_KEY`.

@@ -25,6 +25,9 @@ public struct FormatExpectation: Sendable, Hashable, Identifiable {
     self.init(id: format.id, title: format.title, formats: [format])
   }
 
+  /// The title with its article, such as `an OpenAI API key`.
+  public var phrase: String { FormatText.article(title) + " " + title }
+
   /// What to show in parentheses after the title: the shortest prefixes that cover every member, then the short
   /// shapes of members that have one instead (no prefix, or a prefix that says little), such as `sk-` or
   /// `pcsk_, UUID`.

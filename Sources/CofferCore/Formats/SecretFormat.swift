@@ -63,6 +63,9 @@ public struct SecretFormat: Sendable, Hashable, Identifiable, CustomStringConver
     self.prefixIdentifies = prefixIdentifies
   }
 
+  /// The title with its article, such as `a Slack bot token`.
+  public var phrase: String { FormatText.article(title) + " " + title }
+
   /// What to show in parentheses after the title: the prefixes (`xoxb-`), or a short shape for formats without one
   /// (`UUID`). Always catalog text.
   public var label: String { shortLabel ?? FormatExpectation.minimalPrefixes(prefixes).joined(separator: ", ") }
