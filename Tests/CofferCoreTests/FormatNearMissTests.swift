@@ -63,14 +63,14 @@ let nearMisses: [NearMiss] = {
 
   // Slack
   let slack = "base62 (A-Z a-z 0-9) and -"
-  standard("slack-bot-token", prefixAt: 3, prefixes: ["xoxb-"], length: .range(min: 47, max: 72), drop: 10, alphabet: slack)
+  standard("slack-bot-token", prefixAt: 3, prefixes: ["xoxb-"], length: .range(min: 47, max: 73), drop: 10, alphabet: slack)
   add("slack-bot-token", "letter in a digit group", replacing(example("slack-bot-token"), at: 8, with: "A"), shape("slack-bot-token"))
   standard("slack-user-token", prefixAt: 3, prefixes: ["xoxp-"], length: .range(min: 66, max: 81), drop: 13, alphabet: slack)
   add("slack-user-token", "letter in a digit group", replacing(example("slack-user-token"), at: 8, with: "A"), shape("slack-user-token"))
-  standard("slack-app-token", prefixAt: 1, prefixes: ["xapp-"], length: .range(min: 90, max: 102), drop: 10, alphabet: "A-Z a-z 0-9 and -")
+  standard("slack-app-token", prefixAt: 1, prefixes: ["xapp-"], length: .range(min: 91, max: 101), drop: 10, alphabet: "A-Z a-z 0-9 and -")
   add("slack-app-token", "letter for the digit", replacing(example("slack-app-token"), at: 5, with: "A"), shape("slack-app-token"))
   standard(
-    "slack-webhook-url", prefixAt: 8, prefixes: ["https://hooks.slack.com/services/"], length: .range(min: 75, max: 85),
+    "slack-webhook-url", prefixAt: 8, prefixes: ["https://hooks.slack.com/services/"], length: .range(min: 76, max: 86),
     drop: 5, alphabetAt: 40, alphabet: "base62 (A-Z a-z 0-9) and /")
   add("slack-webhook-url", "no T team id", replacing(example("slack-webhook-url"), at: 33, with: "X"), shape("slack-webhook-url"))
 

@@ -7,7 +7,8 @@ extension CofferCommand {
   /// `coffer generate`: a new random value for a secret the team controls.
   struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Store a new random value for a secret the team controls (signing keys, session secrets, encryption keys).",
+      abstract:
+        "Store a new random value for a secret the team controls (signing keys, session secrets, encryption keys).",
       discussion: """
         The value comes from the operating system's CSPRNG and is stored as a new version; it is never printed \
         (use `coffer get`). --length is the entropy in bytes (default 32, at least 16): base64 writes 4 characters \

@@ -11,7 +11,8 @@ public enum FormatCatalog {
   /// Named groups of formats that a manifest may name as one `format:` (and that names imply), such as
   /// `openai-api-key` for every kind of OpenAI API key.
   public static let families: [FormatExpectation] = [
-    family("openai-api-key", "OpenAI API key", ["openai-api-key-legacy", "openai-project-key", "openai-service-account-key"]),
+    family(
+      "openai-api-key", "OpenAI API key", ["openai-api-key-legacy", "openai-project-key", "openai-service-account-key"]),
     family(
       "github-token", "GitHub token",
       ["github-ghp", "github-gho", "github-ghu", "github-ghs", "github-ghr", "github-fine-grained-pat"]),
@@ -215,7 +216,7 @@ extension FormatCatalog {
     list.append(SecretFormat(
       id: "slack-bot-token", provider: "Slack", title: "Slack bot token",
       shape: "xoxb- + 10-13 digits + - + 10-13 digits + - + 20-40 base62", prefixes: ["xoxb-"],
-      lengths: .range(min: 47, max: 72), alphabet: slackAlphabet,
+      lengths: .range(min: 47, max: 73), alphabet: slackAlphabet,
       structure: [Shape([.between(10, 13, slackDigits), .text("-"), .between(10, 13, slackDigits), .text("-"),
         .between(20, 40, b62)])],
       usualNames: ["SLACK_BOT_TOKEN", "SLACK_TOKEN"],
@@ -233,7 +234,8 @@ extension FormatCatalog {
     list.append(SecretFormat(
       id: "slack-app-token", provider: "Slack", title: "Slack app-level token",
       shape: "xapp- + 1 digit + - + 8-14 A-Z 0-9 (app id) + - + 10-14 digits + - + 64 lowercase hex", prefixes: ["xapp-"],
-      lengths: .range(min: 90, max: 102), alphabet: ByteClass("A-Z a-z 0-9 and -", ranges: [0x41...0x5A, 0x61...0x7A, 0x30...0x39], extra: "-"),
+      lengths: .range(min: 91, max: 101),
+      alphabet: ByteClass("A-Z a-z 0-9 and -", ranges: [0x41...0x5A, 0x61...0x7A, 0x30...0x39], extra: "-"),
       structure: [Shape([.exactly(1, .digits), .text("-"), .between(8, 14, .upperAlnum), .text("-"),
         .between(10, 14, .digits), .text("-"), .exactly(64, .lowerHex)])],
       usualNames: ["SLACK_APP_TOKEN"], sources: ["\(gitleaks) rule slack-app-token"],
@@ -241,7 +243,7 @@ extension FormatCatalog {
     list.append(SecretFormat(
       id: "slack-webhook-url", provider: "Slack", title: "Slack incoming webhook URL",
       shape: "https://hooks.slack.com/services/ + T + 8-12 A-Z 0-9 + /B + 8-12 A-Z 0-9 + / + 23-25 base62",
-      prefixes: ["https://hooks.slack.com/services/"], lengths: .range(min: 75, max: 85),
+      prefixes: ["https://hooks.slack.com/services/"], lengths: .range(min: 76, max: 86),
       alphabet: b62.union(ByteClass("/", "/"), name: "base62 (A-Z a-z 0-9) and /"),
       structure: [Shape([.text("T"), .between(8, 12, .upperAlnum), .text("/B"), .between(8, 12, .upperAlnum),
         .text("/"), .between(23, 25, b62)])],
@@ -504,7 +506,8 @@ extension FormatCatalog {
       ],
       usualNames: ["SNOWFLAKE_ACCOUNT"],
       sources: ["docs.snowflake.com/en/user-guide/admin-account-identifier", "\(trufflehog)/snowflake"],
-      example: "fakeorg-fake_account", isSecret: false, identifiesItself: false, label: "orgname-account_name"))
+      example: "fakeorg-fake_account", isSecret: false, identifiesItself: false, label: "orgname-account_name",
+      lengthIsCapped: true))
 
     list.append(SecretFormat(
       id: "jwt", provider: "JSON Web Token (generic)", title: "JSON Web Token",
@@ -545,6 +548,7 @@ extension FormatCatalog {
           "RFC 3986 (URI syntax)"],
         example: example))
     }
+    for format in list { assert(format.lengthsAgreeWithStructure, "catalog: \(format.id) lengths disagree with its shapes") }
     return list
   }
 

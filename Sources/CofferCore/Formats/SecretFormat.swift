@@ -37,12 +37,14 @@ public struct SecretFormat: Sendable, Hashable, Identifiable, CustomStringConver
   let validator: (@Sendable ([UInt8]) -> String?)?
   let shortLabel: String?
   let prefixIdentifies: Bool
+  let lengthIsCapped: Bool
 
   init(
     id: String, provider: String, title: String, shape: String, prefixes: [String] = [], lengths: LengthRule,
     alphabet: ByteClass, structure: [Shape] = [], validator: (@Sendable ([UInt8]) -> String?)? = nil,
     checksum: FormatChecksum? = nil, usualNames: [String], sources: [String], example: String,
-    isSecret: Bool = true, identifiesItself: Bool = true, label: String? = nil, prefixIdentifies: Bool = true
+    isSecret: Bool = true, identifiesItself: Bool = true, label: String? = nil, prefixIdentifies: Bool = true,
+    lengthIsCapped: Bool = false
   ) {
     self.id = id
     self.provider = provider
@@ -61,6 +63,7 @@ public struct SecretFormat: Sendable, Hashable, Identifiable, CustomStringConver
     self.identifiesItself = identifiesItself
     self.shortLabel = label
     self.prefixIdentifies = prefixIdentifies
+    self.lengthIsCapped = lengthIsCapped
   }
 
   /// The title with its article, such as `a Slack bot token`.
@@ -125,6 +128,22 @@ public struct SecretFormat: Sendable, Hashable, Identifiable, CustomStringConver
       best = Swift.max(best ?? 0, prefix.utf8.count)
     }
     return best
+  }
+
+  /// Whether ``lengths`` agrees with what the prefixes and shapes allow (checked when the catalog is built in debug
+  /// builds): exact lengths within their bounds, a range equal to them (or, for a format whose length is capped
+  /// below what its shapes allow, such as Snowflake's 63 characters, with a smaller maximum). Formats without shapes
+  /// agree trivially.
+  var lengthsAgreeWithStructure: Bool {
+    guard !structure.isEmpty else { return true }
+    let prefixLengths = prefixes.isEmpty ? [0] : prefixes.map(\.utf8.count)
+    let low = (prefixLengths.min() ?? 0) + (structure.map(\.minLength).min() ?? 0)
+    let high = (prefixLengths.max() ?? 0) + (structure.map(\.maxLength).max() ?? 0)
+    switch lengths {
+    case .exactly(let list): return list.allSatisfy { (low...high).contains($0) }
+    case .range(let min, let max): return min == low && (max == high || lengthIsCapped && max < high)
+    case .atLeast: return false
+    }
   }
 
   static func scalarCount(_ bytes: [UInt8]) -> Int { bytes.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) } }
