@@ -109,7 +109,7 @@ import Testing
     #expect(openAI.status == 2)
     #expect(
       openAI.stderr == """
-        coffer: error: OPENAI_API_KEY holds an OpenAI API key (format openai-api-key, assumed from the name), which its provider issues: a random value would not work
+        coffer: error: OPENAI_API_KEY holds an OpenAI API key (format openai-api-key, assumed from the name), which a random value cannot be
         coffer: hint: store the value the provider gave you with `coffer set OPENAI_API_KEY`
         coffer: hint: pass --force if this value is really yours to generate, or set `format: none` in coffer.yaml
 

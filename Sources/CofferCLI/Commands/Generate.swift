@@ -65,7 +65,7 @@ enum GeneratePolicy {
     if !force, let (expected, assumed) = FormatCatalog.expectation(forSecret: name, format: spec?.format) {
       throw UsageError(
         description: "\(name) holds \(expected.phrase) (format \(expected.id)"
-          + "\(assumed ? ", assumed from the name" : "")), which its provider issues: a random value would not work",
+          + "\(assumed ? ", assumed from the name" : "")), which a random value cannot be",
         hints: [
           "store the value the provider gave you with `coffer set \(name)`",
           "pass --force if this value is really yours to generate, or set `format: none` in coffer.yaml",
