@@ -21,6 +21,7 @@ public struct CofferCommand: ParsableCommand {
       Export.self, ExportToEnv.self, Check.self, Template.self, GenerateTemplate.self, Run.self, Rewrap.self,
       Audit.self, MergeDriver.self,
       Access.self, Rotate.self, History.self, Rollback.self,
+      Generate.self,
     ])
 
   public init() {}

@@ -1,7 +1,9 @@
 /// One problem found with one value. The reason never contains the value or any part of it.
 public struct CheckIssue: Sendable, Equatable, Hashable {
   /// Which rule failed.
-  public enum Kind: Sendable, Equatable, Hashable {
+  ///
+  /// The raw value is the kind's name in `coffer check --json` output.
+  public enum Kind: String, Sendable, Equatable, Hashable {
     /// A required value is empty.
     case empty
     /// The value does not start with the declared prefix.
@@ -9,13 +11,25 @@ public struct CheckIssue: Sendable, Equatable, Hashable {
     /// The value does not match the declared pattern as a whole.
     case pattern
     /// The value has fewer characters than `min_length`.
-    case tooShort
+    case tooShort = "too-short"
     /// The value has more characters than `max_length`.
-    case tooLong
+    case tooLong = "too-long"
     /// The value is not UTF-8 text, so its pattern or length cannot be checked.
-    case notText
+    case notText = "not-text"
     /// The manifest's pattern does not compile (possible only for a manifest built in memory).
-    case badPattern
+    case badPattern = "bad-pattern"
+    /// The value is not of the expected catalog format (named by `format:` or assumed from the name).
+    case formatMismatch = "format-mismatch"
+    /// The value is of another catalog format than the expected one (a Slack user token where a bot token belongs).
+    case wrongFormat = "wrong-format"
+    /// The value has the expected format's shape but its checksum does not match.
+    case badChecksum = "bad-checksum"
+    /// The value is a placeholder (`changeme`, `<token>`, the manifest's example), not a real secret.
+    case placeholder
+    /// A secret the team generates (signing key, session secret, encryption key) is too short or too guessable.
+    case weak
+    /// The manifest names a format the catalog does not have (possible only for a manifest built in memory).
+    case unknownFormat = "unknown-format"
   }
 
   /// The secret's name.
@@ -24,16 +38,20 @@ public struct CheckIssue: Sendable, Equatable, Hashable {
   public var kind: Kind
   /// A lowercase phrase that follows the name, such as `is 12 characters, needs at least 20`.
   public var reason: String
+  /// For the format kinds, the expected format or family id (``FormatExpectation/id``); otherwise `nil`.
+  public var format: String?
 
   /// Creates an issue.
   /// - Parameters:
   ///   - name: the secret's name.
   ///   - kind: which rule failed.
   ///   - reason: the explanation; must not contain the value.
-  public init(name: String, kind: Kind, reason: String) {
+  ///   - format: the expected format's id, for the format kinds.
+  public init(name: String, kind: Kind, reason: String, format: String? = nil) {
     self.name = name
     self.kind = kind
     self.reason = reason
+    self.format = format
   }
 }
 
@@ -47,8 +65,8 @@ public struct CheckReport: Sendable, Equatable {
   public var environment: String
   /// Secrets required in this environment that have no value.
   public var missing: [String]
-  /// Values that break a rule, one issue per failed rule, sorted by name (rules in the order empty, prefix,
-  /// pattern, length).
+  /// Values that break a rule, one issue per failed rule, sorted by name (rules in the order empty or placeholder,
+  /// prefix, pattern, length, format, weak).
   public var invalid: [CheckIssue]
   /// Names that have a value but are not declared in the manifest.
   public var undeclared: [String]
@@ -88,8 +106,16 @@ public enum Checker {
   /// `Character`s (extended grapheme clusters), so `é` written as one or two scalars is 1 character. Pattern and
   /// length need UTF-8 text; a value that is not UTF-8 fails them with ``CheckIssue/Kind/notText``.
   ///
-  /// Reasons name the rule and the lengths, never the value or a fragment of it. The environment is not
-  /// validated here: callers check ``Manifest/hasEnvironment(_:)`` first.
+  /// Then the catalog (docs/formats.md): the value must be of the format the secret's `format:` names, or, without
+  /// one, of the format its name implies (``FormatCatalog/inferredExpectation(forName:)``, reported as "assumed
+  /// from the name"); `format: none` turns this off. A value of another catalog format is reported as that format
+  /// (``CheckIssue/Kind/wrongFormat``). For secrets (not plain settings): a placeholder value
+  /// (``Placeholder/detect(_:example:)``) is reported alone, as ``CheckIssue/Kind/placeholder``; and a secret the
+  /// team generates (``SecretUse/inferred(fromName:)``, with no format) whose ``StrengthEstimate`` is below
+  /// ``SecretUse/requiredBits`` is ``CheckIssue/Kind/weak``, with the measure in the reason.
+  ///
+  /// Reasons name the rule and the lengths, never the value or a fragment of it (catalog prefixes such as `xoxp-`
+  /// are catalog text). The environment is not validated here: callers check ``Manifest/hasEnvironment(_:)`` first.
   /// - Parameters:
   ///   - manifest: the decoded manifest.
   ///   - environment: the environment whose requirements apply.
@@ -127,6 +153,77 @@ public enum Checker {
     if value.isEmpty {
       return required ? [CheckIssue(name: name, kind: .empty, reason: "is empty")] : []
     }
+    if spec.isSecret, let placeholder = Placeholder.detect(value, example: spec.example) {
+      return [CheckIssue(name: name, kind: .placeholder, reason: "is a placeholder: \(placeholder)")]
+    }
+    var issues = declaredRuleIssues(spec, value)
+    let expectation = self.expectation(for: spec)
+    switch expectation {
+    case .some(.known(let expected, let assumed)):
+      if let issue = formatIssue(name, value, expected, assumed: assumed) { issues.append(issue) }
+    case .some(.unknown(let format)):
+      issues.append(
+        CheckIssue(
+          name: name, kind: .unknownFormat, reason: "cannot be checked: the manifest names an unknown format",
+          format: format))
+    case .none:
+      if spec.isSecret, let use = SecretUse.inferred(fromName: name) {
+        let estimate = StrengthEstimate.estimate(value)
+        if estimate.bits < use.requiredBits {
+          issues.append(
+            CheckIssue(
+              name: name, kind: .weak,
+              reason: "is weak: \(characters(estimate.characters)), estimated \(estimate.bits) bits of entropy; "
+                + "needs at least \(use.requiredBits) bits for \(use.phrase)"))
+        }
+      }
+    }
+    return issues
+  }
+
+  /// What a secret's value is expected to be: the manifest's `format:`, else what the name implies.
+  enum Expectation {
+    case known(FormatExpectation, assumed: Bool)
+    case unknown(String)
+  }
+
+  static func expectation(for spec: SecretSpec) -> Expectation? {
+    if let format = spec.format, format != FormatCatalog.noFormat, FormatCatalog.expectation(named: format) == nil {
+      return .unknown(format)
+    }
+    return FormatCatalog.expectation(forSecret: spec.name, format: spec.format).map {
+      .known($0.expectation, assumed: $0.assumed)
+    }
+  }
+
+  private static func formatIssue(
+    _ name: String, _ value: SecretValue, _ expected: FormatExpectation, assumed: Bool
+  ) -> CheckIssue? {
+    let tail = " [format \(expected.id)\(assumed ? ", assumed from the name" : "")]"
+    let wanted = "\(expected.phrase) (\(expected.label))"
+    switch expected.check(value) {
+    case .matches:
+      return nil
+    case .badChecksum(let format):
+      return CheckIssue(
+        name: name, kind: .badChecksum,
+        reason: "has the shape of \(format.phrase) (\(format.label)) but not its "
+          + "checksum (the last 6 characters): a typo or a truncated copy" + tail,
+        format: expected.id)
+    case .otherFormat(let other, let exact):
+      let found = "\(other.phrase) (\(other.label))"
+      return CheckIssue(
+        name: name, kind: .wrongFormat,
+        reason: (exact ? "is " : "starts like ") + found + ", expected " + wanted + tail, format: expected.id)
+    case .mismatch(_, let mismatch):
+      return CheckIssue(
+        name: name, kind: .formatMismatch, reason: "is not \(wanted): \(mismatch)" + tail, format: expected.id)
+    }
+  }
+
+  /// The rules the manifest declares for this secret: prefix, pattern, lengths.
+  private static func declaredRuleIssues(_ spec: SecretSpec, _ value: SecretValue) -> [CheckIssue] {
+    let name = spec.name
     var issues: [CheckIssue] = []
     let bytes = value.reveal()
     if let prefix = spec.prefix, !bytes.starts(with: prefix.utf8) {

@@ -240,6 +240,14 @@ struct ManifestDecoder {
           spec.isSecret = flag
         case "format":
           spec.format = try optionalString(fieldValue, path: fieldPath)
+          if let format = spec.format, format != FormatCatalog.noFormat,
+            FormatCatalog.expectation(named: format) == nil
+          {
+            let hints = ManifestSyntax.suggestion(for: format, among: FormatCatalog.names).map {
+              ["did you mean '\($0)'?"]
+            } ?? ["the formats are listed in docs/formats.md; 'none' turns format checks off"]
+            throw error(at: fieldValue, field: fieldPath, "unknown format \"\(format)\"", hints: hints)
+          }
         case "rotation":
           spec.rotation = try rotation(fieldValue, path: fieldPath)
         default:

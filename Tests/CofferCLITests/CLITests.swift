@@ -204,9 +204,9 @@ import Testing
     box.set("STRAY", "x", env: "production")
     let r = box.run(["check", "--env", "production", "--json"])
     #expect(r.status == 1)
-    #expect(r.out == #"{"environment":"production","missing":["DATABASE_URL"],"invalid":[{"name":"OPENAI_API_KEY","reason":"does not start with the required prefix 'sk-'"}],"undeclared":["STRAY"],"ok":[],"unreadable_groups":[],"needs_rotation":[]}"# + "\n")
+    #expect(r.out == #"{"environment":"production","missing":["DATABASE_URL"],"invalid":[{"name":"OPENAI_API_KEY","reason":"does not start with the required prefix 'sk-'","kind":"prefix","format":null},{"name":"OPENAI_API_KEY","reason":"is not an OpenAI API key (sk-): does not start with sk- [format openai-api-key, assumed from the name]","kind":"format-mismatch","format":"openai-api-key"}],"undeclared":["STRAY"],"ok":[],"unreadable_groups":[],"needs_rotation":[]}"# + "\n")
     #expect(!r.all.contains("pk-wrong"))
-    box.set("OPENAI_API_KEY", "sk-good", env: "production")
+    box.set("OPENAI_API_KEY", "sk-FAKEFAKEFAKEFAKEFAKET3BlbkFJfakefakefakefakefake", env: "production")
     box.set("DATABASE_URL", "postgres://x", env: "production")
     let ok = box.run(["validate", "--env", "production"])
     #expect(ok.status == 0)
@@ -380,7 +380,7 @@ import Testing
     let help = box.run(["--help"])
     #expect(help.status == 0)
     #expect(help.out.contains("import-from-env"))
-    for command in ["init", "keygen", "set", "get", "rm", "list", "import", "import-from-env", "export", "export-to-env", "check", "detect-missing", "validate", "template", "generate-template", "run", "rewrap"] {
+    for command in ["init", "keygen", "set", "get", "rm", "list", "import", "import-from-env", "export", "export-to-env", "check", "detect-missing", "validate", "template", "generate-template", "run", "rewrap", "generate"] {
       let r = box.run([command, "--help"])
       #expect(r.status == 0, "\(command) --help")
       #expect(r.out.contains("USAGE: coffer "), "\(command) --help")

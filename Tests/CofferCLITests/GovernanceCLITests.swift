@@ -356,13 +356,13 @@ func openSealed(_ sealed: [UInt8], key: [UInt8], environment: String, name: Stri
     let back = g.box.run(["rotate", "API_KEY", "--env", "production", "--value", GovernanceBox.api])
     #expect(back.status == 2)
     #expect(back.stderr.hasPrefix("coffer: error: the new value of API_KEY is the value of version 1; nothing was written\n"))
-    // --generate: the manifest's prefix, then random characters from the chosen alphabet.
+    // --generate: the manifest's prefix, then --length bytes of entropy in the chosen charset (40 bytes = 80 hex).
     let generated = g.box.run(["rotate", "API_KEY", "--env", "production", "--generate", "--length", "40", "--charset", "hex"], env: ["COFFER_NOW": "2026-03-01T00:00:00Z"])
     #expect(generated.status == 0)
     #expect(generated.out == "")
     let value = g.box.run(["get", "API_KEY", "-n", "--env", "production"]).out
     #expect(value.hasPrefix("sk-"))
-    #expect(value.count == 43)
+    #expect(value.count == 83)
     #expect(value.dropFirst(3).allSatisfy { "0123456789abcdef".contains($0) })
     #expect(!generated.all.contains(value))
     #expect(String(decoding: try g.box.read(".coffer/state/stale.json"), as: UTF8.self)

@@ -54,7 +54,8 @@ import Testing
         SecretSpec(
           name: "S\(index)", description: text, required: index % 3 == 0 ? .never : .always,
           prefix: text.isEmpty ? nil : text, pattern: #"^[\w'"]+\.(x|y){2,}$"#, minLength: index, maxLength: 100,
-          example: text, isSecret: index % 2 == 0, format: text, rotation: RotationPeriod(days: index + 1)))
+          example: text, isSecret: index % 2 == 0, format: FormatCatalog.names[index % FormatCatalog.names.count],
+          rotation: RotationPeriod(days: index + 1)))
     }
     let manifest = Manifest(
       project: "it's: a project #1", environments: ["dev", "1", "true", "null", "x.y_z-w"],

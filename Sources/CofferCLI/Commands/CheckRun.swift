@@ -44,7 +44,7 @@ extension CofferCommand {
         let doc = JSON.object([
           ("environment", .string(report.environment)),
           ("missing", JSON.strings(report.missing)),
-          ("invalid", .array(report.invalid.map { .object([("name", .string($0.name)), ("reason", .string($0.reason))]) })),
+          ("invalid", .array(report.invalid.map(CheckJSON.issue))),
           ("undeclared", JSON.strings(report.undeclared)),
           ("ok", JSON.strings(report.ok)),
           ("unreadable_groups", JSON.strings(unreadable)),
@@ -265,6 +265,17 @@ enum RunEnvironment {
       out.append(Array(s.name.utf8) + [0x3D] + s.value.reveal())
     }
     return out
+  }
+}
+
+/// The JSON form of one check issue: `{"name","reason","kind","format"}`, `format` null unless the issue is about
+/// a catalog format.
+enum CheckJSON {
+  static func issue(_ issue: CheckIssue) -> JSON {
+    .object([
+      ("name", .string(issue.name)), ("reason", .string(issue.reason)), ("kind", .string(issue.kind.rawValue)),
+      ("format", issue.format.map(JSON.string) ?? .null),
+    ])
   }
 }
 

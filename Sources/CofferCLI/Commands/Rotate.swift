@@ -3,7 +3,6 @@ import CofferCore
 import CofferSystem
 import CofferVault
 
-extension SecretGenerator.Alphabet: ExpressibleByArgument {}
 
 extension CofferCommand {
   /// `coffer rotate NAME` (the default subcommand, `secret`): record a new value; `coffer rotate status`: the
@@ -34,8 +33,8 @@ extension CofferCommand {
       @Option(name: .long, help: ArgumentHelp("The value itself (visible in the process list: prefer stdin).", valueName: "value"))
       var value: String?
       @Flag(name: .long, help: "Generate a random value (after the manifest's prefix, if any).") var generate = false
-      @Option(name: .long, help: "With --generate: how many random characters.") var length = 32
-      @Option(name: .long, help: "With --generate: alnum, hex or base64url.") var charset: SecretGenerator.Alphabet = .alnum
+      @Option(name: .long, help: "With --generate: bytes of entropy (as `coffer generate`).") var length = 32
+      @Option(name: .long, help: "With --generate: base64, hex or alnum.") var charset: SecretCharset = .alnum
       @Flag(name: .long, help: "Keep a trailing newline read from stdin.") var keepNewline = false
 
       mutating func run() throws {
@@ -221,14 +220,16 @@ enum Rotation {
 /// Where a value for `rotate` comes from.
 enum ValueInput {
   static func read(
-    name: String, file: String?, value: String?, generate: (length: Int, alphabet: SecretGenerator.Alphabet, prefix: String?)?,
+    name: String, file: String?, value: String?, generate: (length: Int, charset: SecretCharset, prefix: String?)?,
     keepNewline: Bool
   ) throws -> SecretValue {
     let sources = [file != nil, value != nil, generate != nil].filter { $0 }.count
     guard sources <= 1 else { throw UsageError(description: "give at most one of --file, --value and --generate") }
     if let generate {
-      guard (1...4096).contains(generate.length) else { throw UsageError(description: "--length must be between 1 and 4096") }
-      return SecretGenerator.generate(length: generate.length, alphabet: generate.alphabet, prefix: generate.prefix ?? "")
+      guard (16...4096).contains(generate.length) else { throw UsageError(description: "--length must be between 16 and 4096 bytes") }
+      var random = SystemRandomNumberGenerator()
+      let body = SecretGenerator.generate(byteCount: generate.length, charset: generate.charset, using: &random)
+      return SecretValue(Array((generate.prefix ?? "").utf8) + body.reveal())
     }
     if let file { return SecretValue(try Files.read(file)) }
     if let value { return SecretValue(value) }

@@ -1,0 +1,101 @@
+import CofferCore
+import Testing
+
+/// Placeholder values and weak generated secrets.
+@Suite struct PlaceholderStrengthTests {
+  static let placeholders: [(String, Placeholder)] = [
+    ("changeme", .knownWord), ("CHANGE_ME", .knownWord), ("change-me-later", .knownWord), ("TODO", .knownWord),
+    ("TODO: ask ops", .knownWord), ("example", .knownWord), ("password", .knownWord), ("  secret \n", .knownWord),
+    ("your-api-key-here", .instruction), ("YOUR_OPENAI_API_KEY", .instruction), ("insert_token", .instruction),
+    ("<your token>", .angleBrackets), ("<...>", .angleBrackets), ("${OPENAI_API_KEY}", .variableReference),
+    ("{{ secrets.TOKEN }}", .variableReference), ("$TOKEN", .variableReference), ("%TOKEN%", .variableReference),
+    ("xxxxxxxx", .masked), ("XXXX-XXXX-XXXX", .masked), ("sk-xxxxxxxxxxxxxxxx", .masked), ("********", .masked),
+    ("00000000", .masked), ("sk-...", .ellipsis), ("xoxb-…", .ellipsis), ("pat-na1-...", .ellipsis),
+    ("AKIAIOSFODNN7EXAMPLE", .documentationExample), ("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", .documentationExample),
+  ]
+
+  @Test(arguments: placeholders)
+  func placeholderIsRecognized(_ value: String, _ expected: Placeholder) {
+    #expect(Placeholder.detect(SecretValue(value), example: nil) == expected)
+  }
+
+  @Test func manifestExampleIsAPlaceholderEvenWhenItLooksReal() {
+    let example = "postgresql://user:password@localhost:5432/sophia"
+    #expect(Placeholder.detect(SecretValue(example), example: example) == .manifestExample)
+    #expect(Placeholder.detect(SecretValue(example + "x"), example: example) == nil)
+    #expect(Placeholder.detect(SecretValue("sk-..."), example: "sk-...") == .manifestExample)
+  }
+
+  @Test func realLookingValuesAreNotPlaceholders() {
+    let values = [
+      "hunter2", "todolist-api", "0", "--", "3f9c2b7e8a1d4f6b0c5e9a2d7b4f8e1c", "Tr0ub4dor&3", "enterprise",
+      "xoxb-000000000000-0000000000000-FAKEfakeFAKEfakeFAKEfake",
+    ] + FormatCatalog.formats.map(\.example)
+    for value in values { #expect(Placeholder.detect(SecretValue(value), example: nil) == nil, "\(value.prefix(8))") }
+    #expect(Placeholder.detect(SecretValue([0xFF, 0xFE]), example: nil) == nil)
+  }
+
+  static let uses: [(String, SecretUse?)] = [
+    ("JWT_SECRET", .signingKey), ("JWT_SIGNING_KEY", .signingKey), ("WEBHOOK_SIGNING_SECRET", .signingKey),
+    ("SLACK_SIGNING_SECRET", .signingKey), ("SESSION_SECRET", .sessionSecret), ("SESSION_KEY", .sessionSecret),
+    ("APP_SESSION_SECRET", .sessionSecret), ("DATA_ENCRYPTION_KEY", .encryptionKey), ("ENCRYPTION_KEY", .encryptionKey),
+    ("SECRET_KEY", .applicationSecret), ("DJANGO_SECRET_KEY", .applicationSecret),
+    ("SECRET_KEY_BASE", .applicationSecret), ("NEXTAUTH_SECRET", .applicationSecret), ("secret", .applicationSecret),
+    ("GONG_CLIENT_SECRET", nil), ("JWT_PUBLIC_KEY", nil), ("JWT_EXPIRES_IN", nil), ("SESSION_TTL", nil),
+    ("OPENAI_API_KEY", nil), ("SECRETARY_NAME", nil), ("LOG_LEVEL", nil),
+  ]
+
+  @Test(arguments: uses)
+  func useIsInferredFromTheName(_ name: String, _ expected: SecretUse?) {
+    #expect(SecretUse.inferred(fromName: name) == expected)
+  }
+
+  /// Exact estimates; the method is in ``StrengthEstimate``'s documentation.
+  static let estimates: [(String, Int, Int)] = [
+    ("3f9c2b7e8a1d4f6b0c5e9a2d7b4f8e1c", 32, 128),  // 32 random hex digits: 4 bits each
+    ("q3Jr7Yp0tV9mW2xZ4bN8cD1fG6hK5jL0sA9eR3uT7iQ=", 44, 289),  // 32 random bytes in base64
+    ("too-short-fake", 14, 42),  // t o o, -, word, repeated -, word
+    (String(repeating: "a", count: 40), 40, 27),  // 5 characters, then one copy
+    ("0123456789abcdef0123456789abcdef", 32, 23),  // a sequence, then a copy
+    ("my-super-secret-jwt-key-for-dev-2024", 36, 101),
+    ("hunter2", 7, 36),
+    ("FAKEfake00FAKEfake00FAKEfake00FAKEfake00", 40, 37),
+  ]
+
+  @Test(arguments: estimates)
+  func estimateIsExact(_ value: String, _ characters: Int, _ bits: Int) {
+    #expect(StrengthEstimate.estimate(SecretValue(value)) == StrengthEstimate(characters: characters, bits: bits))
+  }
+
+  @Test func bytesThatAreNotTextCountEightBitsEach() {
+    #expect(StrengthEstimate.estimate(SecretValue([UInt8](repeating: 0xFF, count: 16))) == StrengthEstimate(characters: 16, bits: 128))
+  }
+
+  @Test func randomValuesOfTheRequiredSizeAreNotWeak() {
+    var generator = SeededGenerator(seed: 42)
+    for _ in 0..<200 {
+      for charset in SecretCharset.allCases {
+        let value = SecretGenerator.generate(byteCount: 32, charset: charset, using: &generator)
+        #expect(StrengthEstimate.estimate(value).bits >= 128, "\(charset)")
+      }
+      // At exactly 128 bits, hex and base64 still score 128 or more.
+      for charset in [SecretCharset.hex, .base64] {
+        let value = SecretGenerator.generate(byteCount: 16, charset: charset, using: &generator)
+        #expect(StrengthEstimate.estimate(value).bits >= 128, "\(charset)")
+      }
+    }
+  }
+}
+
+/// A deterministic generator for tests (SplitMix64); never used for real values.
+struct SeededGenerator: RandomNumberGenerator {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}
