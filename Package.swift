@@ -23,6 +23,7 @@ let package = Package(
     // Sync: HTTP types for the transport seam, AsyncHTTPClient for the real transport.
     .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     // Test-only: the in-process fake GitHub and Pulumi ESC servers (CofferTesting).
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
   ],
@@ -62,6 +63,8 @@ let package = Package(
         "CofferCore", "CofferVault", "CofferDotEnv", "CofferSync",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "HTTPTypes", package: "swift-http-types"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
       ],
       swiftSettings: strict),
     // Thin commands, one error renderer, exit codes.
@@ -81,6 +84,8 @@ let package = Package(
         "CSodium",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HTTPTypes", package: "swift-http-types"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
         .product(name: "Yams", package: "Yams"),
       ],
       swiftSettings: strict),

@@ -13,12 +13,13 @@ public struct CofferCommand: ParsableCommand {
     abstract: "Declare, encrypt, check and deliver a project's secrets.",
     discussion: """
       Exit statuses: 0 ok; 1 problems found (check) or not found (get); 2 bad usage or input, nothing written;
-      3 access or decryption failure; `run` exits with the command's own status (127 when it is not found).
+      3 access or decryption failure; 4 a remote destination failed (sync); `run` exits with the command's own status (127 when it is not found).
       """,
     version: "0.1.0",
     subcommands: [
       Init.self, Keygen.self, Set.self, Get.self, Remove.self, List.self, Import.self, ImportFromEnv.self,
       Export.self, ExportToEnv.self, Check.self, Template.self, GenerateTemplate.self, Run.self, Rewrap.self,
+      Plan.self, Sync.self, SyncToGitHub.self, SyncToPulumi.self, SyncAll.self, Pull.self, Doctor.self,
     ])
 
   public init() {}

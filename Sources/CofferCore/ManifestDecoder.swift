@@ -363,7 +363,7 @@ struct ManifestDecoder {
   }
 
   /// A scalar's text (whatever its type, so `8080` is the string "8080"), or `nil` for a null scalar.
-  private func optionalString(_ node: Node, path: String) throws(ManifestError) -> String? {
+  func optionalString(_ node: Node, path: String) throws(ManifestError) -> String? {
     guard case .scalar(let scalar) = node else {
       throw error(at: node, field: path, "expected a string, found \(kind(of: node))")
     }
@@ -379,7 +379,7 @@ struct ManifestDecoder {
   }
 
   /// A mapping, or `nil` for a null scalar (an empty section).
-  private func mappingOrNull(_ node: Node, path: String, expected: String) throws(ManifestError) -> Node.Mapping? {
+  func mappingOrNull(_ node: Node, path: String, expected: String) throws(ManifestError) -> Node.Mapping? {
     switch node {
     case .mapping(let mapping): return mapping
     case .scalar where classify(node) == .null: return nil
@@ -387,14 +387,14 @@ struct ManifestDecoder {
     }
   }
 
-  private func keyText(_ key: Node, parent: String) throws(ManifestError) -> String {
+  func keyText(_ key: Node, parent: String) throws(ManifestError) -> String {
     guard case .scalar(let scalar) = key else {
       throw error(at: key, field: parent, "expected a name as the key, found \(kind(of: key))")
     }
     return scalar.string
   }
 
-  private func kind(of node: Node) -> String {
+  func kind(of node: Node) -> String {
     switch node {
     case .mapping: return "a mapping"
     case .sequence: return "a list"
@@ -416,13 +416,13 @@ struct ManifestDecoder {
     return ManifestPosition(line: mark.line, column: mark.column)
   }
 
-  private func error(at node: Node, field: String, _ message: String, hints: [String] = []) -> ManifestError {
+  func error(at node: Node, field: String, _ message: String, hints: [String] = []) -> ManifestError {
     let position = position(of: node)
     return ManifestError(
       file: file, line: position.line, column: position.column, field: field, message: message, hints: hints)
   }
 
-  private func unknownField(_ key: Node, name: String, path: String, allowed: [String]) -> ManifestError {
+  func unknownField(_ key: Node, name: String, path: String, allowed: [String]) -> ManifestError {
     var hints: [String] = []
     if let suggestion = ManifestSyntax.suggestion(for: name, among: allowed) {
       hints.append("did you mean '\(suggestion)'?")

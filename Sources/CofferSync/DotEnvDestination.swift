@@ -1,4 +1,4 @@
-public import CofferCore
+import CofferCore
 import CofferDotEnv
 
 /// A `.env` file, edited in place with ``DotEnvDocument``: only Coffer's keys change; comments, order, quoting and

@@ -1,5 +1,5 @@
-public import CofferCore
-public import HTTPTypes
+import CofferCore
+import HTTPTypes
 
 #if canImport(FoundationEssentials)
   import FoundationEssentials
