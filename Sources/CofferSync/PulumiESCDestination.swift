@@ -115,6 +115,10 @@ public struct PulumiESCDestination: ValueSource, Diagnosable {
         changes.append(PlannedChange(item.name, item.kind, .blocked, reason: "\(item.name) is reserved by ESC under values"))
         continue
       }
+      guard Self.isVariableName(item.name) else {
+        changes.append(PlannedChange(item.name, item.kind, .blocked, reason: "not a valid environment variable name"))
+        continue
+      }
       guard item.value.isValidUTF8 else {
         changes.append(PlannedChange(item.name, item.kind, .blocked, reason: "value is not UTF-8 text, which ESC needs"))
         continue
@@ -325,6 +329,14 @@ public struct PulumiESCDestination: ValueSource, Diagnosable {
       checks.append(DoctorCheck("definition readable", .failed, detail: error.detail, fix: "check the network and api_url"))
     }
     return checks
+  }
+}
+
+extension PulumiESCDestination {
+  /// `[A-Za-z_][A-Za-z0-9_]*`: what `environmentVariables` keys and `${…}` references can carry safely.
+  static func isVariableName(_ name: String) -> Bool {
+    guard let first = name.unicodeScalars.first, !("0"..."9").contains(first) else { return false }
+    return name.unicodeScalars.allSatisfy { $0.isASCII && ($0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0)) }
   }
 }
 
