@@ -144,7 +144,10 @@ struct SyncSession {
       let stateDirectory = ws.project.stateDirectory
       return DotEnvDestination(
         name: spec.name, path: ws.project.display(full),
-        read: { Files.exists(full) ? try Files.read(full) : nil },
+        read: {
+          guard Files.exists(full) else { return nil }
+          return try Files.read(full)
+        },
         write: { bytes in
           try Files.makeDirectory(stateDirectory)
           let lock = try FileLock(path: lockPath)

@@ -76,8 +76,7 @@ struct ESCDefinition {
     case .scalar(let scalar):
       return .string(Self.unescape(scalar.string), secret: false)
     case .mapping(let mapping) where mapping.count == 1:
-      guard let (key, inner) = mapping.first.map({ ($0.key, $0.value) }), key.scalar?.string == "fn::secret",
-        case .scalar(let scalar) = inner
+      guard let pair = mapping.first, pair.key.scalar?.string == "fn::secret", case .scalar(let scalar) = pair.value
       else { return .other }
       return .string(Self.unescape(scalar.string), secret: true)
     default:
@@ -105,7 +104,10 @@ struct ESCDefinition {
     let scalar = Node(Self.escape(value), Tag(.str), .doubleQuoted)
     let node: Node = secret ? .mapping(Node.Mapping([(Node("fn::secret"), scalar)])) : scalar
     var newValues = Self.setting(values, name, node)
-    var newProjections = Self.lookup(newValues, "environmentVariables").flatMap { $0.mapping.map { Array($0.map { ($0.key, $0.value) }) } } ?? []
+    var newProjections: [(Node, Node)] = []
+    if case .mapping(let existing)? = Self.lookup(newValues, "environmentVariables") {
+      newProjections = existing.map { pair in (pair.key, pair.value) }
+    }
     newProjections = Self.setting(newProjections, name, Node("${\(name)}", Tag(.str), .plain))
     newValues = Self.setting(newValues, "environmentVariables", .mapping(Node.Mapping(newProjections)))
     pairs = Self.setting(pairs, "values", .mapping(Node.Mapping(newValues)))

@@ -38,7 +38,6 @@ extension CofferCommand {
       }
       let pulled = try AsyncBridge.run { () async throws -> [PulledValue] in
         let transport = HTTPClientTransport()
-        defer { _ = transport }
         do {
           let destination = try session.destination(spec, token: token, client: SyncRuntime.client(transport: transport))
           guard let source = destination as? any ValueSource else {
