@@ -20,7 +20,7 @@ import Testing
       _ = try destinations(text)
       return "no error"
     } catch {
-      return error.description
+      return (error as? ManifestError)?.description ?? "\(error)"
     }
   }
 
