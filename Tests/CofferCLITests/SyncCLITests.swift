@@ -4,6 +4,14 @@ import Testing
 
 /// `coffer plan/sync/pull/doctor/init --ci` end to end: the built binary against in-process fakes on 127.0.0.1.
 @Suite struct SyncCLITests {
+  /// Runs the binary on a Dispatch thread: the fakes answer on Swift's cooperative pool, which a blocking wait for
+  /// the child process would starve.
+  func run(_ box: Sandbox, _ args: [String], stdin: Data? = nil, env: [String: String] = [:]) async -> CLIResult {
+    await withCheckedContinuation { continuation in
+      DispatchQueue.global().async { continuation.resume(returning: box.run(args, stdin: stdin, env: env)) }
+    }
+  }
+
   static let canary = "canary-7f3a9e-SECRET"
   static let githubToken = "ghp-canary-token-1234"
   static let pulumiToken = "pul-canary-token-5678"
@@ -58,12 +66,12 @@ import Testing
       "LOG_LEVEL": "debug",
     ]
     for (name, value) in values.sorted(by: { $0.key < $1.key }) {
-      #expect(box.run(["set", name, "--env", "production"], stdin: Data(value.utf8), env: [:]).status == 0)
+      #expect(await run(box, ["set", name, "--env", "production"], stdin: Data(value.utf8), env: [:]).status == 0)
     }
-    #expect(box.run(["set", "go-version", "--env", "production"], stdin: Data("1.22".utf8)).status == 0)
+    #expect(await run(box, ["set", "go-version", "--env", "production"], stdin: Data("1.22".utf8)).status == 0)
 
     var outputs: [CLIResult] = []
-    let plan = box.run(["plan"])
+    let plan = await run(box, ["plan"])
     outputs.append(plan)
     #expect(plan.status == 0, "\(plan.stderr)")
     #expect(plan.out.contains("  create    OPENAI_API_KEY"))
@@ -72,7 +80,7 @@ import Testing
     #expect(plan.out.contains("  create    LOG_LEVEL (plain)"))
     #expect(github.writeCount == 0)
 
-    let first = box.run(["sync"])
+    let first = await run(box, ["sync"])
     outputs.append(first)
     #expect(first.status == 0, "\(first.all)")
     #expect(github.secret("OPENAI_API_KEY", in: .repository("acme/api"))?.value == Array(values["OPENAI_API_KEY"]!.utf8))
@@ -91,7 +99,7 @@ import Testing
     // A second sync right after makes no writes anywhere.
     let githubWrites = github.writeCount
     let escPatches = esc.requests.filter { $0.method == "PATCH" }.count
-    let second = box.run(["sync", "--json"])
+    let second = await run(box, ["sync", "--json"])
     outputs.append(second)
     #expect(second.status == 0)
     #expect(github.writeCount == githubWrites)
@@ -101,48 +109,48 @@ import Testing
 
     // Drift at GitHub shows in the plan.
     github.setSecret("DATABASE_URL", Array("changed elsewhere".utf8), in: .repository("acme/api"))
-    let drift = box.run(["plan", "--to", "github-prod"])
+    let drift = await run(box, ["plan", "--to", "github-prod"])
     outputs.append(drift)
     #expect(drift.out.contains("  drifted   DATABASE_URL"))
 
     // A failure exits 4, reports the secret, and a rerun converges.
-    #expect(box.run(["set", "OPENAI_API_KEY", "--env", "production"], stdin: Data("sk-\(Self.canary)-v2".utf8)).status == 0)
-    github.inject(.serverError, method: "PUT", pathContains: "OPENAI_API_KEY", times: 10)
-    let failing = box.run(["sync-to-github"])
+    #expect(await run(box, ["set", "OPENAI_API_KEY", "--env", "production"], stdin: Data("sk-\(Self.canary)-v2".utf8)).status == 0)
+    github.inject(.serverError, method: "PUT", pathContains: "OPENAI_API_KEY", times: 5)
+    let failing = await run(box, ["sync-to-github"])
     outputs.append(failing)
     #expect(failing.status == 4)
     #expect(failing.out.contains("  FAILED    OPENAI_API_KEY "))
     #expect(failing.out.contains("PUT /repos/acme/api/actions/secrets/OPENAI_API_KEY: 500 Server Error\n"))
     #expect(failing.out.contains("  restored  DATABASE_URL"))
-    let rerun = box.run(["sync-to-github"])
+    let rerun = await run(box, ["sync-to-github"])
     outputs.append(rerun)
     #expect(rerun.status == 0, "\(rerun.all)")
     #expect(github.secret("OPENAI_API_KEY", in: .repository("acme/api"))?.value == Array("sk-\(Self.canary)-v2".utf8))
 
     // Doctor: all good, then a missing token.
-    let doctor = box.run(["doctor"])
+    let doctor = await run(box, ["doctor"])
     outputs.append(doctor)
     #expect(doctor.status == 0, "\(doctor.all)")
     #expect(doctor.out.contains("github-prod  public key readable"))
-    let noToken = box.run(["doctor", "--to", "github-prod"], env: ["GITHUB_TOKEN": ""])
+    let noToken = await run(box, ["doctor", "--to", "github-prod"], env: ["GITHUB_TOKEN": ""])
     outputs.append(noToken)
     #expect(noToken.status == 1)
     #expect(noToken.out.contains("token present"))
     #expect(noToken.out.contains("export GITHUB_TOKEN="))
 
     // Pull from ESC into staging: a plan, then new versions.
-    let dry = box.run(["pull", "--from", "esc-prod", "--env", "staging", "--dry-run"])
+    let dry = await run(box, ["pull", "--from", "esc-prod", "--env", "staging", "--dry-run"])
     outputs.append(dry)
     #expect(dry.status == 0, "\(dry.all)")
     #expect(dry.out.contains("  create    OPENAI_API_KEY"))
-    let pulled = box.run(["pull", "--from", "esc-prod", "--env", "staging"])
+    let pulled = await run(box, ["pull", "--from", "esc-prod", "--env", "staging"])
     outputs.append(pulled)
     #expect(pulled.status == 0)
-    #expect(box.run(["get", "DATABASE_URL", "--env", "staging", "-n"]).out == values["DATABASE_URL"])
-    #expect(box.run(["pull", "--from", "github-prod"]).status == 2)
+    #expect(await run(box, ["get", "DATABASE_URL", "--env", "staging", "-n"]).out == values["DATABASE_URL"])
+    #expect(await run(box, ["pull", "--from", "github-prod"]).status == 2)
 
     // --from-env: the process environment feeds ESC.
-    let fromEnv = box.run(
+    let fromEnv = await run(box, 
       ["sync", "--from-env", "--to", "esc-prod"], env: ["OPENAI_API_KEY": "from-env-\(Self.canary)", "LOG_LEVEL": "warn"])
     outputs.append(fromEnv)
     #expect(fromEnv.status == 0, "\(fromEnv.all)")
@@ -150,7 +158,7 @@ import Testing
     #expect(esc.environmentVariables("acme", "default", "prod")["LOG_LEVEL"] == Array("warn".utf8))
 
     // init --ci github.
-    let ci = box.run(["init", "--ci", "github"])
+    let ci = await run(box, ["init", "--ci", "github"])
     outputs.append(ci)
     #expect(ci.status == 0, "\(ci.all)")
     let workflow = String(decoding: try box.read(".github/workflows/coffer-sync.yml"), as: UTF8.self)
@@ -159,7 +167,7 @@ import Testing
     #expect(workflow.contains("LOG_LEVEL: ${{ vars.LOG_LEVEL }}"))
     #expect(workflow.contains("PULUMI_ACCESS_TOKEN: ${{ secrets.PULUMI_ACCESS_TOKEN }}"))
     #expect(workflow.contains("workflow_dispatch"))
-    #expect(box.run(["init", "--ci", "github"]).status == 2)
+    #expect(await run(box, ["init", "--ci", "github"]).status == 2)
 
     for output in outputs {
       #expect(!output.all.contains(Self.canary))
@@ -176,14 +184,14 @@ import Testing
     defer { Task { await github.stop() } }
     let box = try Sandbox(manifest: manifest(github: github.baseURL, esc: "http://127.0.0.1:9"))
     box.extraEnvironment = ["GITHUB_TOKEN": Self.githubToken, "COFFER_TEST_ONLY_NO_SLEEP": "1"]
-    #expect(box.run(["set", "DATABASE_URL", "--env", "production"], stdin: Data("x".utf8)).status == 0)
+    #expect(await run(box, ["set", "DATABASE_URL", "--env", "production"], stdin: Data("x".utf8)).status == 0)
     github.inject(.serverError, method: "GET", pathContains: "/actions/secrets", skip: 1, times: 100)
-    let result = box.run(["sync", "--to", "github-prod", "--prune"])
+    let result = await run(box, ["sync", "--to", "github-prod", "--prune"])
     #expect(result.status == 4)
     #expect(result.out.contains("FAILED: cannot list secrets: GET /repos/acme/api/actions/secrets: 500 Server Error"))
     #expect(github.writeCount == 0)
     #expect(github.secretNames(in: .repository("acme/api")).count == 120)
-    let bad = box.run(["sync", "--to", "nope"])
+    let bad = await run(box, ["sync", "--to", "nope"])
     #expect(bad.status == 2)
     #expect(bad.stderr.contains("coffer: error: no destination named nope"))
   }
