@@ -192,12 +192,22 @@ public final class FakeGitHub: Sendable {
     return KeyPair(id: "5683\(String(format: "%014d", world.keyCounter))", publicKey: pk, secretKey: sk)
   }
 
+  /// `YYYY-MM-DDTHH:MM:SSZ` (UTC), as GitHub writes timestamps.
   static func iso(_ seconds: Int64) -> String {
-    let date = Date(timeIntervalSince1970: TimeInterval(seconds))
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime]
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    return formatter.string(from: date)
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+    let rest = seconds - days * 86_400
+    let z = days + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let doe = z - era * 146_097
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+    let mp = (5 * doy + 2) / 153
+    let day = doy - (153 * mp + 2) / 5 + 1
+    let month = mp < 10 ? mp + 3 : mp - 9
+    let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+    func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+    return "\(year)-\(two(month))-\(two(day))T\(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60))Z"
   }
 
   static func error(_ status: Int, _ message: String) -> FakeResponse {
