@@ -248,7 +248,9 @@ enum SyncRender {
     for note in report.notes { out += "  note: \(note)\n" }
     let failed = report.results.filter(\.failed).count
     let done = report.results.filter { $0.outcome == .done }.count
-    out += "  \(done) written, \(failed) failed, \(report.results.count - done - failed) not written\n"
+    let blocked = report.results.filter { $0.action == .blocked }.count
+    let unchanged = report.results.filter { $0.action == .unchanged }.count
+    out += "  \(done) written, \(failed) failed, \(unchanged) unchanged, \(blocked) blocked\n"
     return out
   }
 
@@ -292,11 +294,13 @@ extension String {
   }
 }
 
-/// Prints progress on stderr as items finish: plain lines, one per item.
+/// Prints progress on stderr as items finish: on a terminal, one line redrawn in place (`[12/500]`) with failures
+/// on their own lines; otherwise plain lines, one per item.
 final class SyncProgress: Sendable {
   let destination: String
   let total: Int
   let done = Mutex(0)
+  let interactive = Terminal.isTTY(2)
 
   init(destination: String, total: Int) {
     self.destination = destination
@@ -304,12 +308,18 @@ final class SyncProgress: Sendable {
   }
 
   func report(_ result: ItemResult) {
-    let n = done.withLock { count -> Int in
+    done.withLock { count in
       count += 1
-      return count
+      var line = "coffer: \(destination): [\(count)/\(total)] \(SyncRender.outcomeWord(result)) \(SyncRender.label(result.name, result.kind))"
+      if case .failed(let why) = result.outcome { line += ": \(why)" }
+      if interactive {
+        let bar = String(repeating: "#", count: total == 0 ? 0 : 30 * count / total)
+        let status = "\rcoffer: \(destination): [\(bar)\(String(repeating: " ", count: 30 - bar.count))] \(count)/\(total)\u{1B}[K"
+        Terminal.err(result.failed ? "\r\u{1B}[K" + line + "\n" + status : status)
+        if count == total { Terminal.err("\n") }
+      } else {
+        Terminal.err(line + "\n")
+      }
     }
-    var line = "coffer: \(destination): [\(n)/\(total)] \(SyncRender.outcomeWord(result)) \(SyncRender.label(result.name, result.kind))"
-    if case .failed(let why) = result.outcome { line += ": \(why)" }
-    Terminal.err(line + "\n")
   }
 }

@@ -120,7 +120,13 @@ enum SyncRunner {
             items: session.items(for: spec, source: source), state: state, prune: prune,
             fingerprint: source.fingerprint)
           let destination = try session.destination(spec, token: session.token(for: spec, source: source), client: client)
-          let plan = await destination.plan(input)
+          var plan = await destination.plan(input)
+          if prune, input.items.isEmpty, plan.failure == nil {
+            // Nothing to deliver usually means a missing vault or environment, not "delete everything".
+            plan = DestinationPlan(
+              destination: spec.name, changes: [],
+              failure: "refusing to prune: there is nothing to deliver from \(fromEnv ? "the environment" : spec.from)")
+          }
           if planOnly {
             anyFailure = anyFailure || plan.failure != nil
             if json { documents.append(SyncRender.json(spec, plan: plan, report: nil)) } else {
