@@ -191,6 +191,11 @@ import Testing
     #expect(result.out.contains("FAILED: cannot list secrets: GET /repos/acme/api/actions/secrets: 500 Server Error"))
     #expect(github.writeCount == 0)
     #expect(github.secretNames(in: .repository("acme/api")).count == 120)
+    // Nothing to deliver (no declared name is set in the environment) never turns into "delete everything".
+    let empty = await run(box, ["sync", "--from-env", "--to", "github-prod", "--prune"])
+    #expect(empty.status == 4)
+    #expect(empty.out.contains("FAILED: refusing to prune: there is nothing to deliver from the environment"))
+    #expect(github.writeCount == 0)
     let bad = await run(box, ["sync", "--to", "nope"])
     #expect(bad.status == 2)
     #expect(bad.stderr.contains("coffer: error: no destination named nope"))

@@ -120,13 +120,13 @@ enum SyncRunner {
             items: session.items(for: spec, source: source), state: state, prune: prune,
             fingerprint: source.fingerprint)
           let destination = try session.destination(spec, token: session.token(for: spec, source: source), client: client)
-          var plan = await destination.plan(input)
-          if prune, input.items.isEmpty, plan.failure == nil {
-            // Nothing to deliver usually means a missing vault or environment, not "delete everything".
-            plan = DestinationPlan(
+          // Nothing to deliver usually means a missing vault or unset variables, never "delete everything".
+          let plan =
+            prune && input.items.isEmpty
+            ? DestinationPlan(
               destination: spec.name, changes: [],
               failure: "refusing to prune: there is nothing to deliver from \(fromEnv ? "the environment" : spec.from)")
-          }
+            : await destination.plan(input)
           if planOnly {
             anyFailure = anyFailure || plan.failure != nil
             if json { documents.append(SyncRender.json(spec, plan: plan, report: nil)) } else {
