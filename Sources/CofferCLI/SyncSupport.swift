@@ -98,9 +98,11 @@ struct SyncSession {
     return out
   }
 
-  /// The items a destination wants: its environment's values, filtered by its groups, typed by the manifest.
+  /// The items a destination wants: its environment's values, filtered by its groups, typed by the manifest. A
+  /// destination's own token (`token_env`) is never delivered to it.
   func items(for spec: DestinationSpec, source: Source) -> [SyncItem] {
     source.values.compactMap { entry in
+      if entry.name == spec.tokenEnv { return nil }
       let declared = ws.manifest.secret(named: entry.name)
       if let groups = spec.groups, !groups.contains(declared?.group ?? "default") { return nil }
       return SyncItem(

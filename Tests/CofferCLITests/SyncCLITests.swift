@@ -176,6 +176,23 @@ import Testing
     }
   }
 
+  @Test func tokenFromTheVaultIsUsedAndNeverDelivered() async throws {
+    let github = FakeGitHub(tokens: [Self.githubToken])
+    github.addRepository("acme/api")
+    try await github.start()
+    defer { Task { await github.stop() } }
+    let box = try Sandbox(manifest: manifest(github: github.baseURL, esc: "http://127.0.0.1:9"))
+    box.extraEnvironment = ["COFFER_TEST_ONLY_NO_SLEEP": "1"]
+    #expect(await run(box, ["set", "GITHUB_TOKEN", "--env", "production"], stdin: Data(Self.githubToken.utf8)).status == 0)
+    #expect(await run(box, ["set", "DATABASE_URL", "--env", "production"], stdin: Data("db-\(Self.canary)".utf8)).status == 0)
+    let result = await run(box, ["sync", "--to", "github-prod"])
+    #expect(result.status == 0, "\(result.all)")
+    #expect(github.secretNames(in: .repository("acme/api")) == ["DATABASE_URL"])
+    #expect(!result.out.contains("GITHUB_TOKEN"))
+    #expect(!result.all.contains(Self.githubToken))
+    #expect(!result.all.contains(Self.canary))
+  }
+
   @Test func failedListingWithPruneDeletesNothingAndExits4() async throws {
     let github = FakeGitHub(tokens: [Self.githubToken])
     github.addRepository("acme/api")
