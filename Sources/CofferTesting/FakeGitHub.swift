@@ -75,7 +75,14 @@ public final class FakeGitHub: Sendable {
   public func start() async throws {
     try await server.start { [self] request, faults in
       if faults.contains(.rotateKey), let scope = self.scope(of: request.path) { self.rotateKey(scope) }
-      return self.handle(request)
+      var response = self.handle(request)
+      // Primary rate-limit headers on every response, as GitHub sends them.
+      let used = self.server.state.withLock { $0.log.count } + 1
+      response.headers += [
+        ("x-ratelimit-limit", "5000"), ("x-ratelimit-remaining", String(max(0, 5000 - used))),
+        ("x-ratelimit-used", String(used)), ("x-ratelimit-reset", "1750003600"), ("x-ratelimit-resource", "core"),
+      ]
+      return response
     }
   }
 
@@ -381,6 +388,16 @@ public final class FakeGitHub: Sendable {
       else { return Self.validation("selected_repository_ids is required", field: "selected_repository_ids", code: "missing") }
       let numbers = ids.compactMap { ($0 as? Int) ?? ($0 as? String).flatMap { Int($0) } }
       world.withLock { $0.scopes[scope]?.secrets[stored.name]?.selectedRepositoryIDs = numbers.sorted() }
+      return FakeResponse(status: 204)
+    case ("PUT", 3) where rest[1] == "repositories" && organization,
+      ("DELETE", 3) where rest[1] == "repositories" && organization:
+      guard let stored = secret(rest[0], in: scope), let id = Int(rest[2]) else { return Self.error(404, "Not Found") }
+      guard stored.visibility == "selected" else { return Self.error(409, "Conflict when visibility type is not set to selected") }
+      world.withLock { world in
+        var ids = Set(stored.selectedRepositoryIDs)
+        if request.method == "PUT" { ids.insert(id) } else { ids.remove(id) }
+        world.scopes[scope]?.secrets[stored.name]?.selectedRepositoryIDs = ids.sorted()
+      }
       return FakeResponse(status: 204)
     default:
       return Self.error(404, "Not Found")
