@@ -300,6 +300,12 @@ public struct GitHubDestination: Destination, Diagnosable {
           DestinationState.Record(fingerprint: item.fingerprint, remoteUpdatedAt: updated?.rfc3339, scope: scopeRecord))
       }
     }
+    // Variables found unchanged are recorded too (their values are read back), so a later change shows as drift.
+    for change in plan.changes where change.kind == .variable && change.action == .unchanged {
+      if state.record(change.name, .variable) == nil, let item = values["variable:\(change.name)"] {
+        state.set(change.name, .variable, DestinationState.Record(fingerprint: item.fingerprint, scope: scopeRecord))
+      }
+    }
     let byKey = Dictionary(written.map { ("\($0.kind.rawValue):\($0.name)", $0) }, uniquingKeysWith: { a, _ in a })
     let results = plan.changes.map { change in
       byKey["\(change.kind.rawValue):\(change.name)"]

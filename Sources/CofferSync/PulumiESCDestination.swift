@@ -173,7 +173,7 @@ public struct PulumiESCDestination: ValueSource, Diagnosable {
     _ plan: DestinationPlan, _ input: SyncInput, progress: @escaping @Sendable (ItemResult) -> Void
   ) async -> SyncReport {
     if let failure = plan.failure { return plan.report(failure: failure, state: input.state) }
-    if plan.writes.isEmpty { return plan.report(failure: nil, state: input.state) }
+    if plan.writes.isEmpty { return finish(plan, input, failure: nil, progress: progress) }
     let values = Dictionary(input.items.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     var current = plan
     for attempt in 1...2 {
