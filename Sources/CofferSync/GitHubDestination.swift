@@ -125,57 +125,73 @@ public struct GitHubDestination: Destination, Diagnosable {
     var visibility: String?
   }
 
-  /// Lists every secret or variable of the scope, following `link` headers.
-  /// - Throws: a message when any page fails or the pages do not add up to `total_count`.
+  /// Lists every secret or variable of the scope.
+  ///
+  /// The first page says how many items there are (`total_count`) and, in its `link` header, whether more pages
+  /// follow; the remaining pages are then fetched by number, at most ``maxConcurrentWrites`` at a time. The pages
+  /// must add up to `total_count` with no name twice, or the listing fails (never read as "remote is empty").
+  /// - Throws: ``SyncError`` when any page fails or the pages do not add up.
   func list(_ kind: ItemKind) async throws(SyncError) -> [Listed] {
     let perPage = kind == .secret ? 100 : 30
-    var path: String? = collectionPath(kind) + "?per_page=\(perPage)"
-    var out: [Listed] = []
-    var total = 0
-    var pages = 0
-    while let current = path {
-      pages += 1
+    let first = try await page(kind, number: 1, perPage: perPage)
+    var out = first.items
+    if first.hasNext {
+      let pages = (first.total + perPage - 1) / perPage
       guard pages <= 1000 else { throw SyncError(.badResponse, destination: name, detail: "too many pages") }
-      let request = request(.get, current)
-      let response = try await client.send(request)
-      guard response.status == 200 else {
-        throw SyncError(
-          response.status == 401 || response.status == 403 || response.status == 404 ? .accessDenied : .remoteFailed,
-          destination: name, detail: failure(request, response))
-      }
-      do {
-        if kind == .secret {
-          let page = try JSONDecoder().decode(SecretList.self, from: Data(response.body))
-          total = page.total_count
-          out += page.secrets.map {
-            Listed(name: $0.name, updatedAt: $0.updated_at.flatMap(Timestamp.init(rfc3339:)), visibility: $0.visibility)
-          }
-        } else {
-          let page = try JSONDecoder().decode(VariableList.self, from: Data(response.body))
-          total = page.total_count
-          out += page.variables.map {
-            Listed(
-              name: $0.name, updatedAt: $0.updated_at.flatMap(Timestamp.init(rfc3339:)), value: $0.value,
-              visibility: $0.visibility)
-          }
+      let numbers = Array(2...max(2, pages))
+      let results = await boundedMap(numbers, limit: maxConcurrentWrites) { number in
+        do throws(SyncError) {
+          return Result<[Listed], SyncError>.success(try await page(kind, number: number, perPage: perPage).items)
+        } catch {
+          return .failure(error)
         }
-      } catch {
-        throw SyncError(.badResponse, destination: name, detail: "\(RemoteClient.describe(request)): unexpected body")
       }
-      path = nil
-      if let link = response.header("link"), let next = LinkHeader.next(in: link) {
-        guard let relative = base.relativePath(of: next) else {
-          throw SyncError(.badResponse, destination: name, detail: "\(RemoteClient.describe(request)): link to another host")
+      for result in results {
+        switch result {
+        case .success(let items): out += items
+        case .failure(let error): throw error
         }
-        path = relative
       }
     }
-    guard out.count == total, Set(out.map { $0.name.uppercased() }).count == out.count else {
+    guard out.count == first.total, Set(out.map { $0.name.uppercased() }).count == out.count else {
       throw SyncError(
         .badResponse, destination: name,
-        detail: "listing \(kind == .secret ? "secrets" : "variables") returned \(out.count) of \(total) items")
+        detail: "listing \(kind == .secret ? "secrets" : "variables") returned \(out.count) of \(first.total) items")
     }
     return out
+  }
+
+  /// One page of a listing: its items, the `total_count`, and whether a `rel="next"` link follows.
+  func page(_ kind: ItemKind, number: Int, perPage: Int) async throws(SyncError)
+    -> (items: [Listed], total: Int, hasNext: Bool)
+  {
+    let request = request(.get, collectionPath(kind) + "?per_page=\(perPage)" + (number > 1 ? "&page=\(number)" : ""))
+    let response = try await client.send(request)
+    guard response.status == 200 else {
+      throw SyncError(
+        response.status == 401 || response.status == 403 || response.status == 404 ? .accessDenied : .remoteFailed,
+        destination: name, detail: failure(request, response))
+    }
+    let hasNext = response.header("link").flatMap(LinkHeader.next(in:)) != nil
+    do {
+      if kind == .secret {
+        let page = try JSONDecoder().decode(SecretList.self, from: Data(response.body))
+        let items = page.secrets.map {
+          Listed(name: $0.name, updatedAt: $0.updated_at.flatMap(Timestamp.init(rfc3339:)), visibility: $0.visibility)
+        }
+        return (items, page.total_count, hasNext)
+      } else {
+        let page = try JSONDecoder().decode(VariableList.self, from: Data(response.body))
+        let items = page.variables.map {
+          Listed(
+            name: $0.name, updatedAt: $0.updated_at.flatMap(Timestamp.init(rfc3339:)), value: $0.value,
+            visibility: $0.visibility)
+        }
+        return (items, page.total_count, hasNext)
+      }
+    } catch {
+      throw SyncError(.badResponse, destination: name, detail: "\(RemoteClient.describe(request)): unexpected body")
+    }
   }
 
   // MARK: - Plan
