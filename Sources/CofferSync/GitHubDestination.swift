@@ -11,8 +11,8 @@ import HTTPTypes
 ///
 /// REST API version 2022-11-28 (https://docs.github.com/en/rest/actions/secrets,
 /// https://docs.github.com/en/rest/actions/variables). Secrets are sealed with ``SealedBox`` to the scope's public
-/// key and sent with its `key_id`; plain settings become variables. Listings follow `link: rel="next"` and must
-/// account for `total_count`, or the plan fails. Writes run at most ``maxConcurrentWrites`` at a time. GitHub never
+/// key and sent with its `key_id`; plain settings become variables. Listings read `total_count` and the `link`
+/// header of the first page, fetch the other pages by number, and must add up, or the plan fails. Writes run at most ``maxConcurrentWrites`` at a time. GitHub never
 /// returns a secret's value, so a secret is `unchanged` when the recorded fingerprint matches and `drifted` when its
 /// `updated_at` is later than the one recorded after Coffer's push.
 public struct GitHubDestination: Destination, Diagnosable {
