@@ -83,6 +83,8 @@ public struct PulumiESCDestination: ValueSource, Diagnosable {
     var decrypted: ESCDefinition
     var etag: String?
     var exists: Bool
+    /// Whether the definition's text has YAML comments (lost when Coffer re-serializes it).
+    var hasComments = false
   }
 
   func read() async throws(SyncError) -> Snapshot {
@@ -103,9 +105,12 @@ public struct PulumiESCDestination: ValueSource, Diagnosable {
     guard plain.status == 200, let plainText = String(validating: plain.body, as: UTF8.self) else {
       throw SyncError(.remoteFailed, destination: name, detail: failure(decrypt, plain))
     }
+    let hasComments = text.split(separator: "\n").contains { line in
+      line.drop(while: { $0 == " " }).hasPrefix("#") || line.contains(" #")
+    }
     return Snapshot(
       definition: definition, decrypted: try ESCDefinition(yaml: plainText), etag: response.header("etag"),
-      exists: true)
+      exists: true, hasComments: hasComments)
   }
 
   func diff(_ input: SyncInput, _ snapshot: Snapshot) -> DestinationPlan {
@@ -153,9 +158,12 @@ public struct PulumiESCDestination: ValueSource, Diagnosable {
         changes.append(PlannedChange(managed, kind, .delete))
       }
     }
-    return DestinationPlan(
-      destination: name, changes: changes,
-      notes: snapshot.exists ? [] : ["the ESC environment \(organization)/\(project)/\(environment) will be created"])
+    var notes: [String] = []
+    if !snapshot.exists { notes.append("the ESC environment \(organization)/\(project)/\(environment) will be created") }
+    if snapshot.hasComments, changes.contains(where: { $0.action.writes }) {
+      notes.append("the definition has comments; writing re-serializes it, which drops them (everything else is kept)")
+    }
+    return DestinationPlan(destination: name, changes: changes, notes: notes)
   }
 
   public func plan(_ input: SyncInput) async -> DestinationPlan {

@@ -68,6 +68,16 @@ import Testing
     }
   }
 
+  @Test func warnsThatCommentsAreDropped() async throws {
+    try await withFake { fake, harness in
+      try fake.setDefinition("acme", "default", "prod", yaml: "# owned by the platform team\nvalues:\n  keep: 1 # yes\n")
+      let plan = await harness.esc(fake).plan(input([item("A", "a")]))
+      #expect(plan.notes == ["the definition has comments; writing re-serializes it, which drops them (everything else is kept)"])
+      let unchanged = await harness.esc(fake).plan(input([]))
+      #expect(unchanged.notes.isEmpty)
+    }
+  }
+
   @Test func createsAMissingEnvironment() async throws {
     try await withFake { fake, harness in
       let plan = await harness.esc(fake).plan(input([item("A", "a")]))
