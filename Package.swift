@@ -20,6 +20,12 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    // Sync: HTTP types for the transport seam, AsyncHTTPClient for the real transport.
+    .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+    .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    // Test-only: the in-process fake GitHub and Pulumi ESC servers (CofferTesting).
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
   ],
   targets: [
     // Pure core: secret values, manifest model and decoding, checks. No I/O.
@@ -43,21 +49,51 @@ let package = Package(
       name: "CofferAudit",
       dependencies: ["CofferCore", .product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: strict),
-    // The only module that touches the world: files, locks, identity lookup, execve, clock.
+    // libsodium (Debian's libsodium-dev), for GitHub's sealed boxes (crypto_box_seal).
+    .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+    // Sync to destinations (GitHub Actions, Pulumi ESC, .env): plans, name rules, retry policy, destinations.
+    // Talks HTTP only through the `HTTPTransport` protocol; no sockets, files or clocks of its own.
+    .target(
+      name: "CofferSync",
+      dependencies: [
+        "CofferCore", "CofferDotEnv", "CSodium",
+        .product(name: "HTTPTypes", package: "swift-http-types"),
+        .product(name: "Yams", package: "Yams"),
+      ],
+      swiftSettings: strict),
+    // The only module that touches the world: files, locks, identity lookup, execve, clock, HTTP.
     .target(
       name: "CofferSystem",
-      dependencies: ["CofferCore", "CofferVault", "CofferDotEnv", "CofferAudit"],
+      dependencies: [
+        "CofferCore", "CofferVault", "CofferDotEnv", "CofferAudit", "CofferSync",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+      ],
       swiftSettings: strict),
     // Thin commands, one error renderer, exit codes.
     .target(
       name: "CofferCLI",
       dependencies: [
-        "CofferCore", "CofferDotEnv", "CofferVault", "CofferSystem", "CofferAudit",
+        "CofferCore", "CofferDotEnv", "CofferVault", "CofferSystem", "CofferAudit", "CofferSync",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
     .executableTarget(name: "coffer", dependencies: ["CofferCLI"], swiftSettings: strict),
+    // Test support (not a product): in-process fake GitHub and Pulumi ESC servers on 127.0.0.1.
+    .target(
+      name: "CofferTesting",
+      dependencies: [
+        "CSodium",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Yams", package: "Yams"),
+      ],
+      swiftSettings: strict),
 
     .testTarget(name: "CofferCoreTests", dependencies: ["CofferCore"], swiftSettings: strict),
     .testTarget(name: "CofferDotEnvTests", dependencies: ["CofferDotEnv", "CofferCore"], swiftSettings: strict),
@@ -70,7 +106,16 @@ let package = Package(
     .testTarget(
       name: "CofferCLITests",
       // Crypto: to check, from outside, that a revoked data key no longer opens new ciphertexts.
-      dependencies: ["CofferCore", "CofferDotEnv", "CofferVault", .product(name: "Crypto", package: "swift-crypto")],
+      dependencies: [
+        "CofferCore", "CofferDotEnv", "CofferVault", "CofferTesting", .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      swiftSettings: strict),
+    .testTarget(
+      name: "CofferSyncTests",
+      dependencies: [
+        "CofferSync", "CofferCore", "CofferDotEnv", "CofferSystem", "CofferTesting", "CSodium",
+        .product(name: "HTTPTypes", package: "swift-http-types"),
+      ],
       swiftSettings: strict),
   ]
 )

@@ -3,10 +3,15 @@
 set -euo pipefail
 need=()
 command -v age >/dev/null 2>&1 || need+=(age)
+# libsodium: GitHub's sealed boxes (the CSodium system library target).
+dpkg -s libsodium-dev >/dev/null 2>&1 || need+=(libsodium-dev pkg-config)
 python3 -c 'import dotenv, yaml' >/dev/null 2>&1 || pip_need=1
+# PyNaCl: the sealed-box interop test.
+python3 -c 'import nacl.public' >/dev/null 2>&1 || nacl_need=1
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
   $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need[@]}"
 fi
 if [ "${pip_need:-0}" = 1 ]; then python3 -m pip install -q python-dotenv PyYAML; fi
+if [ "${nacl_need:-0}" = 1 ]; then python3 -m pip install -q pynacl; fi

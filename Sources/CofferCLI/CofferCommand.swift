@@ -13,7 +13,7 @@ public struct CofferCommand: ParsableCommand {
     abstract: "Declare, encrypt, check and deliver a project's secrets.",
     discussion: """
       Exit statuses: 0 ok; 1 problems found (check) or not found (get); 2 bad usage or input, nothing written;
-      3 access or decryption failure; `run` exits with the command's own status (127 when it is not found).
+      3 access or decryption failure; 4 a remote destination failed (sync); `run` exits with the command's own status (127 when it is not found).
       """,
     version: "0.1.0",
     subcommands: [
@@ -22,6 +22,7 @@ public struct CofferCommand: ParsableCommand {
       Audit.self, MergeDriver.self,
       Access.self, Rotate.self, History.self, Rollback.self,
       Generate.self,
+      Plan.self, Sync.self, SyncToGitHub.self, SyncToPulumi.self, SyncAll.self, Pull.self, Doctor.self,
     ])
 
   public init() {}

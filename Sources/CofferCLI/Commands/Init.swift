@@ -26,7 +26,11 @@ extension CofferCommand {
     @Option(name: .long, help: ArgumentHelp("Create the project in DIR instead of the current directory.", valueName: "dir"))
     var project: String?
 
+    @Option(name: .long, help: ArgumentHelp("In an existing project, write a CI workflow instead (github: .github/workflows/coffer-sync.yml).", valueName: "kind"))
+    var ci: String?
+
     mutating func run() throws {
+      if let ci { return try CIWorkflow.write(kind: ci, project: project) }
       let root = Paths.absolute(project ?? Paths.currentDirectory())
       let target = Project(root: root)
       if Files.exists(target.manifestPath) {

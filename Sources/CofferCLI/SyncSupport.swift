@@ -1,0 +1,327 @@
+import CofferCore
+import CofferSync
+import CofferSystem
+import CofferVault
+import Dispatch
+import Synchronization
+
+/// Runs async work from a synchronous command: the work runs on the cooperative pool while the main thread waits.
+enum AsyncBridge {
+  static func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let result = Mutex<Result<T, any Error>?>(nil)
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+      let outcome: Result<T, any Error>
+      do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
+      result.withLock { $0 = outcome }
+      done.signal()
+    }
+    done.wait()
+    guard let outcome = result.withLock({ $0 }) else { throw UsageError(description: "internal error: no result") }
+    return try outcome.get()
+  }
+}
+
+/// Everything the sync commands share: destinations from the manifest, values from the vault (or the process
+/// environment), tokens, state files, and rendering.
+struct SyncSession {
+  let ws: Workspace
+  let specs: [DestinationSpec]
+
+  static func load(_ global: GlobalOptions) throws -> SyncSession {
+    let ws = try Workspace.load(global)
+    let bytes = try Files.read(ws.project.manifestPath)
+    let specs = try Manifest.decodeDestinations(bytes, file: ws.project.display(ws.project.manifestPath))
+    return SyncSession(ws: ws, specs: specs)
+  }
+
+  /// The destinations named by `--to` (all when empty), optionally only of some types or fed from one environment.
+  func select(_ names: [String], types: Set<String>? = nil, from environment: String? = nil) throws -> [DestinationSpec] {
+    guard !specs.isEmpty else {
+      throw UsageError(
+        description: "\(ws.project.display(ws.project.manifestPath)) declares no destinations",
+        hints: ["add a destinations: section (docs/manifest.md)"])
+    }
+    for name in names where !specs.contains(where: { $0.name == name }) {
+      throw UsageError(
+        description: "no destination named \(name)",
+        hints: ["the manifest declares: \(specs.map(\.name).joined(separator: ", "))"])
+    }
+    var chosen = names.isEmpty ? specs : specs.filter { names.contains($0.name) }
+    if let types { chosen = chosen.filter { types.contains($0.typeName) } }
+    if let environment {
+      guard ws.manifest.hasEnvironment(environment) else {
+        throw UsageError(description: "unknown environment \(environment)")
+      }
+      chosen = chosen.filter { $0.from == environment }
+    }
+    if chosen.isEmpty { throw UsageError(description: "no destination matches") }
+    return chosen
+  }
+
+  /// The source of values for one `from` environment.
+  struct Source: Sendable {
+    var values: [(name: String, value: SecretValue)]
+    var fingerprint: @Sendable (SecretValue) -> String
+    /// Whether state may be read and written (fingerprints are stable across runs).
+    var stable: Bool
+  }
+
+  /// Opens every needed environment's vault once (or reads the process environment with `--from-env`).
+  func sources(for specs: [DestinationSpec], fromEnv: Bool) throws -> [String: Source] {
+    var out: [String: Source] = [:]
+    if fromEnv {
+      let throwaway = try Vault.create(
+        environment: "from-env", recipients: [AgeX25519Identity.generate().recipient], file: "from-env")
+      var values: [(name: String, value: SecretValue)] = []
+      for spec in ws.manifest.secrets {
+        if let text = ProcessEnvironment.get(spec.name) { values.append((spec.name, SecretValue(text))) }
+      }
+      let source = Source(values: values, fingerprint: { throwaway.fingerprint(of: $0) }, stable: false)
+      for spec in specs { out[spec.from] = source }
+      return out
+    }
+    let identities = try IdentityLoader.load()
+    for environment in Set(specs.map(\.from)) {
+      guard let vault = try ws.openVault(environment, identities: identities) else {
+        ErrorRenderer.warn("\(environment) has no vault yet: nothing to deliver from it")
+        let empty = try Vault.create(
+          environment: environment, recipients: [AgeX25519Identity.generate().recipient], file: environment)
+        out[environment] = Source(values: [], fingerprint: { empty.fingerprint(of: $0) }, stable: false)
+        continue
+      }
+      if !vault.unreadableGroups.isEmpty {
+        ErrorRenderer.warn("\(environment): cannot read groups \(vault.unreadableGroups.joined(separator: ", ")); their secrets are left out")
+      }
+      out[environment] = Source(values: try vault.currentValues(), fingerprint: { vault.fingerprint(of: $0) }, stable: true)
+    }
+    return out
+  }
+
+  /// The items a destination wants: its environment's values, filtered by its groups, typed by the manifest. A
+  /// destination's own token (`token_env`) is never delivered to it.
+  func items(for spec: DestinationSpec, source: Source) -> [SyncItem] {
+    source.values.compactMap { entry in
+      if entry.name == spec.tokenEnv { return nil }
+      let declared = ws.manifest.secret(named: entry.name)
+      if let groups = spec.groups, !groups.contains(declared?.group ?? "default") { return nil }
+      return SyncItem(
+        name: entry.name, value: entry.value, kind: declared?.isSecret == false ? .variable : .secret,
+        fingerprint: source.fingerprint(entry.value))
+    }
+  }
+
+  /// The token: the named variable, else a vault secret of that name in the destination's environment.
+  func token(for spec: DestinationSpec, source: Source) -> String? {
+    guard let name = spec.tokenEnv else { return nil }
+    if let value = ProcessEnvironment.get(name), !value.isEmpty { return value }
+    return source.values.first { $0.name == name }.map { $0.value.revealString() }
+  }
+
+  /// Builds the destination object for a spec.
+  func destination(_ spec: DestinationSpec, token: String?, client: RemoteClient) throws -> any Destination {
+    let base = spec.apiURL.flatMap(BaseURL.init)
+    switch spec.target {
+    case .github(let owner, let environment):
+      guard let base else { throw UsageError(description: "\(spec.name): invalid api_url") }
+      let scope: GitHubDestination.Scope
+      switch owner {
+      case .repository(let ownerName, let repo):
+        scope = environment.map { .environment(owner: ownerName, repo: repo, environment: $0) }
+          ?? .repository(owner: ownerName, repo: repo)
+      case .organization(let org, let visibility, let repositories):
+        scope = .organization(org: org, visibility: visibility, repositories: repositories)
+      }
+      return GitHubDestination(
+        name: spec.name, scope: scope, base: base, token: token, tokenSource: spec.tokenEnv ?? "GITHUB_TOKEN",
+        client: client)
+    case .pulumiESC(let organization, let project, let environment):
+      guard let base else { throw UsageError(description: "\(spec.name): invalid api_url") }
+      return PulumiESCDestination(
+        name: spec.name, organization: organization, project: project, environment: environment, base: base,
+        token: token, tokenSource: spec.tokenEnv ?? "PULUMI_ACCESS_TOKEN", client: client)
+    case .dotenv(let path):
+      let full = path.hasPrefix("/") ? path : Paths.join(ws.project.root, path)
+      let lockPath = ws.project.lockPath
+      let stateDirectory = ws.project.stateDirectory
+      return DotEnvDestination(
+        name: spec.name, path: ws.project.display(full),
+        read: {
+          guard Files.exists(full) else { return nil }
+          return try Files.read(full)
+        },
+        write: { bytes in
+          try Files.makeDirectory(stateDirectory)
+          let lock = try FileLock(path: lockPath)
+          defer { withExtendedLifetime(lock) {} }
+          try Files.writeAtomically(full, bytes, newFileMode: 0o600)
+        })
+    }
+  }
+
+  // MARK: - State
+
+  func statePath(_ name: String) -> String { Paths.join(Paths.join(ws.project.stateDirectory, "state"), "\(name).json") }
+
+  func readState(_ name: String) throws -> DestinationState {
+    let path = statePath(name)
+    guard Files.exists(path) else { return DestinationState() }
+    return try DestinationState.decode(try Files.read(path), file: ws.project.display(path))
+  }
+
+  func writeState(_ state: DestinationState, for name: String) throws {
+    let path = statePath(name)
+    try Files.makeDirectory(Paths.parent(path))
+    let lock = try FileLock(path: ws.project.lockPath)
+    defer { withExtendedLifetime(lock) {} }
+    try Files.writeAtomically(path, state.encoded(destination: name), newFileMode: 0o600)
+  }
+}
+
+/// Text and JSON rendering of plans and results. Never shows a value.
+enum SyncRender {
+  static func target(_ spec: DestinationSpec) -> String {
+    switch spec.target {
+    case .github(.repository(let owner, let name), let environment):
+      return "github \(owner)/\(name)" + (environment.map { " environment \($0)" } ?? "")
+    case .github(.organization(let org, let visibility, _), _): return "github organization \(org) (\(visibility))"
+    case .pulumiESC(let organization, let project, let environment): return "pulumi-esc \(organization)/\(project)/\(environment)"
+    case .dotenv(let path): return "dotenv \(path)"
+    }
+  }
+
+  static func label(_ name: String, _ kind: ItemKind) -> String { kind == .variable ? "\(name) (plain)" : name }
+
+  static func summary(_ plan: DestinationPlan) -> String {
+    let counts = PlannedChange.Action.allCases.map { action -> String in
+      let n = plan.count(action)
+      let noun: String
+      switch action {
+      case .create: noun = "to create"
+      case .update: noun = "to update"
+      case .delete: noun = "to delete"
+      case .unchanged: noun = "unchanged"
+      case .drifted: noun = "drifted"
+      case .blocked: noun = "blocked"
+      }
+      return "\(n) \(noun)"
+    }
+    return counts.joined(separator: ", ")
+  }
+
+  static func planText(_ spec: DestinationSpec, _ plan: DestinationPlan) -> String {
+    var out = "\(spec.name) (\(target(spec)), from \(spec.from))\n"
+    if let failure = plan.failure { return out + "  FAILED: \(failure)\n" }
+    for note in plan.notes { out += "  note: \(note)\n" }
+    let width = max(12, (plan.changes.map { label($0.name, $0.kind).count }.max() ?? 0) + 2)
+    for change in plan.changes {
+      let name = label(change.name, change.kind)
+      var line = "  " + pad(change.action.rawValue, 10) + pad(name, width)
+      if let reason = change.reason { line += reason }
+      out += line.trailingSpacesRemoved + "\n"
+    }
+    return out + "  " + summary(plan) + "\n"
+  }
+
+  static func outcomeWord(_ result: ItemResult) -> String {
+    switch result.outcome {
+    case .failed: return "FAILED"
+    case .skipped: return result.action.rawValue
+    case .done:
+      switch result.action {
+      case .create: return "created"
+      case .update: return "updated"
+      case .delete: return "deleted"
+      case .drifted: return "restored"
+      default: return result.action.rawValue
+      }
+    }
+  }
+
+  static func reportText(_ spec: DestinationSpec, _ report: SyncReport) -> String {
+    var out = "\(spec.name) (\(target(spec)), from \(spec.from))\n"
+    if let failure = report.failure, report.results.isEmpty { return out + "  FAILED: \(failure)\n" }
+    let width = max(12, (report.results.map { label($0.name, $0.kind).count }.max() ?? 0) + 2)
+    for result in report.results {
+      var line = "  " + pad(outcomeWord(result), 10) + pad(label(result.name, result.kind), width)
+      if case .failed(let why) = result.outcome { line += why } else if let reason = result.reason { line += reason }
+      out += line.trailingSpacesRemoved + "\n"
+    }
+    for note in report.notes { out += "  note: \(note)\n" }
+    let failed = report.results.filter(\.failed).count
+    let done = report.results.filter { $0.outcome == .done }.count
+    let blocked = report.results.filter { $0.action == .blocked }.count
+    let unchanged = report.results.filter { $0.action == .unchanged }.count
+    out += "  \(done) written, \(failed) failed, \(unchanged) unchanged, \(blocked) blocked\n"
+    return out
+  }
+
+  static func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+  }
+
+  static func json(_ spec: DestinationSpec, plan: DestinationPlan, report: SyncReport?) -> JSON {
+    let results = Dictionary(
+      (report?.results ?? []).map { ("\($0.kind.rawValue):\($0.name)", $0) }, uniquingKeysWith: { a, _ in a })
+    let changes: [JSON] = (report.map { $0.results.map { PlannedChange($0.name, $0.kind, $0.action, reason: $0.reason) } } ?? plan.changes)
+      .map { change in
+        var pairs: [(String, JSON)] = [
+          ("name", .string(change.name)), ("kind", .string(change.kind.rawValue)),
+          ("action", .string(change.action.rawValue)), ("reason", change.reason.map(JSON.string) ?? .null),
+        ]
+        if let result = results["\(change.kind.rawValue):\(change.name)"] {
+          switch result.outcome {
+          case .done: pairs.append(("result", .string("done")))
+          case .skipped: pairs.append(("result", .string("skipped")))
+          case .failed(let why):
+            pairs.append(("result", .string("failed")))
+            pairs.append(("error", .string(why)))
+          }
+        }
+        return .object(pairs)
+      }
+    return .object([
+      ("name", .string(spec.name)), ("type", .string(spec.typeName)), ("from", .string(spec.from)),
+      ("failure", (report?.failure ?? plan.failure).map(JSON.string) ?? .null),
+      ("notes", JSON.strings(plan.notes + (report?.notes ?? []))), ("changes", .array(changes)),
+    ])
+  }
+}
+
+extension String {
+  var trailingSpacesRemoved: String {
+    var s = Substring(self)
+    while s.last == " " { s = s.dropLast() }
+    return String(s)
+  }
+}
+
+/// Prints progress on stderr as items finish: on a terminal, one line redrawn in place (`[12/500]`) with failures
+/// on their own lines; otherwise plain lines, one per item.
+final class SyncProgress: Sendable {
+  let destination: String
+  let total: Int
+  let done = Mutex(0)
+  let interactive = Terminal.isTTY(2)
+
+  init(destination: String, total: Int) {
+    self.destination = destination
+    self.total = total
+  }
+
+  func report(_ result: ItemResult) {
+    done.withLock { count in
+      count += 1
+      var line = "coffer: \(destination): [\(count)/\(total)] \(SyncRender.outcomeWord(result)) \(SyncRender.label(result.name, result.kind))"
+      if case .failed(let why) = result.outcome { line += ": \(why)" }
+      if interactive {
+        let bar = String(repeating: "#", count: total == 0 ? 0 : 30 * count / total)
+        let status = "\rcoffer: \(destination): [\(bar)\(String(repeating: " ", count: 30 - bar.count))] \(count)/\(total)\u{1B}[K"
+        Terminal.err(result.failed ? "\r\u{1B}[K" + line + "\n" + status : status)
+        if count == total { Terminal.err("\n") }
+      } else {
+        Terminal.err(line + "\n")
+      }
+    }
+  }
+}

@@ -1,0 +1,190 @@
+public import CofferCore
+
+/// A place secrets are delivered to: GitHub Actions, a Pulumi ESC environment, a .env file.
+///
+/// Two steps, both safe to retry: ``plan(_:)`` reads the destination and diffs it with what Coffer wants (it never
+/// writes); ``apply(_:_:progress:)`` performs a plan's writes and reports each item. A listing that fails makes the
+/// plan fail as a whole, so nothing is ever deleted on partial knowledge.
+public protocol Destination: Sendable {
+  /// The destination's name in the manifest.
+  var name: String { get }
+  /// Reads the destination and decides an action per item.
+  /// - Parameter input: the wanted items, the recorded state and the options.
+  /// - Returns: the plan; its ``DestinationPlan/failure`` is set when the destination could not be read.
+  func plan(_ input: SyncInput) async -> DestinationPlan
+  /// Performs a plan's writes.
+  ///
+  /// One failed item does not stop the others. Destinations with optimistic concurrency (Pulumi ESC) re-read and
+  /// re-plan once on a conflict.
+  /// - Parameters:
+  ///   - plan: a plan made by ``plan(_:)`` from the same input.
+  ///   - input: the same input.
+  ///   - progress: called once per finished item, from any task.
+  /// - Returns: a result per planned item and the state to record.
+  func apply(_ plan: DestinationPlan, _ input: SyncInput, progress: @escaping @Sendable (ItemResult) -> Void) async
+    -> SyncReport
+}
+
+/// A destination whose values can be read back: the source of `coffer pull`.
+public protocol ValueSource: Destination {
+  /// Reads the values the destination holds.
+  /// - Returns: name, value and kind of each item, sorted by name.
+  /// - Throws: ``SyncError`` when the destination cannot be read.
+  func pull() async throws(SyncError) -> [PulledValue]
+}
+
+/// A destination that can check its own configuration for `coffer doctor`.
+public protocol Diagnosable: Destination {
+  /// Runs read-only checks: token present, authentication, permission, key or definition readable.
+  /// - Returns: one entry per check, in order; later checks are skipped (not run) after a failure they need.
+  func diagnose() async -> [DoctorCheck]
+}
+
+/// One value read from a destination.
+public struct PulledValue: Sendable {
+  /// The name.
+  public var name: String
+  /// The value.
+  public var value: SecretValue
+  /// Secret or plain setting, as the destination marks it.
+  public var kind: ItemKind
+
+  /// Creates a pulled value.
+  public init(name: String, value: SecretValue, kind: ItemKind) {
+    self.name = name
+    self.value = value
+    self.kind = kind
+  }
+}
+
+/// One line of `coffer doctor`.
+public struct DoctorCheck: Sendable, Equatable {
+  /// The outcome.
+  public enum Status: String, Sendable {
+    /// Passed.
+    case ok
+    /// Failed; see ``fix``.
+    case failed
+    /// Not run because an earlier check failed.
+    case skipped
+  }
+  /// What was checked, such as `token present` or `public key readable`.
+  public var check: String
+  /// The outcome.
+  public var status: Status
+  /// What was found (never a token or value).
+  public var detail: String
+  /// How to fix a failure.
+  public var fix: String?
+
+  /// Creates a check result.
+  public init(_ check: String, _ status: Status, detail: String = "", fix: String? = nil) {
+    self.check = check
+    self.status = status
+    self.detail = detail
+    self.fix = fix
+  }
+}
+
+/// What happened to one planned item.
+public struct ItemResult: Sendable, Equatable {
+  /// The outcome of one item.
+  public enum Outcome: Sendable, Equatable {
+    /// Written (or deleted) as planned.
+    case done
+    /// Nothing to do (`unchanged`), or not written by design (`blocked`).
+    case skipped
+    /// The write failed; the reason names the request and status, never a value.
+    case failed(String)
+  }
+  /// The item's name.
+  public var name: String
+  /// Secret or plain setting.
+  public var kind: ItemKind
+  /// The planned action.
+  public var action: PlannedChange.Action
+  /// The outcome.
+  public var outcome: Outcome
+  /// The plan's reason, if any.
+  public var reason: String?
+
+  /// Creates a result.
+  public init(
+    name: String, kind: ItemKind, action: PlannedChange.Action, outcome: Outcome, reason: String? = nil
+  ) {
+    self.name = name
+    self.kind = kind
+    self.action = action
+    self.outcome = outcome
+    self.reason = reason
+  }
+
+  /// Whether the item failed.
+  public var failed: Bool { if case .failed = outcome { return true } else { return false } }
+}
+
+/// The result of applying one destination's plan.
+public struct SyncReport: Sendable {
+  /// The destination's name.
+  public var destination: String
+  /// One result per planned item, in plan order.
+  public var results: [ItemResult]
+  /// Set when the destination as a whole failed (unreadable, definition rejected).
+  public var failure: String?
+  /// The state to record for the next run (only successful writes change it).
+  public var state: DestinationState
+  /// Remarks (for example: timestamps could not be re-read).
+  public var notes: [String]
+
+  /// Creates a report.
+  public init(
+    destination: String, results: [ItemResult], failure: String? = nil, state: DestinationState, notes: [String] = []
+  ) {
+    self.destination = destination
+    self.results = results
+    self.failure = failure
+    self.state = state
+    self.notes = notes
+  }
+
+  /// Whether anything failed.
+  public var hasFailures: Bool { failure != nil || results.contains(where: \.failed) }
+}
+
+extension DestinationPlan {
+  /// A report that marks every change of this plan with the same outcome (for a plan that cannot be applied).
+  func report(failure: String?, state: DestinationState) -> SyncReport {
+    SyncReport(
+      destination: destination,
+      results: changes.map {
+        ItemResult(
+          name: $0.name, kind: $0.kind, action: $0.action,
+          outcome: $0.action.writes && failure != nil ? .failed(failure ?? "") : .skipped, reason: $0.reason)
+      }, failure: failure, state: state)
+  }
+}
+
+/// Runs `body` over `items` with at most `limit` running at once; results keep the input order.
+func boundedMap<T: Sendable, R: Sendable>(
+  _ items: [T], limit: Int, _ body: @escaping @Sendable (T) async -> R
+) async -> [R] {
+  await withTaskGroup(of: (Int, R).self) { group in
+    var results = [R?](repeating: nil, count: items.count)
+    var next = 0
+    let width = max(1, limit)
+    while next < items.count, next < width {
+      let index = next
+      group.addTask { (index, await body(items[index])) }
+      next += 1
+    }
+    while let (index, result) = await group.next() {
+      results[index] = result
+      if next < items.count {
+        let index = next
+        group.addTask { (index, await body(items[index])) }
+        next += 1
+      }
+    }
+    return results.compactMap { $0 }
+  }
+}

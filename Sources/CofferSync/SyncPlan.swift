@@ -1,0 +1,194 @@
+public import CofferCore
+
+/// Whether an item goes to a destination as a secret or as a plain setting (GitHub: an Actions variable).
+public enum ItemKind: String, Sendable, Hashable, Codable {
+  /// A secret (`secret: true`, the default).
+  case secret
+  /// A plain setting (`secret: false`).
+  case variable
+}
+
+/// One value Coffer wants at a destination.
+public struct SyncItem: Sendable {
+  /// The variable name.
+  public var name: String
+  /// The value.
+  public var value: SecretValue
+  /// Secret or plain setting.
+  public var kind: ItemKind
+  /// The keyed fingerprint of ``value`` (see ``SyncInput/fingerprint``).
+  public var fingerprint: String
+
+  /// Creates an item.
+  /// - Parameters:
+  ///   - name: the name.
+  ///   - value: the value.
+  ///   - kind: secret or plain setting.
+  ///   - fingerprint: its keyed fingerprint.
+  public init(name: String, value: SecretValue, kind: ItemKind, fingerprint: String) {
+    self.name = name
+    self.value = value
+    self.kind = kind
+    self.fingerprint = fingerprint
+  }
+}
+
+/// Everything a destination needs to plan: the desired values, what Coffer recorded last time, and options.
+public struct SyncInput: Sendable {
+  /// The desired items, in any order (names unique).
+  public var items: [SyncItem]
+  /// What Coffer recorded after its previous pushes to this destination.
+  public var state: DestinationState
+  /// Whether remote items Coffer does not want are deleted.
+  public var prune: Bool
+  /// The keyed fingerprint function (HMAC-SHA256 under a vault-derived key): used for values read back from a
+  /// destination, so they compare with ``SyncItem/fingerprint`` without keeping plaintext around.
+  public var fingerprint: @Sendable (SecretValue) -> String
+
+  /// Creates an input.
+  /// - Parameters:
+  ///   - items: the desired items.
+  ///   - state: the recorded state.
+  ///   - prune: whether to delete unwanted remote items.
+  ///   - fingerprint: the keyed fingerprint function.
+  public init(
+    items: [SyncItem], state: DestinationState, prune: Bool, fingerprint: @escaping @Sendable (SecretValue) -> String
+  ) {
+    self.items = items
+    self.state = state
+    self.prune = prune
+    self.fingerprint = fingerprint
+  }
+}
+
+/// What a sync would do to one item at one destination.
+public struct PlannedChange: Sendable, Equatable, Hashable {
+  /// The action, as shown in plans.
+  public enum Action: String, Sendable, Hashable, CaseIterable {
+    /// Absent at the destination: will be written.
+    case create
+    /// Present with another (or an unknown) value: will be written.
+    case update
+    /// Present at the destination and not wanted: deleted (only with `--prune`).
+    case delete
+    /// Already what Coffer wants: nothing to do.
+    case unchanged
+    /// Changed at the destination after Coffer's last push: Coffer's value will be written back.
+    case drifted
+    /// Cannot go to this destination (a name or size rule); reported, never written.
+    case blocked
+
+    /// Whether applying the plan writes something for this action.
+    public var writes: Bool { self == .create || self == .update || self == .delete || self == .drifted }
+  }
+
+  /// The item's name as Coffer knows it (for deletes: as the destination lists it).
+  public var name: String
+  /// Secret or plain setting.
+  public var kind: ItemKind
+  /// What happens.
+  public var action: Action
+  /// Why, for `blocked`, `drifted` and some updates; never a value.
+  public var reason: String?
+
+  /// Creates a change.
+  /// - Parameters:
+  ///   - name: the name.
+  ///   - kind: secret or plain setting.
+  ///   - action: the action.
+  ///   - reason: why, if useful.
+  public init(_ name: String, _ kind: ItemKind, _ action: Action, reason: String? = nil) {
+    self.name = name
+    self.kind = kind
+    self.action = action
+    self.reason = reason
+  }
+}
+
+/// The plan for one destination: one change per item, sorted by kind then name.
+public struct DestinationPlan: Sendable, Equatable {
+  /// The destination's name from the manifest.
+  public var destination: String
+  /// The changes, sorted (secrets first, then by name).
+  public var changes: [PlannedChange]
+  /// Remarks about the destination as a whole (an ESC environment that will be created).
+  public var notes: [String]
+  /// Set when the remote could not be read completely: nothing is written to this destination.
+  public var failure: String?
+
+  /// Creates a plan; the changes are sorted.
+  /// - Parameters:
+  ///   - destination: the name.
+  ///   - changes: the changes.
+  ///   - notes: remarks.
+  ///   - failure: why nothing can be planned, if so.
+  public init(destination: String, changes: [PlannedChange], notes: [String] = [], failure: String? = nil) {
+    self.destination = destination
+    self.changes = changes.sorted { ($0.kind == .secret ? 0 : 1, $0.name) < ($1.kind == .secret ? 0 : 1, $1.name) }
+    self.notes = notes
+    self.failure = failure
+  }
+
+  /// The changes that write something.
+  public var writes: [PlannedChange] { failure == nil ? changes.filter { $0.action.writes } : [] }
+
+  /// How many changes have each action.
+  public func count(_ action: PlannedChange.Action) -> Int { changes.filter { $0.action == action }.count }
+}
+
+/// What the destination holds for one item, as far as it can be known.
+public enum RemoteItem: Sendable, Equatable {
+  /// Not present.
+  case absent
+  /// Present; the value cannot be read back (GitHub secrets). `updatedAt` is the destination's time, if given.
+  case sealed(updatedAt: Timestamp?)
+  /// Present with a readable value, kept only as its keyed fingerprint.
+  case readable(fingerprint: String)
+}
+
+/// The pure diff behind every destination.
+public enum SyncDiff {
+  /// Decides the action for one wanted item.
+  ///
+  /// - absent → `create`;
+  /// - readable: same fingerprint → `unchanged`; else `drifted` when Coffer's value has not changed since its last
+  ///   push (so the destination changed), else `update`;
+  /// - sealed: the recorded fingerprint matches → `drifted` if the destination's `updatedAt` is later than the one
+  ///   recorded after Coffer's push, else `unchanged`; no record or another fingerprint → `update`.
+  /// - Parameters:
+  ///   - item: the wanted item.
+  ///   - remote: what the destination holds.
+  ///   - record: what Coffer recorded after its last push of this item, if anything.
+  ///   - scope: extra settings that must match the record (GitHub organization visibility), or `nil`.
+  /// - Returns: the change.
+  public static func classify(
+    _ item: SyncItem, remote: RemoteItem, record: DestinationState.Record?, scope: String? = nil
+  ) -> PlannedChange {
+    switch remote {
+    case .absent:
+      return PlannedChange(item.name, item.kind, .create)
+    case .readable(let fingerprint):
+      if fingerprint == item.fingerprint {
+        if let scope, record?.scope != scope { return PlannedChange(item.name, item.kind, .update, reason: "settings changed") }
+        return PlannedChange(item.name, item.kind, .unchanged)
+      }
+      if let record, record.fingerprint == item.fingerprint {
+        return PlannedChange(item.name, item.kind, .drifted, reason: "changed at the destination since Coffer's last push")
+      }
+      return PlannedChange(item.name, item.kind, .update)
+    case .sealed(let updatedAt):
+      guard let record, record.fingerprint == item.fingerprint else {
+        return PlannedChange(
+          item.name, item.kind, .update,
+          reason: record == nil ? "no record of the value at the destination" : nil)
+      }
+      if let updatedAt, let pushed = record.remoteUpdatedAt.flatMap(Timestamp.init(rfc3339:)), updatedAt > pushed {
+        return PlannedChange(
+          item.name, item.kind, .drifted,
+          reason: "updated at the destination \(updatedAt.rfc3339), after Coffer's push at \(pushed.rfc3339)")
+      }
+      if let scope, record.scope != scope { return PlannedChange(item.name, item.kind, .update, reason: "settings changed") }
+      return PlannedChange(item.name, item.kind, .unchanged)
+    }
+  }
+}

@@ -1,0 +1,220 @@
+import CofferTesting
+import Foundation
+import Testing
+
+/// `coffer plan/sync/pull/doctor/init --ci` end to end: the built binary against in-process fakes on 127.0.0.1.
+@Suite struct SyncCLITests {
+  /// Runs the binary on a Dispatch thread: the fakes answer on Swift's cooperative pool, which a blocking wait for
+  /// the child process would starve.
+  func run(_ box: Sandbox, _ args: [String], stdin: Data? = nil, env: [String: String] = [:]) async -> CLIResult {
+    await withCheckedContinuation { continuation in
+      DispatchQueue.global().async { continuation.resume(returning: box.run(args, stdin: stdin, env: env)) }
+    }
+  }
+
+  static let canary = "canary-7f3a9e-SECRET"
+  static let githubToken = "ghp-canary-token-1234"
+  static let pulumiToken = "pul-canary-token-5678"
+
+  func manifest(github: String, esc: String) -> String {
+    """
+    version: 1
+    project: sync-test
+    environments: [development, staging, production]
+    groups:
+      api-keys: { rotation: 90d }
+    secrets:
+      OPENAI_API_KEY: { group: api-keys }
+      DATABASE_URL: {}
+      LOG_LEVEL: { secret: false, required: false }
+    destinations:
+      github-prod:
+        type: github
+        repository: acme/api
+        from: production
+        api_url: \(github)
+      esc-prod:
+        type: pulumi-esc
+        organization: acme
+        environment: prod
+        from: production
+        api_url: \(esc)
+      local:
+        type: dotenv
+        path: .env.synced
+        from: production
+
+    """
+  }
+
+  @Test func syncPlanDoctorPullAndCI() async throws {
+    let github = FakeGitHub(tokens: [Self.githubToken])
+    github.addRepository("acme/api")
+    let esc = FakePulumiESC(tokens: [Self.pulumiToken])
+    esc.addOrganization("acme")
+    try await github.start()
+    try await esc.start()
+    defer { Task { await github.stop(); await esc.stop() } }
+
+    let box = try Sandbox(manifest: manifest(github: github.baseURL, esc: esc.baseURL))
+    box.extraEnvironment = [
+      "GITHUB_TOKEN": Self.githubToken, "PULUMI_ACCESS_TOKEN": Self.pulumiToken, "COFFER_TEST_ONLY_NO_SLEEP": "1",
+    ]
+    let values = [
+      "OPENAI_API_KEY": "sk-\(Self.canary)-a\nline2 $HOME \"q\" é",
+      "DATABASE_URL": "postgres://u:\(Self.canary)@db/x",
+      "LOG_LEVEL": "debug",
+    ]
+    for (name, value) in values.sorted(by: { $0.key < $1.key }) {
+      #expect(await run(box, ["set", name, "--env", "production"], stdin: Data(value.utf8), env: [:]).status == 0)
+    }
+    #expect(await run(box, ["set", "go-version", "--env", "production"], stdin: Data("1.22".utf8)).status == 0)
+
+    var outputs: [CLIResult] = []
+    let plan = await run(box, ["plan"])
+    outputs.append(plan)
+    #expect(plan.status == 0, "\(plan.stderr)")
+    #expect(plan.out.contains("  create    OPENAI_API_KEY"))
+    #expect(plan.out.contains("  blocked   go-version"))
+    #expect(plan.out.contains("name contains '-'; GitHub allows only letters, digits and _"))
+    #expect(plan.out.contains("  create    LOG_LEVEL (plain)"))
+    #expect(github.writeCount == 0)
+
+    let first = await run(box, ["sync"])
+    outputs.append(first)
+    #expect(first.status == 0, "\(first.all)")
+    #expect(github.secret("OPENAI_API_KEY", in: .repository("acme/api"))?.value == Array(values["OPENAI_API_KEY"]!.utf8))
+    #expect(github.secret("DATABASE_URL", in: .repository("acme/api"))?.value == Array(values["DATABASE_URL"]!.utf8))
+    #expect(github.variable("LOG_LEVEL", in: .repository("acme/api"))?.value == Array("debug".utf8))
+    #expect(esc.environmentVariables("acme", "default", "prod")["OPENAI_API_KEY"] == Array(values["OPENAI_API_KEY"]!.utf8))
+    let dotenv = String(decoding: try box.read(".env.synced"), as: UTF8.self)
+    #expect(dotenv.contains("LOG_LEVEL=debug\n"))
+    let mode = try FileManager.default.attributesOfItem(atPath: box.path(".env.synced"))[.posixPermissions] as? Int
+    #expect(mode == 0o600)
+    let state = String(decoding: try box.read(".coffer/state/github-prod.json"), as: UTF8.self)
+    #expect(state.contains("\"OPENAI_API_KEY\""))
+    #expect(!state.contains(Self.canary))
+    #expect(first.stderr.contains("coffer: github-prod: [1/"))
+
+    // A second sync right after makes no writes anywhere.
+    let githubWrites = github.writeCount
+    let escPatches = esc.requests.filter { $0.method == "PATCH" }.count
+    let second = await run(box, ["sync", "--json"])
+    outputs.append(second)
+    #expect(second.status == 0)
+    #expect(github.writeCount == githubWrites)
+    #expect(esc.requests.filter { $0.method == "PATCH" }.count == escPatches)
+    #expect(second.out.hasPrefix("{\"ok\":true,\"destinations\":[{\"name\":\"github-prod\""))
+    #expect(!second.out.contains("\"action\":\"update\""))
+
+    // Drift at GitHub shows in the plan.
+    github.setSecret("DATABASE_URL", Array("changed elsewhere".utf8), in: .repository("acme/api"))
+    let drift = await run(box, ["plan", "--to", "github-prod"])
+    outputs.append(drift)
+    #expect(drift.out.contains("  drifted   DATABASE_URL"))
+
+    // A failure exits 4, reports the secret, and a rerun converges.
+    #expect(await run(box, ["set", "OPENAI_API_KEY", "--env", "production"], stdin: Data("sk-\(Self.canary)-v2".utf8)).status == 0)
+    github.inject(.serverError, method: "PUT", pathContains: "OPENAI_API_KEY", times: 5)
+    let failing = await run(box, ["sync-to-github"])
+    outputs.append(failing)
+    #expect(failing.status == 4)
+    #expect(failing.out.contains("  FAILED    OPENAI_API_KEY "))
+    #expect(failing.out.contains("PUT /repos/acme/api/actions/secrets/OPENAI_API_KEY: 500 Server Error\n"))
+    #expect(failing.out.contains("  restored  DATABASE_URL"))
+    let rerun = await run(box, ["sync-to-github"])
+    outputs.append(rerun)
+    #expect(rerun.status == 0, "\(rerun.all)")
+    #expect(github.secret("OPENAI_API_KEY", in: .repository("acme/api"))?.value == Array("sk-\(Self.canary)-v2".utf8))
+
+    // Doctor: all good, then a missing token.
+    let doctor = await run(box, ["doctor"])
+    outputs.append(doctor)
+    #expect(doctor.status == 0, "\(doctor.all)")
+    #expect(doctor.out.contains("github-prod  public key readable"))
+    let noToken = await run(box, ["doctor", "--to", "github-prod"], env: ["GITHUB_TOKEN": ""])
+    outputs.append(noToken)
+    #expect(noToken.status == 1)
+    #expect(noToken.out.contains("token present"))
+    #expect(noToken.out.contains("export GITHUB_TOKEN="))
+
+    // Pull from ESC into staging: a plan, then new versions.
+    let dry = await run(box, ["pull", "--from", "esc-prod", "--env", "staging", "--dry-run"])
+    outputs.append(dry)
+    #expect(dry.status == 0, "\(dry.all)")
+    #expect(dry.out.contains("  create    OPENAI_API_KEY"))
+    let pulled = await run(box, ["pull", "--from", "esc-prod", "--env", "staging"])
+    outputs.append(pulled)
+    #expect(pulled.status == 0)
+    #expect(await run(box, ["get", "DATABASE_URL", "--env", "staging", "-n"]).out == values["DATABASE_URL"])
+    #expect(await run(box, ["pull", "--from", "github-prod"]).status == 2)
+
+    // --from-env: the process environment feeds ESC.
+    let fromEnv = await run(box, 
+      ["sync", "--from-env", "--to", "esc-prod"], env: ["OPENAI_API_KEY": "from-env-\(Self.canary)", "LOG_LEVEL": "warn"])
+    outputs.append(fromEnv)
+    #expect(fromEnv.status == 0, "\(fromEnv.all)")
+    #expect(esc.environmentVariables("acme", "default", "prod")["OPENAI_API_KEY"] == Array("from-env-\(Self.canary)".utf8))
+    #expect(esc.environmentVariables("acme", "default", "prod")["LOG_LEVEL"] == Array("warn".utf8))
+
+    // init --ci github.
+    let ci = await run(box, ["init", "--ci", "github"])
+    outputs.append(ci)
+    #expect(ci.status == 0, "\(ci.all)")
+    let workflow = String(decoding: try box.read(".github/workflows/coffer-sync.yml"), as: UTF8.self)
+    #expect(workflow.contains("run: coffer sync --from-env --to esc-prod"))
+    #expect(workflow.contains("OPENAI_API_KEY: ${{ secrets.OPENAI_API_KEY }}"))
+    #expect(workflow.contains("LOG_LEVEL: ${{ vars.LOG_LEVEL }}"))
+    #expect(workflow.contains("PULUMI_ACCESS_TOKEN: ${{ secrets.PULUMI_ACCESS_TOKEN }}"))
+    #expect(workflow.contains("workflow_dispatch"))
+    #expect(await run(box, ["init", "--ci", "github"]).status == 2)
+
+    for output in outputs {
+      #expect(!output.all.contains(Self.canary))
+      #expect(!output.all.contains(Self.githubToken))
+      #expect(!output.all.contains(Self.pulumiToken))
+    }
+  }
+
+  @Test func tokenFromTheVaultIsUsedAndNeverDelivered() async throws {
+    let github = FakeGitHub(tokens: [Self.githubToken])
+    github.addRepository("acme/api")
+    try await github.start()
+    defer { Task { await github.stop() } }
+    let box = try Sandbox(manifest: manifest(github: github.baseURL, esc: "http://127.0.0.1:9"))
+    box.extraEnvironment = ["COFFER_TEST_ONLY_NO_SLEEP": "1"]
+    #expect(await run(box, ["set", "GITHUB_TOKEN", "--env", "production"], stdin: Data(Self.githubToken.utf8)).status == 0)
+    #expect(await run(box, ["set", "DATABASE_URL", "--env", "production"], stdin: Data("db-\(Self.canary)".utf8)).status == 0)
+    let result = await run(box, ["sync", "--to", "github-prod"])
+    #expect(result.status == 0, "\(result.all)")
+    #expect(github.secretNames(in: .repository("acme/api")) == ["DATABASE_URL"])
+    #expect(!result.out.contains("GITHUB_TOKEN"))
+    #expect(!result.all.contains(Self.githubToken))
+    #expect(!result.all.contains(Self.canary))
+  }
+
+  @Test func failedListingWithPruneDeletesNothingAndExits4() async throws {
+    let github = FakeGitHub(tokens: [Self.githubToken])
+    github.addRepository("acme/api")
+    for index in 0..<120 { github.setSecret("KEEP_\(index)", [1], in: .repository("acme/api")) }
+    try await github.start()
+    defer { Task { await github.stop() } }
+    let box = try Sandbox(manifest: manifest(github: github.baseURL, esc: "http://127.0.0.1:9"))
+    box.extraEnvironment = ["GITHUB_TOKEN": Self.githubToken, "COFFER_TEST_ONLY_NO_SLEEP": "1"]
+    #expect(await run(box, ["set", "DATABASE_URL", "--env", "production"], stdin: Data("x".utf8)).status == 0)
+    github.inject(.serverError, method: "GET", pathContains: "/actions/secrets", skip: 1, times: 100)
+    let result = await run(box, ["sync", "--to", "github-prod", "--prune"])
+    #expect(result.status == 4)
+    #expect(result.out.contains("FAILED: cannot list secrets: GET /repos/acme/api/actions/secrets: 500 Server Error"))
+    #expect(github.writeCount == 0)
+    #expect(github.secretNames(in: .repository("acme/api")).count == 120)
+    // Nothing to deliver (no declared name is set in the environment) never turns into "delete everything".
+    let empty = await run(box, ["sync", "--from-env", "--to", "github-prod", "--prune"])
+    #expect(empty.status == 4)
+    #expect(empty.out.contains("FAILED: refusing to prune: there is nothing to deliver from the environment"))
+    #expect(github.writeCount == 0)
+    let bad = await run(box, ["sync", "--to", "nope"])
+    #expect(bad.status == 2)
+    #expect(bad.stderr.contains("coffer: error: no destination named nope"))
+  }
+}
