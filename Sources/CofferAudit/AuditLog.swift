@@ -78,21 +78,59 @@ public enum AuditLog {
   ///   - previousHash: the hash of the previous line (``genesis`` for the first).
   /// - Returns: the line's bytes without the trailing LF.
   public static func encode(_ event: AuditEvent, sequence: Int, previousHash: String) -> [UInt8] {
-    var out = "{\"seq\":\(sequence),\"time\":\(q(event.time.rfc3339)),\"actor\":\(q(event.actor)),"
-    out += "\"os_user\":\(q(event.osUser)),\"action\":\(q(event.action)),"
-    out += "\"environment\":\(event.environment.map(q) ?? "null"),"
-    out += "\"secrets\":[\(event.secrets.map(q).joined(separator: ","))],"
-    out += "\"fingerprints\":{\(event.fingerprints.keys.sorted().map { "\(q($0)):\(q(event.fingerprints[$0] ?? ""))" }.joined(separator: ","))},"
-    out += "\"destination\":\(event.destination.map(q) ?? "null"),\"outcome\":\(q(event.outcome)),"
-    out += "\"detail\":\(event.detail.map(q) ?? "null"),\"prev\":\(q(previousHash))}"
-    return Array(out.utf8)
+    var out = [UInt8]()
+    out.reserveCapacity(256 + event.secrets.reduce(0) { $0 + $1.utf8.count + 3 } + event.fingerprints.count * 90)
+    func raw(_ s: StaticString) { s.withUTF8Buffer { out.append(contentsOf: $0) } }
+    func str(_ s: String) { quote(s, into: &out) }
+    func optional(_ s: String?) { if let s { str(s) } else { raw("null") } }
+    raw("{\"seq\":")
+    out.append(contentsOf: String(sequence).utf8)
+    raw(",\"time\":")
+    str(event.time.rfc3339)
+    raw(",\"actor\":")
+    str(event.actor)
+    raw(",\"os_user\":")
+    str(event.osUser)
+    raw(",\"action\":")
+    str(event.action)
+    raw(",\"environment\":")
+    optional(event.environment)
+    raw(",\"secrets\":[")
+    for (i, name) in event.secrets.enumerated() {
+      if i > 0 { out.append(0x2C) }
+      str(name)
+    }
+    raw("],\"fingerprints\":{")
+    for (i, key) in event.fingerprints.keys.sorted().enumerated() {
+      if i > 0 { out.append(0x2C) }
+      str(key)
+      out.append(0x3A)
+      str(event.fingerprints[key] ?? "")
+    }
+    raw("},\"destination\":")
+    optional(event.destination)
+    raw(",\"outcome\":")
+    str(event.outcome)
+    raw(",\"detail\":")
+    optional(event.detail)
+    raw(",\"prev\":")
+    str(previousHash)
+    out.append(0x7D)
+    return out
   }
 
   /// The hash that the next line's `prev` must carry.
   /// - Parameter line: a line's bytes without its LF.
   /// - Returns: 64 lowercase hex digits.
-  public static func hash(of line: some Collection<UInt8>) -> String {
-    hex(Array(SHA256.hash(data: Array(line))))
+  public static func hash(of line: [UInt8]) -> String {
+    hex(Array(SHA256.hash(data: line)))
+  }
+
+  /// ``hash(of:)`` for a slice, without copying it.
+  public static func hash(of line: ArraySlice<UInt8>) -> String {
+    var hasher = SHA256()
+    line.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+    return hex(Array(hasher.finalize()))
   }
 
   /// Parses and verifies a whole log.
@@ -182,25 +220,23 @@ public enum AuditLog {
     return AuditRecord(sequence: w.seq, event: event, previousHash: w.prev, hash: hash(of: line))
   }
 
-  static func q(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-      switch u {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      default:
-        if u.value < 0x20 || u.value == 0x7F {
-          let h = String(u.value, radix: 16)
-          out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-        } else {
-          out.unicodeScalars.append(u)
-        }
+  /// Appends `s` as a JSON string: `"` and `\\` escaped, control characters as `\\n`, `\\r`, `\\t` or `\\u00XX`.
+  static func quote(_ s: String, into out: inout [UInt8]) {
+    out.append(0x22)
+    for b in s.utf8 {
+      switch b {
+      case 0x22: out.append(0x5C); out.append(0x22)
+      case 0x5C: out.append(0x5C); out.append(0x5C)
+      case 0x0A: out.append(0x5C); out.append(0x6E)
+      case 0x0D: out.append(0x5C); out.append(0x72)
+      case 0x09: out.append(0x5C); out.append(0x74)
+      case 0..<0x20, 0x7F:
+        let digits = Array("0123456789abcdef".utf8)
+        out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, digits[Int(b >> 4)], digits[Int(b & 15)]])
+      default: out.append(b)
       }
     }
-    return out + "\""
+    out.append(0x22)
   }
 }
 
@@ -252,17 +288,20 @@ public struct AuditHead: Sendable, Equatable {
   public let sequence: Int
   /// The last line's hash (``AuditLog/genesis`` for an empty log).
   public let hash: String
+  /// The log's size in bytes when this head was written (lets an append trust the head without re-reading the log).
+  public let size: Int
 
   /// Creates a head.
-  public init(sequence: Int, hash: String) {
+  public init(sequence: Int, hash: String, size: Int) {
     self.sequence = sequence
     self.hash = hash
+    self.size = size
   }
 
-  /// Encodes the head with its MAC, one line: `SEQ HASH MAC`.
+  /// Encodes the head with its MAC, one line: `SEQ HASH SIZE MAC`.
   /// - Parameter key: the identity's secret text (its bytes are the HKDF input).
   public func encoded(key: SecretValue) -> [UInt8] {
-    Array("\(sequence) \(hash) \(AuditHead.mac(sequence, hash, key))\n".utf8)
+    Array("\(sequence) \(hash) \(size) \(AuditHead.mac(sequence, hash, size, key))\n".utf8)
   }
 
   /// Decodes and authenticates a head.
@@ -272,15 +311,17 @@ public struct AuditHead: Sendable, Equatable {
   /// - Returns: the head, or `nil` when it is malformed or its MAC does not verify.
   public static func decode(_ bytes: [UInt8], key: SecretValue) -> AuditHead? {
     let parts = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
-    guard parts.count == 3, let seq = Int(parts[0]), seq >= 0, parts[1].utf8.count == 64 else { return nil }
-    guard mac(seq, String(parts[1]), key) == String(parts[2]) else { return nil }
-    return AuditHead(sequence: seq, hash: String(parts[1]))
+    guard parts.count == 4, let seq = Int(parts[0]), seq >= 0, parts[1].utf8.count == 64, let size = Int(parts[2]),
+      size >= 0
+    else { return nil }
+    guard mac(seq, String(parts[1]), size, key) == String(parts[3]) else { return nil }
+    return AuditHead(sequence: seq, hash: String(parts[1]), size: size)
   }
 
-  static func mac(_ seq: Int, _ hash: String, _ key: SecretValue) -> String {
+  static func mac(_ seq: Int, _ hash: String, _ size: Int, _ key: SecretValue) -> String {
     let k = HKDF<SHA256>.deriveKey(
       inputKeyMaterial: SymmetricKey(data: key.reveal()), info: Array("coffer-audit/v1 head".utf8), outputByteCount: 32)
-    return hex(Array(HMAC<SHA256>.authenticationCode(for: Array("\(seq) \(hash)".utf8), using: k)))
+    return hex(Array(HMAC<SHA256>.authenticationCode(for: Array("\(seq) \(hash) \(size)".utf8), using: k)))
   }
 }
 

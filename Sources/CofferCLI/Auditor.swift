@@ -27,9 +27,15 @@ struct Auditor {
     try trail.append(event, headKey: key, durable: durable)
   }
 
+  /// Up to this many values, a read records one fingerprint per value; above it, one fingerprint of the whole set
+  /// under the key `*` (docs/audit.md), so that a `run` of a large project writes a short line.
+  static let perValueFingerprintLimit = 64
+
   /// Records that values were released (get, export, run), with their keyed fingerprints.
   func recordRead(_ action: String, vault: Vault, values: [(name: String, value: SecretValue)], destination: String? = nil) throws {
-    let fps = vault.fingerprints(of: values)
+    let fps =
+      values.count <= Auditor.perValueFingerprintLimit
+      ? vault.fingerprints(of: values) : ["*": vault.setFingerprint(of: values)]
     try record(action, environment: vault.environment, secrets: values.map(\.name), fingerprints: fps, destination: destination, durable: false)
   }
 }

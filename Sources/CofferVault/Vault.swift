@@ -341,6 +341,23 @@ public struct Vault: Sendable {
     return out
   }
 
+  /// One keyed fingerprint of a whole set of values: HMAC-SHA256 under the fingerprint key over, for each pair in
+  /// order, `name ‖ 0x00 ‖ UInt64(big-endian byte count) ‖ value`. Hex.
+  /// - Parameter values: name → value pairs, in the order they are given (callers pass vault order).
+  /// - Returns: 64 lowercase hex digits.
+  public func setFingerprint(of values: [(name: String, value: SecretValue)]) -> String {
+    var mac = HMAC<SHA256>(key: Fingerprinter(envKey: envKey).key)
+    for v in values {
+      let bytes = v.value.reveal()
+      var header = Array(v.name.utf8)
+      header.append(0)
+      withUnsafeBytes(of: UInt64(bytes.count).bigEndian) { header.append(contentsOf: $0) }
+      mac.update(data: header)
+      mac.update(data: bytes)
+    }
+    return hex(Array(mac.finalize()))
+  }
+
   struct Fingerprinter {
     let key: SymmetricKey
     init(envKey: SymmetricKey) {

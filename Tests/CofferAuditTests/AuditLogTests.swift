@@ -22,7 +22,7 @@ import Testing
       prev = AuditLog.hash(of: line)
       lines.append(line)
     }
-    return (lines, AuditHead(sequence: n, hash: prev))
+    return (lines, AuditHead(sequence: n, hash: prev, size: lines.reduce(0) { $0 + $1.count + 1 }))
   }
 
   func join(_ lines: [[UInt8]]) -> [UInt8] { lines.flatMap { $0 + [0x0A] } }
@@ -79,13 +79,13 @@ import Testing
   }
 
   @Test func theHeadIsAuthenticated() {
-    let head = AuditHead(sequence: 7, hash: String(repeating: "c", count: 64))
+    let head = AuditHead(sequence: 7, hash: String(repeating: "c", count: 64), size: 1234)
     let bytes = head.encoded(key: key)
     #expect(AuditHead.decode(bytes, key: key) == head)
     #expect(AuditHead.decode(bytes, key: SecretValue("another key")) == nil)
     var forged = Array(String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "7 ", with: "3 ").utf8)
     #expect(AuditHead.decode(forged, key: key) == nil)
-    forged = AuditHead(sequence: 3, hash: head.hash).encoded(key: SecretValue("attacker"))
+    forged = AuditHead(sequence: 3, hash: head.hash, size: 99).encoded(key: SecretValue("attacker"))
     #expect(AuditHead.decode(forged, key: key) == nil)
   }
 
