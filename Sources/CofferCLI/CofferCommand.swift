@@ -22,7 +22,7 @@ public struct CofferCommand: ParsableCommand {
       Audit.self, MergeDriver.self,
       Access.self, Rotate.self, History.self, Rollback.self,
       Generate.self,
-      Plan.self, Sync.self, SyncToGitHub.self, SyncToPulumi.self, SyncAll.self, Pull.self, Doctor.self,
+      SetupRepo.self, Plan.self, Sync.self, SyncToGitHub.self, SyncToPulumi.self, SyncAll.self, Pull.self, Doctor.self,
     ])
 
   public init() {}

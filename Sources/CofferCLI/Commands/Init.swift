@@ -62,23 +62,7 @@ extension CofferCommand {
       }
       let recipient = identities[0].recipient.encoded
 
-      var yaml = """
-        # Coffer manifest: every secret this project needs. Committed; holds no values.
-        # Schema: docs/manifest.md
-        version: 1
-        project: \(yamlScalar(projectName))
-        environments: [\(envs.joined(separator: ", "))]
-        recipients:
-          \(recipientName): \(recipient)
-        groups:
-          api-keys: { rotation: 90d, description: API keys for external services }
-          database-credentials: { rotation: 180d, description: Database passwords and connection strings }
-          security-tokens: { rotation: 365d, description: JWT secrets and signing keys }
-          integration-credentials: { rotation: 90d, description: Credentials for integrated services }
-          infrastructure-credentials: { rotation: 90d, description: Cloud provider credentials }
-        secrets: {}
-
-        """
+      var yaml = Init.defaultManifest(project: projectName, environments: envs, recipientName: recipientName, recipient: recipient)
       // Validate what we are about to write with the real decoder.
       _ = try Manifest.decode(Array(yaml.utf8), file: Project.manifestName)
       try Files.makeDirectory(target.vaultDirectory)
@@ -90,6 +74,32 @@ extension CofferCommand {
     }
   }
 
+}
+
+extension CofferCommand.Init {
+  /// The manifest `coffer init` writes: the five groups of the reference guide, one recipient, no secrets yet.
+  static func defaultManifest(project: String, environments: [String], recipientName: String, recipient: String) -> String {
+    """
+    # Coffer manifest: every secret this project needs. Committed; holds no values.
+    # Schema: docs/manifest.md
+    version: 1
+    project: \(yamlScalar(project))
+    environments: [\(environments.joined(separator: ", "))]
+    recipients:
+      \(recipientName): \(recipient)
+    groups:
+      api-keys: { rotation: 90d, description: API keys for external services }
+      database-credentials: { rotation: 180d, description: Database passwords and connection strings }
+      security-tokens: { rotation: 365d, description: JWT secrets and signing keys }
+      integration-credentials: { rotation: 90d, description: Credentials for integrated services }
+      infrastructure-credentials: { rotation: 90d, description: Cloud provider credentials }
+    secrets: {}
+
+    """
+  }
+}
+
+extension CofferCommand {
   /// `coffer keygen`: make a new identity.
   struct Keygen: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -22,70 +22,7 @@ extension CofferCommand {
     @Flag(name: .customLong("dry-run"), help: "Show the plan; write nothing.") var dryRun = false
 
     mutating func run() throws {
-      let session = try SyncSession.load(global)
-      guard let spec = try session.select([from]).first else { return }
-      if case .github = spec.target {
-        throw UsageError(description: "\(spec.name): GitHub cannot return secret values", hints: ["pull from a pulumi-esc or dotenv destination"])
-      }
-      let environment = env ?? spec.from
-      guard session.ws.manifest.hasEnvironment(environment) else { throw UsageError(description: "unknown environment \(environment)") }
-      let identities = try IdentityLoader.load()
-      let vault = try session.ws.openVault(environment, identities: identities)
-      let tokenValues = try vault?.currentValues() ?? []
-      let token: String? = spec.tokenEnv.flatMap { name in
-        ProcessEnvironment.get(name).flatMap { $0.isEmpty ? nil : $0 }
-          ?? tokenValues.first { $0.name == name }.map { $0.value.revealString() }
-      }
-      let pulled = try AsyncBridge.run { () async throws -> [PulledValue] in
-        let transport = HTTPClientTransport()
-        do {
-          let destination = try session.destination(spec, token: token, client: SyncRuntime.client(transport: transport))
-          guard let source = destination as? any ValueSource else {
-            throw UsageError(description: "\(spec.name) cannot return values")
-          }
-          let values = try await source.pull()
-          await transport.shutdown()
-          return values
-        } catch {
-          await transport.shutdown()
-          throw error
-        }
-      }
-      var changes: [(name: String, action: String, reason: String?)] = []
-      var writes: [PulledValue] = []
-      for item in pulled {
-        guard VaultGrammar.isToken(item.name) else {
-          changes.append((item.name, "blocked", "not a valid secret name"))
-          continue
-        }
-        if let vault, vault.current(item.name) != nil {
-          if (try? vault.value(of: item.name)) == item.value {
-            changes.append((item.name, "unchanged", nil))
-          } else {
-            changes.append((item.name, "update", nil))
-            writes.append(item)
-          }
-        } else {
-          changes.append((item.name, "create", nil))
-          writes.append(item)
-        }
-      }
-      var text = "\(spec.name) → vault \(environment)\n"
-      for change in changes {
-        text += ("  " + SyncRender.pad(change.action, 10) + SyncRender.pad(change.name, 12) + (change.reason ?? "")).trailingSpacesRemoved + "\n"
-      }
-      let count = { (action: String) in changes.filter { $0.action == action }.count }
-      text += "  \(count("create")) to create, \(count("update")) to update, \(count("unchanged")) unchanged, \(count("blocked")) blocked\n"
-      Terminal.out(text)
-      guard !dryRun, !writes.isEmpty else { return }
-      let ws = session.ws
-      try ws.modifyVault(environment, identities: identities) { vault in
-        let now = SystemClock.now()
-        for item in writes {
-          try vault.set(item.name, to: item.value, group: ws.group(of: item.name), author: ws.author(identities), at: now)
-        }
-      }
-      ErrorRenderer.note("pulled \(writes.count) value\(writes.count == 1 ? "" : "s") from \(spec.name) into \(environment)")
+      try PullAction.run(global: global, from: from, env: env, dryRun: dryRun)
     }
   }
 
@@ -161,5 +98,75 @@ enum DotEnvDoctor {
       checks.append(DoctorCheck("file readable", .failed, detail: "\(error)", fix: "fix the file, or remove it to start over"))
     }
     return checks
+  }
+}
+
+/// `coffer pull`'s work, shared with `coffer setup-repo --from-pulumi`.
+enum PullAction {
+  static func run(global: GlobalOptions, from: String, env: String?, dryRun: Bool) throws {
+    let session = try SyncSession.load(global)
+    guard let spec = try session.select([from]).first else { return }
+    if case .github = spec.target {
+      throw UsageError(description: "\(spec.name): GitHub cannot return secret values", hints: ["pull from a pulumi-esc or dotenv destination"])
+    }
+    let environment = env ?? spec.from
+    guard session.ws.manifest.hasEnvironment(environment) else { throw UsageError(description: "unknown environment \(environment)") }
+    let identities = try IdentityLoader.load()
+    let vault = try session.ws.openVault(environment, identities: identities)
+    let tokenValues = try vault?.currentValues() ?? []
+    let token: String? = spec.tokenEnv.flatMap { name in
+      ProcessEnvironment.get(name).flatMap { $0.isEmpty ? nil : $0 }
+        ?? tokenValues.first { $0.name == name }.map { $0.value.revealString() }
+    }
+    let pulled = try AsyncBridge.run { () async throws -> [PulledValue] in
+      let transport = HTTPClientTransport()
+      do {
+        let destination = try session.destination(spec, token: token, client: SyncRuntime.client(transport: transport))
+        guard let source = destination as? any ValueSource else {
+          throw UsageError(description: "\(spec.name) cannot return values")
+        }
+        let values = try await source.pull()
+        await transport.shutdown()
+        return values
+      } catch {
+        await transport.shutdown()
+        throw error
+      }
+    }
+    var changes: [(name: String, action: String, reason: String?)] = []
+    var writes: [PulledValue] = []
+    for item in pulled {
+      guard VaultGrammar.isToken(item.name) else {
+        changes.append((item.name, "blocked", "not a valid secret name"))
+        continue
+      }
+      if let vault, vault.current(item.name) != nil {
+        if (try? vault.value(of: item.name)) == item.value {
+          changes.append((item.name, "unchanged", nil))
+        } else {
+          changes.append((item.name, "update", nil))
+          writes.append(item)
+        }
+      } else {
+        changes.append((item.name, "create", nil))
+        writes.append(item)
+      }
+    }
+    var text = "\(spec.name) → vault \(environment)\n"
+    for change in changes {
+      text += ("  " + SyncRender.pad(change.action, 10) + SyncRender.pad(change.name, 12) + (change.reason ?? "")).trailingSpacesRemoved + "\n"
+    }
+    let count = { (action: String) in changes.filter { $0.action == action }.count }
+    text += "  \(count("create")) to create, \(count("update")) to update, \(count("unchanged")) unchanged, \(count("blocked")) blocked\n"
+    Terminal.out(text)
+    guard !dryRun, !writes.isEmpty else { return }
+    let ws = session.ws
+    try ws.modifyVault(environment, identities: identities, action: "pull", detail: "from \(spec.name)") { vault in
+      let now = SystemClock.now()
+      for item in writes {
+        try vault.set(item.name, to: item.value, group: ws.group(of: item.name), author: ws.author(identities), at: now)
+      }
+    }
+    ErrorRenderer.note("pulled \(writes.count) value\(writes.count == 1 ? "" : "s") from \(spec.name) into \(environment)")
   }
 }

@@ -1,0 +1,143 @@
+import ArgumentParser
+import CofferCore
+import CofferDotEnv
+import CofferSync
+import CofferSystem
+import CofferVault
+
+extension CofferCommand {
+  /// `coffer setup-repo`: the reference guide's `setup_new_repo`.
+  struct SetupRepo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "setup-repo",
+      abstract: "Create a new repository with a manifest, .gitignore, env.example and a vault, ready to commit.",
+      discussion: """
+        The manifest comes from --template reference (the reference system's secrets, groups and rotation), from \
+        --source-env FILE (inferred from the file, as `coffer init --from`, and its values imported), from \
+        --from-pulumi ORG/PROJECT/ENV (a Pulumi ESC environment whose values are pulled, with the token in \
+        $PULUMI_ACCESS_TOKEN), or an empty one. Refuses a folder that exists and is not empty.
+        """)
+
+    @Option(name: .long, help: ArgumentHelp("The new repository's folder (created; its name is the project name).", valueName: "path"))
+    var name: String
+    @Option(name: .long, help: ArgumentHelp("A .env file: infer the manifest from it and import its values.", valueName: "file"))
+    var sourceEnv: String?
+    @Option(name: .customLong("from-pulumi"), help: ArgumentHelp("A Pulumi ESC environment ORG/PROJECT/ENV (or ORG/ENV) to pull values from.", valueName: "ref"))
+    var fromPulumi: String?
+    @Option(name: .long, help: ArgumentHelp("Start from a built-in manifest: reference.", valueName: "name"))
+    var template: String?
+    @Option(name: .long, help: "Comma-separated environments.") var environments = "development,staging,production"
+    @Option(name: .long, help: ArgumentHelp("The environment imported or pulled values go to (default: the first).", valueName: "name"))
+    var env: String?
+    @Option(name: .long, help: ArgumentHelp("Also write the CI workflow: github (needs a pulumi-esc destination).", valueName: "kind"))
+    var ci: String?
+    @Option(name: .long, help: ArgumentHelp("The Pulumi Cloud API for --from-pulumi.", valueName: "url"))
+    var pulumiAPI = "https://api.pulumi.com"
+
+    mutating func run() throws {
+      let sources = [sourceEnv != nil, fromPulumi != nil, template != nil].filter { $0 }.count
+      guard sources <= 1 else { throw UsageError(description: "give at most one of --source-env, --from-pulumi and --template") }
+      if let template, template != "reference" {
+        throw UsageError(description: "--template \(template): unknown", hints: ["the built-in template is: reference"])
+      }
+      let root = Paths.absolute(name)
+      if Files.exists(root), !Files.list(root).isEmpty {
+        throw UsageError(description: "refusing to set up \(name): it exists and is not empty")
+      }
+      var envs = environments.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
+      let projectName = VaultGrammar.sanitizeAuthor(Paths.lastComponent(root))
+      let esc = try fromPulumi.map(EscReference.init(parsing:))
+      // Everything that can fail on input is read before anything is created.
+      let imported = try sourceEnv.map { try TemplateImport.read([$0]) }
+      let values = try sourceEnv.map { try DotEnvParser.parse(try Files.read($0), file: $0).document.values }
+      if template == "reference" { envs = ReferenceTemplate.environments }
+      let target = env ?? envs.first ?? "development"
+      guard envs.contains(target) else { throw UsageError(description: "--env \(target) is not one of \(envs.joined(separator: ", "))") }
+
+      let identities = try SetupIdentity.loadOrCreate()
+      let recipientName = VaultGrammar.sanitizeAuthor(ProcessEnvironment.userName())
+      let recipient = identities[0].recipient.encoded
+      var manifest: String
+      if let imported {
+        manifest = try imported.manifestText(project: projectName, environments: envs, recipientName: recipientName, recipient: recipient)
+      } else if template == "reference" {
+        manifest = try ManifestEditor.addingRecipient(name: recipientName, recipient: recipient, to: ReferenceTemplate.manifest)
+      } else {
+        manifest = Init.defaultManifest(project: projectName, environments: envs, recipientName: recipientName, recipient: recipient)
+      }
+      if let esc {
+        manifest += """
+
+          destinations:
+            esc:
+              type: pulumi-esc
+              organization: \(esc.organization)
+              project: \(esc.project)
+              environment: \(esc.environment)
+              from: \(target)
+              api_url: \(pulumiAPI)
+
+          """
+      }
+      _ = try Manifest.decode(Array(manifest.utf8), file: Project.manifestName)
+
+      try Files.makeDirectory(root)
+      if Subprocess.run(["git", "init", "-q", root]).status != 0 {
+        ErrorRenderer.warn("git init failed in \(name); continuing without a repository")
+      }
+      let project = Project(root: root)
+      try Files.makeDirectory(project.vaultDirectory)
+      try Files.writeAtomically(project.manifestPath, Array(manifest.utf8), newFileMode: 0o644)
+      try GitIgnore.ensure(in: root)
+      let global = try GlobalOptions.parse(["--project", root])
+      let ws = try Workspace.load(global)
+      try Files.writeAtomically(Paths.join(root, "env.example"), Array(TemplateWriter.render(ws.manifest).utf8), newFileMode: 0o644)
+      if let values, !values.isEmpty {
+        for v in values { try SecretNames.validate(v.name) }
+        try ws.modifyVault(target, identities: identities, action: "import", detail: "setup-repo") { vault in
+          let now = SystemClock.now()
+          for (n, value) in values {
+            try vault.set(n, to: value, group: ws.group(of: n), author: ws.author(identities), at: now)
+          }
+        }
+        ErrorRenderer.note("imported \(values.count) values into \(target)")
+      }
+      if esc != nil {
+        try PullAction.run(global: global, from: "esc", env: target, dryRun: false)
+      }
+      if let ci { try CIWorkflow.write(kind: ci, project: root) }
+      ErrorRenderer.note("set up \(name): coffer.yaml, .gitignore, .gitattributes, env.example, .coffer/vault; review and commit")
+      Terminal.out(root + "\n")
+    }
+  }
+}
+
+/// `ORG/PROJECT/ENV` or `ORG/ENV` (project `default`), as `pulumi env` names ESC environments.
+struct EscReference {
+  let organization: String
+  let project: String
+  let environment: String
+
+  init(parsing text: String) throws {
+    let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    let ok = parts.allSatisfy { !$0.isEmpty && VaultGrammar.isToken($0) }
+    switch (parts.count, ok) {
+    case (3, true): (organization, project, environment) = (parts[0], parts[1], parts[2])
+    case (2, true): (organization, project, environment) = (parts[0], "default", parts[1])
+    default: throw UsageError(description: "--from-pulumi \(text): expected ORG/PROJECT/ENV or ORG/ENV")
+    }
+  }
+}
+
+/// The identity for a new repository: the configured one, or a new one at the configured path.
+enum SetupIdentity {
+  static func loadOrCreate() throws -> [AgeX25519Identity] {
+    if case .file(let path) = IdentityStore.source(), !Files.exists(path) {
+      let id = AgeX25519Identity.generate()
+      try IdentityStore.write(id, to: path, at: SystemClock.now())
+      ErrorRenderer.note("created identity \(path) (keep it safe; never commit it)")
+      return [id]
+    }
+    return try IdentityStore.load()
+  }
+}
