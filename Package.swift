@@ -14,6 +14,7 @@ let package = Package(
     .library(name: "CofferCore", targets: ["CofferCore"]),
     .library(name: "CofferDotEnv", targets: ["CofferDotEnv"]),
     .library(name: "CofferVault", targets: ["CofferVault"]),
+    .library(name: "CofferDiscover", targets: ["CofferDiscover"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,6 +39,11 @@ let package = Package(
         .product(name: "CryptoExtras", package: "swift-crypto"),
       ],
       swiftSettings: strict),
+    // Variables a project uses: references in source code, declarations in existing templates. No I/O.
+    .target(
+      name: "CofferDiscover",
+      dependencies: ["CofferCore", "CofferDotEnv", .product(name: "Yams", package: "Yams")],
+      swiftSettings: strict),
     // The only module that touches the world: files, locks, identity lookup, execve, clock.
     .target(
       name: "CofferSystem",
@@ -47,7 +53,7 @@ let package = Package(
     .target(
       name: "CofferCLI",
       dependencies: [
-        "CofferCore", "CofferDotEnv", "CofferVault", "CofferSystem",
+        "CofferCore", "CofferDotEnv", "CofferVault", "CofferSystem", "CofferDiscover",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -60,6 +66,10 @@ let package = Package(
       name: "CofferVaultTests",
       dependencies: ["CofferVault", "CofferCore", .product(name: "Crypto", package: "swift-crypto")],
       resources: [.copy("Vectors")],
+      swiftSettings: strict),
+    .testTarget(
+      name: "CofferDiscoverTests",
+      dependencies: ["CofferDiscover", "CofferCore", "CofferSystem"],
       swiftSettings: strict),
     .testTarget(
       name: "CofferCLITests",
