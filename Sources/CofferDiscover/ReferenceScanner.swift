@@ -3,6 +3,8 @@
 /// What is recognised, by language (the variable name must be a literal `[A-Za-z_][A-Za-z0-9_]*`; a name built at
 /// run time is not reported):
 ///
+/// A string literal counts only when it is the whole argument (`os.getenv("A_" + b)` is not reported).
+///
 /// | language | forms |
 /// |---|---|
 /// | Python | `os.environ["X"]`, `os.environ.get("X")`, `os.getenv("X")` (also `environ[…]`, `getenv(…)` imported bare) |
@@ -317,6 +319,10 @@ enum CallScanner {
     }
     let quote = text[i]
     guard quotes.contains(quote), let (name, end) = text.name(at: i + 1), text[end] == quote else { return nil }
+    // Not a piece of a longer expression: `"PREFIX_" + x`, `"%s" % x`, `"A".lower()`.
+    var k = end + 1
+    while Bytes.isBlank(text[k]) { k += 1 }
+    if "+.%*&/-".utf8.contains(text[k]) { return nil }
     return (name, i + 1)
   }
 
