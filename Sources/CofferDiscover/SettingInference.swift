@@ -191,7 +191,8 @@ public enum SettingInference {
     "TYPE", "KIND", "FROM", "SENDER", "LANG", "LANGUAGE", "THEME", "TITLE", "LABEL", "ENABLED", "DISABLED",
     "ENABLE", "DISABLE", "DEBUG", "VERBOSE", "PROXIES", "PROXY", "CA", "BIND", "LISTEN", "PROTOCOL", "SCHEME",
     "METHOD", "STRATEGY", "BACKEND", "ADAPTER", "CHANNEL", "QUEUE", "TOPIC", "DB", "VHOST", "SENTINELS",
-    "AUTHENTICATION", "AUTHENTICATED", "VERIFY", "SSL", "TLS", "STYLE", "CHECKS",
+    "AUTHENTICATION", "AUTHENTICATED", "VERIFY", "SSL", "TLS", "STYLE", "CHECKS", "ISSUER", "AUDIENCE", "SCOPE",
+    "SCOPES", "ROLE",
   ]
   static let flagPrefixes: Set<String> = [
     "ENABLE", "DISABLE", "USE", "FORCE", "ALLOW", "SKIP", "IS", "HAS", "SHOW", "HIDE", "FEATURE",
@@ -289,6 +290,9 @@ public enum SettingInference {
     if cloudPrefixes.contains(first) { return (StandardGroups.infrastructure, "\(first)_ names cloud credentials") }
     if let value, ValueShape.isAWSAccessKeyID(value) {
       return (StandardGroups.infrastructure, "its value has the shape of an AWS access key ID")
+    }
+    if upper.hasSuffix("DATABASE_URL") || upper.hasSuffix("DB_URL") || (value.map(ValueShape.isDatabaseURL) ?? false) {
+      return (StandardGroups.database, "a database URL")
     }
     if providers.contains(first) { return (StandardGroups.integration, "\(first)_ names an integrated service") }
     if upper.hasSuffix("CLIENT_SECRET") { return (StandardGroups.integration, "an OAuth client secret") }

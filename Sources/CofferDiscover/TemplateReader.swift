@@ -199,15 +199,32 @@ enum DotEnvTemplate {
     }
     func closeSection() {
       defer { block = [] }
-      guard let first = block.first, let text = description(block) else { return }
-      if let phrase = CommentText.phrase(in: text, from: ["optional", "only required", "only needed", "not required"]) {
-        optionalSection = "its section (line \(first.line)) says \"\(phrase)\""
-      } else if CommentText.phrase(in: text, from: ["mandatory", "required"]) != nil {
+      // A section heading is a short line (six words at most): "OPTIONAL", "Optional settings", "MANDATORY (…)";
+      // "only required if …" and "not required" count anywhere.
+      var optional: String? = nil
+      var mandatory = false
+      var mustChange: String? = nil
+      for (text, line) in block {
+        guard let text else { continue }
+        let short = text.split(separator: " ").count <= 6
+        if optional == nil, let phrase = CommentText.phrase(in: text, from: ["only required", "only needed", "not required"])
+          ?? (short ? CommentText.phrase(in: text, from: ["optional"]) : nil)
+        {
+          optional = "its section (line \(line)) says \"\(phrase)\""
+        } else if short, CommentText.phrase(in: text, from: ["mandatory", "required"]) != nil {
+          mandatory = true
+        }
+        if mustChange == nil, let phrase = CommentText.phrase(in: text, from: CommentText.mustChangePhrases) {
+          mustChange = "its section (line \(line)) says \"\(phrase)\""
+        }
+      }
+      guard block.contains(where: { $0.text != nil }) else { return }
+      if let optional {
+        optionalSection = optional
+      } else if mandatory {
         optionalSection = nil
       }
-      mustChangeSection = CommentText.phrase(in: text, from: CommentText.mustChangePhrases).map {
-        "its section (line \(first.line)) says \"\($0)\""
-      }
+      mustChangeSection = mustChange
     }
     func hints(_ entry: inout TemplateEntry) {
       if let text = entry.description {
@@ -220,7 +237,11 @@ enum DotEnvTemplate {
           entry.mustChangeHint = "its comment says \"\(phrase)\""
         }
       }
-      if entry.optionalHint == nil && entry.requiredHint == nil { entry.optionalHint = optionalSection }
+      // In a section marked optional, the section decides unless the entry's own comment says it is optional.
+      if entry.optionalHint == nil, let optionalSection {
+        entry.optionalHint = optionalSection
+        entry.requiredHint = nil
+      }
       if entry.mustChangeHint == nil { entry.mustChangeHint = mustChangeSection }
     }
 

@@ -15,6 +15,7 @@ extension CofferCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var env: EnvironmentOption
     @Flag(name: .long, help: "Print the report as JSON.") var json = false
+    @Flag(name: .long, help: "Also report variables the code reads that coffer.yaml does not declare.") var discover = false
 
     mutating func run() throws {
       let ws = try Workspace.load(global)
@@ -27,6 +28,7 @@ extension CofferCommand {
         unreadable = vault.unreadableGroups
       }
       let report = Checker.check(ws.manifest, environment: environment, values: values)
+      let inCode = try CodeDiscovery.undeclaredNames(ws, enabled: discover)
       if json {
         let doc = JSON.object([
           ("environment", .string(report.environment)),
@@ -36,11 +38,11 @@ extension CofferCommand {
           ("ok", JSON.strings(report.ok)),
           ("unreadable_groups", JSON.strings(unreadable)),
         ])
-        Terminal.out(doc.encoded + "\n")
+        Terminal.out(CodeDiscovery.adding(inCode, to: doc).encoded + "\n")
       } else {
-        Terminal.out(CheckText.render(report, manifest: ws.manifest, unreadable: unreadable))
+        Terminal.out(CodeDiscovery.adding(inCode, to: CheckText.render(report, manifest: ws.manifest, unreadable: unreadable)))
       }
-      if report.hasProblems { throw Finish(status: ExitStatus.problemsFound.rawValue) }
+      if report.hasProblems || !(inCode?.isEmpty ?? true) { throw Finish(status: ExitStatus.problemsFound.rawValue) }
     }
   }
 
