@@ -45,8 +45,9 @@ enum CodeDiscovery {
     let roots = paths.isEmpty ? [defaultRoot(ws.project)] : paths
     let listing = try TreeWalker(respectsGitIgnore: respectsGitIgnore).list(roots)
     let candidates = listing.files.filter { SourceLanguage.detect(path: $0.path) != .unsupported }
-    let results = TreeWalker.readAll(candidates, maxSize: maxFileSize) { file, bytes in
-      ReferenceScanner.scan(bytes, path: file.path)
+    let results = TreeWalker.readAll(candidates, maxSize: maxFileSize) { file, bytes -> [VariableReference]? in
+      guard let language = SourceLanguage.detect(path: file.path, firstLine: bytes.prefix(256)) else { return nil }
+      return ReferenceScanner.scan(bytes, language: language)
     }
     var references: [(file: String, reference: VariableReference)] = []
     var skipped = listing.skipped
@@ -54,6 +55,7 @@ enum CodeDiscovery {
     for (file, result) in zip(candidates, results) {
       switch result {
       case .success(let found):
+        guard let found else { continue }  // no extension and no `#!` line naming a language
         read += 1
         references += found.map { (file.path, $0) }
       case .failure(let error):
@@ -93,7 +95,7 @@ enum CodeDiscovery {
       }
       counts[key, default: 0] += 1
     }
-    var text = "discover: read \(read) source files"
+    var text = "discover: read \(read) source file\(read == 1 ? "" : "s")"
     if !counts.isEmpty {
       text += "; skipped " + counts.keys.sorted().map { "\(counts[$0]!) \($0)" }.joined(separator: ", ")
     }
@@ -136,7 +138,8 @@ enum CodeDiscovery {
     if !report.unused.isEmpty {
       out += "declared but not read (\(report.unused.count)): \(report.unused.joined(separator: ", "))\n"
     }
-    out += "declared and read (\(report.declaredAndUsed.count))\n"
+    out += "declared and read (\(report.declaredAndUsed.count))"
+    out += report.declaredAndUsed.isEmpty ? "\n" : ": \(report.declaredAndUsed.joined(separator: ", "))\n"
     out += report.hasUndeclared ? "result: \(report.undeclared.count) undeclared\n" : "result: ok\n"
     return out
   }
