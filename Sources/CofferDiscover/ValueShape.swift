@@ -23,8 +23,8 @@ public enum ValueShape {
   ]
 
   /// What kind of secret a value is shaped like, or `nil`: a PEM private key, a JWT, a URL with a password, a
-  /// provider token (a known prefix followed by at least 8 token characters), an AWS access key ID, or a long random
-  /// string (a run of 16 or more characters mixing letters and digits that is not words).
+  /// provider token (a known prefix followed by at least 8 token characters that are not placeholder words, as in
+  /// `xoxb-your-token-here`), an AWS access key ID, or a long random string (a run of 16 or more characters mixing letters and digits that is not words).
   /// - Parameter value: the value.
   /// - Returns: a short noun phrase such as `"a JWT"`, never containing the value.
   public static func secretShape(_ value: String) -> String? {
@@ -33,7 +33,9 @@ public enum ValueShape {
     if urlPassword(value).map({ !isPlaceholderWord($0) }) ?? false { return "a URL with a password" }
     for entry in tokenPrefixes where value.hasPrefix(entry.prefix) {
       let rest = value.dropFirst(entry.prefix.count)
-      if rest.count >= 8 && rest.utf8.allSatisfy({ Bytes.isNameByte($0) || $0 == 0x2D || $0 == 0x2E || $0 == 0x2F }) {
+      if rest.count >= 8 && rest.utf8.allSatisfy({ Bytes.isNameByte($0) || $0 == 0x2D || $0 == 0x2E || $0 == 0x2F })
+        && (isRandom(String(rest)) || !isPlaceholderWord(rest))
+      {
         return entry.shape
       }
     }
@@ -160,16 +162,17 @@ public enum ValueShape {
     return sawUnit && !sawDigit
   }
 
-  static let placeholderMarkers = [
-    "your", "replace", "change", "example", "placeholder", "insecure", "dummy", "fake", "xxx", "todo", "fixme",
-    "sample", "here", "<", ">", "...", "…", "***", "password", "secret", "token", "key", "generate", "random",
-    "redacted", "none", "null",
+  /// Words that mark a placeholder when they appear as a word of the value (split at punctuation and at
+  /// lowercase-to-capital changes, so `smtpPassword` holds `password`).
+  static let placeholderWords: Set<String> = [
+    "your", "replace", "change", "changeme", "example", "placeholder", "insecure", "dummy", "fake", "todo", "fixme",
+    "sample", "here", "password", "secret", "token", "key", "generate", "random", "redacted", "none", "null",
   ]
 
-  /// Whether a value is an obvious placeholder: it contains a word such as `your`, `replace`, `change`, `example`,
-  /// `placeholder`, `fake`, `dummy`, `xxx`, `TODO`, `<…>`, `...`, `password`, `secret`, `key`; it is a bare token
-  /// prefix (`sk-`, `xoxb-`); one character repeated; or the variable's own name. A value shaped like a real secret
-  /// is never a placeholder.
+  /// Whether a value is an obvious placeholder: one of its words is `your`, `replace`, `change`, `changeme`,
+  /// `example`, `placeholder`, `fake`, `dummy`, `TODO`, `password`, `secret`, `key` and the like; it holds `<`, `>`
+  /// or `...`; it is a bare token prefix (`sk-`, `xoxb-`); one character repeated; or the variable's own name. A
+  /// value shaped like a real secret is never a placeholder.
   /// - Parameters:
   ///   - value: the value.
   ///   - name: the variable's name, if known.
@@ -183,8 +186,29 @@ public enum ValueShape {
   }
 
   static func isPlaceholderWord(_ value: Substring) -> Bool {
-    let lower = value.lowercased()
-    return placeholderMarkers.contains { lower.contains($0) }
+    if value.contains("<") || value.contains(">") || value.contains("...") || value.contains("…") { return true }
+    var words: [String] = []
+    var current = ""
+    var previousLower = false
+    for c in value {
+      if !(c.isLetter || c.isNumber) {
+        if !current.isEmpty { words.append(current) }
+        current = ""
+        previousLower = false
+        continue
+      }
+      if c.isUppercase && previousLower {
+        words.append(current)
+        current = ""
+      }
+      current.append(c)
+      previousLower = c.isLowercase
+    }
+    if !current.isEmpty { words.append(current) }
+    return words.contains { word in
+      let lower = word.lowercased()
+      return placeholderWords.contains(lower) || (lower.count >= 3 && lower.allSatisfy { $0 == "x" })
+    }
   }
 
   /// A short value (at most 12 letters, digits, `-`, `_`) or a URL with credentials on a local host: the kind of
