@@ -155,7 +155,7 @@ public enum SettingInference {
       {
         description = nil
         notes.append("description left out: the comment holds something shaped like a secret")
-      } else if isSecret, let value, value.count >= 4, text.contains(value) {
+      } else if isSecret, let value, value.count >= 10, text.contains(value) {
         description = nil
         notes.append("description left out: the comment holds the value")
       }

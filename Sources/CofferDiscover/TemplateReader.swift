@@ -188,13 +188,15 @@ enum DotEnvTemplate {
       line.hasSuffix("\r") ? line.dropLast() : line
     }
     var scan = TemplateScan()
-    var block: [(text: String?, line: Int)] = []  // comment lines since the last blank line or assignment
+    var block: [(text: String?, line: Int, banner: Bool)] = []  // comment lines since the last blank line or assignment
     var optionalSection: String? = nil
     var mustChangeSection: String? = nil
     var seen = Set<String>()
 
-    func description(_ block: [(text: String?, line: Int)]) -> String? {
-      let texts = block.compactMap(\.text)
+    /// The comment lines after the last banner line (`#####`) of the block, joined.
+    func description(_ block: [(text: String?, line: Int, banner: Bool)]) -> String? {
+      let start = (block.lastIndex { $0.banner }).map { $0 + 1 } ?? 0
+      let texts = block[start...].compactMap(\.text)
       return texts.isEmpty ? nil : texts.joined(separator: " ")
     }
     func closeSection() {
@@ -204,7 +206,7 @@ enum DotEnvTemplate {
       var optional: String? = nil
       var mandatory = false
       var mustChange: String? = nil
-      for (text, line) in block {
+      for (text, line, _) in block {
         guard let text else { continue }
         let short = text.split(separator: " ").count <= 6
         if optional == nil, let phrase = CommentText.phrase(in: text, from: ["only required", "only needed", "not required"])
@@ -259,9 +261,10 @@ enum DotEnvTemplate {
             origin: .commentedOut)
           hints(&entry)
           scan.entries.append(entry)
-          block.append((nil, number))
+          block.append((nil, number, false))
         } else {
-          block.append((CommentText.clean(trimmed), number))
+          let text = CommentText.clean(trimmed)
+          block.append((text, number, text == nil))
         }
         continue
       }
@@ -401,6 +404,9 @@ enum ComposeTemplate {
       default: break
       }
     }
+    // File order: by line, interpolations of a line before its entry.
+    scan.entries = scan.entries.enumerated().sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }
+      .map(\.element)
     return scan
   }
 
