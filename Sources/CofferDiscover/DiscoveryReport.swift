@@ -20,7 +20,7 @@ public struct ReferenceLocation: Sendable, Hashable, Comparable {
 
   /// Orders by file (bytes), line, then column.
   public static func < (lhs: ReferenceLocation, rhs: ReferenceLocation) -> Bool {
-    if lhs.file != rhs.file { return Array(lhs.file.utf8).lexicographicallyPrecedes(Array(rhs.file.utf8)) }
+    if lhs.file != rhs.file { return lhs.file.utf8.lexicographicallyPrecedes(rhs.file.utf8) }
     return (lhs.line, lhs.column) < (rhs.line, rhs.column)
   }
 
@@ -59,7 +59,7 @@ public struct DiscoveryReport: Sendable, Equatable {
     }
     let declaredSet = Set(declared)
     func sorted(_ names: some Sequence<String>) -> [String] {
-      names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+      names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
     undeclared = sorted(byName.keys.filter { !declaredSet.contains($0) }).map {
       Finding(name: $0, locations: Array(Set(byName[$0]!)).sorted())

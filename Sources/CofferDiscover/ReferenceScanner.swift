@@ -52,13 +52,27 @@ public enum ReferenceScanner {
       case .githubActions: found = YAMLExpansionScanner.scanWorkflow(&text)
       default: found = CallScanner.scan(&text, rules: CallScanner.rules(for: language), style: CommentStyle(language))
       }
-      var seen = Set<Int>()
+      // One pass over the lines for all references, in offset order.
       var out: [VariableReference] = []
-      for item in found where !SystemVariables.isSystem(item.name) && seen.insert(item.offset).inserted {
-        let (line, column) = text.position(of: item.offset)
+      var line = 1
+      var lineStart = 0
+      var cursor = 0
+      var previous = -1
+      for item in found.sorted(by: { $0.offset < $1.offset }) where item.offset != previous {
+        previous = item.offset
+        if SystemVariables.isSystem(item.name) { continue }
+        while cursor < item.offset {
+          if buffer[cursor] == 0x0A {
+            line += 1
+            lineStart = cursor + 1
+          }
+          cursor += 1
+        }
+        var column = 1
+        for i in lineStart..<item.offset where buffer[i] & 0xC0 != 0x80 { column += 1 }
         out.append(VariableReference(name: item.name, line: line, column: column, language: language))
       }
-      return out.sorted()
+      return out
     }
   }
 }
@@ -107,19 +121,6 @@ struct ScanText {
     guard offset >= 0, offset + needle.count <= bytes.count else { return false }
     for k in 0..<needle.count where bytes[offset + k] != needle[k] { return false }
     return true
-  }
-
-  /// Every offset where `needle` starts, in order.
-  func occurrences(of needle: [UInt8]) -> [Int] {
-    guard let first = needle.first, needle.count <= bytes.count else { return [] }
-    var out: [Int] = []
-    var i = 0
-    let last = bytes.count - needle.count
-    while i <= last {
-      if bytes[i] == first && matches(needle, at: i) { out.append(i) }
-      i += 1
-    }
-    return out
   }
 
   /// The identifier `[A-Za-z_][A-Za-z0-9_]*` starting at `offset`, if any, and its end.
@@ -284,10 +285,19 @@ enum CallScanner {
     }
   }
 
+  /// One pass over the file: a byte that starts no trigger is skipped with one table lookup.
   static func scan(_ text: inout ScanText, rules: [Rule], style: CommentStyle) -> [(name: String, offset: Int)] {
     var out: [(name: String, offset: Int)] = []
-    for rule in rules {
-      for start in text.occurrences(of: rule.trigger) {
+    var starts = [Bool](repeating: false, count: 256)
+    for rule in rules { starts[Int(rule.trigger[0])] = true }
+    let bytes = text.bytes
+    let candidates = starts.withUnsafeBufferPointer { table in
+      var positions: [Int] = []
+      for start in 0..<bytes.count where table[Int(bytes[start])] { positions.append(start) }
+      return positions
+    }
+    for start in candidates {
+      for rule in rules where text.matches(rule.trigger, at: start) {
         let before = text[start - 1]
         if start > 0 && Bytes.isIdentifierByte(before) { continue }
         if start > 0 && before == 0x2E && !rule.afterDot { continue }

@@ -48,9 +48,10 @@ public enum SourceLanguage: String, Sendable, Hashable, CaseIterable, Comparable
   /// - Returns: the language, ``Detection/needsShebang`` for a name without extension, or
   ///   ``Detection/unsupported``.
   public static func detect(path: String) -> Detection {
-    let components = path.split(separator: "/", omittingEmptySubsequences: true)
-    guard let last = components.last else { return .unsupported }
-    let name = String(last)
+    var trimmed = Substring(path)
+    while trimmed.last == "/" { trimmed = trimmed.dropLast() }
+    let name = String(trimmed[(trimmed.lastIndex(of: "/").map { trimmed.index(after: $0) } ?? trimmed.startIndex)...])
+    guard !name.isEmpty else { return .unsupported }
     let lower = name.lowercased()
     let ext: String? = {
       guard let dot = lower.lastIndex(of: "."), dot != lower.startIndex else { return nil }
@@ -62,6 +63,7 @@ public enum SourceLanguage: String, Sendable, Hashable, CaseIterable, Comparable
       return .language(.dockerfile)
     }
     if ext == "yml" || ext == "yaml" {
+      let components = trimmed.split(separator: "/")
       if components.count >= 3, components[components.count - 2] == "workflows",
         components[components.count - 3] == ".github"
       {

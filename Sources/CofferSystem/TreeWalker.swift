@@ -192,7 +192,7 @@ public struct TreeWalker: Sendable {
       if name == "." || name == ".." { continue }
       out.append((name, entry.pointee.d_type))
     }
-    out.sort { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }
+    out.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
     return out
   }
 
