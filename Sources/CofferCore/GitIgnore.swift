@@ -225,14 +225,6 @@ public struct GitIgnoreRules: Sendable {
   /// - Parameter file: the file; its ``GitIgnoreFile/base`` must be inside the bases already pushed.
   public mutating func push(_ file: GitIgnoreFile) { files.append(file) }
 
-  /// Removes `.gitignore` files that do not apply inside `directory` (used while walking back out).
-  /// - Parameter directory: a directory relative to the root, without a trailing `/` (empty for the root).
-  public mutating func popFiles(notContaining directory: String) {
-    while let last = files.last, !last.base.isEmpty, last.base != directory, !directory.hasPrefix(last.base + "/") {
-      files.removeLast()
-    }
-  }
-
   /// The verdict for one path, not considering its parent directories.
   /// - Parameters:
   ///   - path: relative to the repository root, `/`-separated, no leading or trailing `/`.

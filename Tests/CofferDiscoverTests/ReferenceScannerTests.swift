@@ -213,6 +213,32 @@ import Testing
       ["1️⃣": "DEPLOY_ENABLED", "2️⃣": "DEPLOY_TOKEN", "3️⃣": "A_SECRET", "4️⃣": "A_VAR", "5️⃣": "QUOTED"])
   }
 
+  /// Random bytes and random mixes of the syntax the scanners care about never crash a scanner, and every position
+  /// is inside the input.
+  @Test func scannersSurviveArbitraryInput() {
+    var rng = SeededGenerator(seed: 42)
+    let pieces = [
+      "$", "${", "}", "{", "'", "\"", "`", "\\", "#", "//", "/*", "*", "\n", " ", "\t", "<<", "<<-", "<<'EOF'", "EOF",
+      "os.getenv(", "process.env.", "process.env[", "= process.env", "ENV[", "env::var(", "System.getenv(",
+      "secrets.", "vars.", "${{", "}}", "if:", "ARG ", "ENV ", "RUN ", "A_B", "x", "=", "(", ")", "[", "]", ",", ":",
+      "\r\n", "é", "\u{0}",
+    ]
+    for round in 0..<400 {
+      var bytes: [UInt8]
+      if round % 2 == 0 {
+        bytes = (0..<Int.random(in: 0..<200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+      } else {
+        bytes = Array((0..<Int.random(in: 0..<80, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined().utf8)
+      }
+      let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).count
+      for language in SourceLanguage.allCases {
+        for reference in ReferenceScanner.scan(bytes, language: language) {
+          #expect(reference.line >= 1 && reference.line <= lines && reference.column >= 1)
+        }
+      }
+    }
+  }
+
   @Test func languageDetection() {
     #expect(SourceLanguage.detect(path: "src/app.py") == .language(.python))
     #expect(SourceLanguage.detect(path: "web/App.TSX") == .language(.typescript))

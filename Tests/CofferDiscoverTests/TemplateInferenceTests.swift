@@ -1,4 +1,5 @@
 import CofferCore
+import Foundation
 import CofferDiscover
 import Testing
 
@@ -156,6 +157,53 @@ import Testing
     } catch {
       Issue.record("unexpected \(error)")
     }
+  }
+
+  /// Random templates either read or fail with an error; inference never crashes and the manifest it builds
+  /// always decodes.
+  @Test func arbitraryTemplatesNeverCrashAndAlwaysMakeAValidManifest() throws {
+    var rng = SeededGenerator(seed: 7)
+    var built = 0
+    let names = ["A_KEY", "DB_PASSWORD", "PORT", "LOG_LEVEL", "x", "NEXT_PUBLIC_URL", "AWS_SECRET_ACCESS_KEY", "ÉTÉ", "9X"]
+    let pieces = [
+      "sk-", "your-key", "true", "8080", "postgres://u:p@h/d", "é", "<x>", "a b", "#", "$", "${X}", "${Y:-d}", "'", "\"",
+      "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig_nature", "0123456789abcdef0123456789abcdef", "", ":", "\\", "\t",
+    ]
+    func value(_ rng: inout SeededGenerator) -> String {
+      (0..<Int.random(in: 0..<4, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+    }
+    for round in 0..<300 {
+      var lines: [String] = []
+      let file = ["a.env", "docker-compose.yml", ".github/workflows/x.yml"][round % 3]
+      switch round % 3 {
+      case 0:
+        for _ in 0..<Int.random(in: 1..<12, using: &rng) {
+          let name = names.randomElement(using: &rng)!
+          lines.append(
+            [
+              "# " + value(&rng), "\(name)=\(value(&rng))", "# \(name)=\(value(&rng))", "", "export \(name)='\(value(&rng).filter { $0 != "'" })'",
+            ].randomElement(using: &rng)!)
+        }
+      case 1:
+        lines = ["services:", "  api:", "    image: \"x:${TAG:-\(value(&rng).filter { $0 != "\"" && $0 != "\\" && $0 != "}" })}\"", "    environment:"]
+        for _ in 0..<Int.random(in: 1..<8, using: &rng) {
+          lines.append("      \(names.randomElement(using: &rng)!): '\(value(&rng).replacingOccurrences(of: "'", with: "''"))'")
+        }
+      default:
+        lines = ["on: push", "jobs:", "  a:", "    env:"]
+        for _ in 0..<Int.random(in: 1..<6, using: &rng) {
+          lines.append("      \(names.randomElement(using: &rng)!): '\(value(&rng).replacingOccurrences(of: "'", with: "''"))'")
+        }
+        lines += ["    steps:", "      - run: echo ${{ secrets.\(names.randomElement(using: &rng)!) }} ${{ vars.\(names.randomElement(using: &rng)!) }}"]
+      }
+      let bytes = Array(lines.joined(separator: "\n").utf8)
+      guard let scan = try? TemplateReader.read(bytes, file: file, as: TemplateReader.kind(of: file, bytes: bytes)) else { continue }
+      let settings = SettingInference.infer(scan.entries).settings
+      let manifest = SettingInference.manifest(settings, project: "p", environments: ["dev"], recipients: [])
+      #expect(throws: Never.self) { try Manifest.decode(Array(manifest.encodedYAML().utf8), file: "coffer.yaml") }
+      if !settings.isEmpty { built += 1 }
+    }
+    #expect(built > 150, "only \(built) templates produced declarations")
   }
 
   @Test func valueShapes() {
