@@ -66,7 +66,7 @@ import Testing
   static func writeFixture(_ box: Sandbox) throws -> [String: [String]] {
     var expected: [String: [String]] = [:]
     for (path, marked, names) in fixture {
-      let (text, markers) = markedText(marked)
+      let (text, markers) = DiscoverFixture.markedText(marked)
       try box.write(path, text)
       for (marker, position) in markers {
         expected[names[marker]!, default: []].append("\(path):\(position.line):\(position.column)")
@@ -133,7 +133,7 @@ import Testing
 
   @Test func skipsIgnoredBinaryLargeFilesAndNeverFollowsSymlinksOutOfTheTree() throws {
     let box = try Sandbox(manifest: Self.manifest)
-    let outside = try TempDirectory()
+    let outside = try OutsideDirectory()
     try Data("import os\nos.getenv('OUTSIDE_SECRET')\n".utf8).write(to: outside.url.appendingPathComponent("leak.py"))
     try FileManager.default.createDirectory(at: outside.url.appendingPathComponent("pkg"), withIntermediateDirectories: true)
     try Data("os.getenv('OUTSIDE_DIR_SECRET')\n".utf8).write(to: outside.url.appendingPathComponent("pkg/mod.py"))
@@ -204,7 +204,7 @@ import Testing
 }
 
 /// A scratch directory outside any sandbox, removed at the end.
-final class TempDirectory: @unchecked Sendable {  // used by one test at a time
+final class OutsideDirectory: @unchecked Sendable {  // used by one test at a time
   let url: URL
   init() throws {
     url = FileManager.default.temporaryDirectory.appendingPathComponent("coffer-outside-\(UUID().uuidString)")
@@ -213,29 +213,31 @@ final class TempDirectory: @unchecked Sendable {  // used by one test at a time
   deinit { try? FileManager.default.removeItem(at: url) }
 }
 
-/// Text with position markers (1️⃣ …): the text without them and each marker's 1-based line and column (Unicode
-/// scalars).
-func markedText(_ marked: String) -> (text: String, markers: [String: (line: Int, column: Int)]) {
-  let names = ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣"]
-  var text = ""
-  var markers: [String: (line: Int, column: Int)] = [:]
-  var line = 1
-  var column = 1
-  var rest = Substring(marked)
-  outer: while !rest.isEmpty {
-    for name in names where rest.hasPrefix(name) {
-      markers[name] = (line, column)
-      rest = rest.dropFirst(name.count)
-      continue outer
+enum DiscoverFixture {
+  /// Text with position markers (1️⃣ …): the text without them and each marker's 1-based line and column (Unicode
+  /// scalars).
+  static func markedText(_ marked: String) -> (text: String, markers: [String: (line: Int, column: Int)]) {
+    let names = ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣"]
+    var text = ""
+    var markers: [String: (line: Int, column: Int)] = [:]
+    var line = 1
+    var column = 1
+    var rest = Substring(marked)
+    outer: while !rest.isEmpty {
+      for name in names where rest.hasPrefix(name) {
+        markers[name] = (line, column)
+        rest = rest.dropFirst(name.count)
+        continue outer
+      }
+      let c = rest.removeFirst()
+      text.append(c)
+      if c.unicodeScalars.last == "\n" {
+        line += 1
+        column = 1
+      } else {
+        column += c.unicodeScalars.count
+      }
     }
-    let c = rest.removeFirst()
-    text.append(c)
-    if c.unicodeScalars.last == "\n" {
-      line += 1
-      column = 1
-    } else {
-      column += c.unicodeScalars.count
-    }
+    return (text, markers)
   }
-  return (text, markers)
 }
