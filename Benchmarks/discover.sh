@@ -94,7 +94,7 @@ read_bytes=$(find "$tree" -type f \( -name '*.py' -o -name '*.js' -o -name '*.ts
 peer=()
 if command -v rg >/dev/null; then
   pattern='os\.environ|getenv|process\.env|import\.meta\.env|Getenv|LookupEnv|ENV\[|ENV\.fetch|environment\[|env::var|env!|\$\{?[A-Z_]'
-  peer=(--command-name "rg (same files, one regex)" "rg --count-matches -t py -t js -t ts -t go -t ruby -t swift -t rust -t java -t kotlin -t sh -t docker -e '$pattern' . > /dev/null")
+  peer=(--command-name "rg (same files, one regex)" "rg --no-require-git --count-matches -t py -t js -t ts -t go -t ruby -t swift -t rust -t java -t kotlin -t sh -t docker -e '$pattern' . > /dev/null")
 fi
 hyperfine --warmup 1 --runs "$runs" --ignore-failure --export-json "$tmp/h.json" \
   --command-name "coffer discover ($total_files files)" "$COFFER_BIN discover --json > /dev/null 2>&1" "${peer[@]}" >&2
