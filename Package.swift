@@ -14,6 +14,7 @@ let package = Package(
     .library(name: "CofferCore", targets: ["CofferCore"]),
     .library(name: "CofferDotEnv", targets: ["CofferDotEnv"]),
     .library(name: "CofferVault", targets: ["CofferVault"]),
+    .library(name: "CofferDiscover", targets: ["CofferDiscover"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -61,6 +62,11 @@ let package = Package(
         .product(name: "Yams", package: "Yams"),
       ],
       swiftSettings: strict),
+    // Variables a project uses: references in source code, declarations in existing templates. No I/O.
+    .target(
+      name: "CofferDiscover",
+      dependencies: ["CofferCore", "CofferDotEnv", .product(name: "Yams", package: "Yams")],
+      swiftSettings: strict),
     // The only module that touches the world: files, locks, identity lookup, execve, clock, HTTP.
     .target(
       name: "CofferSystem",
@@ -76,7 +82,7 @@ let package = Package(
     .target(
       name: "CofferCLI",
       dependencies: [
-        "CofferCore", "CofferDotEnv", "CofferVault", "CofferSystem", "CofferAudit", "CofferSync",
+        "CofferCore", "CofferDotEnv", "CofferVault", "CofferSystem", "CofferAudit", "CofferSync", "CofferDiscover",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -103,6 +109,10 @@ let package = Package(
       resources: [.copy("Vectors")],
       swiftSettings: strict),
     .testTarget(name: "CofferAuditTests", dependencies: ["CofferAudit", "CofferCore"], swiftSettings: strict),
+    .testTarget(
+      name: "CofferDiscoverTests",
+      dependencies: ["CofferDiscover", "CofferCore", "CofferSystem"],
+      swiftSettings: strict),
     .testTarget(
       name: "CofferCLITests",
       // Crypto: to check, from outside, that a revoked data key no longer opens new ciphertexts.

@@ -185,5 +185,6 @@ secrets:
     secret: false
     pattern: 'debug|info|warning|error'
     example: info
+
 """#
 }

@@ -57,7 +57,8 @@ func spawnCoffer(
   p.standardOutput = FileHandle.nullDevice
   p.standardError = FileHandle.nullDevice
   guard (try? p.run()) != nil else { return nil }
-  if let stdin { input.fileHandleForWriting.write(stdin) }
+  Sandbox.ignoreSIGPIPE
+  if let stdin { try? input.fileHandleForWriting.write(contentsOf: stdin) }
   if !keepStdinOpen { try? input.fileHandleForWriting.close() }
   return (p, input)
 }
@@ -78,7 +79,8 @@ func runAsNobody(_ sb: Sandbox, _ args: [String], stdin: Data? = nil) -> CLIResu
   p.standardError = err
   p.standardInput = input
   do { try p.run() } catch { return CLIResult(status: -1, stdout: Data(), stderr: "cannot start: \(error)") }
-  if let stdin { input.fileHandleForWriting.write(stdin) }
+  Sandbox.ignoreSIGPIPE
+  if let stdin { try? input.fileHandleForWriting.write(contentsOf: stdin) }
   try? input.fileHandleForWriting.close()
   nonisolated(unsafe) var errData = Data()
   let group = DispatchGroup()

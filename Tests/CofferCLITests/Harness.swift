@@ -42,6 +42,8 @@ final class Sandbox: @unchecked Sendable {  // used from one test at a time
 
   deinit { try? FileManager.default.removeItem(at: dir) }
 
+  static let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN) }()
+
   var recipient: String {
     let text = (try? String(contentsOf: identityFile, encoding: .utf8)) ?? ""
     return text.split(separator: "\n").first { $0.hasPrefix("# public key: ") }.map { String($0.dropFirst(14)) } ?? ""
@@ -82,7 +84,9 @@ final class Sandbox: @unchecked Sendable {  // used from one test at a time
     p.standardError = err
     p.standardInput = input
     do { try p.run() } catch { return CLIResult(status: -1, stdout: Data(), stderr: "cannot start: \(error)") }
-    if let stdin { input.fileHandleForWriting.write(stdin) }
+    // A child may exit without reading its stdin: never let that kill the test process with SIGPIPE.
+    Sandbox.ignoreSIGPIPE
+    if let stdin { try? input.fileHandleForWriting.write(contentsOf: stdin) }
     try? input.fileHandleForWriting.close()
     // Read both pipes concurrently so a chatty child cannot block.
     nonisolated(unsafe) var errData = Data()

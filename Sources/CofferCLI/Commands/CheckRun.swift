@@ -20,6 +20,7 @@ extension CofferCommand {
     @OptionGroup var env: EnvironmentOption
     @Flag(name: .long, help: "Print the report as JSON.") var json = false
     @Flag(name: .long, help: "Check what is readable even if some groups are not.") var allowPartial = false
+    @Flag(name: .long, help: "Also report variables the code reads that coffer.yaml does not declare.") var discover = false
 
     mutating func run() throws {
       let ws = try Workspace.load(global)
@@ -40,6 +41,7 @@ extension CofferCommand {
       var report = Checker.check(ws.manifest, environment: environment, values: values)
       // A value this identity cannot read is present, not missing; it is simply not checked.
       report.missing.removeAll { notReadable.contains($0) }
+      let inCode = try CodeDiscovery.undeclaredNames(ws, enabled: discover)
       if json {
         let doc = JSON.object([
           ("environment", .string(report.environment)),
@@ -52,11 +54,13 @@ extension CofferCommand {
             .object([("name", .string($0.name)), ("revoked", .string($0.mark.recipient)), ("since", .string($0.mark.time.rfc3339))])
           })),
         ])
-        Terminal.out(doc.encoded + "\n")
+        Terminal.out(CodeDiscovery.adding(inCode, to: doc).encoded + "\n")
       } else {
-        Terminal.out(CheckText.render(report, manifest: ws.manifest, unreadable: unreadable, needsRotation: needsRotation))
+        Terminal.out(CodeDiscovery.adding(inCode, to: CheckText.render(report, manifest: ws.manifest, unreadable: unreadable, needsRotation: needsRotation)))
       }
-      if report.hasProblems || !needsRotation.isEmpty { throw Finish(status: ExitStatus.problemsFound.rawValue) }
+      if report.hasProblems || !needsRotation.isEmpty || !(inCode?.isEmpty ?? true) {
+        throw Finish(status: ExitStatus.problemsFound.rawValue)
+      }
     }
   }
 

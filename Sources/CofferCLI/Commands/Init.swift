@@ -11,7 +11,10 @@ extension CofferCommand {
       discussion: """
         Writes coffer.yaml (refusing to overwrite one), creates .coffer/vault/, adds .env files and Coffer's local \
         state to .gitignore, creates an identity if none is configured, and adds its recipient to the manifest's \
-        `recipients:` map under your user name.
+        `recipients:` map under your user name. With --from, the manifest declares every variable of the given \
+        templates (.env.example, .env.sample, example.env, compose files, GitHub workflows), each inferred as a \
+        secret or a plain setting with a group, `required`, a description and (for settings and placeholders) an \
+        example; what was inferred and why is printed on stderr, never a value.
         """)
 
     @Option(name: .long, help: "Project name (default: the directory's name).")
@@ -28,6 +31,8 @@ extension CofferCommand {
 
     @Option(name: .long, help: ArgumentHelp("In an existing project, write a CI workflow instead (github: .github/workflows/coffer-sync.yml).", valueName: "kind"))
     var ci: String?
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Declare the variables of these templates.", valueName: "file"))
+    var from: [String] = []
 
     mutating func run() throws {
       if let ci { return try CIWorkflow.write(kind: ci, project: project) }
@@ -44,6 +49,7 @@ extension CofferCommand {
       }
       let projectName = (self.projectName ?? Paths.lastComponent(root)).trimmingSpaces()
       let recipientName = VaultGrammar.sanitizeAuthor(name ?? ProcessEnvironment.userName())
+      let imported = from.isEmpty ? nil : try TemplateImport.read(from)
 
       // Identity: reuse the configured one, or make one at the configured path.
       let identities: [AgeX25519Identity]
@@ -63,6 +69,10 @@ extension CofferCommand {
       let recipient = identities[0].recipient.encoded
 
       var yaml = Init.defaultManifest(project: projectName, environments: envs, recipientName: recipientName, recipient: recipient)
+      if let imported {
+        yaml = try imported.manifestText(project: projectName, environments: envs, recipientName: recipientName, recipient: recipient)
+        imported.report()
+      }
       // Validate what we are about to write with the real decoder.
       _ = try Manifest.decode(Array(yaml.utf8), file: Project.manifestName)
       try Files.makeDirectory(target.vaultDirectory)
