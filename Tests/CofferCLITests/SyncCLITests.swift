@@ -218,3 +218,39 @@ import Testing
     #expect(bad.stderr.contains("coffer: error: no destination named nope"))
   }
 }
+
+/// `coffer setup-repo --from-pulumi`: a new repository whose vault is filled from a Pulumi ESC environment.
+@Suite struct SetupRepoFromPulumiTests {
+  @Test func aNewRepositoryIsFilledFromPulumiESC() async throws {
+    let esc = FakePulumiESC(tokens: ["pul-setup-token"])
+    esc.addOrganization("acme")
+    try await esc.start()
+    defer { Task { await esc.stop() } }
+    try esc.setDefinition("acme", "default", "sophia-ai-production", yaml: """
+      values:
+        OPENAI_API_KEY:
+          fn::secret: sk-from-esc-canary-41d2
+        LOG_LEVEL: info
+        environmentVariables:
+          OPENAI_API_KEY: ${OPENAI_API_KEY}
+          LOG_LEVEL: ${LOG_LEVEL}
+
+      """)
+    let box = try Sandbox()
+    box.extraEnvironment = ["PULUMI_ACCESS_TOKEN": "pul-setup-token", "COFFER_TEST_ONLY_NO_SLEEP": "1"]
+    let r = await withCheckedContinuation { continuation in
+      DispatchQueue.global().async {
+        continuation.resume(returning: box.run([
+          "setup-repo", "--name", box.path("from-esc"), "--from-pulumi", "acme/sophia-ai-production",
+          "--pulumi-api", esc.baseURL, "--env", "production",
+        ]))
+      }
+    }
+    #expect(r.status == 0, "\(r.all)")
+    #expect(!r.all.contains("sk-from-esc-canary-41d2") && !r.all.contains("pul-setup-token"))
+    let manifest = try String(contentsOfFile: box.path("from-esc/coffer.yaml"), encoding: .utf8)
+    #expect(manifest.contains("    type: pulumi-esc\n    organization: acme\n    project: default\n    environment: sophia-ai-production\n"))
+    let got = box.run(["get", "OPENAI_API_KEY", "-n", "--env", "production"], cwd: box.dir.appendingPathComponent("from-esc"))
+    #expect(got.out == "sk-from-esc-canary-41d2")
+  }
+}
