@@ -43,6 +43,8 @@ let package = Package(
       name: "CofferAudit",
       dependencies: ["CofferCore", .product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: strict),
+    // Leak scanning and redaction: multi-pattern matching over bytes. No I/O.
+    .target(name: "CofferScan", dependencies: ["CofferCore"], swiftSettings: strict),
     // The only module that touches the world: files, locks, identity lookup, execve, clock.
     .target(
       name: "CofferSystem",
@@ -52,7 +54,7 @@ let package = Package(
     .target(
       name: "CofferCLI",
       dependencies: [
-        "CofferCore", "CofferDotEnv", "CofferVault", "CofferSystem", "CofferAudit",
+        "CofferCore", "CofferDotEnv", "CofferVault", "CofferSystem", "CofferAudit", "CofferScan",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -66,6 +68,7 @@ let package = Package(
       dependencies: ["CofferVault", "CofferCore", .product(name: "Crypto", package: "swift-crypto")],
       resources: [.copy("Vectors")],
       swiftSettings: strict),
+    .testTarget(name: "CofferScanTests", dependencies: ["CofferScan", "CofferCore"], swiftSettings: strict),
     .testTarget(name: "CofferAuditTests", dependencies: ["CofferAudit", "CofferCore"], swiftSettings: strict),
     .testTarget(
       name: "CofferCLITests",
