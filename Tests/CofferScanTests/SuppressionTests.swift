@@ -18,7 +18,9 @@ import Testing
   }
 
   @Test func allowAnywhereOnAMultiLineFindingDropsIt() {
-    #expect(scanner.scan(Array("x = '''AAAA-fake-line-one-Zx81\nBBBB-fake-line-two-Qm22\n''' # coffer:allow\n".utf8)).isEmpty)
+    let s = Support.scanner([Support.known("CERT", "AAAA-fake-line-one-Zx81\nBBBB-fake-line-two-Qm22")])
+    #expect(s.scan(Array("x = '''AAAA-fake-line-one-Zx81\nBBBB-fake-line-two-Qm22''' # coffer:allow\n".utf8)).isEmpty)
+    #expect(s.scan(Array("x = '''AAAA-fake-line-one-Zx81\nBBBB-fake-line-two-Qm22'''\n# coffer:allow\n".utf8)).count == 1)
   }
 
   @Test func cofferignoreFollowsGitignoreSyntax() {
