@@ -48,7 +48,7 @@ let package = Package(
     // The only module that touches the world: files, locks, identity lookup, execve, clock.
     .target(
       name: "CofferSystem",
-      dependencies: ["CofferCore", "CofferVault", "CofferDotEnv", "CofferAudit"],
+      dependencies: ["CofferCore", "CofferVault", "CofferDotEnv", "CofferAudit", "CofferScan"],
       swiftSettings: strict),
     // Thin commands, one error renderer, exit codes.
     .target(

@@ -190,6 +190,7 @@ public struct ScanStream {
   var pending: [Pending] = []
   var carry: [UInt8] = []
   var carryStart = 0
+  var ended = false
 
   init(_ scanner: Scanner) {
     self.scanner = scanner
@@ -200,8 +201,12 @@ public struct ScanStream {
   public var offset: Int { cursor.offset }
 
   /// Feeds the next chunk.
-  /// - Parameter chunk: the bytes; any size, including empty.
-  public mutating func feed(_ chunk: UnsafeRawBufferPointer) {
+  /// - Parameters:
+  ///   - chunk: the bytes; any size, including empty.
+  ///   - isFinal: true when no bytes follow, which spares the work of carrying line numbers and context into a
+  ///     next chunk; then only ``finish()`` may follow.
+  public mutating func feed(_ chunk: UnsafeRawBufferPointer, isFinal: Bool = false) {
+    precondition(!ended, "feed after the final chunk")
     let buffer = chunk.bindMemory(to: UInt8.self)
     matches.removeAll(keepingCapacity: true)
     scanner.automaton.feed(chunk, cursor: &cursor, into: &matches)
@@ -224,8 +229,13 @@ public struct ScanStream {
         }
       }
     }
-    resolve(buffer, final: false)
-    lines.finishChunk(buffer)
+    if isFinal {
+      ended = true
+      resolve(buffer, final: true)
+    } else {
+      resolve(buffer, final: false)
+      lines.finishChunk(buffer)
+    }
   }
 
   /// Feeds the next chunk from an array.
@@ -238,7 +248,10 @@ public struct ScanStream {
   /// Overlapping matches of the same value become one finding (the longest); a format-rule match that overlaps a
   /// known value is dropped in its favour; findings whose lines carry `coffer:allow` are dropped.
   public mutating func finish() -> [Finding] {
-    resolve(UnsafeBufferPointer(start: nil, count: 0), final: true)
+    if !ended {
+      ended = true
+      resolve(UnsafeBufferPointer(start: nil, count: 0), final: true)
+    }
     return collapse()
   }
 
