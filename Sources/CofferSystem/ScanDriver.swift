@@ -89,6 +89,7 @@ public enum ScanDriver {
         continue
       }
       guard (st.st_mode & S_IFMT) == S_IFDIR else { continue }
+      let start = out.count
       if let top = try Git.topLevel(of: root) {
         let listed = try Git.output(["-C", root, "ls-files", "-z", "--full-name", "--cached", "--others", "--exclude-standard"], what: "list files")
         for rel in listed.split(separator: 0, omittingEmptySubsequences: true) {
@@ -97,6 +98,8 @@ public enum ScanDriver {
           guard isRegularFile(absolute) else { continue }
           out.append(Target(display: display(absolute), path: absolute, ignorePath: relative))
         }
+        // --cached lists come before --others: report in one path order.
+        out[start...].sort { $0.display.utf8.lexicographicallyPrecedes($1.display.utf8) }
       } else {
         let base = Paths.absolute(root)
         walk(base, relative: "") { relative in
