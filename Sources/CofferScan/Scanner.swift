@@ -67,10 +67,16 @@ public final class Scanner: Sendable {
   public static let allowMarker = "coffer:allow"
 
   enum Label: Sendable {
-    case value(Int, Encoding)
+    /// A known value's variant: value index, encoding, and the index in ``tails`` of the bytes that must follow
+    /// the automaton's key (nil when the key is the whole variant).
+    case value(Int, Encoding, tail: Int?)
     case rule(Int)
     case allow
   }
+
+  /// Variants longer than this are looked for by their first `keyLength` bytes, and the rest is compared when the
+  /// key matches: the automaton stays small (its table is states × classes) however long the values are.
+  static let keyLength = 32
 
   struct ValueInfo: Sendable {
     let name: String
@@ -81,6 +87,7 @@ public final class Scanner: Sendable {
 
   let automaton: Automaton
   let labels: [[Label]]
+  let tails: [[UInt8]]
   let values: [ValueInfo]
   let rules: [any Rule]
   let fingerprintMaterial: @Sendable (String, [UInt8]) -> String
@@ -92,8 +99,8 @@ public final class Scanner: Sendable {
   public var ruleIDs: [String] { rules.map(\.id) }
   /// The number of byte patterns compiled.
   public var patternCount: Int { automaton.patterns.count }
-  /// The longest pattern, in bytes: how much a stream may hold back.
-  public var maxPatternLength: Int { automaton.maxPatternLength }
+  /// The longest automaton key, in bytes.
+  var maxPatternLength: Int { automaton.maxPatternLength }
 
   /// Compiles the patterns.
   /// - Parameters:
@@ -107,7 +114,9 @@ public final class Scanner: Sendable {
   ) {
     var patterns: [[UInt8]] = []
     var labels: [[Label]] = []
+    var tails: [[UInt8]] = []
     var index: [[UInt8]: Int] = [:]
+    var seenVariants = Set<[UInt8]>()
     func add(_ bytes: [UInt8], _ label: Label) {
       if let i = index[bytes] {
         labels[i].append(label)
@@ -115,6 +124,15 @@ public final class Scanner: Sendable {
         index[bytes] = patterns.count
         patterns.append(bytes)
         labels.append([label])
+      }
+    }
+    func addVariant(_ bytes: [UInt8], value: Int, encoding: Encoding) {
+      guard seenVariants.insert(bytes).inserted else { return }  // an equal earlier value names it
+      if bytes.count <= Scanner.keyLength {
+        add(bytes, .value(value, encoding, tail: nil))
+      } else {
+        tails.append(Array(bytes[Scanner.keyLength...]))
+        add(Array(bytes.prefix(Scanner.keyLength)), .value(value, encoding, tail: tails.count - 1))
       }
     }
     var skipped: [SkippedValue] = []
@@ -127,7 +145,9 @@ public final class Scanner: Sendable {
       }
       let i = infos.count
       infos.append(ValueInfo(name: v.name, environment: v.environment, version: v.version, fingerprint: v.fingerprint))
-      for variant in Encodings.variants(of: bytes, distinctiveParts: true) { add(variant.bytes, .value(i, variant.encoding)) }
+      for variant in Encodings.variants(of: bytes, distinctiveParts: true) {
+        addVariant(variant.bytes, value: i, encoding: variant.encoding)
+      }
     }
     for (r, rule) in rules.enumerated() {
       for trigger in rule.triggers where trigger.count >= Encodings.minimumLength { add(trigger, .rule(r)) }
@@ -135,6 +155,7 @@ public final class Scanner: Sendable {
     add(Array(Scanner.allowMarker.utf8), .allow)
     automaton = Automaton(patterns: patterns)
     self.labels = labels
+    self.tails = tails
     self.values = infos
     self.rules = rules
     self.skipped = skipped
@@ -158,8 +179,8 @@ public final class Scanner: Sendable {
 /// The scan of one stream (a file, a blob): feed it chunks in order, then ``finish()``.
 ///
 /// Matches that span chunks are found, and reported with absolute offsets and the right line and column. The
-/// stream keeps only the automaton state, the last ``Scanner/maxPatternLength`` bytes, and, while a format rule is
-/// waiting to see more of the input, the bytes since its trigger (at most its lookahead).
+/// stream keeps only the automaton state, the last 32 bytes, and, while a long variant's key or a format rule's
+/// trigger is waiting to see more of the input, the bytes since that key or trigger.
 public struct ScanStream {
   struct Candidate {
     enum Kind {
@@ -175,8 +196,15 @@ public struct ScanStream {
   }
 
   struct Pending {
-    let rule: Int
+    enum Kind {
+      /// A long variant whose key matched: compare the tail.
+      case verify(value: Int, encoding: Encoding, tail: Int)
+      case rule(Int)
+    }
+    let kind: Kind
     let start: Int
+    /// How many bytes from `start` must be seen before deciding (fewer at the end of the input).
+    let need: Int
     let line: Int
     let column: Int
   }
@@ -217,15 +245,20 @@ public struct ScanStream {
         switch label {
         case .allow:
           allowLines.insert(lines.position(of: start, in: buffer).line)
-        case .value(let i, let encoding):
+        case .value(let i, let encoding, let tail):
+          let p = lines.position(of: start, in: buffer)
+          if let tail {
+            let need = scanner.patternLengths[m.pattern] + scanner.tails[tail].count
+            pending.append(Pending(kind: .verify(value: i, encoding: encoding, tail: tail), start: start, need: need, line: p.line, column: p.column))
+            continue
+          }
           guard !valueTaken else { continue }
           valueTaken = true
-          let p = lines.position(of: start, in: buffer)
           let endLine = lines.position(of: m.end - 1, in: buffer).line
           candidates.append(Candidate(kind: .value(i, encoding), start: start, end: m.end, line: p.line, column: p.column, endLine: endLine))
         case .rule(let r):
           let p = lines.position(of: start, in: buffer)
-          pending.append(Pending(rule: r, start: start, line: p.line, column: p.column))
+          pending.append(Pending(kind: .rule(r), start: start, need: scanner.rules[r].lookahead, line: p.line, column: p.column))
         }
       }
     }
@@ -285,18 +318,28 @@ public struct ScanStream {
     let end = cursor.offset
     var waiting: [Pending] = []
     for p in pending {
-      let rule = scanner.rules[p.rule]
-      if !final, end - p.start < rule.lookahead {
+      if !final, end - p.start < p.need {
         waiting.append(p)
         continue
       }
-      let windowEnd = min(end, p.start + rule.lookahead)
-      let window = bytes(from: p.start, to: windowEnd, chunk: chunk)
-      let found = window.withUnsafeBytes { rule.confirm($0, atEnd: final && windowEnd == end) }
-      guard let found else { continue }
-      let endLine = p.line + window.prefix(found.length).reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-      let fingerprint = scanner.fingerprintMaterial(rule.id, found.material)
-      candidates.append(Candidate(kind: .rule(p.rule, fingerprint), start: p.start, end: p.start + found.length, line: p.line, column: p.column, endLine: endLine))
+      let windowEnd = min(end, p.start + p.need)
+      switch p.kind {
+      case .verify(let value, let encoding, let tail):
+        guard windowEnd - p.start == p.need else { continue }  // the input ended first
+        let window = bytes(from: p.start, to: windowEnd, chunk: chunk)
+        guard window[Scanner.keyLength...].elementsEqual(scanner.tails[tail]) else { continue }
+        let endLine = p.line + window.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } - (window.last == 0x0A ? 1 : 0)
+        candidates.append(Candidate(kind: .value(value, encoding), start: p.start, end: windowEnd, line: p.line, column: p.column, endLine: endLine))
+      case .rule(let r):
+        let rule = scanner.rules[r]
+        let window = bytes(from: p.start, to: windowEnd, chunk: chunk)
+        let found = window.withUnsafeBytes { rule.confirm($0, atEnd: final && windowEnd == end) }
+        guard let found else { continue }
+        let endLine = p.line + window.prefix(found.length).reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+          - (found.length > 0 && window[found.length - 1] == 0x0A ? 1 : 0)
+        let fingerprint = scanner.fingerprintMaterial(rule.id, found.material)
+        candidates.append(Candidate(kind: .rule(r, fingerprint), start: p.start, end: p.start + found.length, line: p.line, column: p.column, endLine: endLine))
+      }
     }
     pending = waiting
     if let first = waiting.map(\.start).min() {
