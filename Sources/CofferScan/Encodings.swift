@@ -68,10 +68,9 @@ public enum Encodings {
   public static func variants(of value: [UInt8], distinctiveParts: Bool) -> [Variant] {
     guard value.count >= minimumLength else { return [] }
     var out: [Variant] = []
-    var seen = Set<[UInt8]>()
+    var seen = Set<ByteString>()
     func add(_ bytes: [UInt8], _ encoding: Encoding) {
-      guard bytes.count >= minimumLength, !seen.contains(bytes) else { return }
-      seen.insert(bytes)
+      guard bytes.count >= minimumLength, seen.insert(ByteString(bytes)).inserted else { return }
       out.append(Variant(bytes: bytes, encoding: encoding))
     }
     add(value, .raw)
@@ -247,5 +246,16 @@ public enum Encodings {
 
   static func isAlphanumeric(_ b: UInt8) -> Bool {
     (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+  }
+}
+
+/// A byte string as a set or dictionary key, hashed in one call over its bytes (an array hashes byte by byte).
+struct ByteString: Hashable {
+  let bytes: [UInt8]
+
+  init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+  func hash(into hasher: inout Hasher) {
+    bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
   }
 }

@@ -18,7 +18,7 @@ public final class RedactionSet: Sendable {
   public init(values: [KnownValue]) {
     var patterns: [[UInt8]] = []
     var names: [String] = []
-    var seen = Set<[UInt8]>()
+    var seen = Set<ByteString>()
     var skipped: [SkippedValue] = []
     for v in values {
       let bytes = v.value.reveal()
@@ -26,8 +26,7 @@ public final class RedactionSet: Sendable {
         skipped.append(SkippedValue(name: v.name, environment: v.environment, version: v.version, reason: "shorter than \(Encodings.minimumLength) bytes"))
         continue
       }
-      for variant in Encodings.variants(of: bytes, distinctiveParts: false) where !seen.contains(variant.bytes) {
-        seen.insert(variant.bytes)
+      for variant in Encodings.variants(of: bytes, distinctiveParts: false) where seen.insert(ByteString(variant.bytes)).inserted {
         patterns.append(variant.bytes)
         names.append(v.name)
       }

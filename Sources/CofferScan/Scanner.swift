@@ -115,19 +115,19 @@ public final class Scanner: Sendable {
     var patterns: [[UInt8]] = []
     var labels: [[Label]] = []
     var tails: [[UInt8]] = []
-    var index: [[UInt8]: Int] = [:]
-    var seenVariants = Set<[UInt8]>()
+    var index: [ByteString: Int] = [:]
+    var seenVariants = Set<ByteString>()
     func add(_ bytes: [UInt8], _ label: Label) {
-      if let i = index[bytes] {
+      if let i = index[ByteString(bytes)] {
         labels[i].append(label)
       } else {
-        index[bytes] = patterns.count
+        index[ByteString(bytes)] = patterns.count
         patterns.append(bytes)
         labels.append([label])
       }
     }
     func addVariant(_ bytes: [UInt8], value: Int, encoding: Encoding) {
-      guard seenVariants.insert(bytes).inserted else { return }  // an equal earlier value names it
+      guard seenVariants.insert(ByteString(bytes)).inserted else { return }  // an equal earlier value names it
       if bytes.count <= Scanner.keyLength {
         add(bytes, .value(value, encoding, tail: nil))
       } else {

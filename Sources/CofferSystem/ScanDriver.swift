@@ -81,11 +81,12 @@ public enum ScanDriver {
   /// - Throws: ``SystemError`` when a root does not exist or git fails.
   public static func workingTreeFiles(_ roots: [String]) throws -> [Target] {
     var out: [Target] = []
+    let cwd = Paths.currentDirectory()
     for root in roots {
       var st = stat()
       guard lstat(root, &st) == 0 else { throw SystemError.errno("cannot scan", path: root) }
       if (st.st_mode & S_IFMT) == S_IFREG {
-        out.append(Target(display: display(Paths.absolute(root)), path: root, ignorePath: nil))
+        out.append(Target(display: display(Paths.absolute(root), cwd: cwd), path: root, ignorePath: nil))
         continue
       }
       guard (st.st_mode & S_IFMT) == S_IFDIR else { continue }
@@ -94,9 +95,9 @@ public enum ScanDriver {
         let listed = try Git.output(["-C", root, "ls-files", "-z", "--full-name", "--cached", "--others", "--exclude-standard"], what: "list files")
         for rel in listed.split(separator: 0, omittingEmptySubsequences: true) {
           let relative = String(decoding: rel, as: UTF8.self)
+          // Deleted files, symlinks and submodules are dropped when opened (O_NOFOLLOW, fstat).
           let absolute = Paths.join(top, relative)
-          guard isRegularFile(absolute) else { continue }
-          out.append(Target(display: display(absolute), path: absolute, ignorePath: relative))
+          out.append(Target(display: display(absolute, cwd: cwd), path: absolute, ignorePath: relative))
         }
         // --cached lists come before --others: report in one path order.
         out[start...].sort { $0.display.utf8.lexicographicallyPrecedes($1.display.utf8) }
@@ -104,7 +105,7 @@ public enum ScanDriver {
         let base = Paths.absolute(root)
         walk(base, relative: "") { relative in
           let absolute = Paths.join(base, relative)
-          out.append(Target(display: display(absolute), path: absolute, ignorePath: relative))
+          out.append(Target(display: display(absolute, cwd: cwd), path: absolute, ignorePath: relative))
         }
       }
     }
@@ -131,15 +132,13 @@ public enum ScanDriver {
     }
   }
 
-  static func isRegularFile(_ path: String) -> Bool {
-    var st = stat()
-    return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
-  }
-
   /// A path for reports: relative to the current directory when inside it.
-  static func display(_ absolute: String) -> String {
-    let cwd = Paths.currentDirectory()
-    if absolute.hasPrefix(cwd + "/") { return String(absolute.dropFirst(cwd.count + 1)) }
+  static func display(_ absolute: String, cwd: String) -> String {
+    if absolute.hasPrefix(cwd), absolute.utf8.count > cwd.utf8.count,
+      absolute.utf8[absolute.utf8.index(absolute.utf8.startIndex, offsetBy: cwd.utf8.count)] == UInt8(ascii: "/")
+    {
+      return String(decoding: absolute.utf8.dropFirst(cwd.utf8.count + 1), as: UTF8.self)
+    }
     return absolute
   }
 
@@ -190,9 +189,10 @@ public enum ScanDriver {
   static func scanFile(
     _ t: Target, scanner: Scanner, buffer: UnsafeMutableRawBufferPointer, maxSize: Int, summary: inout ScanSummary
   ) -> [Finding] {
-    let fd = open(t.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+    let fd = open(t.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
     guard fd >= 0 else {
-      summary.unreadable.append("\(t.display): \(String(cString: strerror(errno)))")
+      // Gone since it was listed, or a symbolic link: nothing to scan.
+      if errno != ENOENT && errno != ELOOP { summary.unreadable.append("\(t.display): \(String(cString: strerror(errno)))") }
       return []
     }
     defer { close(fd) }

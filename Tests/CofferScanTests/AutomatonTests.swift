@@ -44,6 +44,44 @@ import Testing
     }
   }
 
+  /// Large chunks are walked in four interleaved lanes: the matches (and the final state) are the same as a
+  /// byte-by-byte walk, including matches that straddle the lanes' borders.
+  @Test func laneWalkAgreesWithNaiveSearchOnLargeChunks() {
+    var seed: UInt64 = 0x1234_5678_9ABC_DEF1
+    func next() -> Int {
+      seed ^= seed << 13
+      seed ^= seed >> 7
+      seed ^= seed << 17
+      return Int(seed % 1_000_000)
+    }
+    for round in 0..<6 {
+      let patterns = (0..<(2 + next() % 10)).map { _ in (0..<(1 + next() % (round < 3 ? 6 : 40))).map { _ in UInt8(97 + next() % 3) } }
+      let text = (0..<(20_000 + next() % 5000)).map { _ in UInt8(97 + next() % 3) }
+      var expected: [[Int]] = []
+      for end in 1...text.count {
+        for (i, p) in patterns.enumerated() where p.count <= end && text[(end - p.count)..<end].elementsEqual(p) {
+          expected.append([i, end])
+        }
+      }
+      let a = Automaton(patterns: patterns)
+      let whole = a.matches(in: text)
+      #expect(Set(whole.map { [$0.pattern, $0.end] }) == Set(expected))
+      #expect(whole.count == expected.count)
+      #expect(zip(whole, whole.dropFirst()).allSatisfy { $0.end <= $1.end })
+      // Split anywhere: same matches, same final state.
+      let cut = next() % text.count
+      var cursor = Automaton.Cursor()
+      var found: [Automaton.Match] = []
+      a.feed(Array(text[..<cut]), cursor: &cursor, into: &found)
+      a.feed(Array(text[cut...]), cursor: &cursor, into: &found)
+      #expect(Set(found.map { [$0.pattern, $0.end] }) == Set(expected))
+      var byteCursor = Automaton.Cursor()
+      var ignored: [Automaton.Match] = []
+      for b in text.suffix(100) { a.feed([b], cursor: &byteCursor, into: &ignored) }
+      #expect(a.pending(cursor) == a.pending(byteCursor))
+    }
+  }
+
   @Test func pendingIsTheLongestSuffixThatBeginsAPattern() {
     let a = Automaton(patterns: [Array("secret".utf8), Array("sesame".utf8)])
     var cursor = Automaton.Cursor()
