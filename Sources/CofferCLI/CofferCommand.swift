@@ -19,7 +19,7 @@ public struct CofferCommand: ParsableCommand {
     subcommands: [
       Init.self, Keygen.self, Set.self, Get.self, Remove.self, List.self, Import.self, ImportFromEnv.self,
       Export.self, ExportToEnv.self, Check.self, Template.self, GenerateTemplate.self, Run.self, Rewrap.self,
-      Audit.self, Scan.self, Hook.self,
+      Audit.self, Scan.self, Hook.self, Redact.self,
     ])
 
   public init() {}

@@ -34,6 +34,21 @@ import Testing
     #expect(r.finish().isEmpty)
   }
 
+  /// A long value (past the 32-byte key) is held while it still matches and released at the first difference.
+  @Test func longValuesAreHeldOnlyWhileTheyStillMatch() {
+    let value = "ghp_Qm3xZ81kLp0Wd7RtYv5NbC2aHs9EfUj4Ko6"  // 39 bytes
+    let set = RedactionSet(values: [Support.known("GITHUB_TOKEN", value)])
+    #expect(set.maxPatternLength == 78)  // its hex form
+    var r = Redactor(set)
+    #expect(String(decoding: r.redact(Array(("x " + value.prefix(35)).utf8)), as: UTF8.self) == "x ")
+    // The first half (19 bytes) is a value's half and stays redacted; the rest is released at the difference.
+    let rest = String(value.dropFirst(19).prefix(16))
+    #expect(String(decoding: r.redact(Array("Ko!".utf8)), as: UTF8.self) == "[redacted:GITHUB_TOKEN]" + rest + "Ko!")
+    #expect(String(decoding: r.redact(Array((" " + value.prefix(36)).utf8)), as: UTF8.self) == " ")
+    #expect(String(decoding: r.redact(Array((value.dropFirst(36) + " y").utf8)), as: UTF8.self) == "[redacted:GITHUB_TOKEN] y")
+    #expect(r.finish().isEmpty)
+  }
+
   /// F20: each line of a multi-line value is masked wherever it appears, together or alone; short lines are not
   /// masks.
   @Test func multiLineValues() {

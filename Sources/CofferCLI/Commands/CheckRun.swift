@@ -88,6 +88,8 @@ extension CofferCommand {
     @OptionGroup var env: EnvironmentOption
     @Flag(name: .long, help: "Keep variables already set in the environment.") var noOverride = false
     @Flag(name: .long, help: "Run even if some groups are not readable with this identity.") var allowPartial = false
+    @Flag(name: .long, help: "Run the command as a child with its output redacted (values become [redacted:NAME]); see docs/scan.md.")
+    var redact = false
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (after --).")
     var command: [String] = []
 
@@ -98,6 +100,7 @@ extension CofferCommand {
       guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --env NAME -- COMMAND ARGS…"]) }
       let entries = try RunEnvironment.secrets(global: global, env: env, allowPartial: allowPartial)
       let environment = try RunEnvironment.merge(ProcessEnvironment.entries(), entries, override: !noOverride)
+      if redact { try RedactedRunCommand.run(argv: argv, environment: environment, global: global, env: env) }
       try Exec.replaceProcess(argv: argv, environment: environment)
     }
   }
