@@ -43,6 +43,11 @@ public enum RedactedRun {
       _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
     }
     signalWriteFD = signalPipe[1]
+    // A parent may have started us with signals blocked (the mask is inherited): take them.
+    var handled = sigset_t()
+    sigemptyset(&handled)
+    for sig in forwarded + [SIGCHLD, SIGWINCH] { sigaddset(&handled, sig) }
+    sigprocmask(SIG_UNBLOCK, &handled, nil)
     for sig in forwarded + [SIGCHLD, SIGWINCH] {
       var action = sigaction()
       action.__sigaction_handler.sa_handler = relaySignal
