@@ -36,8 +36,16 @@ struct KnownValues {
     var result = KnownValues(fingerprinter: ScanFingerprinter(identity: identities[0]), projectRoot: project.root)
     var keyed = false
     let wanted = try only.map { try $0.map { try ws.environment(EnvironmentOption(env: $0)) } } ?? ws.manifest.environments
+    var closed: [String] = []
     for environment in wanted {
-      guard let vault = try ws.openVault(environment, identities: identities) else { continue }
+      let opened: Vault?
+      do {
+        opened = try ws.openVault(environment, identities: identities)
+      } catch let error as VaultError where error.code == .noMatchingIdentity && only == nil {
+        closed.append(environment)  // an environment this identity is not a recipient of
+        continue
+      }
+      guard let vault = opened else { continue }
       if !keyed {
         result.fingerprinter = ScanFingerprinter(vault: vault)
         keyed = true
@@ -56,6 +64,9 @@ struct KnownValues {
         read.append(name)
       }
       try ws.auditor(identities).record(action, environment: environment, secrets: read, durable: false)
+    }
+    if !closed.isEmpty {
+      ErrorRenderer.warn("this identity cannot open \(closed.joined(separator: ", ")): their values are not looked for")
     }
     if !result.unreadable.isEmpty {
       ErrorRenderer.warn("not readable with this identity, so not looked for: groups \(result.unreadable.joined(separator: ", "))")

@@ -27,6 +27,9 @@ public struct RuleMatch: Sendable {
   public var material: [UInt8]
 
   /// Creates a match.
+  /// - Parameters:
+  ///   - length: bytes from the trigger's first byte to the end of the match.
+  ///   - material: the normalized secret, for the fingerprint only.
   public init(length: Int, material: [UInt8]) {
     self.length = length
     self.material = material
@@ -40,14 +43,19 @@ public struct RuleMatch: Sendable {
 /// The material is the base64 body alone, so the fingerprint is the same in every layout. A header with no body
 /// (code that parses PEM) or no matching END marker within ``lookahead`` bytes is not a finding.
 public struct PrivateKeyRule: Rule {
+  /// `private-key`.
   public let id = "private-key"
+  /// `-----BEGIN `.
   public let triggers = [Array("-----BEGIN ".utf8)]
+  /// 64 KiB: the END marker must come within this many bytes of the BEGIN marker.
   public let lookahead = 65_536
   /// The smallest body, in base64 characters, that counts as a key.
   public let minimumBody = 8
 
+  /// The rule.
   public init() {}
 
+  /// Parses the armor at the trigger; see the type's summary for what is accepted.
   public func confirm(_ window: UnsafeRawBufferPointer, atEnd: Bool) -> RuleMatch? {
     let w = window.bindMemory(to: UInt8.self)
     let n = w.count

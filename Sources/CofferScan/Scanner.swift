@@ -39,20 +39,26 @@ public struct SkippedValue: Sendable, Equatable {
 public struct Finding: Sendable, Hashable {
   /// `known-value` for a value from the vault, else the format rule's id.
   public let rule: String
-  /// For a known value: the secret's name, environment, version and the form it was found in.
+  /// The secret's name (known values only).
   public let secret: String?
+  /// The environment whose vault holds the value (known values only).
   public let environment: String?
+  /// The value's version number (known values only).
   public let version: Int?
+  /// The form the value was found in (known values only).
   public let encoding: Encoding?
   /// The keyed fingerprint: of the value for a known value; of the rule's material (e.g. a key's base64 body) for
   /// a format rule.
   public let fingerprint: String
-  /// Absolute byte offset and length of the matched text in the stream.
+  /// The absolute byte offset of the matched text in the stream.
   public let offset: Int
+  /// The length of the matched text in bytes.
   public let length: Int
-  /// 1-based line and column (in Unicode scalars) of the first byte, and the line of the last byte.
+  /// The 1-based line of the first byte.
   public let line: Int
+  /// The 1-based column of the first byte, in Unicode scalars.
   public let column: Int
+  /// The 1-based line of the last byte.
   public let endLine: Int
 }
 

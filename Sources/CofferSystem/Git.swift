@@ -11,11 +11,17 @@ public enum Git {
 
   /// One entry of `git diff --raw -z` / `git log --raw -z`.
   public struct Change: Sendable {
+    /// The old side's mode, e.g. `100644` (`000000` when added).
     public let oldMode: String
+    /// The new side's mode (`000000` when deleted).
     public let newMode: String
+    /// The old blob's object name (all zeros when added).
     public let old: String
+    /// The new blob's object name (all zeros when deleted).
     public let new: String
+    /// The status letter(s): `A`, `M`, `D`, `T`, ….
     public let status: String
+    /// The path, relative to the top level.
     public let path: String
 
     /// Whether the new side is a regular file (not a symlink, submodule or deletion).

@@ -64,7 +64,9 @@ public struct ScanSummary: Sendable {
 public enum ScanDriver {
   /// A file to scan: the path to report and the path to open.
   public struct Target: Sendable {
+    /// The path findings report.
     public let display: String
+    /// The path to open.
     public let path: String
     /// The path `.cofferignore` patterns are matched against (relative to the directory holding it), or nil for a
     /// file named explicitly on the command line (never ignored).
