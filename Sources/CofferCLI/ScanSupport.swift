@@ -107,6 +107,7 @@ enum ScanReport {
   static let rules: [(id: String, name: String, summary: String)] = [
     ("known-value", "KnownSecretValue", "A value stored in the project's Coffer vault, raw or encoded (base64, percent, hex, JSON, shell), or a line or half of one."),
     ("private-key", "PrivateKeyPEM", "A private key in PEM armor, with real line breaks, spaces or literal \\n escapes."),
+    ("age-identity", "AgeIdentity", "An age X25519 identity (AGE-SECRET-KEY-1…), such as a Coffer identity."),
   ]
 
   static func describe(_ f: Finding) -> String {
@@ -164,7 +165,7 @@ enum ScanReport {
     let results: [JSON] = rows.map { r in
       let f = r.finding
       let message = f.secret.map { "\($0) (\(f.environment ?? "") v\(f.version ?? 0)) found, \(f.encoding?.rawValue ?? "raw")" }
-        ?? "private key in PEM form"
+        ?? (f.rule == "age-identity" ? "age identity (secret key)" : "private key in PEM form")
       var properties: [(String, JSON)] = []
       if let c = r.commit { properties.append(("commit", .string(c))) }
       if let s = f.secret {

@@ -132,3 +132,29 @@ public struct PrivateKeyRule: Rule {
     Encodings.isAlphanumeric(b) || b == 0x2B || b == 0x2F || b == 0x3D
   }
 }
+
+/// An age X25519 identity (https://age-encryption.org/v1): `AGE-SECRET-KEY-1` and 58 upper-case bech32
+/// characters (BIP 173). A Coffer identity in a repository opens every vault it is a recipient of.
+///
+/// The material is the whole key; the match must not continue with another bech32 character.
+public struct AgeIdentityRule: Rule {
+  /// `age-identity`.
+  public let id = "age-identity"
+  /// `AGE-SECRET-KEY-1`.
+  public let triggers = [Array("AGE-SECRET-KEY-1".utf8)]
+  /// The key's length.
+  public let lookahead = 16 + 58 + 1
+
+  /// The rule.
+  public init() {}
+
+  /// Accepts exactly 58 bech32 characters after the prefix.
+  public func confirm(_ window: UnsafeRawBufferPointer, atEnd: Bool) -> RuleMatch? {
+    let w = window.bindMemory(to: UInt8.self)
+    let charset = Array("QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L".utf8)
+    var i = 16
+    while i < w.count, i < 16 + 59, charset.contains(w[i]) { i += 1 }
+    guard i == 16 + 58 else { return nil }
+    return RuleMatch(length: i, material: Array(w[0..<i]))
+  }
+}

@@ -172,7 +172,7 @@ func expectNoLeak(_ values: [String], in outputs: [String], sourceLocation: Sour
     let run = try #require((sarif["runs"] as? [[String: Any]])?.first)
     let driver = try #require((run["tool"] as? [String: Any])?["driver"] as? [String: Any])
     #expect(driver["name"] as? String == "coffer")
-    #expect((driver["rules"] as? [[String: Any]])?.map { $0["id"] as? String } == ["known-value", "private-key"])
+    #expect((driver["rules"] as? [[String: Any]])?.map { $0["id"] as? String } == ["known-value", "private-key", "age-identity"])
     let result = try #require((run["results"] as? [[String: Any]])?.first)
     #expect(result["ruleId"] as? String == "known-value")
     let location = try #require((result["locations"] as? [[String: Any]])?.first?["physicalLocation"] as? [String: Any])
@@ -292,6 +292,15 @@ func expectNoLeak(_ values: [String], in outputs: [String], sourceLocation: Sour
     // The fingerprint is keyed by the identity: the same across runs, and not a hash of the key.
     let again = box.run(["scan", "--json", "plain"])
     #expect(again.out == r.out)
+  }
+
+  /// A Coffer identity committed to the repository is found, though it is no value in the vault.
+  @Test func anIdentityFileIsAFinding() throws {
+    let (box, repo) = try makeProject()
+    try repo.write("keys/me.txt", try String(contentsOf: box.identityFile, encoding: .utf8))
+    let r = repo.coffer(["scan", "--json"])
+    #expect(r.status == 1)
+    #expect(jsonFindings(r) == ["keys/me.txt:3:1 age-identity - - -"])
   }
 
   @Test func usageErrors() throws {

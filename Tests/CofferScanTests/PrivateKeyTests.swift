@@ -77,3 +77,17 @@ import Testing
     }
   }
 }
+
+/// An age identity (what a Coffer identity file holds) is a finding wherever it appears.
+@Suite struct AgeIdentityTests {
+  static let key = "AGE-SECRET-KEY-1" + String(repeating: "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L", count: 2).prefix(58)
+
+  @Test func foundWithItsExactLength() {
+    let scanner = Support.scanner([], rules: [AgeIdentityRule()])
+    assertFindings("# created: 2026-01-01\nexport COFFER_IDENTITY=1️⃣\(Self.key)\n", [FindingSpec("1️⃣", rule: "age-identity")], scanner: scanner)
+    #expect(scanner.scan(Array(String(Self.key.dropLast()).utf8)).isEmpty)
+    #expect(scanner.scan(Array((Self.key + "Q").utf8)).isEmpty)
+    #expect(scanner.scan(Array(Self.key.lowercased().utf8)).isEmpty)
+    #expect(scanner.scan(Array("AGE-SECRET-KEY-1 is the prefix".utf8)).isEmpty)
+  }
+}

@@ -43,7 +43,7 @@ extension CofferCommand {
       let known = formatsOnly
         ? KnownValues(fingerprinter: .ephemeral()) : try KnownValues.load(global, environments: nil, required: false, action: "scan")
       let fingerprinter = known.fingerprinter
-      let scanner = Scanner(values: known.values, rules: [PrivateKeyRule()]) { fingerprinter.fingerprint(rule: $0, material: $1) }
+      let scanner = Scanner(values: known.values, rules: [PrivateKeyRule(), AgeIdentityRule()]) { fingerprinter.fingerprint(rule: $0, material: $1) }
       KnownValues.noteSkipped(scanner.skipped)
 
       let roots = paths.isEmpty ? ["."] : paths
