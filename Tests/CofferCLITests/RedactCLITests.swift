@@ -86,6 +86,15 @@ import Testing
     #expect(r.out.components(separatedBy: "got-INT").count == 2)
   }
 
+  /// The child's terminal starts with coffer's window size and follows a resize (SIGWINCH).
+  @Test func windowSizeIsPassedOnAndFollowed() throws {
+    let box = try makeProject()
+    let r = try Self.underPTY(box, ["run", "--env", "development", "--redact", "--", "sh", "-c",
+      #"trap 'stty size; exit 0' WINCH; stty size; echo ready; while :; do sleep 1; done"#], resizeAfterReady: true)
+    #expect(r.status == 0)
+    #expect(r.out == "30 100\r\nready\r\n40 120\r\n")
+  }
+
   /// F22: SIGTERM, SIGHUP, SIGINT and SIGQUIT sent to coffer reach the child, which exits cleanly with status 0.
   @Test(arguments: ["TERM", "HUP", "INT", "QUIT"])
   func signalsAreForwarded(signal name: String) throws {
@@ -117,11 +126,16 @@ import Testing
 
   /// Runs coffer with a pseudo-terminal as its stdin, stdout and stderr (Python's `pty.fork`), returning what the
   /// terminal showed and coffer's exit status.
-  static func underPTY(_ box: Sandbox, _ args: [String], sendCtrlCAfterReady: Bool = false) throws -> (status: Int32, out: String) {
+  static func underPTY(
+    _ box: Sandbox, _ args: [String], sendCtrlCAfterReady: Bool = false, resizeAfterReady: Bool = false
+  ) throws -> (status: Int32, out: String) {
     let helper = """
-      import os, pty, sys
+      import fcntl, os, pty, struct, sys, termios
+      def size(fd, rows, cols):
+          fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
       pid, fd = pty.fork()
       if pid == 0:
+          size(0, 30, 100)
           os.execv(sys.argv[1], sys.argv[1:])
       out, sent = b"", False
       while True:
@@ -135,6 +149,9 @@ import Testing
           if os.environ.get("SEND_CTRL_C") and not sent and b"ready" in out:
               os.write(fd, b"\\x03")
               sent = True
+          if os.environ.get("RESIZE") and not sent and b"ready" in out:
+              size(fd, 40, 120)
+              sent = True
       _, status = os.waitpid(pid, 0)
       sys.stdout.buffer.write(out)
       code = os.waitstatus_to_exitcode(status)
@@ -147,6 +164,7 @@ import Testing
     var env = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": box.dir.appendingPathComponent("home").path,
                "COFFER_IDENTITY_FILE": box.identityFile.path, "TERM": "xterm"]
     if sendCtrlCAfterReady { env["SEND_CTRL_C"] = "1" }
+    if resizeAfterReady { env["RESIZE"] = "1" }
     p.environment = env
     let out = Pipe()
     p.standardOutput = out
