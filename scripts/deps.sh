@@ -3,6 +3,7 @@
 set -euo pipefail
 need=()
 command -v age >/dev/null 2>&1 || need+=(age)
+command -v git >/dev/null 2>&1 || need+=(git)  # the scan tests build temporary repositories
 python3 -c 'import dotenv, yaml' >/dev/null 2>&1 || pip_need=1
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
