@@ -67,11 +67,13 @@ let package = Package(
       name: "CofferDiscover",
       dependencies: ["CofferCore", "CofferDotEnv", .product(name: "Yams", package: "Yams")],
       swiftSettings: strict),
+    // Leak scanning and redaction: multi-pattern matching over bytes. No I/O.
+    .target(name: "CofferScan", dependencies: ["CofferCore"], swiftSettings: strict),
     // The only module that touches the world: files, locks, identity lookup, execve, clock, HTTP.
     .target(
       name: "CofferSystem",
       dependencies: [
-        "CofferCore", "CofferVault", "CofferDotEnv", "CofferAudit", "CofferSync",
+        "CofferCore", "CofferVault", "CofferDotEnv", "CofferAudit", "CofferSync", "CofferScan",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "HTTPTypes", package: "swift-http-types"),
         .product(name: "NIOCore", package: "swift-nio"),
@@ -83,6 +85,7 @@ let package = Package(
       name: "CofferCLI",
       dependencies: [
         "CofferCore", "CofferDotEnv", "CofferVault", "CofferSystem", "CofferAudit", "CofferSync", "CofferDiscover",
+        "CofferScan",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -108,6 +111,7 @@ let package = Package(
       dependencies: ["CofferVault", "CofferCore", .product(name: "Crypto", package: "swift-crypto")],
       resources: [.copy("Vectors")],
       swiftSettings: strict),
+    .testTarget(name: "CofferScanTests", dependencies: ["CofferScan", "CofferCore"], swiftSettings: strict),
     .testTarget(name: "CofferAuditTests", dependencies: ["CofferAudit", "CofferCore"], swiftSettings: strict),
     .testTarget(
       name: "CofferDiscoverTests",

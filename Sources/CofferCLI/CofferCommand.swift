@@ -12,7 +12,7 @@ public struct CofferCommand: ParsableCommand {
     commandName: "coffer",
     abstract: "Declare, encrypt, check and deliver a project's secrets.",
     discussion: """
-      Exit statuses: 0 ok; 1 problems found (check) or not found (get); 2 bad usage or input, nothing written;
+      Exit statuses: 0 ok; 1 problems found (check, scan) or not found (get); 2 bad usage or input, nothing written;
       3 access or decryption failure; 4 a remote destination failed (sync); `run` exits with the command's own status (127 when it is not found).
       """,
     version: "0.1.0",
@@ -24,6 +24,7 @@ public struct CofferCommand: ParsableCommand {
       Generate.self,
       SetupRepo.self, Plan.self, Sync.self, SyncToGitHub.self, SyncToPulumi.self, SyncAll.self, Pull.self, Doctor.self,
       Discover.self,
+      Scan.self, Hook.self, Redact.self,
     ])
 
   public init() {}

@@ -107,11 +107,21 @@ extension CofferCommand {
     @OptionGroup var env: EnvironmentOption
     @Flag(name: .long, help: "Keep variables already set in the environment.") var noOverride = false
     @Flag(name: .long, help: "Run even if some groups are not readable with this identity.") var allowPartial = false
+    @Flag(name: .long, help: "Run the command as a child with its output redacted (values become [redacted:NAME]); see docs/scan.md.")
+    var redact = false
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (after --).")
     var command: [String] = []
 
     mutating func run() throws {
       if command.first == "--help" || command.first == "-h" { throw CleanExit.helpRequest(self) }
+      if redact {
+        var argv = command
+        if argv.first == "--" { argv.removeFirst() }
+        guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --env NAME -- COMMAND ARGS…"]) }
+        let entries = try RunEnvironment.secrets(project: global.project, verbose: global.verbose, env: env.env, allowPartial: allowPartial)
+        let environment = try RunEnvironment.childEnvironment(entries, override: !noOverride)
+        try RedactedRunCommand.run(argv: argv, environment: environment, global: global, env: env)
+      }
       try RunEnvironment.execute(
         project: global.project, verbose: global.verbose, env: env.env, noOverride: noOverride,
         allowPartial: allowPartial, command: command)
@@ -200,10 +210,15 @@ enum RunEnvironment {
     if argv.first == "--" { argv.removeFirst() }
     guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --env NAME -- COMMAND ARGS…"]) }
     let entries = try secrets(project: project, verbose: verbose, env: env, allowPartial: allowPartial)
-    // The child gets the secrets, never the key that opens every environment and every kept version.
-    let inherited = ProcessEnvironment.entries().filter { !$0.starts(with: Array("COFFER_IDENTITY=".utf8)) }
-    let environment = try merge(inherited, entries, override: !noOverride)
+    let environment = try childEnvironment(entries, override: !noOverride)
     try Exec.replaceProcess(argv: argv, environment: environment)
+  }
+
+  /// The child's environment: the inherited one with the secrets merged in, and never `COFFER_IDENTITY`, the key
+  /// that opens every environment and every kept version.
+  static func childEnvironment(_ entries: [(name: String, value: SecretValue)], override: Bool) throws -> [[UInt8]] {
+    let inherited = ProcessEnvironment.entries().filter { !$0.starts(with: Array("COFFER_IDENTITY=".utf8)) }
+    return try merge(inherited, entries, override: override)
   }
 
   static func secrets(project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool) throws -> [(name: String, value: SecretValue)] {

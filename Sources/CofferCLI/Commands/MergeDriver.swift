@@ -36,7 +36,7 @@ extension CofferCommand {
 enum GitMergeDriver {
   static func register(in root: String) {
     guard Files.isDirectory(Paths.join(root, ".git")) else { return }
-    _ = Subprocess.run(["git", "-C", root, "config", "merge.coffer.name", "coffer vault merge"])
-    _ = Subprocess.run(["git", "-C", root, "config", "merge.coffer.driver", "coffer merge-driver %O %A %B %P"])
+    _ = try? Subprocess.run(["git", "-C", root, "config", "merge.coffer.name", "coffer vault merge"])
+    _ = try? Subprocess.run(["git", "-C", root, "config", "merge.coffer.driver", "coffer merge-driver %O %A %B %P"])
   }
 }

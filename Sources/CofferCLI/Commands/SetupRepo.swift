@@ -82,7 +82,7 @@ extension CofferCommand {
       _ = try Manifest.decode(Array(manifest.utf8), file: Project.manifestName)
 
       try Files.makeDirectory(root)
-      if Subprocess.run(["git", "init", "-q", root]).status != 0 {
+      if (try? Subprocess.run(["git", "init", "-q", root]))?.status != 0 {
         ErrorRenderer.warn("git init failed in \(name); continuing without a repository")
       }
       let project = Project(root: root)

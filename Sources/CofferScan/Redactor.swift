@@ -1,0 +1,189 @@
+import CofferCore
+
+/// The compiled patterns of a redaction: every known value in every encoding ``Encodings`` lists, every line of a
+/// multi-line value of at least ``Encodings/minimumLineLength`` bytes, and both halves of a long value.
+///
+/// Immutable; share it between the redactors of several streams.
+public final class RedactionSet: Sendable {
+  struct Entry: Sendable {
+    let name: String
+    /// Index in `tails` of the bytes that follow the key, or nil when the key is the whole variant.
+    let tail: Int?
+  }
+
+  let automaton: Automaton
+  let entries: [[Entry]]  // per automaton key
+  let tails: [[UInt8]]
+
+  /// Values that were too short to redact (under ``Encodings/minimumLength`` bytes).
+  public let skipped: [SkippedValue]
+  /// The longest variant: the most output a redactor ever holds back.
+  public let maxPatternLength: Int
+
+  /// Compiles the patterns. Variants longer than 32 bytes are looked for by their first 32 bytes and compared in
+  /// full afterwards, so the automaton stays small for long values such as keys and certificates.
+  /// - Parameter values: the values; equal values are redacted under the first one's name.
+  public init(values: [KnownValue]) {
+    var keys: [[UInt8]] = []
+    var entries: [[Entry]] = []
+    var tails: [[UInt8]] = []
+    var index: [ByteString: Int] = [:]
+    var seen = Set<ByteString>()
+    var skipped: [SkippedValue] = []
+    var longest = 0
+    for v in values {
+      let bytes = v.value.reveal()
+      guard bytes.count >= Encodings.minimumLength else {
+        skipped.append(SkippedValue(name: v.name, environment: v.environment, version: v.version, reason: "shorter than \(Encodings.minimumLength) bytes"))
+        continue
+      }
+      for variant in Encodings.variants(of: bytes, distinctiveParts: false) where seen.insert(ByteString(variant.bytes)).inserted {
+        longest = max(longest, variant.bytes.count)
+        let key = Array(variant.bytes.prefix(Scanner.keyLength))
+        var entry = Entry(name: v.name, tail: nil)
+        if variant.bytes.count > Scanner.keyLength {
+          tails.append(Array(variant.bytes[Scanner.keyLength...]))
+          entry = Entry(name: v.name, tail: tails.count - 1)
+        }
+        if let i = index[ByteString(key)] {
+          entries[i].append(entry)
+        } else {
+          index[ByteString(key)] = keys.count
+          keys.append(key)
+          entries.append([entry])
+        }
+      }
+    }
+    automaton = Automaton(patterns: keys)
+    self.entries = entries
+    self.tails = tails
+    self.skipped = skipped
+    maxPatternLength = longest
+  }
+}
+
+/// Copies a stream, replacing every occurrence of a known value (in any of its encodings) with
+/// `[redacted:NAME]`.
+///
+/// Streaming: ``redact(_:)`` returns at once every byte that can no longer be part of a match, and holds back only
+/// the bytes that could still begin one (never more than ``RedactionSet/maxPatternLength`` − 1 after the last
+/// match). A value split across any number of chunks is still replaced. Overlapping or nested matches are
+/// replaced as one span, named after its longest match.
+public struct Redactor {
+  struct Span {
+    var start: Int
+    var end: Int
+    var name: String
+    var length: Int
+  }
+
+  struct Pending {
+    let start: Int
+    let keyLength: Int
+    let tail: Int
+    let name: String
+  }
+
+  let set: RedactionSet
+  var cursor = Automaton.Cursor()
+  var matches: [Automaton.Match] = []
+  var held: [UInt8] = []  // bytes [heldStart, cursor.offset) not yet written
+  var heldStart = 0
+  var spans: [Span] = []  // disjoint, sorted
+  var pending: [Pending] = []  // long variants whose key matched, still being compared
+
+  /// A redactor at the start of a stream.
+  public init(_ set: RedactionSet) { self.set = set }
+
+  /// Consumes a chunk and returns the output that is now final.
+  /// - Parameter chunk: the next bytes of the stream.
+  /// - Returns: bytes to write, possibly empty.
+  public mutating func redact(_ chunk: UnsafeRawBufferPointer) -> [UInt8] {
+    matches.removeAll(keepingCapacity: true)
+    set.automaton.feed(chunk, cursor: &cursor, into: &matches)
+    held.append(contentsOf: chunk.bindMemory(to: UInt8.self))
+    for m in matches {
+      let keyLength = set.automaton.patterns[m.pattern].count
+      for entry in set.entries[m.pattern] {
+        if let tail = entry.tail {
+          pending.append(Pending(start: m.end - keyLength, keyLength: keyLength, tail: tail, name: entry.name))
+        } else {
+          add(Span(start: m.end - keyLength, end: m.end, name: entry.name, length: keyLength))
+        }
+      }
+    }
+    compare()
+    var safe = cursor.offset - set.automaton.pending(cursor)
+    if let first = pending.map(\.start).min() { safe = min(safe, first) }
+    var emitTo = safe
+    if let open = spans.first(where: { $0.end > safe }) { emitTo = min(emitTo, open.start) }
+    return emit(upTo: emitTo)
+  }
+
+  /// Compares the held bytes after each pending key with the rest of its variant: a mismatch drops it at once, a
+  /// full match becomes a span.
+  private mutating func compare() {
+    guard !pending.isEmpty else { return }
+    var still: [Pending] = []
+    for p in pending {
+      let tail = set.tails[p.tail]
+      let from = p.start + p.keyLength - heldStart
+      let available = min(held.count - from, tail.count)
+      if available > 0, !held[from..<(from + available)].elementsEqual(tail[0..<available]) { continue }
+      if available == tail.count {
+        add(Span(start: p.start, end: p.start + p.keyLength + tail.count, name: p.name, length: p.keyLength + tail.count))
+      } else {
+        still.append(p)
+      }
+    }
+    pending = still
+  }
+
+  /// Consumes a chunk given as an array.
+  public mutating func redact(_ chunk: [UInt8]) -> [UInt8] {
+    chunk.withUnsafeBytes { redact($0) }
+  }
+
+  /// Ends the stream and returns everything still held (a variant cut short by the end is not a match).
+  public mutating func finish() -> [UInt8] {
+    pending = []
+    return emit(upTo: cursor.offset)
+  }
+
+  private mutating func add(_ span: Span) {
+    var merged = span
+    var keep: [Span] = []
+    for s in spans {
+      if s.end > merged.start && s.start < merged.end {
+        let longer = s.length >= merged.length ? s : merged
+        merged = Span(start: min(s.start, merged.start), end: max(s.end, merged.end), name: longer.name, length: longer.length)
+      } else {
+        keep.append(s)
+      }
+    }
+    keep.append(merged)
+    spans = keep.sorted { $0.start < $1.start }
+  }
+
+  private mutating func emit(upTo end: Int) -> [UInt8] {
+    guard end > heldStart else { return [] }
+    var out: [UInt8] = []
+    out.reserveCapacity(end - heldStart)
+    var position = heldStart
+    var remaining: [Span] = []
+    for s in spans {
+      guard s.end <= end else {
+        remaining.append(s)
+        continue
+      }
+      if s.start > position { out.append(contentsOf: held[(position - heldStart)..<(s.start - heldStart)]) }
+      out.append(contentsOf: Array("[redacted:\(s.name)]".utf8))
+      position = max(position, s.end)
+    }
+    if end > position { out.append(contentsOf: held[(position - heldStart)..<(end - heldStart)]) }
+    held.removeFirst(end - heldStart)
+    heldStart = end
+    spans = remaining
+    return out
+  }
+}

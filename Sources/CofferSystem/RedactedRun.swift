@@ -1,0 +1,252 @@
+import CofferCore
+import CofferScan
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// `coffer run --redact`: the child runs as a separate process (posix_spawn) whose output passes through a
+/// ``Redactor`` before it reaches Coffer's stdout and stderr.
+///
+/// - When Coffer's stdin or stdout is a terminal, the child gets a pseudo-terminal (`openpty`) for those of its
+///   standard streams that are terminals in Coffer, in a new session with the pseudo-terminal as its controlling
+///   terminal, so `isatty`, colours, line editing and job control keep working (field report F21). Coffer's
+///   terminal is put in raw mode while the child runs and keystrokes are passed through, so Ctrl+C reaches the
+///   child once, through its own terminal (F22). The pseudo-terminal starts with Coffer's terminal settings and
+///   window size, and follows resizes (SIGWINCH).
+/// - Without a terminal, stdout and stderr are pipes and the child runs in its own process group.
+/// - A stdin that is not a terminal is passed to the child as it is (not copied), so its end-of-file reaches the
+///   child exactly.
+/// - SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to Coffer are sent on to the child.
+public enum RedactedRun {
+  /// The signals passed on to the child.
+  public static let forwarded: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+
+  /// Runs a program and waits for it.
+  /// - Parameters:
+  ///   - argv: the program (looked up on the environment's `PATH`) and its arguments; no shell.
+  ///   - environment: the child's `NAME=value` entries.
+  ///   - set: what to redact.
+  /// - Returns: the child's exit status, or 128 + N when signal N ended it.
+  /// - Throws: ``Exec/Failure`` (127 not found, 126 not executable or not startable).
+  public static func run(argv: [String], environment: [[UInt8]], set: RedactionSet) throws(Exec.Failure) -> Int32 {
+    let pathVar = environment.first { $0.starts(with: Array("PATH=".utf8)) }.map { String(decoding: $0.dropFirst(5), as: UTF8.self) }
+    let program = try Exec.resolve(argv[0], path: pathVar ?? ProcessEnvironment.get("PATH"))
+    let tty = (stdin: isatty(0) == 1, stdout: isatty(1) == 1, stderr: isatty(2) == 1)
+    let usePTY = tty.stdin || tty.stdout
+
+    // Signals arrive on a pipe (the self-pipe trick), read by the loop below.
+    var signalPipe: [Int32] = [0, 0]
+    guard pipe(&signalPipe) == 0 else { throw Exec.Failure(program: argv[0], reason: "cannot create a pipe", code: 126) }
+    for fd in signalPipe {
+      _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+      _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    }
+    signalWriteFD = signalPipe[1]
+    // A parent may have started us with signals blocked (the mask is inherited): take them.
+    var handled = sigset_t()
+    sigemptyset(&handled)
+    for sig in forwarded + [SIGCHLD, SIGWINCH] { sigaddset(&handled, sig) }
+    sigprocmask(SIG_UNBLOCK, &handled, nil)
+    for sig in forwarded + [SIGCHLD, SIGWINCH] {
+      var action = sigaction()
+      action.__sigaction_handler.sa_handler = relaySignal
+      action.sa_flags = SA_RESTART
+      sigemptyset(&action.sa_mask)
+      sigaction(sig, &action, nil)
+    }
+
+    // The child's standard streams.
+    var master: Int32 = -1
+    var slaveName = ""
+    var savedTerminal: termios?
+    let terminalFD: Int32 = tty.stdin ? 0 : tty.stdout ? 1 : 2
+    if usePTY {
+      var attributes = termios()
+      var size = winsize()
+      let haveAttributes = tcgetattr(terminalFD, &attributes) == 0
+      let haveSize = ioctl(terminalFD, UInt(TIOCGWINSZ), &size) == 0
+      var slave: Int32 = -1
+      let opened = withOptionalPointer(haveAttributes ? attributes : nil) { a in
+        withOptionalPointer(haveSize ? size : nil) { s in openpty(&master, &slave, nil, a, s) }
+      }
+      guard opened == 0 else { throw Exec.Failure(program: argv[0], reason: "cannot open a pseudo-terminal", code: 126) }
+      _ = fcntl(master, F_SETFD, FD_CLOEXEC)
+      slaveName = ttyname(slave).map { String(cString: $0) } ?? ""
+      close(slave)
+      if tty.stdin, haveAttributes {
+        savedTerminal = attributes
+        var raw = attributes
+        cfmakeraw(&raw)
+        tcsetattr(0, TCSANOW, &raw)
+      }
+    }
+    defer {
+      if var saved = savedTerminal { tcsetattr(0, TCSANOW, &saved) }
+    }
+    var outPipe: [Int32] = [-1, -1]
+    var errPipe: [Int32] = [-1, -1]
+    if !(usePTY && tty.stdout) { _ = pipe(&outPipe) }
+    if !(usePTY && tty.stderr) { _ = pipe(&errPipe) }
+    for fd in outPipe + errPipe where fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    if usePTY {
+      // Opened (not dup'ed) after setsid, so the pseudo-terminal becomes the child's controlling terminal.
+      let first: Int32 = tty.stdin ? 0 : 1
+      posix_spawn_file_actions_addopen(&actions, first, slaveName, O_RDWR, 0)
+      if tty.stdout, first != 1 { posix_spawn_file_actions_adddup2(&actions, first, 1) }
+      if tty.stderr { posix_spawn_file_actions_adddup2(&actions, first, 2) }
+    }
+    if outPipe[1] >= 0 { posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1) }
+    if errPipe[1] >= 0 { posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2) }
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    posix_spawnattr_setsigmask(&attributes, &empty)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for sig in forwarded + [SIGCHLD, SIGWINCH, SIGPIPE] { sigaddset(&defaults, sig) }
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+    if usePTY {
+      flags |= 0x80  // POSIX_SPAWN_SETSID (glibc ≥ 2.26), not exported to Swift
+    } else {
+      flags |= Int32(POSIX_SPAWN_SETPGROUP)
+      posix_spawnattr_setpgroup(&attributes, 0)
+    }
+    posix_spawnattr_setflags(&attributes, Int16(flags))
+    let cArgs = CStrings(argv.map { Array($0.utf8) })
+    let cEnv = CStrings(environment)
+    var child: pid_t = 0
+    let rc = posix_spawn(&child, program, &actions, &attributes, cArgs.pointers, cEnv.pointers)
+    for fd in [outPipe[1], errPipe[1]] where fd >= 0 { close(fd) }
+    guard rc == 0 else {
+      throw Exec.Failure(program: argv[0], reason: String(cString: strerror(rc)), code: rc == ENOENT ? 127 : 126)
+    }
+
+    // The loop: child output → redactor → our stdout/stderr; our terminal → the child's; signals → the child.
+    var streams: [Pump] = []
+    if master >= 0 { streams.append(Pump(from: master, to: tty.stdout ? 1 : 2, set: set)) }
+    if outPipe[0] >= 0 { streams.append(Pump(from: outPipe[0], to: 1, set: set)) }
+    if errPipe[0] >= 0 { streams.append(Pump(from: errPipe[0], to: 2, set: set)) }
+    var forwardInput = usePTY && tty.stdin
+    var status: Int32?
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
+    defer { buffer.deallocate() }
+    while true {
+      if status != nil {
+        // The child is gone: take what is already buffered, without waiting for others that hold the streams.
+        for s in streams where s.open { s.drain(buffer) }
+        break
+      }
+      var fds = [pollfd(fd: signalPipe[0], events: Int16(POLLIN), revents: 0)]
+      for s in streams where s.open { fds.append(pollfd(fd: s.from, events: Int16(POLLIN), revents: 0)) }
+      if forwardInput { fds.append(pollfd(fd: 0, events: Int16(POLLIN), revents: 0)) }
+      if poll(&fds, nfds_t(fds.count), -1) < 0 {
+        if errno == EINTR { continue }
+        break
+      }
+      for p in fds where p.revents != 0 {
+        if p.fd == signalPipe[0] {
+          var signals = [UInt8](repeating: 0, count: 64)
+          let n = read(signalPipe[0], &signals, signals.count)
+          for sig in signals.prefix(max(n, 0)).map(Int32.init) {
+            switch sig {
+            case SIGCHLD:
+              var raw: Int32 = 0
+              if waitpid(child, &raw, WNOHANG) == child { status = Subprocess.exitCode(raw) }
+            case SIGWINCH:
+              var size = winsize()
+              if master >= 0, ioctl(terminalFD, UInt(TIOCGWINSZ), &size) == 0 { _ = ioctl(master, UInt(TIOCSWINSZ), &size) }
+            default:
+              kill(child, sig)
+            }
+          }
+        } else if p.fd == 0 {
+          let n = read(0, buffer.baseAddress, buffer.count)
+          if n > 0 {
+            Terminal.write(master, Array(UnsafeRawBufferPointer(rebasing: buffer[0..<n])))
+          } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
+            forwardInput = false
+          }
+        } else if let s = streams.first(where: { $0.from == p.fd }) {
+          s.pump(buffer)
+        }
+      }
+      if streams.allSatisfy({ !$0.open }), status == nil {
+        // Every output stream ended: wait for the child itself.
+        var raw: Int32 = 0
+        while waitpid(child, &raw, 0) < 0 && errno == EINTR {}
+        status = Subprocess.exitCode(raw)
+      }
+    }
+    for s in streams { s.finish() }
+    for sig in forwarded + [SIGCHLD, SIGWINCH] { signal(sig, SIG_DFL) }
+    return status ?? 1
+  }
+
+  /// One output stream of the child, redacted on its way.
+  final class Pump {
+    let from: Int32
+    let to: Int32
+    var redactor: Redactor
+    var open = true
+
+    init(from: Int32, to: Int32, set: RedactionSet) {
+      self.from = from
+      self.to = to
+      redactor = Redactor(set)
+    }
+
+    /// Reads once; on end of stream (or EIO, a pseudo-terminal whose other side closed) marks it closed.
+    func pump(_ buffer: UnsafeMutableRawBufferPointer) {
+      let n = read(from, buffer.baseAddress, buffer.count)
+      if n > 0 {
+        Terminal.write(to, redactor.redact(UnsafeRawBufferPointer(rebasing: buffer[0..<n])))
+      } else if n == 0 || (errno != EINTR && errno != EAGAIN) {
+        open = false
+      }
+    }
+
+    /// Reads whatever is available now without blocking.
+    func drain(_ buffer: UnsafeMutableRawBufferPointer) {
+      _ = fcntl(from, F_SETFL, fcntl(from, F_GETFL) | O_NONBLOCK)
+      while open {
+        let n = read(from, buffer.baseAddress, buffer.count)
+        if n > 0 {
+          Terminal.write(to, redactor.redact(UnsafeRawBufferPointer(rebasing: buffer[0..<n])))
+        } else if n < 0, errno == EINTR {
+          continue
+        } else {
+          break
+        }
+      }
+    }
+
+    func finish() {
+      Terminal.write(to, redactor.finish())
+      open = false
+    }
+  }
+}
+
+/// The write end of the signal pipe, for the C signal handler.
+nonisolated(unsafe) private var signalWriteFD: Int32 = -1
+
+/// Async-signal-safe: writes the signal number to the pipe.
+private let relaySignal: @convention(c) (Int32) -> Void = { sig in
+  let saved = errno
+  var byte = UInt8(truncatingIfNeeded: sig)
+  _ = write(signalWriteFD, &byte, 1)
+  errno = saved
+}
+
+private func withOptionalPointer<T, R>(_ value: T?, _ body: (UnsafeMutablePointer<T>?) -> R) -> R {
+  guard var v = value else { return body(nil) }
+  return withUnsafeMutablePointer(to: &v) { body($0) }
+}
