@@ -82,10 +82,11 @@ extension Manifest {
   }
 }
 
-/// Emits YAML scalars and opaque values for ``Manifest/encodedYAML()`` and ``ManifestEditor``.
-enum YAMLText {
+/// Emits YAML scalars (YAML 1.2, https://yaml.org/spec/1.2.2/) for ``Manifest/encodedYAML()``, ``ManifestEditor``,
+/// `coffer init` and `coffer export --format yaml`; each reads back as exactly the given string.
+public enum YAMLText {
   /// A scalar in its most readable unambiguous form: plain, else single-quoted, else double-quoted.
-  static func scalar(_ text: String, flow: Bool = false) -> String {
+  public static func scalar(_ text: String, flow: Bool = false) -> String {
     if isPlainSafe(text, flow: flow) { return text }
     if text.unicodeScalars.allSatisfy(isPrintableInline) { return singleQuoted(text) }
     return doubleQuoted(text)
@@ -136,7 +137,7 @@ enum YAMLText {
     "'" + text.replacingAll("'", with: "''") + "'"
   }
 
-  static func doubleQuoted(_ text: String) -> String {
+  public static func doubleQuoted(_ text: String) -> String {
     var out = "\""
     for scalar in text.unicodeScalars {
       switch scalar {
@@ -213,3 +214,4 @@ extension String {
     return out
   }
 }
+

@@ -181,7 +181,7 @@ enum ExportFormatter {
       return Array((JSON.object(entries.map { ($0.name, JSON.string($0.value.revealString())) }).encoded + "\n").utf8)
     case .yaml:
       var out = ""
-      for e in entries { out += "\(e.name): \(yamlDoubleQuoted(e.value.revealString()))\n" }
+      for e in entries { out += "\(e.name): \(YAMLText.doubleQuoted(e.value.revealString()))\n" }
       if entries.isEmpty { out = "{}\n" }
       return Array(out.utf8)
     case .shell:
@@ -203,28 +203,7 @@ enum ExportFormatter {
     return s.utf8.allSatisfy { $0 == 0x5F || ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) }
   }
 
-  /// A YAML 1.2 double-quoted scalar: every control character, `"` and `\` escaped; everything else literal.
-  static func yamlDoubleQuoted(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\t": out += "\\t"
-      case "\r": out += "\\r"
-      default:
-        let v = scalar.value
-        if v < 0x20 || v == 0x7F || (v >= 0x80 && v < 0xA0) || v == 0xFEFF || v == 0x2028 || v == 0x2029 {
-          let h = String(v, radix: 16)
-          out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-        } else {
-          out.unicodeScalars.append(scalar)
-        }
-      }
-    }
-    return out + "\""
-  }
+
 }
 
 extension String {

@@ -158,30 +158,7 @@ enum GitIgnore {
   }
 }
 
-func yamlScalar(_ s: String) -> String {
-  let plain = !s.isEmpty && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }
-    && !["true", "false", "null", "yes", "no", "on", "off", "~"].contains(s.lowercased())
-    && !(s.first?.isNumber ?? false)
-  if plain { return s }
-  var out = "\""
-  for scalar in s.unicodeScalars {
-    switch scalar {
-    case "\"": out += "\\\""
-    case "\\": out += "\\\\"
-    case "\n": out += "\\n"
-    case "\t": out += "\\t"
-    case "\r": out += "\\r"
-    default:
-      if scalar.value < 0x20 || scalar.value == 0x7F {
-        let h = String(scalar.value, radix: 16)
-        out += "\\x" + (h.count < 2 ? "0" : "") + h
-      } else {
-        out.unicodeScalars.append(scalar)
-      }
-    }
-  }
-  return out + "\""
-}
+func yamlScalar(_ s: String) -> String { YAMLText.scalar(s) }
 
 extension String {
   func trimmingSpaces() -> String {

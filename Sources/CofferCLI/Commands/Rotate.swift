@@ -217,14 +217,17 @@ enum Rotation {
   }
 }
 
-/// Where a value for `rotate` comes from.
+/// Where a value for `set` and `rotate` comes from: --generate, --file (byte-exact), --value, a hidden prompt on a
+/// terminal, or stdin with exactly one trailing LF or CRLF removed (unless `keepNewline`).
 enum ValueInput {
   static func read(
     name: String, file: String?, value: String?, generate: (length: Int, charset: SecretCharset, prefix: String?)?,
     keepNewline: Bool
   ) throws -> SecretValue {
     let sources = [file != nil, value != nil, generate != nil].filter { $0 }.count
-    guard sources <= 1 else { throw UsageError(description: "give at most one of --file, --value and --generate") }
+    guard sources <= 1 else {
+      throw UsageError(description: generate == nil ? "give at most one of --file and --value" : "give at most one of --file, --value and --generate")
+    }
     if let generate {
       guard (16...4096).contains(generate.length) else { throw UsageError(description: "--length must be between 16 and 4096 bytes") }
       var random = SystemRandomNumberGenerator()
@@ -234,8 +237,8 @@ enum ValueInput {
     if let file { return SecretValue(try Files.read(file)) }
     if let value { return SecretValue(value) }
     if Terminal.isTTY(0) {
-      guard let line = Terminal.readHidden(prompt: "new value for \(name): ") else {
-        throw UsageError(description: "no terminal to prompt on", hints: ["pipe the value on stdin, or use --file or --generate"])
+      guard let line = Terminal.readHidden(prompt: "value for \(name): ") else {
+        throw UsageError(description: "no terminal to prompt on", hints: ["pipe the value on stdin, or use --file"])
       }
       return SecretValue(line)
     }

@@ -41,22 +41,7 @@ extension CofferCommand {
     }
 
     func readValue() throws -> SecretValue {
-      let sources = [file != nil, value != nil].filter { $0 }.count
-      guard sources <= 1 else { throw UsageError(description: "give at most one of --file and --value") }
-      if let file { return SecretValue(try Files.read(file)) }
-      if let value { return SecretValue(value) }
-      if Terminal.isTTY(0) {
-        guard let line = Terminal.readHidden(prompt: "value for \(name): ") else {
-          throw UsageError(description: "no terminal to prompt on", hints: ["pipe the value on stdin or use --file"])
-        }
-        return SecretValue(line)
-      }
-      var bytes = Terminal.readAllStdin()
-      if !keepNewline, bytes.last == 0x0A {
-        bytes.removeLast()
-        if bytes.last == 0x0D { bytes.removeLast() }
-      }
-      return SecretValue(bytes)
+      try ValueInput.read(name: name, file: file, value: value, generate: nil, keepNewline: keepNewline)
     }
   }
 
