@@ -107,6 +107,12 @@ enum SyncRunner {
     _ session: SyncSession, _ specs: [DestinationSpec], fromEnv: Bool, prune: Bool, planOnly: Bool, json: Bool
   ) throws {
     let sources = try session.sources(for: specs, fromEnv: fromEnv)
+    // With --from-env (CI) there may be no identity: the entry is still written, its head keyed by nothing.
+    let identities = (try? IdentityLoader.load()) ?? []
+    let auditor =
+      identities.isEmpty
+      ? Auditor(root: session.ws.project.root, actor: "process-environment", identities: [])
+      : session.ws.auditor(identities)
     let failed = try AsyncBridge.run { () async throws -> Bool in
       let transport = HTTPClientTransport()
       let client = SyncRuntime.client(transport: transport)
@@ -137,8 +143,22 @@ enum SyncRunner {
           if !json, plan.failure == nil {
             ErrorRenderer.note("\(spec.name): \(SyncRender.summary(plan))")
           }
+          // Recorded before anything is delivered: no unrecorded sync (docs/audit.md).
+          let names = plan.writes.map(\.name)
+          var fingerprints: [String: String] = [:]
+          for item in input.items where names.contains(item.name) { fingerprints[item.name] = item.fingerprint }
+          if !names.isEmpty {
+            try auditor.record(
+              "sync", environment: fromEnv ? nil : spec.from, secrets: names, fingerprints: fingerprints,
+              destination: spec.name, durable: true)
+          }
           let progress = SyncProgress(destination: spec.name, total: plan.writes.count)
           let report = await destination.apply(plan, input, progress: { progress.report($0) })
+          if report.hasFailures, !names.isEmpty {
+            try? auditor.record(
+              "sync", environment: fromEnv ? nil : spec.from, secrets: report.results.filter(\.failed).map(\.name),
+              destination: spec.name, outcome: "failed", durable: true)
+          }
           if source.stable, report.state != state { try session.writeState(report.state, for: spec.name) }
           anyFailure = anyFailure || report.hasFailures
           if json { documents.append(SyncRender.json(spec, plan: plan, report: report)) } else {
