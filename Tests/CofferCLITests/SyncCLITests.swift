@@ -157,6 +157,13 @@ import Testing
     #expect(esc.environmentVariables("acme", "default", "prod")["OPENAI_API_KEY"] == Array("from-env-\(Self.canary)".utf8))
     #expect(esc.environmentVariables("acme", "default", "prod")["LOG_LEVEL"] == Array("warn".utf8))
 
+    // Every delivery is in the audit log, with the destination, names and fingerprints, never a value.
+    let audit = await run(box, ["audit", "--json"])
+    let syncLines = audit.out.split(separator: "\n").filter { $0.contains(#""action":"sync""#) }
+    #expect(syncLines.contains { $0.contains(#""destination":"github-prod""#) && $0.contains(#""OPENAI_API_KEY""#) })
+    #expect(syncLines.contains { $0.contains(#""destination":"esc-prod""#) })
+    #expect(!audit.out.contains(Self.canary))
+
     // init --ci github.
     let ci = await run(box, ["init", "--ci", "github"])
     outputs.append(ci)
