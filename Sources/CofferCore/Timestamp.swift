@@ -27,7 +27,14 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
   /// - Parameter text: the text to parse.
   /// - Returns: `nil` when the text is not in that form or names an impossible date.
   public init?(rfc3339 text: String) {
-    let b = Array(text.utf8)
+    self.init(rfc3339Bytes: ArraySlice(text.utf8))
+  }
+
+  /// Parses the exact form `YYYY-MM-DDTHH:MM:SSZ` from UTF-8 bytes (no string is made).
+  /// - Parameter bytes: the 20 bytes of the time.
+  /// - Returns: `nil` when the bytes are not in that form or name an impossible date.
+  public init?(rfc3339Bytes bytes: ArraySlice<UInt8>) {
+    let b = Array(bytes)
     guard b.count == 20, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54, b[13] == 0x3A, b[16] == 0x3A, b[19] == 0x5A
     else { return nil }
     func num(_ r: Range<Int>) -> Int64? {

@@ -346,16 +346,16 @@ public struct Vault: Sendable {
   /// - Parameter values: name → value pairs, in the order they are given (callers pass vault order).
   /// - Returns: 64 lowercase hex digits.
   public func setFingerprint(of values: [(name: String, value: SecretValue)]) -> String {
-    var mac = HMAC<SHA256>(key: Fingerprinter(envKey: envKey).key)
+    // One contiguous message, one MAC call: per-call overhead dominates for many small values.
+    var message = [UInt8]()
+    message.reserveCapacity(values.reduce(0) { $0 + $1.name.utf8.count + 9 + $1.value.byteCount })
     for v in values {
-      let bytes = v.value.reveal()
-      var header = Array(v.name.utf8)
-      header.append(0)
-      withUnsafeBytes(of: UInt64(bytes.count).bigEndian) { header.append(contentsOf: $0) }
-      mac.update(data: header)
-      mac.update(data: bytes)
+      message.append(contentsOf: v.name.utf8)
+      message.append(0)
+      withUnsafeBytes(of: UInt64(v.value.byteCount).bigEndian) { message.append(contentsOf: $0) }
+      message.append(contentsOf: v.value.reveal())
     }
-    return hex(Array(mac.finalize()))
+    return hex(Array(HMAC<SHA256>.authenticationCode(for: message, using: Fingerprinter(envKey: envKey).key)))
   }
 
   struct Fingerprinter {

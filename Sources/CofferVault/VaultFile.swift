@@ -284,7 +284,7 @@ public enum VaultFile {
   /// Parses the fields of a version line after ` v `: `N TIME AUTHOR [#GEN] [<N@TIME] BASE64`.
   static func parseVersion(_ v: [Range<Int>], _ bytes: [UInt8]) -> SecretVersion? {
     guard v.count >= 4, v.count <= 6, let number = VaultGrammar.number(bytes[v[0]]),
-      let created = Timestamp(rfc3339: String(decoding: bytes[v[1]], as: UTF8.self)), VaultGrammar.isAuthor(bytes[v[2]]),
+      let created = Timestamp(rfc3339Bytes: bytes[v[1]]), VaultGrammar.isAuthor(bytes[v[2]]),
       let sealed = Base64.decode(bytes[v[v.count - 1]], padded: true), sealed.count >= 28
     else { return nil }
     var i = 3
