@@ -7,6 +7,7 @@ coffer="${COFFER_BIN:-$here/.build/debug/coffer}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export COFFER_IDENTITY_FILE="$tmp/identity.txt"   # never touch your real identity
+export COFFER_AUDIT_LOG="$tmp/audit.jsonl"         # nor your audit logs
 unset COFFER_IDENTITY COFFER_ENV
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
@@ -39,6 +40,9 @@ step "coffer export --env development --format shell | cut -c1-30"
 
 step "coffer run --env development -- sh -c 'echo \$ENVIRONMENT has \${#GONG_CLIENT_SECRET} characters of Gong secret'"
 "$coffer" run --env development -- sh -c 'echo "$ENVIRONMENT has ${#GONG_CLIENT_SECRET} characters of Gong secret"'
+
+step "coffer audit                            # every read and write, hash-chained; never a value"
+"$coffer" audit | cut -c1-110
 
 step "ls -l .coffer/vault && head -c 300 .coffer/vault/development.vault   # safe to commit: names readable, values sealed"
 ls -l .coffer/vault
