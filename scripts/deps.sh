@@ -4,7 +4,8 @@ set -euo pipefail
 need=()
 command -v age >/dev/null 2>&1 || need+=(age)
 # libsodium: GitHub's sealed boxes (the CSodium system library target).
-dpkg -s libsodium-dev >/dev/null 2>&1 || need+=(libsodium-dev pkg-config)
+dpkg -s libsodium-dev >/dev/null 2>&1 || need+=(libsodium-dev)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v git >/dev/null 2>&1 || need+=(git)   # the gitignore tests compare with git itself
 python3 -c 'import dotenv, yaml' >/dev/null 2>&1 || pip_need=1
 # PyNaCl: the sealed-box interop test.
