@@ -232,6 +232,8 @@ public enum VaultFile {
 
     var records: [String: Vault.Record] = [:]
     var order: [String] = []
+    var lastGroup: (range: Range<Int>, text: String)?
+    var lastAuthor: (range: Range<Int>, text: String)?
     var lastName: Range<Int>?
     while n < lines.count, starts(n, "secret ") {
       let f = fields(n, skip: 7)
@@ -239,7 +241,14 @@ public enum VaultFile {
       if let lastName, !less(lastName, f[0]) { throw fail(n, "secrets out of order or repeated") }
       lastName = f[0]
       let name = string(f[0])
-      let group = string(f[1])
+      // Groups and authors repeat from block to block: reuse the last string when the bytes are the same.
+      let group: String
+      if let last = lastGroup, bytes[last.range].elementsEqual(bytes[f[1]]) {
+        group = last.text
+      } else {
+        group = string(f[1])
+        lastGroup = (f[1], group)
+      }
       guard slots[group] != nil else { throw fail(n, "group \(group) has no key") }
       n += 1
       var exposure: SecretExposure?
@@ -253,7 +262,7 @@ public enum VaultFile {
       }
       var versions: [SecretVersion] = []
       while n < lines.count, starts(n, " v ") {
-        guard let version = parseVersion(fields(n, skip: 3), bytes),
+        guard let version = parseVersion(fields(n, skip: 3), bytes, lastAuthor: &lastAuthor),
           version.restores.map({ $0.number < version.number }) ?? true
         else {
           throw fail(n, "expected ` v N TIME AUTHOR [#GEN] [<N@TIME] BASE64`")
@@ -282,7 +291,9 @@ public enum VaultFile {
   }
 
   /// Parses the fields of a version line after ` v `: `N TIME AUTHOR [#GEN] [<N@TIME] BASE64`.
-  static func parseVersion(_ v: [Range<Int>], _ bytes: [UInt8]) -> SecretVersion? {
+  static func parseVersion(
+    _ v: [Range<Int>], _ bytes: [UInt8], lastAuthor: inout (range: Range<Int>, text: String)?
+  ) -> SecretVersion? {
     guard v.count >= 4, v.count <= 6, let number = VaultGrammar.number(bytes[v[0]]),
       let created = Timestamp(rfc3339Bytes: bytes[v[1]]), VaultGrammar.isAuthor(bytes[v[2]]),
       let sealed = Base64.decode(bytes[v[v.count - 1]], padded: true), sealed.count >= 28
@@ -305,8 +316,15 @@ public enum VaultFile {
       i += 1
     }
     guard i == v.count - 1 else { return nil }
+    let author: String
+    if let last = lastAuthor, bytes[last.range].elementsEqual(bytes[v[2]]) {
+      author = last.text
+    } else {
+      author = String(decoding: bytes[v[2]], as: UTF8.self)
+      lastAuthor = (v[2], author)
+    }
     return SecretVersion(
-      number: number, created: created, author: String(decoding: bytes[v[2]], as: UTF8.self), sealed: sealed,
+      number: number, created: created, author: author, sealed: sealed,
       generation: generation, restores: restores)
   }
 
