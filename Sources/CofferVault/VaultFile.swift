@@ -158,9 +158,9 @@ public enum VaultFile {
         return true
       }
     }
-    /// The fields of line `n` after a prefix of `skip` bytes, split on single spaces.
-    func fields(_ n: Int, skip: Int) -> [Range<Int>] {
-      var out: [Range<Int>] = []
+    /// The fields of line `n` after a prefix of `skip` bytes, split on single spaces (no heap allocation).
+    func fields(_ n: Int, skip: Int) -> LineFields {
+      var out = LineFields()
       var s = lines[n].lowerBound + skip
       for k in s..<lines[n].upperBound where bytes[k] == 0x20 {
         out.append(s..<k)
@@ -292,7 +292,7 @@ public enum VaultFile {
 
   /// Parses the fields of a version line after ` v `: `N TIME AUTHOR [#GEN] [<N@TIME] BASE64`.
   static func parseVersion(
-    _ v: [Range<Int>], _ bytes: [UInt8], lastAuthor: inout (range: Range<Int>, text: String)?
+    _ v: LineFields, _ bytes: [UInt8], lastAuthor: inout (range: Range<Int>, text: String)?
   ) -> SecretVersion? {
     guard v.count >= 4, v.count <= 6, let number = VaultGrammar.number(bytes[v[0]]),
       let created = Timestamp(rfc3339Bytes: bytes[v[1]]), VaultGrammar.isAuthor(bytes[v[2]]),
@@ -338,6 +338,41 @@ public enum VaultFile {
     var d: UInt8 = 0
     for i in 0..<a.count { d |= a[i] ^ b[i] }
     return d == 0
+  }
+}
+
+/// Up to 7 field ranges of one line, stored inline: no line of the grammar has more than 6 fields, so a 7th only
+/// marks the line as malformed (``count`` keeps counting).
+struct LineFields {
+  private var storage: (Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>) =
+    (0..<0, 0..<0, 0..<0, 0..<0, 0..<0, 0..<0, 0..<0)
+  /// How many fields the line has (may exceed 7; only the first 7 are kept).
+  private(set) var count = 0
+
+  mutating func append(_ r: Range<Int>) {
+    switch count {
+    case 0: storage.0 = r
+    case 1: storage.1 = r
+    case 2: storage.2 = r
+    case 3: storage.3 = r
+    case 4: storage.4 = r
+    case 5: storage.5 = r
+    case 6: storage.6 = r
+    default: break
+    }
+    count += 1
+  }
+
+  subscript(i: Int) -> Range<Int> {
+    switch i {
+    case 0: return storage.0
+    case 1: return storage.1
+    case 2: return storage.2
+    case 3: return storage.3
+    case 4: return storage.4
+    case 5: return storage.5
+    default: return storage.6
+    }
   }
 }
 
