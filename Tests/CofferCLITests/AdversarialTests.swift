@@ -48,10 +48,7 @@ func spawnCoffer(
   p.executableURL = URL(fileURLWithPath: Paths.binary)
   p.arguments = args
   p.currentDirectoryURL = sb.dir
-  p.environment = [
-    "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": sb.dir.appendingPathComponent("home").path,
-    "COFFER_IDENTITY_FILE": sb.identityFile.path, "USER": "tester", "LANG": "C",
-  ].merging(env) { $1 }
+  p.environment = sb.baseEnvironment.merging(env) { $1 }
   let input = Pipe()
   p.standardInput = input
   p.standardOutput = FileHandle.nullDevice
@@ -65,34 +62,8 @@ func spawnCoffer(
 
 /// Runs coffer as user `nobody` (so permission bits bind even when the tests run as root).
 func runAsNobody(_ sb: Sandbox, _ args: [String], stdin: Data? = nil) -> CLIResult {
-  let p = Process()
-  let asRoot = getuid() == 0
-  p.executableURL = URL(fileURLWithPath: asRoot ? "/usr/bin/setpriv" : Paths.binary)
-  p.arguments = (asRoot ? ["--reuid=65534", "--regid=65534", "--clear-groups", Paths.binary] : []) + args
-  p.currentDirectoryURL = sb.dir
-  p.environment = [
-    "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": sb.dir.appendingPathComponent("home").path,
-    "COFFER_IDENTITY_FILE": sb.identityFile.path, "USER": "tester", "LANG": "C",
-  ]
-  let out = Pipe(), err = Pipe(), input = Pipe()
-  p.standardOutput = out
-  p.standardError = err
-  p.standardInput = input
-  do { try p.run() } catch { return CLIResult(status: -1, stdout: Data(), stderr: "cannot start: \(error)") }
-  Sandbox.ignoreSIGPIPE
-  if let stdin { try? input.fileHandleForWriting.write(contentsOf: stdin) }
-  try? input.fileHandleForWriting.close()
-  nonisolated(unsafe) var errData = Data()
-  let group = DispatchGroup()
-  group.enter()
-  DispatchQueue.global().async {
-    errData = err.fileHandleForReading.readDataToEndOfFile()
-    group.leave()
-  }
-  let outData = out.fileHandleForReading.readDataToEndOfFile()
-  group.wait()
-  p.waitUntilExit()
-  return CLIResult(status: p.terminationStatus, stdout: outData, stderr: String(decoding: errData, as: UTF8.self))
+  let launcher = getuid() == 0 ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []
+  return sb.run(args, stdin: stdin, launcher: launcher)
 }
 
 func chownTree(_ path: String, uid: uid_t, gid: gid_t) {

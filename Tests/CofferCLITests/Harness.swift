@@ -63,17 +63,25 @@ final class Sandbox: @unchecked Sendable {  // used from one test at a time
 
   func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: path(name)) }
 
-  /// Runs `coffer ARGS` in the sandbox with only a minimal, controlled environment.
-  @discardableResult
-  func run(_ args: [String], stdin: Data? = nil, env: [String: String] = [:], cwd: URL? = nil) -> CLIResult {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: Paths.binary)
-    p.arguments = args
-    p.currentDirectoryURL = cwd ?? dir
-    var environment = [
+  /// The minimal, controlled environment every run starts from.
+  var baseEnvironment: [String: String] {
+    [
       "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": dir.appendingPathComponent("home").path,
       "COFFER_IDENTITY_FILE": identityFile.path, "USER": "tester", "LANG": "C",
     ]
+  }
+
+  /// Runs `coffer ARGS` in the sandbox with only a minimal, controlled environment.
+  /// - Parameter launcher: a program and arguments to start coffer through (e.g. `setpriv …`); empty for none.
+  @discardableResult
+  func run(
+    _ args: [String], stdin: Data? = nil, env: [String: String] = [:], cwd: URL? = nil, launcher: [String] = []
+  ) -> CLIResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: launcher.first ?? Paths.binary)
+    p.arguments = launcher.isEmpty ? args : Array(launcher.dropFirst()) + [Paths.binary] + args
+    p.currentDirectoryURL = cwd ?? dir
+    var environment = baseEnvironment
     environment.merge(extraEnvironment) { $1 }
     environment.merge(env) { $1 }
     p.environment = environment
