@@ -17,7 +17,7 @@ test: deps
 	swift test
 
 release: deps
-	swift build -c release -Xswiftc -static-stdlib
+	COFFER_NO_PIE=1 swift build -c release -Xswiftc -static-stdlib
 
 bench: release
 	Benchmarks/run.sh

@@ -6,6 +6,17 @@ let strict: [SwiftSetting] = [
   .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// How `coffer` is linked, for start-up time (docs/performance.md, "Start-up"):
+/// - always `--no-export-dynamic`: export no symbols, so the dynamic symbol table stays small and the Swift
+///   runtime's start-up `dladdr` does not walk 36,000 of them;
+/// - with `COFFER_NO_PIE=1` (`make release` and the benchmarks set it; only with `-static-stdlib`): a
+///   position-dependent executable, which applies none of the 125,000 relative relocations of a position-independent
+///   one (nor takes their page faults) before `main`. The Go toolchain's default executable on Linux/amd64 (age and
+///   sops are Go programs) is position-dependent too; shared libraries, stack, heap and mmap areas stay randomised.
+///   Against the shared Swift runtime (debug builds) it would make the dynamic loader warn, so it is not the default.
+let executableLinkFlags: [String] =
+  ["-Xlinker", "--no-export-dynamic"] + (Context.environment["COFFER_NO_PIE"] == "1" ? ["-Xclang-linker", "-no-pie"] : [])
+
 let package = Package(
   name: "Coffer",
   platforms: [.macOS(.v15)],
@@ -40,7 +51,7 @@ let package = Package(
     .target(
       name: "CofferVault",
       dependencies: [
-        "CofferCore",
+        "CofferCore", "CSodium",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "CryptoExtras", package: "swift-crypto"),
       ],
@@ -90,7 +101,9 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
-    .executableTarget(name: "coffer", dependencies: ["CofferCLI"], swiftSettings: strict),
+    .executableTarget(
+      name: "coffer", dependencies: ["CofferCLI"], swiftSettings: strict,
+      linkerSettings: [.unsafeFlags(executableLinkFlags)]),
     // Test support (not a product): in-process fake GitHub and Pulumi ESC servers on 127.0.0.1.
     .target(
       name: "CofferTesting",

@@ -62,7 +62,12 @@ public enum Base64 {
     return Array(text).withUnsafeBufferPointer { decode(buffer: $0, padded: padded) }
   }
 
-  /// The non-generic decoder behind ``decode(_:padded:)``: one pass, no copies.
+  /// ``decode(_:padded:)`` for bytes in an array slice, without the generic dispatch (the vault parser's case).
+  public static func decode(_ text: ArraySlice<UInt8>, padded: Bool) -> [UInt8]? {
+    text.withUnsafeBufferPointer { decode(buffer: $0, padded: padded) }
+  }
+
+  /// The non-generic decoder behind ``decode(_:padded:)``: one pass, four characters at a time, no copies.
   static func decode(buffer: UnsafeBufferPointer<UInt8>, padded: Bool) -> [UInt8]? {
     var count = buffer.count
     if padded {
@@ -75,27 +80,48 @@ public enum Base64 {
       // A padded encoding carries exactly the padding its length implies.
       if padding > 0, count % 4 != 4 - padding { return nil }
     }
-    guard count % 4 != 1 else { return nil }
-    let table = decodeTable
-    return table.withUnsafeBufferPointer { table -> [UInt8]? in
-      var out = [UInt8]()
-      out.reserveCapacity(count / 4 * 3 + 2)
-      var accumulator: UInt32 = 0
-      var bits: UInt32 = 0
-      for k in 0..<count {
-        let value = table[Int(buffer[k])]
-        guard value != 0xFF else { return nil }
-        accumulator = accumulator << 6 | UInt32(value)
-        bits += 6
-        if bits >= 8 {
-          bits -= 8
-          out.append(UInt8(truncatingIfNeeded: accumulator >> bits))
-          accumulator &= (1 << bits) - 1
+    let remainder = count % 4
+    guard remainder != 1 else { return nil }
+    let blocks = count / 4
+    let outCount = blocks * 3 + (remainder == 0 ? 0 : remainder - 1)
+    guard outCount > 0 else { return [] }
+    var valid = true
+    let out = decodeTable.withUnsafeBufferPointer { table in
+      [UInt8](unsafeUninitializedCapacity: outCount) { out, initialized in
+        // Every character outside the alphabet maps to 0xFF, so OR-ing the looked-up values and testing the high
+        // bit once per block rejects them.
+        var i = 0
+        var j = 0
+        var bad: UInt8 = 0
+        for _ in 0..<blocks {
+          let a = table[Int(buffer[i])]
+          let b = table[Int(buffer[i + 1])]
+          let c = table[Int(buffer[i + 2])]
+          let d = table[Int(buffer[i + 3])]
+          bad |= a | b | c | d
+          let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+          out[j] = UInt8(truncatingIfNeeded: v >> 16)
+          out[j + 1] = UInt8(truncatingIfNeeded: v >> 8)
+          out[j + 2] = UInt8(truncatingIfNeeded: v)
+          i += 4
+          j += 3
         }
+        if remainder >= 2 {
+          let a = table[Int(buffer[i])]
+          let b = table[Int(buffer[i + 1])]
+          let c = remainder == 3 ? table[Int(buffer[i + 2])] : 0
+          bad |= a | b | c
+          let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6
+          out[j] = UInt8(truncatingIfNeeded: v >> 16)
+          if remainder == 3 { out[j + 1] = UInt8(truncatingIfNeeded: v >> 8) }
+          // Canonical: the bits after the last whole byte must be zero.
+          if (remainder == 2 && b & 0x0F != 0) || (remainder == 3 && c & 0x03 != 0) { bad |= 0x80 }
+        }
+        valid = bad & 0x80 == 0
+        initialized = outCount
       }
-      // Canonical: the bits left over after the last whole byte must be zero.
-      return accumulator == 0 ? out : nil
     }
+    return valid ? out : nil
   }
 
   /// Decodes a canonical unpadded encoding held in a string.

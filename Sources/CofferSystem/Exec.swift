@@ -45,25 +45,84 @@ public enum Exec {
   /// Replaces this process with `argv[0]` (resolved on `PATH`), passing `environment` exactly.
   /// - Parameters:
   ///   - argv: the program and its arguments; never passes through a shell.
-  ///   - environment: `NAME=value` entries, each without NUL.
+  ///   - environment: the child's `NAME=value` entries; its `PATH` entry, if any, is the search path.
   /// - Throws: ``Failure`` when the program cannot be found or started; on success it does not return.
-  public static func replaceProcess(argv: [String], environment: [[UInt8]]) throws(Failure) -> Never {
-    let pathVar = environment.first { $0.starts(with: Array("PATH=".utf8)) }.map { String(decoding: $0.dropFirst(5), as: UTF8.self) }
+  public static func replaceProcess(argv: [String], environment: EnvironmentBlock) throws(Failure) -> Never {
+    let pathVar = environment.value(of: "PATH").map { String(decoding: $0, as: UTF8.self) }
     let program = try resolve(argv[0], path: pathVar ?? ProcessEnvironment.get("PATH"))
     var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
     cArgs.append(nil)
-    var cEnv: [UnsafeMutablePointer<CChar>?] = environment.map { entry in
-      let p = UnsafeMutablePointer<CChar>.allocate(capacity: entry.count + 1)
-      entry.withUnsafeBytes { raw in
-        UnsafeMutableRawPointer(p).copyMemory(from: raw.baseAddress!, byteCount: entry.count)
-      }
-      p[entry.count] = 0
-      return p
+    let code = environment.withPointers { envp in
+      execve(program, cArgs, envp)
+      return errno
     }
-    cEnv.append(nil)
-    execve(program, cArgs, cEnv)
-    let code = errno
     throw Failure(program: argv[0], reason: String(cString: strerror(code)), code: code == ENOENT ? 127 : 126)
+  }
+}
+
+/// A process environment for `execve`: `NAME=value` entries, each NUL-terminated, in one buffer.
+///
+/// Built once and handed to the kernel as it is: no per-entry allocation, which matters when `coffer run` passes
+/// thousands of secrets.
+public struct EnvironmentBlock {
+  private var bytes: [UInt8] = []
+  private var starts: [Int] = []
+
+  /// An empty environment.
+  public init() {}
+
+  /// The number of entries.
+  public var count: Int { starts.count }
+
+  /// Reserves room for `entries` entries of `bytes` bytes in all.
+  public mutating func reserve(entries: Int, bytes count: Int) {
+    starts.reserveCapacity(entries)
+    bytes.reserveCapacity(count)
+  }
+
+  /// Appends an entry as it is (`NAME=value`, without NUL).
+  public mutating func append(entry: some Collection<UInt8>) {
+    starts.append(bytes.count)
+    bytes.append(contentsOf: entry)
+    bytes.append(0)
+  }
+
+  /// Appends `name=value`.
+  /// - Parameters:
+  ///   - name: the variable name (no `=`, no NUL).
+  ///   - value: the value (no NUL).
+  public mutating func append(name: String, value: SecretValue) {
+    starts.append(bytes.count)
+    bytes.append(contentsOf: name.utf8)
+    bytes.append(0x3D)
+    bytes.append(contentsOf: value.reveal())
+    bytes.append(0)
+  }
+
+  /// The entries, each as `NAME=value` bytes, in order.
+  public var entries: [[UInt8]] {
+    starts.indices.map { i in Array(bytes[starts[i]..<((i + 1 < starts.count ? starts[i + 1] : bytes.count) - 1)]) }
+  }
+
+  /// The value of the first entry named `name`, or nil.
+  public func value(of name: String) -> ArraySlice<UInt8>? {
+    let prefix = Array(name.utf8) + [0x3D]
+    for (i, start) in starts.enumerated() {
+      let end = (i + 1 < starts.count ? starts[i + 1] : bytes.count) - 1
+      if bytes[start..<end].starts(with: prefix) { return bytes[(start + prefix.count)..<end] }
+    }
+    return nil
+  }
+
+  /// Calls `body` with a NULL-terminated `envp` array pointing into this block.
+  public func withPointers<R>(_ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+    bytes.withUnsafeBufferPointer { buffer in
+      guard let start = buffer.baseAddress else { return body([nil]) }
+      let base = UnsafeMutableRawPointer(mutating: start).assumingMemoryBound(to: CChar.self)
+      var envp: [UnsafeMutablePointer<CChar>?] = starts.map { base + $0 }
+      envp.append(nil)
+      return body(envp)
+    }
   }
 }
 

@@ -21,18 +21,20 @@ public enum Files {
     guard fd >= 0 else { throw SystemError.errno("cannot read", path: path) }
     defer { close(fd) }
     var st = stat()
-    var out = [UInt8]()
-    if fstat(fd, &st) == 0, st.st_size > 0 { out.reserveCapacity(Int(st.st_size)) }
-    var buffer = [UInt8](repeating: 0, count: 65_536)
+    // Read straight into the result, sized from fstat (plus room to see the end): no intermediate buffer.
+    var out = [UInt8](repeating: 0, count: (fstat(fd, &st) == 0 && st.st_size > 0 ? Int(st.st_size) : 0) + 4096)
+    var count = 0
     while true {
-      let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+      if count == out.count { out.append(contentsOf: repeatElement(0, count: out.count)) }
+      let n = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
       if n < 0 {
         if errno == EINTR { continue }
         throw SystemError.errno("cannot read", path: path)
       }
       if n == 0 { break }
-      out.append(contentsOf: buffer[0..<n])
+      count += n
     }
+    out.removeSubrange(count...)
     return out
   }
 

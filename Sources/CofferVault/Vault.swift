@@ -174,11 +174,12 @@ public struct Vault: Sendable {
   public func currentValues() throws(VaultError) -> [(name: String, value: SecretValue)] {
     var out: [(name: String, value: SecretValue)] = []
     out.reserveCapacity(records.count)
+    var aad = AssociatedData(environment: environment)
     for name in names {
       guard let record = records[name], let entry = record.versions.first,
         let key = key(of: entry, group: record.group)
       else { continue }
-      out.append((name, try open(entry, name: name, key: key)))
+      out.append((name, try open(entry, name: name, key: key, aad: &aad)))
     }
     return out
   }
@@ -415,40 +416,56 @@ public struct Vault: Sendable {
   }
 
   func aad(name: String, number: Int) -> [UInt8] {
-    var out = [UInt8]()
-    out.reserveCapacity(32 + environment.utf8.count + name.utf8.count)
-    out.append(contentsOf: "coffer-vault/v1 value".utf8)
-    out.append(0)
-    out.append(contentsOf: environment.utf8)
-    out.append(0)
-    out.append(contentsOf: name.utf8)
-    out.append(0)
-    out.append(contentsOf: String(number).utf8)
-    return out
+    var builder = AssociatedData(environment: environment)
+    return builder.bytes(name: name, number: number)
+  }
+
+  /// The associated data of values in one environment, `"coffer-vault/v1 value" 0x00 ENV 0x00 NAME 0x00 VERSION`
+  /// (docs/vault-format.md), built in one reused buffer: opening many values allocates it once.
+  struct AssociatedData {
+    private var buffer: [UInt8]
+    private let prefixCount: Int
+
+    init(environment: String) {
+      buffer = Array("coffer-vault/v1 value".utf8)
+      buffer.append(0)
+      buffer.append(contentsOf: environment.utf8)
+      buffer.append(0)
+      prefixCount = buffer.count
+      buffer.reserveCapacity(prefixCount + 300)
+    }
+
+    /// The associated data for one slot; valid until the next call.
+    mutating func bytes(name: String, number: Int) -> [UInt8] {
+      buffer.removeSubrange(prefixCount...)
+      buffer.append(contentsOf: name.utf8)
+      buffer.append(0)
+      buffer.append(contentsOf: String(number).utf8)
+      return buffer
+    }
   }
 
   func seal(
     _ value: SecretValue, name: String, number: Int, created: Timestamp, author: String, key: SymmetricKey,
     generation: Int = 1, restores: VersionOrigin? = nil
   ) throws(VaultError) -> SecretVersion {
-    do {
-      let box = try ChaChaPoly.seal(value.reveal(), using: key, authenticating: aad(name: name, number: number))
-      return SecretVersion(
-        number: number, created: created, author: author, sealed: Array(box.combined), generation: generation,
-        restores: restores)
-    } catch {
-      throw VaultError(.authenticationFailed, file: file, detail: "cannot seal \(name)")
-    }
+    let sealed = ValueCipher.seal(value.reveal(), key: key, aad: aad(name: name, number: number))
+    return SecretVersion(
+      number: number, created: created, author: author, sealed: sealed, generation: generation, restores: restores)
   }
 
   func open(_ entry: SecretVersion, name: String, key: SymmetricKey) throws(VaultError) -> SecretValue {
-    do {
-      let box = try ChaChaPoly.SealedBox(combined: entry.sealed)
-      let plain = try ChaChaPoly.open(box, using: key, authenticating: aad(name: name, number: entry.number))
-      return SecretValue(Array(plain))
-    } catch {
+    var aad = AssociatedData(environment: environment)
+    return try open(entry, name: name, key: key, aad: &aad)
+  }
+
+  func open(_ entry: SecretVersion, name: String, key: SymmetricKey, aad: inout AssociatedData) throws(VaultError)
+    -> SecretValue
+  {
+    guard let plain = ValueCipher.open(entry.sealed, key: key, aad: aad.bytes(name: name, number: entry.number)) else {
       throw VaultError(.authenticationFailed, file: file, detail: "\(name) version \(entry.number)")
     }
+    return SecretValue(plain)
   }
 }
 

@@ -1,6 +1,12 @@
 import CofferCore
 import Crypto
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// Reads and writes the vault file format, `coffer-vault v1` (docs/vault-format.md).
 ///
 /// Bytes in, values out: no paths are opened here. Reading verifies the grammar, unwraps the environment key,
@@ -34,7 +40,7 @@ public enum VaultFile {
     }
     guard envKeyBytes.count == 32 else { throw VaultError(.malformed, file: file, detail: "environment key length") }
     let envKey = SymmetricKey(data: envKeyBytes)
-    let expected = mac(parsed.authenticated, envKey: envKey)
+    let expected = mac(parsed.bytes[parsed.authenticated], envKey: envKey)
     guard safeEqual(expected, parsed.mac) else { throw VaultError(.authenticationFailed, file: file) }
 
     var slots = parsed.slots
@@ -93,7 +99,7 @@ public enum VaultFile {
         line(fields + " " + Base64.encode(v.sealed, padded: true))
       }
     }
-    let tag = mac(out, envKey: vault.envKey)
+    let tag = mac(out[...], envKey: vault.envKey)
     line("mac \(Base64.encode(tag, padded: true))")
     return out
   }
@@ -107,14 +113,17 @@ public enum VaultFile {
     var records: [String: Vault.Record]
     /// Secret names in file order (verified sorted).
     var order: [String]
-    var authenticated: [UInt8]
+    /// The file's bytes (CRLF normalized to LF).
+    var bytes: [UInt8]
+    /// The part of ``bytes`` the MAC covers: everything before the `mac` line.
+    var authenticated: Range<Int>
     var mac: [UInt8]
   }
 
   static func parse(_ input: [UInt8], file: String) throws(VaultError) -> Parsed {
     // Normalize CRLF to LF so a checkout with autocrlf still opens; a lone CR is damage.
     let bytes: [UInt8]
-    if input.contains(0x0D) {
+    if input.withUnsafeBytes({ $0.count > 0 && memchr($0.baseAddress!, 0x0D, $0.count) != nil }) {
       var normalized = [UInt8]()
       normalized.reserveCapacity(input.count)
       var lineNo = 1
@@ -138,11 +147,17 @@ public enum VaultFile {
     }
     // The parser works on byte ranges and makes strings only for what it keeps (profiled: docs/performance.md).
     var lines: [Range<Int>] = []
-    lines.reserveCapacity(bytes.count / 64)
-    var start = 0
-    for j in bytes.indices where bytes[j] == 0x0A {
-      lines.append(start..<j)
-      start = j + 1
+    lines.reserveCapacity(bytes.count / 40)
+    var secretLines = 0
+    bytes.withUnsafeBufferPointer { b in
+      let base = b.baseAddress!
+      var start = 0
+      while start < b.count, let found = memchr(base + start, 0x0A, b.count - start) {
+        let j = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        if b[start] == UInt8(ascii: "s") { secretLines += 1 }
+        lines.append(start..<j)
+        start = j + 1
+      }
     }
     func fail(_ n: Int, _ what: String) -> VaultError { VaultError(.malformed, file: file, line: n + 1, detail: what) }
     func starts(_ n: Int, _ prefix: StaticString) -> Bool {
@@ -161,12 +176,15 @@ public enum VaultFile {
     /// The fields of line `n` after a prefix of `skip` bytes, split on single spaces (no heap allocation).
     func fields(_ n: Int, skip: Int) -> LineFields {
       var out = LineFields()
+      let end = lines[n].upperBound
       var s = lines[n].lowerBound + skip
-      for k in s..<lines[n].upperBound where bytes[k] == 0x20 {
-        out.append(s..<k)
-        s = k + 1
+      bytes.withUnsafeBufferPointer { b in
+        for k in s..<end where b[k] == 0x20 {
+          out.append(s..<k)
+          s = k + 1
+        }
       }
-      out.append(s..<lines[n].upperBound)
+      out.append(s..<end)
       return out
     }
     func string(_ r: Range<Int>) -> String { String(decoding: bytes[r], as: UTF8.self) }
@@ -231,8 +249,11 @@ public enum VaultFile {
     }
 
     var records: [String: Vault.Record] = [:]
+    records.reserveCapacity(secretLines)
     var order: [String] = []
+    order.reserveCapacity(secretLines)
     var lastGroup: (range: Range<Int>, text: String)?
+    var groupHasKey = false
     var lastAuthor: (range: Range<Int>, text: String)?
     var lastName: Range<Int>?
     while n < lines.count, starts(n, "secret ") {
@@ -248,8 +269,13 @@ public enum VaultFile {
       } else {
         group = string(f[1])
         lastGroup = (f[1], group)
+        groupHasKey = false
       }
-      guard slots[group] != nil else { throw fail(n, "group \(group) has no key") }
+      // A run of secrets in one group checks the group's key once.
+      if !groupHasKey {
+        guard slots[group] != nil else { throw fail(n, "group \(group) has no key") }
+        groupHasKey = true
+      }
       n += 1
       var exposure: SecretExposure?
       if n < lines.count, starts(n, " exposed ") {
@@ -268,7 +294,8 @@ public enum VaultFile {
           throw fail(n, "expected ` v N TIME AUTHOR [#GEN] [<N@TIME] BASE64`")
         }
         if let last = versions.last, last.number <= version.number { throw fail(n, "versions out of order") }
-        guard slots[VaultGrammar.slotName(group: group, generation: version.generation)] != nil else {
+        guard version.generation == 1 || slots[VaultGrammar.slotName(group: group, generation: version.generation)] != nil
+        else {
           throw fail(n, "version \(version.number) uses key \(group)#\(version.generation), which is missing")
         }
         versions.append(version)
@@ -287,7 +314,7 @@ public enum VaultFile {
     }
     return Parsed(
       environment: environment, slots: slots, envSlotLine: envSlotLine, records: records, order: order,
-      authenticated: Array(bytes[0..<lines[n].lowerBound]), mac: tag)
+      bytes: bytes, authenticated: 0..<lines[n].lowerBound, mac: tag)
   }
 
   /// Parses the fields of a version line after ` v `: `N TIME AUTHOR [#GEN] [<N@TIME] BASE64`.
@@ -328,9 +355,9 @@ public enum VaultFile {
       generation: generation, restores: restores)
   }
 
-  static func mac(_ bytes: [UInt8], envKey: SymmetricKey) -> [UInt8] {
+  static func mac(_ bytes: ArraySlice<UInt8>, envKey: SymmetricKey) -> [UInt8] {
     let key = HKDF<SHA256>.deriveKey(inputKeyMaterial: envKey, info: Array("coffer-vault/v1 mac".utf8), outputByteCount: 32)
-    return Array(HMAC<SHA256>.authenticationCode(for: bytes, using: key))
+    return bytes.withUnsafeBytes { Array(HMAC<SHA256>.authenticationCode(for: $0, using: key)) }
   }
 
   static func safeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {

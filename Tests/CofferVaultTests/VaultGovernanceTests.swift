@@ -133,7 +133,7 @@ import Testing
     // dave held the old key only: he no longer opens the vault, and the old key no longer makes a valid MAC.
     #expect((#expect(throws: VaultError.self) { try VaultFile.open(sealed, file: "p", with: [dave]) })?.code == .noMatchingIdentity)
     let parsed = try VaultFile.parse(sealed, file: "p")
-    #expect(VaultFile.mac(parsed.authenticated, envKey: oldEnv) != parsed.mac)
+    #expect(VaultFile.mac(parsed.bytes[parsed.authenticated], envKey: oldEnv) != parsed.mac)
     #expect(try VaultFile.open(sealed, file: "p", with: [alice]).fingerprint(of: SecretValue("x")) != oldFingerprint)
   }
 

@@ -1,5 +1,6 @@
 import CofferCore
 import Foundation
+import Crypto
 import Testing
 
 @testable import CofferVault
@@ -221,5 +222,41 @@ import Testing
       #expect(p.terminationStatus == 0)
       #expect(data.count == 32)
     }
+  }
+}
+
+/// Vault values are sealed with libsodium's ChaCha20-Poly1305 (IETF); swift-crypto's implementation of the same
+/// construction must open them, and the other way round, with the layout docs/vault-format.md gives.
+@Suite struct ValueCipherInteropTests {
+  let key = SymmetricKey(size: .bits256)
+  let aad = Array("coffer-vault/v1 value\0production\0API_KEY\03".utf8)
+
+  @Test(arguments: [0, 1, 15, 16, 17, 63, 64, 65, 1000])
+  func libsodiumSealsWhatSwiftCryptoOpens(length: Int) throws {
+    let plain = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+    let sealed = ValueCipher.seal(plain, key: key, aad: aad)
+    #expect(sealed.count == 12 + length + 16)
+    let box = try ChaChaPoly.SealedBox(combined: sealed)
+    #expect(Array(try ChaChaPoly.open(box, using: key, authenticating: aad)) == plain)
+  }
+
+  @Test(arguments: [0, 1, 16, 64, 1000])
+  func swiftCryptoSealsWhatLibsodiumOpens(length: Int) throws {
+    let plain = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) }
+    let sealed = Array(try ChaChaPoly.seal(plain, using: key, authenticating: aad).combined)
+    #expect(ValueCipher.open(sealed, key: key, aad: aad) == plain)
+  }
+
+  @Test func rejectsAlteredBytesWrongSlotWrongKeyAndShortInput() {
+    let sealed = ValueCipher.seal(Array("canary-value".utf8), key: key, aad: aad)
+    for i in sealed.indices {
+      var bad = sealed
+      bad[i] ^= 0x01
+      #expect(ValueCipher.open(bad, key: key, aad: aad) == nil)
+    }
+    #expect(ValueCipher.open(sealed, key: key, aad: aad + [0x31]) == nil)
+    #expect(ValueCipher.open(sealed, key: SymmetricKey(size: .bits256), aad: aad) == nil)
+    #expect(ValueCipher.open(Array(sealed.prefix(27)), key: key, aad: aad) == nil)
+    #expect(ValueCipher.open(sealed, key: key, aad: aad) == Array("canary-value".utf8))
   }
 }

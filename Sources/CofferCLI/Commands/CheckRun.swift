@@ -120,7 +120,7 @@ extension CofferCommand {
         guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --env NAME -- COMMAND ARGS…"]) }
         let entries = try RunEnvironment.secrets(project: global.project, verbose: global.verbose, env: env.env, allowPartial: allowPartial)
         let environment = try RunEnvironment.childEnvironment(entries, override: !noOverride)
-        try RedactedRunCommand.run(argv: argv, environment: environment, global: global, env: env)
+        try RedactedRunCommand.run(argv: argv, environment: environment.entries, global: global, env: env)
       }
       try RunEnvironment.execute(
         project: global.project, verbose: global.verbose, env: env.env, noOverride: noOverride,
@@ -209,19 +209,30 @@ enum RunEnvironment {
     var argv = command
     if argv.first == "--" { argv.removeFirst() }
     guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --env NAME -- COMMAND ARGS…"]) }
-    let entries = try secrets(project: project, verbose: verbose, env: env, allowPartial: allowPartial)
-    let environment = try childEnvironment(entries, override: !noOverride)
-    try Exec.replaceProcess(argv: argv, environment: environment)
+    let opened = try open(project: project, verbose: verbose, env: env, allowPartial: allowPartial)
+    let environment = try childEnvironment(opened.values, override: !noOverride)
+    // Keep the vault and the values alive until execve: freeing thousands of objects the kernel is about to
+    // discard anyway is wasted work.
+    try withExtendedLifetime(opened) {
+      try Exec.replaceProcess(argv: argv, environment: environment)
+    }
   }
 
   /// The child's environment: the inherited one with the secrets merged in, and never `COFFER_IDENTITY`, the key
   /// that opens every environment and every kept version.
-  static func childEnvironment(_ entries: [(name: String, value: SecretValue)], override: Bool) throws -> [[UInt8]] {
+  static func childEnvironment(_ entries: [(name: String, value: SecretValue)], override: Bool) throws -> EnvironmentBlock {
     let inherited = ProcessEnvironment.entries().filter { !$0.starts(with: Array("COFFER_IDENTITY=".utf8)) }
     return try merge(inherited, entries, override: override)
   }
 
   static func secrets(project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool) throws -> [(name: String, value: SecretValue)] {
+    try open(project: projectOption, verbose: verbose, env: env, allowPartial: allowPartial).values
+  }
+
+  /// Opens the environment's vault and returns its current values (recording the read), with the vault itself.
+  static func open(project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool) throws -> (
+    vault: Vault?, values: [(name: String, value: SecretValue)]
+  ) {
     let project = try Project.locate(from: projectOption)
     var environment = env ?? ProcessEnvironment.get("COFFER_ENV")
     if environment == nil || !isSafeEnvironmentName(environment!) || !Files.exists(project.vaultPath(environment!)) {
@@ -229,11 +240,11 @@ enum RunEnvironment {
       let ws = try Workspace.load(project: projectOption, verbose: verbose)
       environment = try ws.environment(named: environment)
     }
-    guard let environment else { return [] }
+    guard let environment else { return (nil, []) }
     let path = project.vaultPath(environment)
     guard Files.exists(path) else {
       ErrorRenderer.warn("\(environment) has no vault yet: running without secrets")
-      return []
+      return (nil, [])
     }
     let identities = try IdentityLoader.load()
     let vault = try VaultFile.open(try Files.read(path), file: project.display(path), with: identities)
@@ -249,7 +260,7 @@ enum RunEnvironment {
     // The manifest is not read on this path, so the actor is the identity's recipient.
     let auditor = Auditor(root: project.root, actor: identities[0].recipient.encoded, identities: identities)
     try auditor.recordRead("run", vault: vault, values: values)
-    return values
+    return (vault, values)
   }
 
   static func isSafeEnvironmentName(_ s: String) -> Bool {
@@ -257,32 +268,52 @@ enum RunEnvironment {
   }
 
   /// The child's environment: the inherited one with the secrets added (replacing same-named variables unless
-  /// `override` is false). Order: inherited variables in place, then new ones in name order.
-  static func merge(_ inherited: [[UInt8]], _ secrets: [(name: String, value: SecretValue)], override: Bool) throws -> [[UInt8]] {
-    var byName: [String: SecretValue] = [:]
-    for s in secrets {
+  /// `override` is false). Order: inherited variables in place, then new ones in the order given. When a secret's
+  /// name appears more than once in the inherited environment, only its first occurrence is kept.
+  /// - Parameters:
+  ///   - inherited: `NAME=value` entries, as `environ` holds them.
+  ///   - secrets: name → value pairs with distinct names (a vault's current values).
+  ///   - override: whether a secret replaces an inherited variable of the same name.
+  /// - Throws: ``UsageError`` when a value contains a NUL byte, which no environment can carry.
+  static func merge(_ inherited: [[UInt8]], _ secrets: [(name: String, value: SecretValue)], override: Bool) throws -> EnvironmentBlock {
+    // Index the inherited names (a few dozen), not the secrets (possibly thousands).
+    var firstIndex: [String: Int] = [:]
+    var names: [String] = []
+    names.reserveCapacity(inherited.count)
+    for (i, entry) in inherited.enumerated() {
+      let name = String(decoding: entry.prefix { $0 != 0x3D }, as: UTF8.self)
+      names.append(name)
+      if firstIndex[name] == nil { firstIndex[name] = i }
+    }
+    var replaced: [Int: SecretValue] = [:]
+    var matched = Swift.Set<String>()
+    var added: [Int] = []
+    var size = inherited.reduce(0) { $0 + $1.count + 1 }
+    for (k, s) in secrets.enumerated() {
       guard !s.value.containsNUL else {
         throw UsageError(description: "\(s.name) contains a NUL byte and cannot be placed in an environment")
       }
-      byName[s.name] = s.value
-    }
-    var out: [[UInt8]] = []
-    out.reserveCapacity(inherited.count + secrets.count)
-    var placed = Swift.Set<String>()
-    for entry in inherited {
-      let name = String(decoding: entry.prefix { $0 != 0x3D }, as: UTF8.self)
-      if let value = byName[name] {
-        if placed.contains(name) { continue }
-        placed.insert(name)
-        out.append(override ? Array(name.utf8) + [0x3D] + value.reveal() : entry)
+      if let i = firstIndex[s.name] {
+        matched.insert(s.name)
+        if override { replaced[i] = s.value }
       } else {
-        out.append(entry)
+        added.append(k)
       }
+      size += s.name.utf8.count + s.value.byteCount + 2
     }
-    for s in secrets where !placed.contains(s.name) {
-      placed.insert(s.name)
-      out.append(Array(s.name.utf8) + [0x3D] + s.value.reveal())
+    var out = EnvironmentBlock()
+    out.reserve(entries: inherited.count + added.count, bytes: size)
+    for (i, entry) in inherited.enumerated() {
+      if !matched.isEmpty, matched.contains(names[i]) {
+        guard firstIndex[names[i]] == i else { continue }
+        if let value = replaced[i] {
+          out.append(name: names[i], value: value)
+          continue
+        }
+      }
+      out.append(entry: entry)
     }
+    for k in added { out.append(name: secrets[k].name, value: secrets[k].value) }
     return out
   }
 }

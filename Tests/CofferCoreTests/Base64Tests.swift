@@ -1,0 +1,76 @@
+import CofferCore
+import Testing
+
+/// The strict, canonical base64 of RFC 4648 §4, checked against its own encoder as the definition of canonical:
+/// a string decodes exactly when it is the encoding of what it decodes to.
+@Suite struct Base64Tests {
+  @Test(arguments: [true, false]) func rfc4648Vectors(padded: Bool) {
+    // RFC 4648 §10.
+    let vectors = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")]
+    for (plain, encoded) in vectors {
+      let text = padded ? encoded : String(encoded.filter { $0 != "=" })
+      #expect(Base64.encode(Array(plain.utf8), padded: padded) == text)
+      #expect(Base64.decode(text, padded: padded) == Array(plain.utf8))
+      #expect(Base64.decode(Array(text.utf8)[...], padded: padded) == Array(plain.utf8))
+    }
+  }
+
+  @Test func rejectsNonCanonicalAndForeignCharacters() {
+    for bad in ["Zh==", "Zm9=", "Zg=", "Zg", "Z===", "====", "Zm9v\n", " Zm9v", "Zm-v", "Zm9vY", "Zm9vYg=a"] {
+      #expect(Base64.decode(bad, padded: true) == nil, "\(bad)")
+    }
+    for bad in ["Zh", "Zm9", "Zg==", "Zm9vY", "Zm9v_"] {
+      #expect(Base64.decode(bad, padded: false) == nil, "\(bad)")
+    }
+  }
+
+  @Test(arguments: [true, false]) func roundTripsEveryLength(padded: Bool) {
+    var rng = SeededGenerator(seed: 0xC0FF_EE)
+    for length in 0..<200 {
+      let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+      let text = Base64.encodeBytes(bytes, padded: padded)
+      #expect(Base64.decode(text[...], padded: padded) == bytes)
+    }
+  }
+
+  /// Random strings over the alphabet, `=` and a few foreign characters: accepted exactly when canonical.
+  @Test(arguments: [true, false]) func acceptsExactlyTheCanonicalStrings(padded: Bool) {
+    let chars = Array("ABCDQRSTghijwxyz0189+/=-_ \n".utf8)
+    var rng = SeededGenerator(seed: 42)
+    var accepted = 0
+    for _ in 0..<20_000 {
+      let length = Int(rng.next() % 13)
+      var text = (0..<length).map { _ in chars[Int(rng.next() % UInt64(chars.count))] }
+      if rng.next() % 2 == 0 { text = text.map { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "-") ? UInt8(ascii: "A") : $0 } }
+      let decoded = Base64.decode(text[...], padded: padded)
+      if let decoded {
+        accepted += 1
+        #expect(Base64.encodeBytes(decoded, padded: padded) == text, "\(String(decoding: text, as: UTF8.self))")
+      } else {
+        // Not canonical: re-encoding whatever a lenient decoder would make of it cannot give the same text.
+        #expect(!isCanonical(text, padded: padded), "\(String(decoding: text, as: UTF8.self))")
+      }
+    }
+    #expect(accepted > 100)
+  }
+
+  /// An independent definition: all characters in the alphabet (plus trailing `=` when padded), a possible length,
+  /// and zero unused bits.
+  private func isCanonical(_ text: [UInt8], padded: Bool) -> Bool {
+    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    var body = text[...]
+    if padded {
+      guard text.count % 4 == 0 else { return false }
+      var pads = 0
+      while pads < 2, body.last == UInt8(ascii: "=") { body = body.dropLast(); pads += 1 }
+      if pads > 0, body.count % 4 != 4 - pads { return false }
+    }
+    guard body.count % 4 != 1, body.allSatisfy({ alphabet.contains($0) }) else { return false }
+    guard let last = body.last.flatMap({ alphabet.firstIndex(of: $0) }) else { return true }
+    switch body.count % 4 {
+    case 2: return last & 0x0F == 0
+    case 3: return last & 0x03 == 0
+    default: return true
+    }
+  }
+}
