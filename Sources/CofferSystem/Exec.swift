@@ -81,7 +81,7 @@ public struct EnvironmentBlock {
   }
 
   /// Appends an entry as it is (`NAME=value`, without NUL).
-  public mutating func append(entry: some Collection<UInt8>) {
+  public mutating func append(entry: [UInt8]) {
     starts.append(bytes.count)
     bytes.append(contentsOf: entry)
     bytes.append(0)

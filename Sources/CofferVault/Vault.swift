@@ -356,17 +356,16 @@ public struct Vault: Sendable {
       withUnsafeBytes(of: UInt64(v.value.byteCount).bigEndian) { message.append(contentsOf: $0) }
       message.append(contentsOf: v.value.reveal())
     }
-    return hex(Array(HMAC<SHA256>.authenticationCode(for: message, using: Fingerprinter(envKey: envKey).key)))
+    return hex(AgeCrypto.hmac(message[...], key: Fingerprinter(envKey: envKey).key))
   }
 
   struct Fingerprinter {
     let key: SymmetricKey
     init(envKey: SymmetricKey) {
-      key = HKDF<SHA256>.deriveKey(
-        inputKeyMaterial: envKey, info: Array("coffer-vault/v1 fingerprint".utf8), outputByteCount: 32)
+      key = AgeCrypto.hkdf(envKey, salt: [], info: Array("coffer-vault/v1 fingerprint".utf8))
     }
     func fingerprint(of value: SecretValue) -> String {
-      hex(Array(HMAC<SHA256>.authenticationCode(for: value.reveal(), using: key)))
+      hex(AgeCrypto.hmac(value.reveal()[...], key: key))
     }
   }
 
@@ -449,7 +448,12 @@ public struct Vault: Sendable {
     _ value: SecretValue, name: String, number: Int, created: Timestamp, author: String, key: SymmetricKey,
     generation: Int = 1, restores: VersionOrigin? = nil
   ) throws(VaultError) -> SecretVersion {
-    let sealed = ValueCipher.seal(value.reveal(), key: key, aad: aad(name: name, number: number))
+    // nonce ‖ ciphertext ‖ tag (docs/vault-format.md); the nonce is random, the key is used for many values.
+    let nonce = AgeCrypto.randomBytes(AgeCrypto.nonceCount)
+    guard let box = AgeCrypto.seal(value.reveal()[...], key: key, nonce: nonce, aad: aad(name: name, number: number)) else {
+      throw VaultError(.authenticationFailed, file: file, detail: "cannot seal \(name)")
+    }
+    let sealed = nonce + box
     return SecretVersion(
       number: number, created: created, author: author, sealed: sealed, generation: generation, restores: restores)
   }
@@ -462,7 +466,14 @@ public struct Vault: Sendable {
   func open(_ entry: SecretVersion, name: String, key: SymmetricKey, aad: inout AssociatedData) throws(VaultError)
     -> SecretValue
   {
-    guard let plain = ValueCipher.open(entry.sealed, key: key, aad: aad.bytes(name: name, number: entry.number)) else {
+    let sealed = entry.sealed
+    let plain = sealed.withUnsafeBytes { raw -> [UInt8]? in
+      guard raw.count >= AgeCrypto.nonceCount + AgeCrypto.tagCount else { return nil }
+      return AgeCrypto.open(
+        sealed[AgeCrypto.nonceCount...], key: key, nonce: UnsafeRawBufferPointer(rebasing: raw[..<AgeCrypto.nonceCount]),
+        aad: aad.bytes(name: name, number: entry.number))
+    }
+    guard let plain else {
       throw VaultError(.authenticationFailed, file: file, detail: "\(name) version \(entry.number)")
     }
     return SecretValue(plain)

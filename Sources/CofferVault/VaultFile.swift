@@ -356,16 +356,10 @@ public enum VaultFile {
   }
 
   static func mac(_ bytes: ArraySlice<UInt8>, envKey: SymmetricKey) -> [UInt8] {
-    let key = HKDF<SHA256>.deriveKey(inputKeyMaterial: envKey, info: Array("coffer-vault/v1 mac".utf8), outputByteCount: 32)
-    return bytes.withUnsafeBytes { Array(HMAC<SHA256>.authenticationCode(for: $0, using: key)) }
+    AgeCrypto.hmac(bytes, key: AgeCrypto.hkdf(envKey, salt: [], info: Array("coffer-vault/v1 mac".utf8)))
   }
 
-  static func safeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    guard a.count == b.count else { return false }
-    var d: UInt8 = 0
-    for i in 0..<a.count { d |= a[i] ^ b[i] }
-    return d == 0
-  }
+  static func safeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool { AgeCrypto.constantTimeEqual(a, b) }
 }
 
 /// Up to 7 field ranges of one line, stored inline: no line of the grammar has more than 6 fields, so a 7th only
@@ -442,6 +436,16 @@ public struct VaultSummary: Sendable {
 public enum VaultGrammar {
   /// The key slot name of the environment key.
   public static let environmentSlot = "*"
+
+  /// ``isToken(_:)`` for a `String`, without generic dispatch (the `run` path checks the environment name).
+  public static func isToken(_ s: String) -> Bool {
+    var s = s
+    return s.withUTF8 { u in
+      guard !u.isEmpty, u.count <= 256 else { return false }
+      for c in u where !(isAlnum(c) || c == 0x5F || c == 0x2E || c == 0x2D) { return false }
+      return true
+    }
+  }
 
   /// Whether `s` is a name, group or environment token: `[A-Za-z0-9_.-]+`, at most 256 bytes.
   public static func isToken(_ s: some StringProtocol) -> Bool {

@@ -225,38 +225,60 @@ import Testing
   }
 }
 
-/// Vault values are sealed with libsodium's ChaCha20-Poly1305 (IETF); swift-crypto's implementation of the same
-/// construction must open them, and the other way round, with the layout docs/vault-format.md gives.
-@Suite struct ValueCipherInteropTests {
+/// ChaCha20-Poly1305 comes from libsodium (AgeCrypto); swift-crypto's implementation of the same construction
+/// (RFC 8439) must open what it seals, and the other way round, for vault values (nonce ‖ ciphertext ‖ tag, with the
+/// slot as associated data) and for age's empty-AAD use.
+@Suite struct AEADInteropTests {
   let key = SymmetricKey(size: .bits256)
+  let nonce: [UInt8] = (0..<12).map { UInt8($0 * 7 + 3) }
   let aad = Array("coffer-vault/v1 value\0production\0API_KEY\03".utf8)
 
-  @Test(arguments: [0, 1, 15, 16, 17, 63, 64, 65, 1000])
+  @Test(arguments: [0, 1, 15, 16, 17, 63, 64, 65, 1000, 65_536])
   func libsodiumSealsWhatSwiftCryptoOpens(length: Int) throws {
     let plain = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
-    let sealed = ValueCipher.seal(plain, key: key, aad: aad)
-    #expect(sealed.count == 12 + length + 16)
-    let box = try ChaChaPoly.SealedBox(combined: sealed)
-    #expect(Array(try ChaChaPoly.open(box, using: key, authenticating: aad)) == plain)
+    for aad in [aad, []] {
+      let sealed = try #require(AgeCrypto.seal(plain[...], key: key, nonce: nonce, aad: aad))
+      #expect(sealed.count == length + 16)
+      let box = try ChaChaPoly.SealedBox(combined: nonce + sealed)
+      #expect(Array(try ChaChaPoly.open(box, using: key, authenticating: aad)) == plain)
+    }
   }
 
-  @Test(arguments: [0, 1, 16, 64, 1000])
+  @Test(arguments: [0, 1, 16, 64, 1000, 65_536])
   func swiftCryptoSealsWhatLibsodiumOpens(length: Int) throws {
     let plain = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) }
-    let sealed = Array(try ChaChaPoly.seal(plain, using: key, authenticating: aad).combined)
-    #expect(ValueCipher.open(sealed, key: key, aad: aad) == plain)
+    for aad in [aad, []] {
+      let box = try ChaChaPoly.seal(plain, using: key, nonce: ChaChaPoly.Nonce(data: nonce), authenticating: aad)
+      #expect(AgeCrypto.open((Array(box.ciphertext) + Array(box.tag))[...], key: key, nonce: nonce, aad: aad) == plain)
+    }
   }
 
-  @Test func rejectsAlteredBytesWrongSlotWrongKeyAndShortInput() {
-    let sealed = ValueCipher.seal(Array("canary-value".utf8), key: key, aad: aad)
+  @Test func rejectsAlteredBytesWrongAssociatedDataWrongKeyAndShortInput() throws {
+    let sealed = try #require(AgeCrypto.seal(Array("canary-value".utf8)[...], key: key, nonce: nonce, aad: aad))
     for i in sealed.indices {
       var bad = sealed
       bad[i] ^= 0x01
-      #expect(ValueCipher.open(bad, key: key, aad: aad) == nil)
+      #expect(AgeCrypto.open(bad[...], key: key, nonce: nonce, aad: aad) == nil)
     }
-    #expect(ValueCipher.open(sealed, key: key, aad: aad + [0x31]) == nil)
-    #expect(ValueCipher.open(sealed, key: SymmetricKey(size: .bits256), aad: aad) == nil)
-    #expect(ValueCipher.open(Array(sealed.prefix(27)), key: key, aad: aad) == nil)
-    #expect(ValueCipher.open(sealed, key: key, aad: aad) == Array("canary-value".utf8))
+    var badNonce = nonce
+    badNonce[0] ^= 1
+    #expect(AgeCrypto.open(sealed[...], key: key, nonce: badNonce, aad: aad) == nil)
+    #expect(AgeCrypto.open(sealed[...], key: key, nonce: nonce, aad: aad + [0x31]) == nil)
+    #expect(AgeCrypto.open(sealed[...], key: SymmetricKey(size: .bits256), nonce: nonce, aad: aad) == nil)
+    #expect(AgeCrypto.open(sealed.prefix(15), key: key, nonce: nonce, aad: aad) == nil)
+    #expect(AgeCrypto.open(sealed[...], key: key, nonce: Array(nonce.prefix(11)), aad: aad) == nil)
+    #expect(AgeCrypto.open(sealed[...], key: key, nonce: nonce, aad: aad) == Array("canary-value".utf8))
+  }
+
+  /// A value sealed by the vault opens with swift-crypto given the documented layout and associated data.
+  @Test func vaultValuesFollowTheDocumentedLayout() throws {
+    var vault = try Vault.create(environment: "production", recipients: [AgeX25519Identity.generate().recipient], file: "t")
+    try vault.set("API_KEY", to: SecretValue("canary-value"), group: "default", author: "t", at: Timestamp(secondsSinceEpoch: 0))
+    let record = try #require(vault.records["API_KEY"])
+    let version = try #require(record.versions.first)
+    let key = try #require(vault.key(of: version, group: record.group))
+    let box = try ChaChaPoly.SealedBox(combined: version.sealed)
+    let plain = try ChaChaPoly.open(box, using: key, authenticating: Array("coffer-vault/v1 value\0production\0API_KEY\01".utf8))
+    #expect(Array(plain) == Array("canary-value".utf8))
   }
 }

@@ -84,9 +84,7 @@ public enum Age {
           + unsupported.joined(separator: ", "))
     }
     guard fileKey.count == 16 else { throw AgeError.header("the unwrapped file key is not 16 bytes") }
-    let expected = SymmetricKey(data: headerMACKey(fileKey: fileKey))
-    guard HMAC<SHA256>.isValidAuthenticationCode(header.mac, authenticating: binary[..<macInputLength], using: expected)
-    else { throw AgeError(.hmacFailure, "the header MAC does not match (the header was modified)") }
+    guard AgeCrypto.constantTimeEqual(headerMAC(binary[..<macInputLength], fileKey: fileKey), header.mac) else { throw AgeError(.hmacFailure, "the header MAC does not match (the header was modified)") }
     try AgeStream.open(binary, from: payloadOffset, fileKey: fileKey, release: release)
   }
 
@@ -95,8 +93,7 @@ public enum Age {
   }
 
   static func headerMAC(_ headerWithoutMAC: ArraySlice<UInt8>, fileKey: [UInt8]) -> [UInt8] {
-    let key = SymmetricKey(data: headerMACKey(fileKey: fileKey))
-    return Array(HMAC<SHA256>.authenticationCode(for: headerWithoutMAC, using: key))
+    AgeCrypto.hmac(headerWithoutMAC, key: SymmetricKey(data: headerMACKey(fileKey: fileKey)))
   }
 
   /// Parses an identity file as `age-keygen` writes it.

@@ -1,12 +1,49 @@
+import CSodium
 import Crypto
 
-/// Thin wrappers over swift-crypto for the few operations age needs. No primitive is implemented here.
+/// The cryptographic operations Coffer's age layer and vault format need, each behind one concrete signature.
+/// No primitive is implemented here:
+/// - HKDF-SHA256 (RFC 5869) and HMAC-SHA256 (RFC 2104) from swift-crypto;
+/// - ChaCha20-Poly1305 in its IETF form (RFC 8439: 96-bit nonce, 128-bit tag) from libsodium
+///   (`crypto_aead_chacha20poly1305_ietf_*`,
+///   https://doc.libsodium.org/secret-key_cryptography/aead/chacha20-poly1305/ietf_chacha20-poly1305_construction).
+///
+/// Why one signature each: every distinct generic instantiation of a swift-crypto API costs a one-time runtime
+/// metadata and conformance lookup that scans the binary's ~10,000 conformance records, and libsodium opens a value
+/// in one call over the caller's bytes, without the per-call context and copies of the generic AEAD path. Both
+/// matter to `coffer run`, which opens thousands of values before `execve` (docs/performance.md). The tests check
+/// this AEAD against swift-crypto's ChaChaPoly in both directions, and the age layer against the `age` CLI.
 enum AgeCrypto {
-  /// HKDF-SHA256 (RFC 5869) with a 32-byte output.
+  /// HKDF-SHA256 with a 32-byte output.
+  /// - Parameters:
+  ///   - inputKeyMaterial: the input key material.
+  ///   - salt: the salt; empty for none (RFC 5869 then uses a zero-filled one, which is the same HMAC key).
+  ///   - info: the context string.
+  static func hkdf(_ inputKeyMaterial: SymmetricKey, salt: [UInt8], info: [UInt8]) -> SymmetricKey {
+    HKDF<SHA256>.deriveKey(inputKeyMaterial: inputKeyMaterial, salt: salt, info: info, outputByteCount: 32)
+  }
+
+  /// HKDF-SHA256 with a 32-byte output, from raw input key material and a text label.
   static func hkdf(_ inputKeyMaterial: [UInt8], salt: [UInt8], info: String) -> SymmetricKey {
-    HKDF<SHA256>.deriveKey(
-      inputKeyMaterial: SymmetricKey(data: inputKeyMaterial), salt: salt, info: Array(info.utf8),
-      outputByteCount: 32)
+    hkdf(SymmetricKey(data: inputKeyMaterial), salt: salt, info: Array(info.utf8))
+  }
+
+  /// HMAC-SHA256 of `message` under `key`: 32 bytes.
+  static func hmac(_ message: UnsafeRawBufferPointer, key: SymmetricKey) -> [UInt8] {
+    HMAC<SHA256>.authenticationCode(for: message, using: key).withUnsafeBytes { Array($0) }
+  }
+
+  /// HMAC-SHA256 of bytes in an array or a slice of one.
+  static func hmac(_ message: ArraySlice<UInt8>, key: SymmetricKey) -> [UInt8] {
+    message.withUnsafeBytes { hmac($0, key: key) }
+  }
+
+  /// Constant-time equality of two byte strings (lengths are not secret).
+  static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    var d: UInt8 = 0
+    for i in 0..<a.count { d |= a[i] ^ b[i] }
+    return d == 0
   }
 
   /// `count` bytes from the system's cryptographically secure generator, via swift-crypto.
@@ -14,22 +51,68 @@ enum AgeCrypto {
     SymmetricKey(size: SymmetricKeySize(bitCount: count * 8)).withUnsafeBytes { Array($0) }
   }
 
-  /// ChaCha20-Poly1305 seal; returns ciphertext followed by the 16-byte tag.
-  static func seal(_ plaintext: ArraySlice<UInt8>, key: SymmetricKey, nonce: [UInt8]) -> [UInt8]? {
-    guard let nonce = try? ChaChaPoly.Nonce(data: nonce),
-      let box = try? ChaChaPoly.seal(plaintext, using: key, nonce: nonce)
-    else { return nil }
-    return Array(box.ciphertext) + Array(box.tag)
+  /// Bytes of ChaCha20-Poly1305 nonce.
+  static let nonceCount = 12
+  /// Bytes of ChaCha20-Poly1305 authentication tag.
+  static let tagCount = 16
+
+  /// `sodium_init` once per process; it only selects implementations and is safe to call from any thread.
+  private static let sodiumReady: Bool = sodium_init() >= 0
+
+  /// ChaCha20-Poly1305 seal.
+  /// - Parameters:
+  ///   - plaintext: the bytes to seal.
+  ///   - key: a 32-byte key.
+  ///   - nonce: 12 bytes.
+  ///   - aad: associated data (empty for age).
+  /// - Returns: ciphertext followed by the 16-byte tag; nil only if the key or nonce has the wrong size.
+  static func seal(_ plaintext: ArraySlice<UInt8>, key: SymmetricKey, nonce: [UInt8], aad: [UInt8] = []) -> [UInt8]? {
+    precondition(sodiumReady)
+    guard nonce.count == nonceCount, key.bitCount == 256 else { return nil }
+    let total = plaintext.count + tagCount
+    return [UInt8](unsafeUninitializedCapacity: total) { out, count in
+      plaintext.withUnsafeBufferPointer { p in
+        key.withUnsafeBytes { k in
+          var written: UInt64 = 0
+          _ = crypto_aead_chacha20poly1305_ietf_encrypt(
+            out.baseAddress!, &written, p.baseAddress, UInt64(p.count), aad, UInt64(aad.count), nil, nonce,
+            k.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+      }
+      count = total
+    }
   }
 
-  /// ChaCha20-Poly1305 open of ciphertext followed by its 16-byte tag; nil if it does not authenticate.
-  static func open(_ sealed: ArraySlice<UInt8>, key: SymmetricKey, nonce: [UInt8]) -> [UInt8]? {
-    guard sealed.count >= 16, let nonce = try? ChaChaPoly.Nonce(data: nonce) else { return nil }
-    let split = sealed.endIndex - 16
-    guard let box = try? ChaChaPoly.SealedBox(nonce: nonce, ciphertext: sealed[..<split], tag: sealed[split...]),
-      let plaintext = try? ChaChaPoly.open(box, using: key)
-    else { return nil }
-    return Array(plaintext)
+  /// ChaCha20-Poly1305 open of ciphertext followed by its 16-byte tag.
+  /// - Parameters:
+  ///   - sealed: ciphertext ‖ tag.
+  ///   - key: a 32-byte key.
+  ///   - nonce: 12 bytes.
+  ///   - aad: the associated data it was sealed with.
+  /// - Returns: the plaintext, or nil if it does not authenticate (nothing is released then) or a size is wrong.
+  static func open(_ sealed: ArraySlice<UInt8>, key: SymmetricKey, nonce: [UInt8], aad: [UInt8] = []) -> [UInt8]? {
+    nonce.withUnsafeBytes { open(sealed, key: key, nonce: $0, aad: aad) }
+  }
+
+  /// ``open(_:key:nonce:aad:)`` with the nonce given as raw bytes (for example inside the sealed value's buffer).
+  static func open(_ sealed: ArraySlice<UInt8>, key: SymmetricKey, nonce: UnsafeRawBufferPointer, aad: [UInt8]) -> [UInt8]? {
+    precondition(sodiumReady)
+    guard sealed.count >= tagCount, nonce.count == nonceCount, key.bitCount == 256 else { return nil }
+    let plainCount = sealed.count - tagCount
+    var ok = false
+    let plain = sealed.withUnsafeBufferPointer { s in
+      [UInt8](unsafeUninitializedCapacity: max(plainCount, 1)) { out, count in
+        var written: UInt64 = 0
+        let rc = key.withUnsafeBytes { k in
+          crypto_aead_chacha20poly1305_ietf_decrypt(
+            out.baseAddress!, &written, nil, s.baseAddress!, UInt64(s.count), aad, UInt64(aad.count),
+            nonce.baseAddress!.assumingMemoryBound(to: UInt8.self), k.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+        ok = rc == 0 && Int(written) == plainCount
+        count = ok ? plainCount : 0
+      }
+    }
+    return ok ? plain : nil
   }
 
   /// The all-zero 12-byte nonce age uses to wrap file keys (each wrapping key is used once).
