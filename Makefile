@@ -17,7 +17,7 @@ test: deps
 	swift test
 
 release: deps
-	COFFER_NO_PIE=1 swift build -c release -Xswiftc -static-stdlib
+	COFFER_STATIC_LINK=1 swift build -c release -Xswiftc -static-stdlib
 
 bench: release
 	Benchmarks/run.sh

@@ -9,13 +9,22 @@ let strict: [SwiftSetting] = [
 /// How `coffer` is linked, for start-up time (docs/performance.md, "Start-up"):
 /// - always `--no-export-dynamic`: export no symbols, so the dynamic symbol table stays small and the Swift
 ///   runtime's start-up `dladdr` does not walk 36,000 of them;
-/// - with `COFFER_NO_PIE=1` (`make release` and the benchmarks set it; only with `-static-stdlib`): a
-///   position-dependent executable, which applies none of the 125,000 relative relocations of a position-independent
-///   one (nor takes their page faults) before `main`. The Go toolchain's default executable on Linux/amd64 (age and
-///   sops are Go programs) is position-dependent too; shared libraries, stack, heap and mmap areas stay randomised.
-///   Against the shared Swift runtime (debug builds) it would make the dynamic loader warn, so it is not the default.
+/// - with `COFFER_STATIC_LINK=1`, for release builds with `-static-stdlib` (`make release` and the benchmarks set it):
+///   - a position-dependent executable (`-no-pie`), which applies none of the 125,000 relative relocations of a
+///     position-independent one, nor takes their page faults, before `main`. The Go toolchain's default executable
+///     on Linux/amd64 (age and sops are Go programs) is position-dependent too; shared libraries, stack, heap and
+///     mmap areas stay randomised;
+///   - libstdc++, libgcc and libsodium linked statically, through the linker scripts in BuildSupport/static-link,
+///     so the dynamic loader neither loads them nor resolves their ~2,000 symbol relocations.
+///   Against the shared Swift runtime (debug builds) both would be wrong, so neither is the default.
+let staticLink = Context.environment["COFFER_STATIC_LINK"] == "1"
 let executableLinkFlags: [String] =
-  ["-Xlinker", "--no-export-dynamic"] + (Context.environment["COFFER_NO_PIE"] == "1" ? ["-Xclang-linker", "-no-pie"] : [])
+  ["-Xlinker", "--no-export-dynamic"]
+  + (staticLink
+    ? [
+      "-Xclang-linker", "-no-pie", "-Xclang-linker", "-static-libgcc",
+      "-L", Context.packageDirectory + "/BuildSupport/static-link",
+    ] : [])
 
 let package = Package(
   name: "Coffer",
@@ -61,8 +70,10 @@ let package = Package(
       name: "CofferAudit",
       dependencies: ["CofferCore", .product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: strict),
-    // libsodium (Debian's libsodium-dev), for GitHub's sealed boxes (crypto_box_seal).
-    .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+    // libsodium (Debian's libsodium-dev): ChaCha20-Poly1305 for vault values and age, GitHub's sealed boxes.
+    // No pkgConfig: its `-L/usr/lib/x86_64-linux-gnu` would come first on the link line and defeat the static link
+    // above; the headers and library are on the default paths where Debian's package installs them.
+    .systemLibrary(name: "CSodium", providers: [.apt(["libsodium-dev"])]),
     // Sync to destinations (GitHub Actions, Pulumi ESC, .env): plans, name rules, retry policy, destinations.
     // Talks HTTP only through the `HTTPTransport` protocol; no sockets, files or clocks of its own.
     .target(

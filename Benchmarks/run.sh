@@ -5,7 +5,7 @@
 #   SKIP_BUILD=1 Benchmarks/run.sh   reuse the binaries already built
 #   RUNS=100 Benchmarks/run.sh       fewer runs per fast command (default 300)
 #
-# Builds:  static  = COFFER_NO_PIE=1 swift build -c release -Xswiftc -static-stdlib  (scratch path .build)
+# Builds:  static  = COFFER_STATIC_LINK=1 swift build -c release -Xswiftc -static-stdlib (scratch path .build)
 #          dynamic = swift build -c release --scratch-path .build-dynamic       (Swift runtime as shared libraries)
 # Results: Benchmarks/out/*.json (hyperfine --export-json) and Benchmarks/out/summary.txt.
 # Touches nothing outside the repository's build directories, Benchmarks/out and a temporary directory.
@@ -22,7 +22,7 @@ command -v hyperfine >/dev/null || { echo "hyperfine is required (apt-get instal
 cd "$here"
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   echo "== building release (static stdlib) and release (dynamic stdlib)"
-  COFFER_NO_PIE=1 swift build -c release -Xswiftc -static-stdlib --product coffer 2>&1 | tail -1
+  COFFER_STATIC_LINK=1 swift build -c release -Xswiftc -static-stdlib --product coffer 2>&1 | tail -1
   swift build -c release --scratch-path .build-dynamic --product coffer 2>&1 | tail -1
 fi
 static_bin="$here/.build/release/coffer"
