@@ -123,14 +123,14 @@ public enum AuditLog {
   /// - Parameter line: a line's bytes without its LF.
   /// - Returns: 64 lowercase hex digits.
   public static func hash(of line: [UInt8]) -> String {
-    hex(Array(SHA256.hash(data: line)))
+    hash(of: line[...])
   }
 
   /// ``hash(of:)`` for a slice, without copying it.
   public static func hash(of line: ArraySlice<UInt8>) -> String {
     var hasher = SHA256()
     line.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-    return hex(Array(hasher.finalize()))
+    return hex(hasher.finalize().withUnsafeBytes { Array($0) })
   }
 
   /// Parses and verifies a whole log.
@@ -223,6 +223,17 @@ public enum AuditLog {
   /// Appends `s` as a JSON string: `"` and `\\` escaped, control characters as `\\n`, `\\r`, `\\t` or `\\u00XX`.
   static func quote(_ s: String, into out: inout [UInt8]) {
     out.append(0x22)
+    // Names, times and hashes need no escaping: copy them whole.
+    var text = s
+    let plain = text.withUTF8 { u in
+      for b in u where b < 0x20 || b == 0x22 || b == 0x5C || b == 0x7F { return false }
+      out.append(contentsOf: u)
+      return true
+    }
+    if plain {
+      out.append(0x22)
+      return
+    }
     for b in s.utf8 {
       switch b {
       case 0x22: out.append(0x5C); out.append(0x22)
@@ -319,9 +330,13 @@ public struct AuditHead: Sendable, Equatable {
   }
 
   static func mac(_ seq: Int, _ hash: String, _ size: Int, _ key: SecretValue) -> String {
+    // The same concrete shapes as the vault's HKDF and HMAC calls (an empty salt is RFC 5869's default), so that
+    // start-up instantiates each swift-crypto generic once (docs/performance.md).
     let k = HKDF<SHA256>.deriveKey(
-      inputKeyMaterial: SymmetricKey(data: key.reveal()), info: Array("coffer-audit/v1 head".utf8), outputByteCount: 32)
-    return hex(Array(HMAC<SHA256>.authenticationCode(for: Array("\(seq) \(hash) \(size)".utf8), using: k)))
+      inputKeyMaterial: SymmetricKey(data: key.reveal()), salt: [UInt8](), info: Array("coffer-audit/v1 head".utf8),
+      outputByteCount: 32)
+    let message = Array("\(seq) \(hash) \(size)".utf8)
+    return hex(message.withUnsafeBytes { HMAC<SHA256>.authenticationCode(for: $0, using: k).withUnsafeBytes { Array($0) } })
   }
 }
 

@@ -21,21 +21,37 @@ public enum Files {
     guard fd >= 0 else { throw SystemError.errno("cannot read", path: path) }
     defer { close(fd) }
     var st = stat()
-    // Read straight into the result, sized from fstat (plus room to see the end): no intermediate buffer.
-    var out = [UInt8](repeating: 0, count: (fstat(fd, &st) == 0 && st.st_size > 0 ? Int(st.st_size) : 0) + 4096)
-    var count = 0
+    // Read straight into the result, sized from fstat (plus room to see the end): no intermediate buffer, no
+    // zero-filling; a file that grows meanwhile is read to its end in further rounds.
+    var out = [UInt8]()
+    var capacity = (fstat(fd, &st) == 0 && st.st_size > 0 ? Int(st.st_size) : 0) + 4096
+    var failed = false
     while true {
-      if count == out.count { out.append(contentsOf: repeatElement(0, count: out.count)) }
-      let n = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
-      if n < 0 {
-        if errno == EINTR { continue }
-        throw SystemError.errno("cannot read", path: path)
+      var ended = false
+      let previous = out
+      out = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+        previous.withUnsafeBufferPointer { p in
+          if let base = p.baseAddress { buffer.baseAddress!.update(from: base, count: p.count) }
+        }
+        count = previous.count
+        while count < capacity {
+          let n = Glibc.read(fd, buffer.baseAddress! + count, capacity - count)
+          if n < 0 {
+            if errno == EINTR { continue }
+            failed = true
+            return
+          }
+          if n == 0 {
+            ended = true
+            return
+          }
+          count += n
+        }
       }
-      if n == 0 { break }
-      count += n
+      if failed { throw SystemError.errno("cannot read", path: path) }
+      if ended { return out }
+      capacity *= 2
     }
-    out.removeSubrange(count...)
-    return out
   }
 
   /// Whether something exists at `path` (without following a final symlink's absence).

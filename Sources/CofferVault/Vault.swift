@@ -175,10 +175,18 @@ public struct Vault: Sendable {
     var out: [(name: String, value: SecretValue)] = []
     out.reserveCapacity(records.count)
     var aad = AssociatedData(environment: environment)
+    // Secrets of one group usually follow each other: look the key up once per run of them.
+    var last: (group: String, generation: Int, key: SymmetricKey)?
     for name in names {
-      guard let record = records[name], let entry = record.versions.first,
-        let key = key(of: entry, group: record.group)
-      else { continue }
+      guard let record = records[name], let entry = record.versions.first else { continue }
+      let key: SymmetricKey
+      if let last, last.generation == entry.generation, last.group == record.group {
+        key = last.key
+      } else {
+        guard let found = self.key(of: entry, group: record.group) else { continue }
+        key = found
+        last = (record.group, entry.generation, found)
+      }
       out.append((name, try open(entry, name: name, key: key, aad: &aad)))
     }
     return out

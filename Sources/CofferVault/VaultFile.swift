@@ -179,7 +179,9 @@ public enum VaultFile {
       let end = lines[n].upperBound
       var s = lines[n].lowerBound + skip
       bytes.withUnsafeBufferPointer { b in
-        for k in s..<end where b[k] == 0x20 {
+        let base = b.baseAddress!
+        while s < end, let found = memchr(base + s, 0x20, end - s) {
+          let k = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
           out.append(s..<k)
           s = k + 1
         }
@@ -321,8 +323,10 @@ public enum VaultFile {
   static func parseVersion(
     _ v: LineFields, _ bytes: [UInt8], lastAuthor: inout (range: Range<Int>, text: String)?
   ) -> SecretVersion? {
+    // The author usually repeats the previous line's, which was already checked.
+    let sameAuthor = lastAuthor.map { bytes[$0.range].elementsEqual(bytes[v[2]]) } ?? false
     guard v.count >= 4, v.count <= 6, let number = VaultGrammar.number(bytes[v[0]]),
-      let created = Timestamp(rfc3339Bytes: bytes[v[1]]), VaultGrammar.isAuthor(bytes[v[2]]),
+      let created = Timestamp(rfc3339Bytes: bytes[v[1]]), sameAuthor || VaultGrammar.isAuthor(bytes[v[2]]),
       let sealed = Base64.decode(bytes[v[v.count - 1]], padded: true), sealed.count >= 28
     else { return nil }
     var i = 3
@@ -344,7 +348,7 @@ public enum VaultFile {
     }
     guard i == v.count - 1 else { return nil }
     let author: String
-    if let last = lastAuthor, bytes[last.range].elementsEqual(bytes[v[2]]) {
+    if sameAuthor, let last = lastAuthor {
       author = last.text
     } else {
       author = String(decoding: bytes[v[2]], as: UTF8.self)
