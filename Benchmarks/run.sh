@@ -4,6 +4,8 @@
 #   Benchmarks/run.sh            build both release flavours, make fixtures, run hyperfine, print ratios
 #   SKIP_BUILD=1 Benchmarks/run.sh   reuse the binaries already built
 #   RUNS=100 Benchmarks/run.sh       fewer runs per fast command (default 300)
+#   STATIC_SCRATCH=.build-release    where the static release build lives (default .build)
+#   SKIP_DYNAMIC=1                   leave out the dynamically linked flavour (its rows print n/a)
 #
 # Builds:  static  = COFFER_STATIC_LINK=1 swift build -c release -Xswiftc -static-stdlib (scratch path .build)
 #          dynamic = swift build -c release --scratch-path .build-dynamic       (Swift runtime as shared libraries)
@@ -22,12 +24,16 @@ command -v hyperfine >/dev/null || { echo "hyperfine is required (apt-get instal
 cd "$here"
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   echo "== building release (static stdlib) and release (dynamic stdlib)"
-  COFFER_STATIC_LINK=1 swift build -c release -Xswiftc -static-stdlib --product coffer 2>&1 | tail -1
-  swift build -c release --scratch-path .build-dynamic --product coffer 2>&1 | tail -1
+  COFFER_STATIC_LINK=1 swift build -c release -Xswiftc -static-stdlib --product coffer \
+    --scratch-path "${STATIC_SCRATCH:-.build}" 2>&1 | tail -1
+  [[ "${SKIP_DYNAMIC:-0}" == 1 ]] || swift build -c release --scratch-path .build-dynamic --product coffer 2>&1 | tail -1
 fi
-static_bin="$here/.build/release/coffer"
+static_bin="$here/${STATIC_SCRATCH:-.build}/release/coffer"
 dynamic_bin="$here/.build-dynamic/release/coffer"
-for b in "$static_bin" "$dynamic_bin"; do [[ -x "$b" ]] || { echo "missing $b (run without SKIP_BUILD)" >&2; exit 1; }; done
+bins=("$static_bin")
+[[ "${SKIP_DYNAMIC:-0}" == 1 ]] || bins+=("$dynamic_bin")
+for b in "${bins[@]}"; do [[ -x "$b" ]] || { echo "missing $b (run without SKIP_BUILD)" >&2; exit 1; }; done
+dyn() { [[ "${SKIP_DYNAMIC:-0}" == 1 ]] || printf '%s\n' "$@"; } # dynamic-flavour hyperfine arguments, or none
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -70,10 +76,11 @@ hf floors "$runs" \
   -n hello-dynamic "$tmp/hello-dynamic" \
   -n execfloor-static "$tmp/execfloor-static /bin/true" \
   -n execfloor-dynamic "$tmp/execfloor-dynamic /bin/true"
+mapfile -t dyn_run1k < <(dyn -n coffer-dynamic "$dynamic_bin run --env development -- /bin/true")
 hf run1k "$runs" \
   -n true '/bin/true' \
   -n coffer-static "$static_bin run --env development -- /bin/true" \
-  -n coffer-dynamic "$dynamic_bin run --env development -- /bin/true" \
+  "${dyn_run1k[@]}" \
   -n coffer-static-version "$static_bin --version"
 hf dotenv1k "$slow_runs" \
   -n python-dotenv "python3 -m dotenv -f $tmp/secrets-1000.env run -- /bin/true" \
@@ -81,24 +88,26 @@ hf dotenv1k "$slow_runs" \
 
 echo "== 2: open and decrypt 10,000 secrets"
 cd "$tmp/p10000"
+mapfile -t dyn_open10k < <(dyn -n export-dynamic "$dynamic_bin export --env development --format dotenv" \
+  -n run-dynamic "$dynamic_bin run --env development -- /bin/true")
 hf open10k "$slow_runs" \
   -n export-static "$static_bin export --env development --format dotenv" \
   -n run-static "$static_bin run --env development -- /bin/true" \
-  -n export-dynamic "$dynamic_bin export --env development --format dotenv" \
-  -n run-dynamic "$dynamic_bin run --env development -- /bin/true"
+  "${dyn_open10k[@]}"
 
 echo "== summary"
 python3 - "$out" <<'EOF' | tee "$out/summary.txt"
 import json, os, statistics, sys
 out = sys.argv[1]
+NA = float("nan")  # a flavour left out (SKIP_DYNAMIC=1)
 def res(file, name):
     for r in json.load(open(f"{out}/{file}.json"))["results"]:
         if r["command"] == name:
             return r
-    raise KeyError(name)
-def med(file, name): return statistics.median(res(file, name)["times"]) * 1000
-def low(file, name): return min(res(file, name)["times"]) * 1000
-def cpu(file, name): r = res(file, name); return (r["user"] + r["system"]) * 1000
+    return None
+def med(file, name): r = res(file, name); return statistics.median(r["times"]) * 1000 if r else NA
+def low(file, name): r = res(file, name); return min(r["times"]) * 1000 if r else NA
+def cpu(file, name): r = res(file, name); return (r["user"] + r["system"]) * 1000 if r else NA
 rows = [
     ("/bin/true", "floors", "true"),
     ("hello-world, static Swift stdlib", "floors", "hello-static"),

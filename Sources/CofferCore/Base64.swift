@@ -86,8 +86,10 @@ public enum Base64 {
     let outCount = blocks * 3 + (remainder == 0 ? 0 : remainder - 1)
     guard outCount > 0 else { return [] }
     var valid = true
+    // Decoded on the stack, then copied into an array: `Array(unsafeUninitializedCapacity:)` takes a generic,
+    // unspecialized allocation path that costs more than the copy (docs/performance.md).
     let out = decodeTable.withUnsafeBufferPointer { table in
-      [UInt8](unsafeUninitializedCapacity: outCount) { out, initialized in
+      withUnsafeTemporaryAllocation(of: UInt8.self, capacity: outCount) { out -> [UInt8] in
         // Every character outside the alphabet maps to 0xFF, so OR-ing the looked-up values and testing the high
         // bit once per block rejects them.
         var i = 0
@@ -118,7 +120,7 @@ public enum Base64 {
           if (remainder == 2 && b & 0x0F != 0) || (remainder == 3 && c & 0x03 != 0) { bad |= 0x80 }
         }
         valid = bad & 0x80 == 0
-        initialized = outCount
+        return valid ? Array(out) : []
       }
     }
     return valid ? out : nil

@@ -34,7 +34,14 @@ public struct SecretValue: Sendable, Equatable, CustomStringConvertible, CustomD
   public var isValidUTF8: Bool { String(validating: bytes, as: UTF8.self) != nil }
 
   /// Whether the value contains a NUL byte (such a value cannot be placed in a process environment).
-  public var containsNUL: Bool { bytes.contains(0) }
+  public var containsNUL: Bool {
+    bytes.withUnsafeBufferPointer { b in
+      // No early exit: the loop vectorises, and values are short.
+      var zero = false
+      for byte in b { zero = zero || byte == 0 }
+      return zero
+    }
+  }
 
   /// Always `<redacted>`.
   public var description: String { "<redacted>" }

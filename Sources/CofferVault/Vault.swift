@@ -175,6 +175,7 @@ public struct Vault: Sendable {
     var out: [(name: String, value: SecretValue)] = []
     out.reserveCapacity(records.count)
     var aad = AssociatedData(environment: environment)
+    var scratch = [UInt8](repeating: 0, count: 4096)
     // Secrets of one group usually follow each other: look the key up once per run of them.
     var last: (group: String, generation: Int, key: SymmetricKey)?
     for name in names {
@@ -187,7 +188,7 @@ public struct Vault: Sendable {
         key = found
         last = (record.group, entry.generation, found)
       }
-      out.append((name, try open(entry, name: name, key: key, aad: &aad)))
+      out.append((name, try open(entry, name: name, key: key, aad: &aad, scratch: &scratch)))
     }
     return out
   }
@@ -447,7 +448,23 @@ public struct Vault: Sendable {
       buffer.removeSubrange(prefixCount...)
       buffer.append(contentsOf: name.utf8)
       buffer.append(0)
-      buffer.append(contentsOf: String(number).utf8)
+      // The version number in decimal, without going through String.
+      var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+      var n = number.magnitude
+      var count = 0
+      withUnsafeMutableBytes(of: &digits) { d in
+        repeat {
+          d[19 - count] = UInt8(truncatingIfNeeded: n % 10) + 0x30
+          n /= 10
+          count += 1
+        } while n > 0
+        if number < 0 {
+          d[19 - count] = 0x2D
+          count += 1
+        }
+        buffer.append(contentsOf: d[(20 - count)...])
+      }
       return buffer
     }
   }
@@ -474,17 +491,25 @@ public struct Vault: Sendable {
   func open(_ entry: SecretVersion, name: String, key: SymmetricKey, aad: inout AssociatedData) throws(VaultError)
     -> SecretValue
   {
+    var scratch = [UInt8]()
+    return try open(entry, name: name, key: key, aad: &aad, scratch: &scratch)
+  }
+
+  /// Opens one version into `scratch`, then copies the value out.
+  func open(
+    _ entry: SecretVersion, name: String, key: SymmetricKey, aad: inout AssociatedData, scratch: inout [UInt8]
+  ) throws(VaultError) -> SecretValue {
     let sealed = entry.sealed
-    let plain = sealed.withUnsafeBytes { raw -> [UInt8]? in
+    let count = sealed.withUnsafeBytes { raw -> Int? in
       guard raw.count >= AgeCrypto.nonceCount + AgeCrypto.tagCount else { return nil }
       return AgeCrypto.open(
         sealed[AgeCrypto.nonceCount...], key: key, nonce: UnsafeRawBufferPointer(rebasing: raw[..<AgeCrypto.nonceCount]),
-        aad: aad.bytes(name: name, number: entry.number))
+        aad: aad.bytes(name: name, number: entry.number), into: &scratch)
     }
-    guard let plain else {
+    guard let count else {
       throw VaultError(.authenticationFailed, file: file, detail: "\(name) version \(entry.number)")
     }
-    return SecretValue(plain)
+    return SecretValue(Array(scratch[..<count]))
   }
 }
 

@@ -257,6 +257,7 @@ public enum VaultFile {
     var lastGroup: (range: Range<Int>, text: String)?
     var groupHasKey = false
     var lastAuthor: (range: Range<Int>, text: String)?
+    var lastTime: (range: Range<Int>, time: Timestamp)?
     var lastName: Range<Int>?
     while n < lines.count, starts(n, "secret ") {
       let f = fields(n, skip: 7)
@@ -290,7 +291,7 @@ public enum VaultFile {
       }
       var versions: [SecretVersion] = []
       while n < lines.count, starts(n, " v ") {
-        guard let version = parseVersion(fields(n, skip: 3), bytes, lastAuthor: &lastAuthor),
+        guard let version = parseVersion(fields(n, skip: 3), bytes, lastAuthor: &lastAuthor, lastTime: &lastTime),
           version.restores.map({ $0.number < version.number }) ?? true
         else {
           throw fail(n, "expected ` v N TIME AUTHOR [#GEN] [<N@TIME] BASE64`")
@@ -321,12 +322,22 @@ public enum VaultFile {
 
   /// Parses the fields of a version line after ` v `: `N TIME AUTHOR [#GEN] [<N@TIME] BASE64`.
   static func parseVersion(
-    _ v: LineFields, _ bytes: [UInt8], lastAuthor: inout (range: Range<Int>, text: String)?
+    _ v: LineFields, _ bytes: [UInt8], lastAuthor: inout (range: Range<Int>, text: String)?,
+    lastTime: inout (range: Range<Int>, time: Timestamp)?
   ) -> SecretVersion? {
-    // The author usually repeats the previous line's, which was already checked.
+    guard v.count >= 4 else { return nil }
+    // The author and the time usually repeat the previous line's (an import writes many values at once), which were
+    // already checked.
     let sameAuthor = lastAuthor.map { bytes[$0.range].elementsEqual(bytes[v[2]]) } ?? false
-    guard v.count >= 4, v.count <= 6, let number = VaultGrammar.number(bytes[v[0]]),
-      let created = Timestamp(rfc3339Bytes: bytes[v[1]]), sameAuthor || VaultGrammar.isAuthor(bytes[v[2]]),
+    let created: Timestamp
+    if let last = lastTime, bytes[last.range].elementsEqual(bytes[v[1]]) {
+      created = last.time
+    } else {
+      guard let parsed = Timestamp(rfc3339Bytes: bytes[v[1]]) else { return nil }
+      created = parsed
+      lastTime = (v[1], parsed)
+    }
+    guard v.count <= 6, let number = VaultGrammar.number(bytes[v[0]]), sameAuthor || VaultGrammar.isAuthor(bytes[v[2]]),
       let sealed = Base64.decode(bytes[v[v.count - 1]], padded: true), sealed.count >= 28
     else { return nil }
     var i = 3

@@ -257,6 +257,34 @@ import Testing
     #expect(box.run(["run", "--env", "development", "--", "sh", "-c", "kill -KILL $$"]).status == 128 + 9)
   }
 
+  /// The child's environment, exactly: inherited variables in their order, a secret replacing an inherited variable
+  /// in its place, the other secrets after them in name order, and never `COFFER_IDENTITY`.
+  @Test func runBuildsTheChildEnvironmentInOrder() throws {
+    let box = try Sandbox(manifest: basicManifest)
+    box.set("OPENAI_API_KEY", "sk-run")
+    box.set("B_SECRET", "b=1")
+    box.set("A_SECRET", "a\nline")
+    let identity = try String(contentsOf: box.identityFile, encoding: .utf8)
+      .split(separator: "\n").first { $0.hasPrefix("AGE-SECRET-KEY-1") }.map(String.init) ?? ""
+    let inherited = [
+      "ZZZ=last-letter", "OPENAI_API_KEY=inherited", "PATH=/usr/bin:/bin", "COFFER_IDENTITY=\(identity)", "AAA=2",
+      "HOME=\(box.dir.path)/home", "USER=tester",
+    ]
+    let expected = [
+      "ZZZ=last-letter", "OPENAI_API_KEY=sk-run", "PATH=/usr/bin:/bin", "AAA=2", "HOME=\(box.dir.path)/home",
+      "USER=tester", "A_SECRET=a\nline", "B_SECRET=b=1",
+    ]
+    let r = box.run(["run", "--env", "development", "--", "env", "-0"], launcher: ["/usr/bin/env", "-i"] + inherited)
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.out.split(separator: "\0", omittingEmptySubsequences: false).dropLast().map(String.init) == expected)
+    // --no-override keeps the inherited value in its place.
+    let kept = box.run(
+      ["run", "--env", "development", "--no-override", "--", "env", "-0"], launcher: ["/usr/bin/env", "-i"] + inherited)
+    #expect(
+      kept.out.split(separator: "\0", omittingEmptySubsequences: false).dropLast().map(String.init)
+        == expected.map { $0 == "OPENAI_API_KEY=sk-run" ? "OPENAI_API_KEY=inherited" : $0 })
+  }
+
   @Test func runReplacesTheProcessSoThePIDIsKept() throws {
     let box = try Sandbox(manifest: basicManifest)
     box.set("A", "1")

@@ -285,6 +285,14 @@ enum RunEnvironment {
       names.append(name)
       if firstIndex[name] == nil { firstIndex[name] = i }
     }
+    // A cheap filter in front of the dictionary: most secrets are not inherited, and hashing every name costs more
+    // than this check.
+    var filter = [Bool](repeating: false, count: 4096)
+    func slot(_ name: String) -> Int {
+      var name = name
+      return name.withUTF8 { u in u.isEmpty ? 0 : (u.count &* 131 &+ Int(u[0]) &* 31 &+ Int(u[u.count - 1])) & 4095 }
+    }
+    for name in firstIndex.keys { filter[slot(name)] = true }
     var replaced: [Int: SecretValue] = [:]
     var matched = Swift.Set<String>()
     var added: [Int] = []
@@ -293,7 +301,7 @@ enum RunEnvironment {
       guard !s.value.containsNUL else {
         throw UsageError(description: "\(s.name) contains a NUL byte and cannot be placed in an environment")
       }
-      if let i = firstIndex[s.name] {
+      if filter[slot(s.name)], let i = firstIndex[s.name] {
         matched.insert(s.name)
         if override { replaced[i] = s.value }
       } else {

@@ -115,6 +115,37 @@ enum AgeCrypto {
     return ok ? plain : nil
   }
 
+  /// ChaCha20-Poly1305 open into a caller's scratch buffer, for opening many values with one allocation each (the
+  /// caller copies the plaintext out, which is cheaper than a fresh uninitialized array per value).
+  /// - Parameters:
+  ///   - sealed: ciphertext ‖ tag.
+  ///   - key: a 32-byte key.
+  ///   - nonce: 12 bytes.
+  ///   - aad: the associated data it was sealed with.
+  ///   - scratch: grown as needed; on success its first `n` bytes are the plaintext.
+  /// - Returns: `n`, or nil if it does not authenticate or a size is wrong (the scratch content is then undefined).
+  static func open(
+    _ sealed: ArraySlice<UInt8>, key: SymmetricKey, nonce: UnsafeRawBufferPointer, aad: [UInt8],
+    into scratch: inout [UInt8]
+  ) -> Int? {
+    precondition(sodiumReady)
+    guard sealed.count >= tagCount, nonce.count == nonceCount, key.bitCount == 256 else { return nil }
+    let plainCount = sealed.count - tagCount
+    if scratch.count < max(plainCount, 1) { scratch.append(contentsOf: repeatElement(0, count: max(plainCount, 1) - scratch.count)) }
+    let rc = sealed.withUnsafeBufferPointer { s in
+      scratch.withUnsafeMutableBufferPointer { out in
+        key.withUnsafeBytes { k in
+          var written: UInt64 = 0
+          let rc = crypto_aead_chacha20poly1305_ietf_decrypt(
+            out.baseAddress!, &written, nil, s.baseAddress!, UInt64(s.count), aad, UInt64(aad.count),
+            nonce.baseAddress!.assumingMemoryBound(to: UInt8.self), k.baseAddress!.assumingMemoryBound(to: UInt8.self))
+          return rc == 0 && Int(written) == plainCount ? 0 : -1
+        }
+      }
+    }
+    return rc == 0 ? plainCount : nil
+  }
+
   /// The all-zero 12-byte nonce age uses to wrap file keys (each wrapping key is used once).
   static let zeroNonce = [UInt8](repeating: 0, count: 12)
 }
