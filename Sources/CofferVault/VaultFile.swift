@@ -146,7 +146,7 @@ public enum VaultFile {
       throw VaultError(.malformed, file: file, line: bytes.count(where: { $0 == 0x0A }) + 1, detail: "missing final newline")
     }
     // The parser works on byte ranges and makes strings only for what it keeps (profiled: docs/performance.md).
-    var lines: [Range<Int>] = []
+    var lines: [LineSpan] = []
     lines.reserveCapacity(bytes.count / 40)
     var secretLines = 0
     bytes.withUnsafeBufferPointer { b in
@@ -155,7 +155,7 @@ public enum VaultFile {
       while start < b.count, let found = memchr(base + start, 0x0A, b.count - start) {
         let j = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
         if b[start] == UInt8(ascii: "s") { secretLines += 1 }
-        lines.append(start..<j)
+        lines.append(LineSpan(lowerBound: start, upperBound: j))
         start = j + 1
       }
     }
@@ -201,8 +201,8 @@ public enum VaultFile {
     func less(_ a: Range<Int>, _ b: Range<Int>) -> Bool { bytes[a].lexicographicallyPrecedes(bytes[b]) }
 
     guard !lines.isEmpty else { throw VaultError(.malformed, file: file, line: 1, detail: "empty file") }
-    if !bytes[lines[0]].elementsEqual(magic.utf8) {
-      let first = string(lines[0])
+    if !bytes[lines[0].range].elementsEqual(magic.utf8) {
+      let first = string(lines[0].range)
       if first.hasPrefix("coffer-vault ") {
         throw VaultError(.unsupportedVersion, file: file, line: 1, detail: String(first.dropFirst(13)))
       }
@@ -375,6 +375,16 @@ public enum VaultFile {
   }
 
   static func safeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool { AgeCrypto.constantTimeEqual(a, b) }
+}
+
+/// Where one line of a vault file lies, without its LF. A plain struct rather than `Range<Int>`: an array of ranges
+/// makes the runtime check `Int: Comparable` against every conformance in the binary on first use
+/// (docs/performance.md).
+struct LineSpan {
+  let lowerBound: Int
+  let upperBound: Int
+  var count: Int { upperBound - lowerBound }
+  var range: Range<Int> { lowerBound..<upperBound }
 }
 
 /// Up to 7 field ranges of one line, stored inline: no line of the grammar has more than 6 fields, so a 7th only
