@@ -38,4 +38,9 @@ struct Auditor {
       ? vault.fingerprints(of: values) : ["*": vault.setFingerprint(of: values)]
     try record(action, environment: vault.environment, secrets: values.map(\.name), fingerprints: fps, destination: destination, durable: false)
   }
+
+  /// Records a read whose fingerprints the caller computed while streaming the values (`run`).
+  func recordRead(_ action: String, vault: Vault, names: [String], fingerprints: [String: String]) throws {
+    try record(action, environment: vault.environment, secrets: names, fingerprints: fingerprints, durable: false)
+  }
 }

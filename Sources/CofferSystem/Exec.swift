@@ -99,6 +99,25 @@ public struct EnvironmentBlock {
     bytes.append(0)
   }
 
+  /// Appends `name=value` with the value's bytes taken as they are.
+  /// - Parameters:
+  ///   - name: the variable name (no `=`, no NUL).
+  ///   - value: the value (no NUL).
+  public mutating func append(name: String, value: UnsafeBufferPointer<UInt8>) {
+    starts.append(bytes.count)
+    bytes.append(contentsOf: name.utf8)
+    bytes.append(0x3D)
+    bytes.append(contentsOf: value)
+    bytes.append(0)
+  }
+
+  /// Appends every entry of another block, in its order.
+  public mutating func append(contentsOf other: EnvironmentBlock) {
+    let offset = bytes.count
+    starts.append(contentsOf: other.starts.map { $0 + offset })
+    bytes.append(contentsOf: other.bytes)
+  }
+
   /// The entries, each as `NAME=value` bytes, in order.
   public var entries: [[UInt8]] {
     starts.indices.map { i in Array(bytes[starts[i]..<((i + 1 < starts.count ? starts[i + 1] : bytes.count) - 1)]) }

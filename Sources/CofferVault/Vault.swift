@@ -174,6 +174,17 @@ public struct Vault: Sendable {
   public func currentValues() throws(VaultError) -> [(name: String, value: SecretValue)] {
     var out: [(name: String, value: SecretValue)] = []
     out.reserveCapacity(records.count)
+    try forEachCurrentValue { name, value in out.append((name, SecretValue(Array(value)))) }
+    return out
+  }
+
+  /// Opens the current version of every secret, in name order, and hands each to `body` without making a
+  /// ``SecretValue`` of it: for `coffer run`, which copies thousands of values straight into the child's environment.
+  /// Secrets in groups this identity cannot read are skipped, as in ``currentValues()``.
+  /// - Parameter body: called with the name and the value's bytes, which are valid only during the call (one
+  ///   buffer is reused for every value).
+  /// - Throws: ``VaultError`` ``VaultError/Code/authenticationFailed`` naming the first value that does not open.
+  public func forEachCurrentValue(_ body: (_ name: String, _ value: UnsafeBufferPointer<UInt8>) -> Void) throws(VaultError) {
     var aad = AssociatedData(environment: environment)
     var scratch = [UInt8](repeating: 0, count: 4096)
     // Secrets of one group usually follow each other: look the key up once per run of them.
@@ -188,10 +199,11 @@ public struct Vault: Sendable {
         key = found
         last = (record.group, entry.generation, found)
       }
-      out.append((name, try open(entry, name: name, key: key, aad: &aad, scratch: &scratch)))
+      let count = try open(entry, name: name, key: key, aad: &aad, into: &scratch)
+      scratch.withUnsafeBufferPointer { body(name, UnsafeBufferPointer(rebasing: $0[..<count])) }
     }
-    return out
   }
+
 
   /// Records a new version of a secret.
   ///
@@ -356,17 +368,40 @@ public struct Vault: Sendable {
   /// - Parameter values: name → value pairs, in the order they are given (callers pass vault order).
   /// - Returns: 64 lowercase hex digits.
   public func setFingerprint(of values: [(name: String, value: SecretValue)]) -> String {
-    // One contiguous message, one MAC call: per-call overhead dominates for many small values.
-    var message = [UInt8]()
-    message.reserveCapacity(values.reduce(0) { $0 + $1.name.utf8.count + 9 + $1.value.byteCount })
-    for v in values {
-      message.append(contentsOf: v.name.utf8)
-      message.append(0)
-      withUnsafeBytes(of: UInt64(v.value.byteCount).bigEndian) { message.append(contentsOf: $0) }
-      message.append(contentsOf: v.value.reveal())
-    }
-    return hex(AgeCrypto.hmac(message[...], key: Fingerprinter(envKey: envKey).key))
+    var builder = setFingerprintBuilder(reservingBytes: values.reduce(0) { $0 + $1.name.utf8.count + 9 + $1.value.byteCount })
+    for v in values { v.value.reveal().withUnsafeBufferPointer { builder.add(name: v.name, value: $0) } }
+    return builder.finish()
   }
+
+  /// A ``setFingerprint(of:)`` built one value at a time, for values that are never held together.
+  /// - Parameter reservingBytes: an estimate of the message size (names + 9 + values), to avoid regrowing.
+  public func setFingerprintBuilder(reservingBytes: Int = 0) -> SetFingerprintBuilder {
+    SetFingerprintBuilder(key: Fingerprinter(envKey: envKey).key, reservingBytes: reservingBytes)
+  }
+
+  /// Accumulates `name ‖ 0x00 ‖ u64be(length) ‖ value` for each value added, in order, and MACs it once: one MAC call,
+  /// since per-call overhead dominates for many small values.
+  public struct SetFingerprintBuilder {
+    let key: SymmetricKey
+    private var message: [UInt8] = []
+
+    init(key: SymmetricKey, reservingBytes: Int) {
+      self.key = key
+      message.reserveCapacity(reservingBytes)
+    }
+
+    /// Adds one value, after those added before.
+    public mutating func add(name: String, value: UnsafeBufferPointer<UInt8>) {
+      message.append(contentsOf: name.utf8)
+      message.append(0)
+      withUnsafeBytes(of: UInt64(value.count).bigEndian) { message.append(contentsOf: $0) }
+      message.append(contentsOf: value)
+    }
+
+    /// The fingerprint of everything added: 64 lowercase hex digits.
+    public func finish() -> String { hex(AgeCrypto.hmac(message[...], key: key)) }
+  }
+
 
   struct Fingerprinter {
     let key: SymmetricKey
@@ -499,6 +534,14 @@ public struct Vault: Sendable {
   func open(
     _ entry: SecretVersion, name: String, key: SymmetricKey, aad: inout AssociatedData, scratch: inout [UInt8]
   ) throws(VaultError) -> SecretValue {
+    let count = try open(entry, name: name, key: key, aad: &aad, into: &scratch)
+    return SecretValue(Array(scratch[..<count]))
+  }
+
+  /// Opens one version into `scratch`; returns the value's length.
+  func open(
+    _ entry: SecretVersion, name: String, key: SymmetricKey, aad: inout AssociatedData, into scratch: inout [UInt8]
+  ) throws(VaultError) -> Int {
     let sealed = entry.sealed
     let count = sealed.withUnsafeBytes { raw -> Int? in
       guard raw.count >= AgeCrypto.nonceCount + AgeCrypto.tagCount else { return nil }
@@ -509,8 +552,9 @@ public struct Vault: Sendable {
     guard let count else {
       throw VaultError(.authenticationFailed, file: file, detail: "\(name) version \(entry.number)")
     }
-    return SecretValue(Array(scratch[..<count]))
+    return count
   }
+
 }
 
 /// One stored version of a secret: readable metadata and the sealed bytes.

@@ -22,12 +22,34 @@ import Testing
     let fp = (lines[0]?["fingerprints"] as? [String: String])?["OPENAI_API_KEY"]
     #expect(fp?.count == 64)
     #expect((lines[1]?["fingerprints"] as? [String: String])?["OPENAI_API_KEY"] == fp)
+    #expect((lines[3]?["fingerprints"] as? [String: String]) == ["OPENAI_API_KEY": fp ?? ""])
     #expect(lines[4]?["secrets"] as? [String] == ["OPENAI_API_KEY"])
     let verify = box.run(["audit", "verify"])
     #expect(verify.status == 0)
     #expect(verify.out == "ok: 5 entries, chain intact, head verified\n")
     let shown = box.run(["audit", "--name", "OPENAI_API_KEY", "--json"])
     #expect(shown.out.split(separator: "\n").count == 5)
+  }
+
+  /// Above 64 values a read records one fingerprint of the whole set; `run` computes it while streaming the values
+  /// into the child's environment, `export` from the values it holds: they must agree.
+  @Test func largeReadsRecordOneSetFingerprint() throws {
+    let box = try Sandbox(manifest: basicManifest)
+    let env = (0..<65).map { String(format: "BULK_%02d=value-%02d\n", $0, $0) }.joined()
+    try env.write(to: box.dir.appendingPathComponent("bulk.env"), atomically: true, encoding: .utf8)
+    #expect(box.run(["import", "bulk.env", "--env", "development"]).status == 0)
+    #expect(box.run(["run", "--env", "development", "--", "true"]).status == 0)
+    #expect(box.run(["export", "--env", "development", "--format", "json"]).status == 0)
+    let path = box.run(["audit", "path"]).out.trimmingCharacters(in: .newlines)
+    let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+      .map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    let run = try #require(lines.first { $0?["action"] as? String == "run" } ?? nil)
+    let export = try #require(lines.first { $0?["action"] as? String == "export" } ?? nil)
+    #expect((run["secrets"] as? [String])?.count == 65)
+    let runPrint = try #require(run["fingerprints"] as? [String: String])
+    #expect(runPrint.keys.sorted() == ["*"])
+    #expect(runPrint["*"]?.count == 64)
+    #expect(export["fingerprints"] as? [String: String] == runPrint)
   }
 
   @Test func tamperingIsReportedByLine() throws {

@@ -209,30 +209,63 @@ enum RunEnvironment {
     var argv = command
     if argv.first == "--" { argv.removeFirst() }
     guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --env NAME -- COMMAND ARGS…"]) }
-    let opened = try open(project: project, verbose: verbose, env: env, allowPartial: allowPartial)
-    let environment = try childEnvironment(opened.values, override: !noOverride)
-    // Keep the vault and the values alive until execve: freeing thousands of objects the kernel is about to
-    // discard anyway is wasted work.
+    guard let opened = try openVault(project: project, verbose: verbose, env: env, allowPartial: allowPartial) else {
+      try Exec.replaceProcess(argv: argv, environment: try childEnvironment([], override: !noOverride))
+    }
+    // Values go from the decryption buffer straight into the child's environment and the audit's set fingerprint:
+    // no SecretValue per value (docs/performance.md).
+    var merger = EnvironmentMerger(inherited: inheritedEnvironment(), override: !noOverride, expected: opened.vault.names.count)
+    var names: [String] = []
+    names.reserveCapacity(opened.vault.names.count)
+    var firstValues: [(name: String, value: SecretValue)] = []  // for per-value fingerprints of a small read
+    var setFingerprint = opened.vault.setFingerprintBuilder(reservingBytes: opened.vault.names.count * 80)
+    var nulIn: String?
+    try opened.vault.forEachCurrentValue { name, value in
+      if nulIn == nil, value.contains(0) { nulIn = name }
+      names.append(name)
+      if names.count <= Auditor.perValueFingerprintLimit { firstValues.append((name, SecretValue(Array(value)))) }
+      setFingerprint.add(name: name, value: value)
+      merger.add(name: name, value: value)
+    }
+    if let nulIn { throw UsageError(description: "\(nulIn) contains a NUL byte and cannot be placed in an environment") }
+    try opened.auditor.recordRead(
+      "run", vault: opened.vault, names: names,
+      fingerprints: names.count <= Auditor.perValueFingerprintLimit
+        ? opened.vault.fingerprints(of: firstValues) : ["*": setFingerprint.finish()])
+    let environment = merger.finish()
+    // Keep the vault alive until execve: freeing thousands of objects the kernel is about to discard is wasted work.
     try withExtendedLifetime(opened) {
       try Exec.replaceProcess(argv: argv, environment: environment)
     }
   }
 
+  /// The inherited environment without `COFFER_IDENTITY`, the key that opens every environment and every kept
+  /// version.
+  static func inheritedEnvironment() -> [[UInt8]] {
+    ProcessEnvironment.entries().filter { !$0.starts(with: Array("COFFER_IDENTITY=".utf8)) }
+  }
+
   /// The child's environment: the inherited one with the secrets merged in, and never `COFFER_IDENTITY`, the key
   /// that opens every environment and every kept version.
   static func childEnvironment(_ entries: [(name: String, value: SecretValue)], override: Bool) throws -> EnvironmentBlock {
-    let inherited = ProcessEnvironment.entries().filter { !$0.starts(with: Array("COFFER_IDENTITY=".utf8)) }
-    return try merge(inherited, entries, override: override)
+    try merge(inheritedEnvironment(), entries, override: override)
   }
 
+  /// The environment's current values, with the read recorded (`run --redact`, which needs them all at once).
   static func secrets(project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool) throws -> [(name: String, value: SecretValue)] {
-    try open(project: projectOption, verbose: verbose, env: env, allowPartial: allowPartial).values
+    guard let opened = try openVault(project: projectOption, verbose: verbose, env: env, allowPartial: allowPartial) else {
+      return []
+    }
+    let values = try opened.vault.currentValues()
+    try opened.auditor.recordRead("run", vault: opened.vault, values: values)
+    return values
   }
 
-  /// Opens the environment's vault and returns its current values (recording the read), with the vault itself.
-  static func open(project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool) throws -> (
-    vault: Vault?, values: [(name: String, value: SecretValue)]
-  ) {
+  /// Opens the environment's vault for `run`, with the auditor that records the read; nil when the environment has
+  /// no vault yet (a warning says so).
+  static func openVault(project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool) throws -> (
+    vault: Vault, auditor: Auditor
+  )? {
     let project = try Project.locate(from: projectOption)
     var environment = env ?? ProcessEnvironment.get("COFFER_ENV")
     if environment == nil || !isSafeEnvironmentName(environment!) || !Files.exists(project.vaultPath(environment!)) {
@@ -240,11 +273,11 @@ enum RunEnvironment {
       let ws = try Workspace.load(project: projectOption, verbose: verbose)
       environment = try ws.environment(named: environment)
     }
-    guard let environment else { return (nil, []) }
+    guard let environment else { return nil }
     let path = project.vaultPath(environment)
     guard Files.exists(path) else {
       ErrorRenderer.warn("\(environment) has no vault yet: running without secrets")
-      return (nil, [])
+      return nil
     }
     let identities = try IdentityLoader.load()
     let vault = try VaultFile.open(try Files.read(path), file: project.display(path), with: identities)
@@ -256,11 +289,8 @@ enum RunEnvironment {
       let manifest = try? Workspace.load(project: projectOption, verbose: verbose).manifest
       try Partial.check(vault, environment: environment, allowPartial: allowPartial, manifest: manifest, identities: identities)
     }
-    let values = try vault.currentValues()
     // The manifest is not read on this path, so the actor is the identity's recipient.
-    let auditor = Auditor(root: project.root, actor: identities[0].recipient.encoded, identities: identities)
-    try auditor.recordRead("run", vault: vault, values: values)
-    return (vault, values)
+    return (vault, Auditor(root: project.root, actor: identities[0].recipient.encoded, identities: identities))
   }
 
   static func isSafeEnvironmentName(_ s: String) -> Bool {
@@ -276,54 +306,85 @@ enum RunEnvironment {
   ///   - override: whether a secret replaces an inherited variable of the same name.
   /// - Throws: ``UsageError`` when a value contains a NUL byte, which no environment can carry.
   static func merge(_ inherited: [[UInt8]], _ secrets: [(name: String, value: SecretValue)], override: Bool) throws -> EnvironmentBlock {
-    // Index the inherited names (a few dozen), not the secrets (possibly thousands).
-    var firstIndex: [String: Int] = [:]
-    var names: [String] = []
+    var merger = EnvironmentMerger(inherited: inherited, override: override, expected: secrets.count)
+    for s in secrets {
+      guard !s.value.containsNUL else {
+        throw UsageError(description: "\(s.name) contains a NUL byte and cannot be placed in an environment")
+      }
+      s.value.reveal().withUnsafeBufferPointer { merger.add(name: s.name, value: $0) }
+    }
+    return merger.finish()
+  }
+}
+
+/// Builds a child's environment from the inherited one and secrets added one at a time (see
+/// ``RunEnvironment/merge(_:_:override:)`` for the rules): inherited variables keep their places, a secret replaces
+/// a same-named inherited variable in its place (or leaves it, without `override`), and the other secrets follow in
+/// the order added. When a secret's name appears more than once in the inherited environment, only its first
+/// occurrence is kept.
+struct EnvironmentMerger {
+  private let inherited: [[UInt8]]
+  private let override: Bool
+  private var names: [String] = []
+  private var firstIndex: [String: Int] = [:]
+  // A cheap filter in front of the dictionary: most secrets are not inherited, and hashing every name costs more.
+  private var filter = [Bool](repeating: false, count: 4096)
+  private var replaced: [Int: [UInt8]] = [:]
+  private var matched = Swift.Set<String>()
+  private var added = EnvironmentBlock()
+
+  /// - Parameters:
+  ///   - inherited: `NAME=value` entries, as `environ` holds them.
+  ///   - override: whether a secret replaces an inherited variable of the same name.
+  ///   - expected: about how many secrets will be added.
+  init(inherited: [[UInt8]], override: Bool, expected: Int) {
+    self.inherited = inherited
+    self.override = override
     names.reserveCapacity(inherited.count)
     for (i, entry) in inherited.enumerated() {
       let name = String(decoding: entry.prefix { $0 != 0x3D }, as: UTF8.self)
       names.append(name)
-      if firstIndex[name] == nil { firstIndex[name] = i }
-    }
-    // A cheap filter in front of the dictionary: most secrets are not inherited, and hashing every name costs more
-    // than this check.
-    var filter = [Bool](repeating: false, count: 4096)
-    func slot(_ name: String) -> Int {
-      var name = name
-      return name.withUTF8 { u in u.isEmpty ? 0 : (u.count &* 131 &+ Int(u[0]) &* 31 &+ Int(u[u.count - 1])) & 4095 }
-    }
-    for name in firstIndex.keys { filter[slot(name)] = true }
-    var replaced: [Int: SecretValue] = [:]
-    var matched = Swift.Set<String>()
-    var added: [Int] = []
-    var size = inherited.reduce(0) { $0 + $1.count + 1 }
-    for (k, s) in secrets.enumerated() {
-      guard !s.value.containsNUL else {
-        throw UsageError(description: "\(s.name) contains a NUL byte and cannot be placed in an environment")
+      if firstIndex[name] == nil {
+        firstIndex[name] = i
+        filter[Self.slot(name)] = true
       }
-      if filter[slot(s.name)], let i = firstIndex[s.name] {
-        matched.insert(s.name)
-        if override { replaced[i] = s.value }
-      } else {
-        added.append(k)
-      }
-      size += s.name.utf8.count + s.value.byteCount + 2
     }
+    added.reserve(entries: expected, bytes: expected * 64)
+  }
+
+  private static func slot(_ name: String) -> Int {
+    var name = name
+    return name.withUTF8 { u in u.isEmpty ? 0 : (u.count &* 131 &+ Int(u[0]) &* 31 &+ Int(u[u.count - 1])) & 4095 }
+  }
+
+  /// Adds one secret (names distinct, value without NUL).
+  mutating func add(name: String, value: UnsafeBufferPointer<UInt8>) {
+    if filter[Self.slot(name)], let i = firstIndex[name] {
+      matched.insert(name)
+      if override { replaced[i] = Array(name.utf8) + [0x3D] + Array(value) }
+    } else {
+      added.append(name: name, value: value)
+    }
+  }
+
+  /// The environment: inherited entries (some replaced), then the secrets added.
+  func finish() -> EnvironmentBlock {
     var out = EnvironmentBlock()
-    out.reserve(entries: inherited.count + added.count, bytes: size)
+    out.reserve(entries: inherited.count + added.count, bytes: inherited.reduce(0) { $0 + $1.count + 1 })
     for (i, entry) in inherited.enumerated() {
       if !matched.isEmpty, matched.contains(names[i]) {
         guard firstIndex[names[i]] == i else { continue }
         if let value = replaced[i] {
-          out.append(name: names[i], value: value)
+          out.append(entry: value)
           continue
         }
       }
       out.append(entry: entry)
     }
-    for k in added { out.append(name: secrets[k].name, value: secrets[k].value) }
+    out.append(contentsOf: added)
     return out
   }
+
 }
 
 /// The JSON form of one check issue: `{"name","reason","kind","format"}`, `format` null unless the issue is about
