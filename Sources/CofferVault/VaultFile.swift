@@ -198,7 +198,14 @@ public enum VaultFile {
       }
       return true
     }
-    func less(_ a: Range<Int>, _ b: Range<Int>) -> Bool { bytes[a].lexicographicallyPrecedes(bytes[b]) }
+    func less(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
+      // Unsigned byte order, as `lexicographicallyPrecedes` on UTF-8, with one `memcmp`.
+      let shared = min(a.count, b.count)
+      let order = shared == 0 ? 0 : bytes.withUnsafeBufferPointer {
+        memcmp($0.baseAddress! + a.lowerBound, $0.baseAddress! + b.lowerBound, shared)
+      }
+      return order < 0 || (order == 0 && a.count < b.count)
+    }
 
     guard !lines.isEmpty else { throw VaultError(.malformed, file: file, line: 1, detail: "empty file") }
     if !bytes[lines[0].range].elementsEqual(magic.utf8) {
@@ -267,7 +274,7 @@ public enum VaultFile {
       let name = string(f[0])
       // Groups and authors repeat from block to block: reuse the last string when the bytes are the same.
       let group: String
-      if let last = lastGroup, bytes[last.range].elementsEqual(bytes[f[1]]) {
+      if let last = lastGroup, sameBytes(bytes, last.range, f[1]) {
         group = last.text
       } else {
         group = string(f[1])
@@ -328,9 +335,9 @@ public enum VaultFile {
     guard v.count >= 4 else { return nil }
     // The author and the time usually repeat the previous line's (an import writes many values at once), which were
     // already checked.
-    let sameAuthor = lastAuthor.map { bytes[$0.range].elementsEqual(bytes[v[2]]) } ?? false
+    let sameAuthor = lastAuthor.map { sameBytes(bytes, $0.range, v[2]) } ?? false
     let created: Timestamp
-    if let last = lastTime, bytes[last.range].elementsEqual(bytes[v[1]]) {
+    if let last = lastTime, sameBytes(bytes, last.range, v[1]) {
       created = last.time
     } else {
       guard let parsed = Timestamp(rfc3339Bytes: bytes[v[1]]) else { return nil }
@@ -368,6 +375,13 @@ public enum VaultFile {
     return SecretVersion(
       number: number, created: created, author: author, sealed: sealed,
       generation: generation, restores: restores)
+  }
+
+  /// Whether two ranges of `bytes` hold the same bytes (one `memcmp`; the generic comparison walks them one by one).
+  static func sameBytes(_ bytes: [UInt8], _ a: Range<Int>, _ b: Range<Int>) -> Bool {
+    guard a.count == b.count else { return false }
+    guard !a.isEmpty else { return true }
+    return bytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + a.lowerBound, $0.baseAddress! + b.lowerBound, a.count) == 0 }
   }
 
   static func mac(_ bytes: ArraySlice<UInt8>, envKey: SymmetricKey) -> [UInt8] {
