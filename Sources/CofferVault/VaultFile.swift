@@ -192,11 +192,14 @@ public enum VaultFile {
     func string(_ r: Range<Int>) -> String { String(decoding: bytes[r], as: UTF8.self) }
     func isToken(_ r: Range<Int>) -> Bool {
       guard !r.isEmpty, r.count <= 256 else { return false }
-      for k in r {
-        let c = bytes[k]
-        guard VaultGrammar.isAlnum(c) || c == 0x5F || c == 0x2E || c == 0x2D else { return false }
+      return bytes.withUnsafeBufferPointer { b in
+        VaultGrammar.tokenBytes.withUnsafeBufferPointer { table in
+          // No early exit: one pass that ANDs the table entries.
+          var ok = true
+          for k in r { ok = ok && table[Int(b[k])] }
+          return ok
+        }
       }
-      return true
     }
     func less(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
       // Unsigned byte order, as `lexicographicallyPrecedes` on UTF-8, with one `memcmp`.
@@ -554,6 +557,12 @@ public enum VaultGrammar {
   static func isAuthor(_ u: ArraySlice<UInt8>) -> Bool {
     guard !u.isEmpty, u.count <= 256 else { return false }
     return u.allSatisfy { isAlnum($0) || $0 == 0x5F || $0 == 0x2E || $0 == 0x2D || $0 == 0x40 || $0 == 0x2B }
+  }
+
+  /// For each byte value, whether it may appear in a token (`[A-Za-z0-9_.-]`).
+  static let tokenBytes: [Bool] = (0..<256).map { (c: Int) -> Bool in
+    let b = UInt8(c)
+    return isAlnum(b) || b == 0x5F || b == 0x2E || b == 0x2D
   }
 
   static func isAlnum(_ c: UInt8) -> Bool {
