@@ -221,6 +221,9 @@ public enum AuditLog {
   }
 
   /// Appends `s` as a JSON string: `"` and `\\` escaped, control characters as `\\n`, `\\r`, `\\t` or `\\u00XX`.
+  ///
+  /// Not `JSONString`: these exact bytes are what `verify` re-encodes and the hash chain covers, so this encoding is
+  /// part of the log format (docs/audit.md) and must not follow changes to the general escaper.
   static func quote(_ s: String, into out: inout [UInt8]) {
     out.append(0x22)
     // Names, times and hashes need no escaping: copy them whole.

@@ -65,8 +65,8 @@ public struct StaleDestinations: Sendable, Equatable {
     for (i, name) in names.enumerated() {
       guard let entry = environments[name] else { continue }
       if i > 0 { out += "," }
-      out += MiniJSON.quote(name) + ":{\"stale_since\":" + MiniJSON.quote(entry.since.rfc3339) + ",\"secrets\":["
-      out += entry.secrets.map(MiniJSON.quote).joined(separator: ",") + "]}"
+      out += JSONString.quoted(name) + ":{\"stale_since\":" + JSONString.quoted(entry.since.rfc3339) + ",\"secrets\":["
+      out += entry.secrets.map(JSONString.quoted).joined(separator: ",") + "]}"
     }
     return Array((out + "}}\n").utf8)
   }
@@ -126,27 +126,6 @@ enum MiniJSON: Equatable {
   case number(Int)
   case bool(Bool)
   case null
-
-  static func quote(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-      switch u {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      default:
-        if u.value < 0x20 || u.value == 0x7F {
-          let h = String(u.value, radix: 16)
-          out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-        } else {
-          out.unicodeScalars.append(u)
-        }
-      }
-    }
-    return out + "\""
-  }
 
   static func parse(_ bytes: [UInt8]) -> MiniJSON? {
     var reader = Reader(bytes: bytes)
