@@ -116,7 +116,8 @@ let package = Package(
     .executableTarget(
       name: "coffer", dependencies: ["CofferCLI"], swiftSettings: strict,
       linkerSettings: [.unsafeFlags(executableLinkFlags)]),
-    // Test support (not a product): in-process fake GitHub and Pulumi ESC servers on 127.0.0.1.
+    // Test support (not a product): in-process fake GitHub and Pulumi ESC servers on 127.0.0.1, and the helpers several
+    // test targets share (child processes, a seeded generator, marked-up fixture text).
     .target(
       name: "CofferTesting",
       dependencies: [
@@ -129,7 +130,7 @@ let package = Package(
       ],
       swiftSettings: strict),
 
-    .testTarget(name: "CofferCoreTests", dependencies: ["CofferCore"], swiftSettings: strict),
+    .testTarget(name: "CofferCoreTests", dependencies: ["CofferCore", "CofferTesting"], swiftSettings: strict),
     .testTarget(name: "CofferDotEnvTests", dependencies: ["CofferDotEnv", "CofferCore"], swiftSettings: strict),
     .testTarget(
       name: "CofferVaultTests",
@@ -140,7 +141,7 @@ let package = Package(
     .testTarget(name: "CofferAuditTests", dependencies: ["CofferAudit", "CofferCore"], swiftSettings: strict),
     .testTarget(
       name: "CofferDiscoverTests",
-      dependencies: ["CofferDiscover", "CofferCore", "CofferSystem"],
+      dependencies: ["CofferDiscover", "CofferCore", "CofferSystem", "CofferTesting"],
       swiftSettings: strict),
     .testTarget(
       name: "CofferCLITests",

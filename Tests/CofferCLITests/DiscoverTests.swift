@@ -1,3 +1,4 @@
+import CofferTesting
 import Foundation
 import Testing
 
@@ -66,7 +67,7 @@ import Testing
   static func writeFixture(_ box: Sandbox) throws -> [String: [String]] {
     var expected: [String: [String]] = [:]
     for (path, marked, names) in fixture {
-      let (text, markers) = DiscoverFixture.markedText(marked)
+      let (text, markers) = markedText(marked)
       try box.write(path, text)
       for (marker, position) in markers {
         expected[names[marker]!, default: []].append("\(path):\(position.line):\(position.column)")
@@ -211,33 +212,4 @@ final class OutsideDirectory: @unchecked Sendable {  // used by one test at a ti
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
   }
   deinit { try? FileManager.default.removeItem(at: url) }
-}
-
-enum DiscoverFixture {
-  /// Text with position markers (1️⃣ …): the text without them and each marker's 1-based line and column (Unicode
-  /// scalars).
-  static func markedText(_ marked: String) -> (text: String, markers: [String: (line: Int, column: Int)]) {
-    let names = ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣"]
-    var text = ""
-    var markers: [String: (line: Int, column: Int)] = [:]
-    var line = 1
-    var column = 1
-    var rest = Substring(marked)
-    outer: while !rest.isEmpty {
-      for name in names where rest.hasPrefix(name) {
-        markers[name] = (line, column)
-        rest = rest.dropFirst(name.count)
-        continue outer
-      }
-      let c = rest.removeFirst()
-      text.append(c)
-      if c.unicodeScalars.last == "\n" {
-        line += 1
-        column = 1
-      } else {
-        column += c.unicodeScalars.count
-      }
-    }
-    return (text, markers)
-  }
 }

@@ -1,3 +1,4 @@
+import CofferTesting
 import Foundation
 import Testing
 
@@ -77,38 +78,17 @@ final class Sandbox: @unchecked Sendable {  // used from one test at a time
   func run(
     _ args: [String], stdin: Data? = nil, env: [String: String] = [:], cwd: URL? = nil, launcher: [String] = []
   ) -> CLIResult {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: launcher.first ?? Paths.binary)
-    p.arguments = launcher.isEmpty ? args : Array(launcher.dropFirst()) + [Paths.binary] + args
-    p.currentDirectoryURL = cwd ?? dir
     var environment = baseEnvironment
     environment.merge(extraEnvironment) { $1 }
     environment.merge(env) { $1 }
-    p.environment = environment
-    let out = Pipe()
-    let err = Pipe()
-    let input = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = input
-    do { try p.run() } catch { return CLIResult(status: -1, stdout: Data(), stderr: "cannot start: \(error)") }
-    // A child may exit without reading its stdin: never let that kill the test process with SIGPIPE.
-    Sandbox.ignoreSIGPIPE
-    if let stdin { try? input.fileHandleForWriting.write(contentsOf: stdin) }
-    try? input.fileHandleForWriting.close()
-    // Read both pipes concurrently so a chatty child cannot block.
-    nonisolated(unsafe) var errData = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-      errData = err.fileHandleForReading.readDataToEndOfFile()
-      group.leave()
+    do {
+      let r = try ChildProcess.run(
+        launcher.first ?? Paths.binary, launcher.isEmpty ? args : Array(launcher.dropFirst()) + [Paths.binary] + args,
+        cwd: cwd ?? dir, environment: environment, stdin: stdin)
+      return CLIResult(status: r.status, stdout: r.stdout, stderr: String(decoding: r.stderr, as: UTF8.self))
+    } catch {
+      return CLIResult(status: -1, stdout: Data(), stderr: "cannot start: \(error)")
     }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    p.waitUntilExit()
-    let status = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
-    return CLIResult(status: status, stdout: outData, stderr: String(decoding: errData, as: UTF8.self))
   }
 
   /// Sets a value through stdin (the way scripts should).

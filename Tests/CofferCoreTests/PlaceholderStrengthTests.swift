@@ -1,3 +1,4 @@
+import CofferTesting
 import CofferCore
 import Testing
 
@@ -84,18 +85,5 @@ import Testing
         #expect(StrengthEstimate.estimate(value).bits >= 128, "\(charset)")
       }
     }
-  }
-}
-
-/// A deterministic generator for tests (SplitMix64); never used for real values.
-struct SeededGenerator: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

@@ -1,3 +1,4 @@
+import CofferTesting
 import CofferCore
 import CofferSystem
 import Foundation

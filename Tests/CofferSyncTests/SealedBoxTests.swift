@@ -1,3 +1,4 @@
+import CofferTesting
 import CofferCore
 import CofferSync
 import Foundation
@@ -26,24 +27,11 @@ import Testing
 
   /// Runs python3 with PyNaCl; the script reads its inputs (keys, boxes) on stdin, never argv.
   func python(_ script: String, stdin: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script]
-    let input = Pipe()
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    signal(SIGPIPE, SIG_IGN)  // a child that exits without reading stdin must not kill the test process
-    try? input.fileHandleForWriting.write(contentsOf: Data(stdin.utf8))
-    try input.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    let problems = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0, "python3 failed (is PyNaCl installed? scripts/deps.sh): \(problems)")
-    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    let r = try ChildProcess.run(
+      "/usr/bin/env", ["python3", "-c", script], cwd: URL(fileURLWithPath: "/"),
+      environment: ProcessInfo.processInfo.environment, stdin: Data(stdin.utf8))
+    #expect(r.status == 0, "python3 failed (is PyNaCl installed? scripts/deps.sh): \(String(decoding: r.stderr, as: UTF8.self))")
+    return String(decoding: r.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
   }
 
   static let values: [[UInt8]] = [
