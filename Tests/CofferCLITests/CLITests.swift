@@ -285,17 +285,23 @@ import Testing
         == expected.map { $0 == "OPENAI_API_KEY=sk-run" ? "OPENAI_API_KEY=inherited" : $0 })
   }
 
-  @Test func runReplacesTheProcessSoThePIDIsKept() throws {
-    let box = try Sandbox(manifest: basicManifest)
-    box.set("A", "1")
+  /// Starts `coffer run --env development -- sh -c SCRIPT` without waiting for it, stdout on a pipe.
+  func startRun(_ box: Sandbox, script: String) throws -> (Process, Pipe) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: Paths.binary)
-    p.arguments = ["run", "--env", "development", "--", "sh", "-c", "echo $$"]
+    p.arguments = ["run", "--env", "development", "--", "sh", "-c", script]
     p.currentDirectoryURL = box.dir
     p.environment = ["PATH": "/usr/bin:/bin", "COFFER_IDENTITY_FILE": box.identityFile.path, "HOME": box.dir.path]
     let out = Pipe()
     p.standardOutput = out
     try p.run()
+    return (p, out)
+  }
+
+  @Test func runReplacesTheProcessSoThePIDIsKept() throws {
+    let box = try Sandbox(manifest: basicManifest)
+    box.set("A", "1")
+    let (p, out) = try startRun(box, script: "echo $$")
     let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     p.waitUntilExit()
     #expect(printed == "\(p.processIdentifier)\n")
@@ -305,14 +311,7 @@ import Testing
     // Field report F22: the child gets SIGTERM itself and exits cleanly.
     let box = try Sandbox(manifest: basicManifest)
     box.set("A", "1")
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: Paths.binary)
-    p.arguments = ["run", "--env", "development", "--", "sh", "-c", "trap 'echo got-TERM; exit 0' TERM; echo ready; while :; do sleep 0.1; done"]
-    p.currentDirectoryURL = box.dir
-    p.environment = ["PATH": "/usr/bin:/bin", "COFFER_IDENTITY_FILE": box.identityFile.path, "HOME": box.dir.path]
-    let out = Pipe()
-    p.standardOutput = out
-    try p.run()
+    let (p, out) = try startRun(box, script: "trap 'echo got-TERM; exit 0' TERM; echo ready; while :; do sleep 0.1; done")
     var seen = Data()
     while !String(decoding: seen, as: UTF8.self).contains("ready\n") {
       let chunk = out.fileHandleForReading.availableData

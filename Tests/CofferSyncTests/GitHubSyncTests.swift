@@ -13,17 +13,7 @@ import Testing
     fake.addRepository("acme/api", environments: environments)
     fake.addRepository("acme/web")
     fake.addOrganization("acme")
-    try await fake.start()
-    let harness = Harness()
-    do {
-      try await body(fake, harness)
-    } catch {
-      await harness.shutdown()
-      await fake.stop()
-      throw error
-    }
-    await harness.shutdown()
-    await fake.stop()
+    try await withStarted(fake, body)
   }
 
   static let tricky: [(String, [UInt8])] = [

@@ -9,17 +9,7 @@ import Testing
   func withFake(_ body: (FakePulumiESC, Harness) async throws -> Void) async throws {
     let fake = FakePulumiESC()
     fake.addOrganization("acme")
-    try await fake.start()
-    let harness = Harness()
-    do {
-      try await body(fake, harness)
-    } catch {
-      await harness.shutdown()
-      await fake.stop()
-      throw error
-    }
-    await harness.shutdown()
-    await fake.stop()
+    try await withStarted(fake, body)
   }
 
   static let existing = """

@@ -33,6 +33,30 @@ func input(_ items: [SyncItem], state: DestinationState = DestinationState(), pr
   SyncInput(items: items, state: state, prune: prune, fingerprint: testFingerprint)
 }
 
+/// A fake server the sync tests start before and stop after each test.
+protocol StartableFake: Sendable {
+  func start() async throws
+  func stop() async
+}
+
+extension FakeGitHub: StartableFake {}
+extension FakePulumiESC: StartableFake {}
+
+/// Starts `fake`, runs `body` with it and a fresh harness, and shuts both down whether or not `body` throws.
+func withStarted<Fake: StartableFake>(_ fake: Fake, _ body: (Fake, Harness) async throws -> Void) async throws {
+  try await fake.start()
+  let harness = Harness()
+  do {
+    try await body(fake, harness)
+  } catch {
+    await harness.shutdown()
+    await fake.stop()
+    throw error
+  }
+  await harness.shutdown()
+  await fake.stop()
+}
+
 /// A real AsyncHTTPClient transport with recorded (not real) retry waits.
 struct Harness {
   let transport = HTTPClientTransport()
