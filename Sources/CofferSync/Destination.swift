@@ -162,6 +162,40 @@ extension DestinationPlan {
           outcome: $0.action.writes && failure != nil ? .failed(failure ?? "") : .skipped, reason: $0.reason)
       }, failure: failure, state: state)
   }
+
+  /// The report of a destination that applies all of a plan's writes in one operation (one file, one PATCH): every
+  /// write shares that operation's outcome. On success the state records each written value's fingerprint and
+  /// forgets deleted names; values found unchanged are recorded too, so a later change at the destination shows as
+  /// drift.
+  /// - Parameters:
+  ///   - input: the sync input the plan was made from (items and the state before).
+  ///   - failure: why the operation failed, or nil when it succeeded.
+  ///   - progress: called once per write with its result.
+  func reportOfSingleWrite(_ input: SyncInput, failure: String?, progress: (ItemResult) -> Void) -> SyncReport {
+    var report = report(failure: nil, state: input.state)
+    var state = input.state
+    let values = Dictionary(input.items.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    for index in report.results.indices {
+      let result = report.results[index]
+      if result.action.writes {
+        if let failure {
+          report.results[index].outcome = .failed(failure)
+        } else {
+          report.results[index].outcome = .done
+          if result.action == .delete {
+            state.set(result.name, result.kind, nil)
+          } else if let item = values[result.name] {
+            state.set(result.name, result.kind, DestinationState.Record(fingerprint: item.fingerprint))
+          }
+        }
+        progress(report.results[index])
+      } else if result.action == .unchanged, let item = values[result.name], input.state.record(item.name, item.kind) == nil {
+        state.set(item.name, item.kind, DestinationState.Record(fingerprint: item.fingerprint))
+      }
+    }
+    report.state = state
+    return report
+  }
 }
 
 /// Runs `body` over `items` with at most `limit` running at once; results keep the input order.

@@ -107,28 +107,7 @@ public struct DotEnvDestination: ValueSource {
         failure = "cannot write \(path)"
       }
     }
-    var report = current.report(failure: nil, state: input.state)
-    var state = input.state
-    for index in report.results.indices {
-      let result = report.results[index]
-      if result.action.writes {
-        if let failure {
-          report.results[index].outcome = .failed(failure)
-        } else {
-          report.results[index].outcome = .done
-          if result.action == .delete {
-            state.set(result.name, result.kind, nil)
-          } else if let item = values[result.name] {
-            state.set(result.name, result.kind, DestinationState.Record(fingerprint: item.fingerprint))
-          }
-        }
-        progress(report.results[index])
-      } else if result.action == .unchanged, let item = values[result.name], state.record(item.name, item.kind) == nil {
-        state.set(item.name, item.kind, DestinationState.Record(fingerprint: item.fingerprint))
-      }
-    }
-    report.state = state
-    return report
+    return current.reportOfSingleWrite(input, failure: failure, progress: progress)
   }
 
   public func pull() async throws(SyncError) -> [PulledValue] {

@@ -254,31 +254,7 @@ public struct PulumiESCDestination: ValueSource, Diagnosable {
   func finish(
     _ plan: DestinationPlan, _ input: SyncInput, failure: String?, progress: @Sendable (ItemResult) -> Void
   ) -> SyncReport {
-    var report = plan.report(failure: nil, state: input.state)
-    var state = input.state
-    let values = Dictionary(input.items.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-    for index in report.results.indices where report.results[index].action.writes {
-      let result = report.results[index]
-      if let failure {
-        report.results[index].outcome = .failed(failure)
-      } else {
-        report.results[index].outcome = .done
-        if result.action == .delete {
-          state.set(result.name, result.kind, nil)
-        } else if let item = values[result.name] {
-          state.set(result.name, result.kind, DestinationState.Record(fingerprint: item.fingerprint))
-        }
-      }
-      progress(report.results[index])
-    }
-    // Items found unchanged are recorded too, so a later change at ESC shows as drift.
-    for result in report.results where result.action == .unchanged {
-      if let item = values[result.name], input.state.record(item.name, item.kind) == nil {
-        state.set(item.name, item.kind, DestinationState.Record(fingerprint: item.fingerprint))
-      }
-    }
-    report.state = state
-    return report
+    plan.reportOfSingleWrite(input, failure: failure, progress: progress)
   }
 
   public func pull() async throws(SyncError) -> [PulledValue] {
