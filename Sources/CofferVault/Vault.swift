@@ -518,22 +518,10 @@ public struct Vault: Sendable {
       number: number, created: created, author: author, sealed: sealed, generation: generation, restores: restores)
   }
 
+  /// Opens one version.
   func open(_ entry: SecretVersion, name: String, key: SymmetricKey) throws(VaultError) -> SecretValue {
     var aad = AssociatedData(environment: environment)
-    return try open(entry, name: name, key: key, aad: &aad)
-  }
-
-  func open(_ entry: SecretVersion, name: String, key: SymmetricKey, aad: inout AssociatedData) throws(VaultError)
-    -> SecretValue
-  {
     var scratch = [UInt8]()
-    return try open(entry, name: name, key: key, aad: &aad, scratch: &scratch)
-  }
-
-  /// Opens one version into `scratch`, then copies the value out.
-  func open(
-    _ entry: SecretVersion, name: String, key: SymmetricKey, aad: inout AssociatedData, scratch: inout [UInt8]
-  ) throws(VaultError) -> SecretValue {
     let count = try open(entry, name: name, key: key, aad: &aad, into: &scratch)
     return SecretValue(Array(scratch[..<count]))
   }
@@ -554,7 +542,6 @@ public struct Vault: Sendable {
     }
     return count
   }
-
 }
 
 /// One stored version of a secret: readable metadata and the sealed bytes.
