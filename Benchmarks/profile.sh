@@ -3,6 +3,7 @@
 #
 #   Benchmarks/profile.sh    callgrind instruction counts per phase (1k and 10k secrets), perf stat, strace -c,
 #                            LD_DEBUG=statistics; reports in Benchmarks/out/profile/
+#   STATIC_SCRATCH=DIR       profile the static build kept in DIR (default .build), as Benchmarks/run.sh
 #
 # valgrind 3.19 cannot read the DWARF 5 debug info swiftc emits, so a copy with the debug sections stripped (symbols
 # kept) is profiled. `--dump-before=execve` writes the profile just before coffer replaces itself with /bin/true.
@@ -10,7 +11,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 out="$here/Benchmarks/out/profile"
 mkdir -p "$out"
-static_bin="$here/.build/release/coffer"
+static_bin="$here/${STATIC_SCRATCH:-.build}/release/coffer"
 dynamic_bin="$here/.build-dynamic/release/coffer"
 [[ -x $static_bin ]] || { echo "build first: Benchmarks/run.sh" >&2; exit 1; }
 
@@ -28,7 +29,7 @@ done
 objcopy --strip-debug "$static_bin" "$tmp/coffer"
 
 # Inclusive instruction counts of the functions that make up the run path.
-phases='coffer_main|CommandV7runMain|parseAsRoot|_commandName|swift_conformsToProtocolWithExecutionContext|RunV3runyyKF|RunEnvironmentO7secrets|ProjectV6locate|IdentityStoreO4load|FilesO4read|0B4FileO4open_|0B4FileO5parse|0B4FileO3mac|AgeO7decrypt|currentValues|sorted2by.*utf8Less|ChaB4PolyO4open|Base64O6decode|sSsySJSS5IndexVcig|sSs5index5after|split9separator|RunEnvironmentO5merge|ExecO14replaceProcess'
+phases='coffer_main|CommandV7runMain|parseAsRoot|swift_conformsToProtocolWithExecutionContext|swift_getTypeByMangledName |RunEnvironmentO7execute|RunEnvironmentO9openVault|ProjectV6locate|IdentityStoreO4load|FilesO4read|0B4FileO4open_|0B4FileO5parse|0B4FileO3mac|AgeO7decrypt|forEachCurrentValue|AgeCryptoO4open|Base64O6decode|EnvironmentMerger|AuditorV10recordRead|AuditTrailV6append|ExecO14replaceProcess'
 summarize() { # callgrind file, label
   local total
   total=$(callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
@@ -52,13 +53,18 @@ summarize() { # callgrind file, label
   cd "$tmp/p1000"
   echo "== perf stat (software events), 1k"
   for b in "$static_bin" "$dynamic_bin"; do
-    [[ -x $b ]] && perf stat -r 50 -e task-clock,page-faults,context-switches "$b" run --env development -- /bin/true 2>&1 | grep -E 'task-clock|page-faults|elapsed|Performance'
+    if [[ -x $b ]]; then
+      perf stat -r 50 -e task-clock,page-faults,context-switches "$b" run --env development -- /bin/true 2>&1 | grep -E 'task-clock|page-faults|elapsed|Performance'
+    fi
   done
   echo "== strace -c, 1k (static)"
   strace -f -c -o "$out/strace-c.txt" "$static_bin" run --env development -- /bin/true && head -20 "$out/strace-c.txt"
   echo "== LD_DEBUG=statistics"
   for b in "$static_bin" "$dynamic_bin"; do
-    [[ -x $b ]] && echo "-- $b" && LD_DEBUG=statistics "$b" --version 2>&1 | grep -E 'startup time|relocation|load objects' | head -5
+    if [[ -x $b ]]; then
+      echo "-- $b"
+      LD_DEBUG=statistics "$b" --version 2>&1 | grep -E 'startup time|relocation|load objects' | head -5
+    fi
   done
 } 2>&1 | tee "$out/system-summary.txt"
 exit 0
