@@ -32,6 +32,11 @@ public struct CofferCommand: ParsableCommand {
   /// Parses the command line, runs the command, renders any error, and exits with the right status.
   public static func runMain() -> Never {
     let args = CommandLine.arguments
+    if args.count == 2, args[1] == "--version" {
+      // What ArgumentParser prints, without building the command tree.
+      Terminal.out(configuration.version + "\n")
+      Glibc.exit(0)
+    }
     if args.count > 2, args[1] == "run", let fast = RunEnvironment.FastArguments(args.dropFirst(2)) {
       // The common `run` invocation skips ArgumentParser entirely (see docs/performance.md).
       do {

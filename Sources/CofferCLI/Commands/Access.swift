@@ -7,12 +7,14 @@ extension CofferCommand {
   /// `coffer access`: who may read which groups in which environments.
   struct Access: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "access",
       abstract: "Show, grant and revoke read access by group and environment (docs/access.md).",
       subcommands: [List.self, Grant.self, Revoke.self])
 
     /// `coffer access list`: the rules expanded into a matrix.
     struct List: ParsableCommand {
       static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "Show who may read each group in each environment, from coffer.yaml's access rules.")
 
       @OptionGroup var global: GlobalOptions
@@ -30,6 +32,7 @@ extension CofferCommand {
     /// `coffer access grant`: add a rule, then re-wrap the data keys.
     struct Grant: ParsableCommand {
       static let configuration = CommandConfiguration(
+        commandName: "grant",
         abstract: "Let a recipient read groups in environments: edits coffer.yaml's access rules, re-wraps the keys.",
         discussion: """
           Re-wrapping needs read access to the granted groups. Comments and layout of coffer.yaml are kept. \
@@ -52,6 +55,7 @@ extension CofferCommand {
     /// `coffer access revoke`: edit the rules, then re-key what the recipient could read.
     struct Revoke: ParsableCommand {
       static let configuration = CommandConfiguration(
+        commandName: "revoke",
         abstract: "Stop a recipient reading groups: edits the rules, re-keys those groups, marks their secrets for rotation.",
         discussion: """
           Every group the recipient could read in the scope gets a fresh data key; every kept version is re-sealed \

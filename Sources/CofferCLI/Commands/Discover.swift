@@ -8,6 +8,7 @@ extension CofferCommand {
   /// `coffer discover`: the variables code reads, against the manifest.
   struct Discover: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "discover",
       abstract: "Find the environment variables code reads and report those coffer.yaml does not declare.",
       discussion: """
         Reads Python, JavaScript/TypeScript, Go, Ruby, Swift, Rust, Java/Kotlin, shell scripts, Dockerfiles, \

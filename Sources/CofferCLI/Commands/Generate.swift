@@ -7,6 +7,7 @@ extension CofferCommand {
   /// `coffer generate`: a new random value for a secret the team controls.
   struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "generate",
       abstract:
         "Store a new random value for a secret the team controls (signing keys, session secrets, encryption keys).",
       discussion: """

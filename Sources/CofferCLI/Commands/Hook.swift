@@ -6,6 +6,7 @@ extension CofferCommand {
   /// `coffer hook`: git hooks that keep secrets out of commits.
   struct Hook: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "hook",
       abstract: "Install a git pre-commit hook that runs `coffer scan --staged` and blocks commits with findings.",
       subcommands: [Install.self])
 

@@ -9,6 +9,7 @@ extension CofferCommand {
   /// `coffer pull`: bring values from a destination that can return them (Pulumi ESC, .env) into the vault.
   struct Pull: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "pull",
       abstract: "Copy values from a pulumi-esc or dotenv destination into the vault, as new versions.",
       discussion: """
         Shows the plan of vault changes (create, update, unchanged, blocked), then records a new version of each \
@@ -29,6 +30,7 @@ extension CofferCommand {
   /// `coffer doctor`: can each destination be reached and written?
   struct Doctor: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "doctor",
       abstract: "Check each destination: token present, authenticates, has permission, key or definition readable.",
       discussion: "Prints a table with a fix for each failure. Exit 1 when any check fails. Never prints a token.")
 

@@ -12,6 +12,7 @@ extension CofferCommand {
   /// `coffer redact`: a filter that replaces secret values with `[redacted:NAME]`.
   struct Redact: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "redact",
       abstract: "Copy stdin to stdout with every secret value (raw or encoded, every line of a multi-line one) replaced by [redacted:NAME].",
       discussion: """
         Values of every environment this identity can read (or only --env), all kept versions; values shorter \

@@ -9,6 +9,7 @@ extension CofferCommand {
   /// schedule.
   struct Rotate: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "rotate",
       abstract: "Record a new value for a secret (a rotation), or show what is due (`coffer rotate status`).",
       discussion: "`coffer rotate NAME` is short for `coffer rotate secret NAME` (use the long form for a secret named status).",
       subcommands: [Secret.self, Status.self], defaultSubcommand: Secret.self)
@@ -17,6 +18,7 @@ extension CofferCommand {
     /// `coffer rotate [secret] NAME`.
     struct Secret: ParsableCommand {
       static let configuration = CommandConfiguration(
+        commandName: "secret",
         abstract: "Record a new value for a secret (a rotation).",
         discussion: """
           The value comes from --generate (random, from the system CSPRNG), --file (byte-exact), --value, or stdin \
@@ -56,6 +58,7 @@ extension CofferCommand {
     /// `coffer rotate status`: per secret, last rotated, age, period, due date and state.
     struct Status: ParsableCommand {
       static let configuration = CommandConfiguration(
+        commandName: "status",
         abstract: "Show each secret's rotation status: last rotated, age, period, due date, state.",
         discussion: """
           States: ok, due-soon (due within --due-soon-days), overdue, needs-rotation (a reader who saw the value \
@@ -89,6 +92,7 @@ extension CofferCommand {
   /// `coffer history NAME`: versions, dates, authors; never values.
   struct History: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "history",
       abstract: "Show a secret's kept versions: number, date, author, rollbacks; never values.")
 
     @OptionGroup var global: GlobalOptions
@@ -110,6 +114,7 @@ extension CofferCommand {
   /// `coffer rollback NAME --to N`: make an old value current again, as a new version.
   struct Rollback: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "rollback",
       abstract: "Make a kept version's value current again, recorded as a new version by you.",
       discussion: """
         A rollback is not a rotation: `coffer rotate status` keeps counting from the date the restored value was \

@@ -8,6 +8,7 @@ extension CofferCommand {
   /// `coffer scan`: look for the project's values and for private keys in files, the index or the history.
   struct Scan: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "scan",
       abstract: "Find this project's secret values (raw and encoded) and private keys in files, staged changes or git history.",
       discussion: """
         Looks for every version of every value this identity can read, in every environment, raw and as base64, \

@@ -26,6 +26,7 @@ extension CofferCommand {
   /// `coffer plan`: what a sync would do, per destination and item.
   struct Plan: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "plan",
       abstract: "Show what `coffer sync` would change at each destination; writes nothing.",
       discussion: """
         Per destination and item: create, update, delete (only with --prune), unchanged, drifted (changed at the \
@@ -53,6 +54,7 @@ extension CofferCommand {
   /// `coffer sync`: deliver secrets to destinations.
   struct Sync: ParsableCommand {
     static let configuration = CommandConfiguration(
+      commandName: "sync",
       abstract: "Deliver each destination's environment to it: GitHub Actions, Pulumi ESC, .env files.",
       discussion: """
         Plans first (see `coffer plan`), then writes only what differs; a second run right after makes no writes. \
