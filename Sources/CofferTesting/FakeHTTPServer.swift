@@ -143,7 +143,8 @@ final class FakeHTTPServer: Sendable {
         continuation.finish()
       },
       logger: Logger(label: "coffer-fake", factory: { _ in SwiftLogNoOpLogHandler() }))
-    let task = Task { try await app.run() }
+    // Off the cooperative pool: see FakeServerExecutor.
+    let task = Task(executorPreference: FakeServerExecutor.shared) { try await app.run() }
     runner.withLock { $0 = task }
     var port = 0
     for await value in stream {
@@ -206,7 +207,7 @@ final class FakeHTTPServer: Sendable {
       return (state.latency, faults)
     }
     defer { state.withLock { $0.inFlight -= 1 } }
-    if latency > .zero { try? await Task.sleep(for: latency) }
+    if latency > .zero { await FakeServerExecutor.sleep(for: latency) }
 
     var pending = faults
     let response: FakeResponse
@@ -227,7 +228,7 @@ final class FakeHTTPServer: Sendable {
       return Response(
         status: .init(code: response.status), headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: response.body)))
     case .hang:
-      try? await Task.sleep(for: .seconds(10))
+      await FakeServerExecutor.sleep(for: .seconds(10))
       return Response(status: .gatewayTimeout)
     case .reset:
       fields[.contentLength] = "1000"

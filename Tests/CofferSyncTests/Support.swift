@@ -58,11 +58,14 @@ func withStarted<Fake: StartableFake>(_ fake: Fake, _ body: (Fake, Harness) asyn
 }
 
 /// A real AsyncHTTPClient transport with recorded (not real) retry waits.
+///
+/// The default per-try timeout is long on purpose: tests that count requests or waits must never see a time-out
+/// that only a loaded machine caused. The test of hung connections sets its own short one.
 struct Harness {
   let transport = HTTPClientTransport()
   let sleeper = SleepRecorder()
 
-  func client(attempts: Int = 5, timeout: Duration = .seconds(10)) -> RemoteClient {
+  func client(attempts: Int = 5, timeout: Duration = .seconds(120)) -> RemoteClient {
     let sleeper = self.sleeper
     return RemoteClient(
       transport: transport, policy: RetryPolicy(maxAttempts: attempts), timeout: timeout,
@@ -71,7 +74,7 @@ struct Harness {
 
   func github(
     _ fake: FakeGitHub, scope: GitHubDestination.Scope = .repository(owner: "acme", repo: "api"),
-    token: String? = "test-token", attempts: Int = 5, timeout: Duration = .seconds(10), concurrency: Int = 4
+    token: String? = "test-token", attempts: Int = 5, timeout: Duration = .seconds(120), concurrency: Int = 4
   ) -> GitHubDestination {
     GitHubDestination(
       name: "gh", scope: scope, base: BaseURL(fake.baseURL)!, token: token, tokenSource: "GITHUB_TOKEN",
