@@ -31,6 +31,21 @@ import Testing
     #expect(shown.out.split(separator: "\n").count == 5)
   }
 
+  /// `run` records the recipient (it does not read the manifest); the table names it as the manifest does, and
+  /// `--json` keeps the stored bytes.
+  @Test func theTableNamesRecipientsTheManifestNames() throws {
+    let box = try Sandbox()
+    try box.write("coffer.yaml", basicManifest + "recipients:\n  alice: \(box.recipient)\n")
+    box.set("OPENAI_API_KEY", "sk-audit-actor")
+    #expect(box.run(["run", "--env", "development", "--", "true"]).status == 0)
+    let stored = box.run(["audit", "--json"]).out.split(separator: "\n")
+      .map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    #expect(stored.map { $0?["actor"] as? String } == ["alice", box.recipient])
+    let table = box.run(["audit"]).out.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+    #expect(table.map { $0.count > 1 ? String($0[1]) : "" } == ["ACTOR", "alice", "alice"])
+    #expect(table.map { $0.count > 3 ? String($0[3]) : "" } == ["ACTION", "write", "run"])
+  }
+
   /// Above 64 values a read records one fingerprint of the whole set; `run` computes it while streaming the values
   /// into the child's environment, `export` from the values it holds: they must agree.
   @Test func largeReadsRecordOneSetFingerprint() throws {

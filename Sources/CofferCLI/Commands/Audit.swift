@@ -38,6 +38,12 @@ extension CofferCommand {
         let trail = AuditTrail.forProject(root: ws.project.root)
         let (log, _, _) = try trail.read(headKey: identities[0].encoded)
         var start = 0
+        // The log stores what the writer knew (`run` records the recipient, not reading the manifest); the table
+        // shows the manifest's name for a recipient it names.
+        var recipientNames: [String: String] = [:]
+        for named in ws.manifest.recipients where recipientNames[named.recipient] == nil {
+          recipientNames[named.recipient] = named.name
+        }
         var rows = [["TIME", "ACTOR", "USER", "ACTION", "ENV", "SECRETS", "OUTCOME"]]
         var out = ""
         while start < log.count {
@@ -52,7 +58,8 @@ extension CofferCommand {
             out += String(decoding: line, as: UTF8.self) + "\n"
           } else {
             let names = e.secrets.count > 4 ? e.secrets.prefix(4).joined(separator: ",") + ",…(\(e.secrets.count))" : e.secrets.joined(separator: ",")
-            rows.append([e.time.rfc3339, e.actor.count > 20 ? String(e.actor.prefix(17)) + "…" : e.actor, e.osUser, e.action + (e.destination.map { " → \($0)" } ?? ""), e.environment ?? "-", names, e.outcome])
+            let actor = recipientNames[e.actor] ?? e.actor
+            rows.append([e.time.rfc3339, actor.count > 20 ? String(actor.prefix(17)) + "…" : actor, e.osUser, e.action + (e.destination.map { " → \($0)" } ?? ""), e.environment ?? "-", names, e.outcome])
           }
         }
         Terminal.out(json ? out : Table.render(rows))
