@@ -1,3 +1,4 @@
+import CofferTesting
 import Foundation
 import Testing
 
@@ -15,7 +16,16 @@ import Testing
     let manifest = try String(contentsOf: fresh.appendingPathComponent("coffer.yaml"), encoding: .utf8)
     #expect(manifest.contains("project: demo\nenvironments: [dev, prod]\nrecipients:\n  tester: \(recipient)\n"))
     let ignore = try String(contentsOf: fresh.appendingPathComponent(".gitignore"), encoding: .utf8)
-    #expect(ignore == "# coffer: local secrets and state\n.env\n.env.*\n!.env.example\n!.env.sample\n.coffer/.lock\n.coffer/**/.*.tmp-*\n")
+    #expect(ignore == "# coffer: local secrets and state\n.env\n.env.*\n!.env.example\n!.env.sample\n.coffer/.lock\n.coffer/state/\n.coffer/**/.*.tmp-*\n")
+    // What git makes of it: local files ignored, the manifest, vaults and example files not.
+    let git = { (args: [String]) throws -> (status: Int32, out: String) in
+      let r = try ChildProcess.run("/usr/bin/git", args, cwd: fresh, environment: box.baseEnvironment)
+      return (r.status, String(decoding: r.stdout, as: UTF8.self))
+    }
+    #expect(try git(["init", "-q"]).status == 0)
+    let local = [".env", ".env.production", ".coffer/.lock", ".coffer/state/gh.json", ".coffer/state/stale.json", ".coffer/vault/.dev.vault.tmp-1"]
+    #expect(try git(["check-ignore", "--no-index"] + local).out == local.map { $0 + "\n" }.joined())
+    #expect(try git(["check-ignore", "--no-index", "coffer.yaml", ".coffer/vault/dev.vault", ".env.example", ".env.sample", ".gitattributes"]).status == 1)
     #expect(FileManager.default.fileExists(atPath: fresh.appendingPathComponent(".coffer/vault").path))
     let mode = try FileManager.default.attributesOfItem(atPath: newIdentity)[.posixPermissions] as? Int
     #expect(mode == 0o600)

@@ -138,7 +138,7 @@ extension CofferCommand {
 
 /// Keeps Coffer's files out of git and its vaults' line endings stable.
 enum GitIgnore {
-  static let ignoreLines = [".env", ".env.*", "!.env.example", "!.env.sample", ".coffer/.lock", ".coffer/**/.*.tmp-*"]
+  static let ignoreLines = [".env", ".env.*", "!.env.example", "!.env.sample", ".coffer/.lock", ".coffer/state/", ".coffer/**/.*.tmp-*"]
   static let attributeLines = [".coffer/vault/*.vault text eol=lf merge=coffer"]
 
   static func ensure(in root: String) throws {
