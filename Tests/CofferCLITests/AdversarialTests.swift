@@ -334,21 +334,34 @@ struct AdversarialTests {
     #expect(clean, "temporary files left: \(temps)")
   }
 
+  /// A writer blocks on the project lock another process holds, writes nothing meanwhile, and completes once the
+  /// lock is released. The kernel's lock table (`/proc/locks`) shows it waiting: no timing is assumed.
   @Test func writerWaitsForTheLock() throws {
     let sb = try seededSandbox()
-    // Hold the project lock from outside with flock(1) for 2 seconds.
+    let before = vaultBytes(sb)
+    // flock(1) holds the lock until its standard input closes.
     let holder = Process()
     holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-    holder.arguments = [sb.path(".coffer/.lock"), "sleep", "2"]
+    holder.arguments = [sb.path(".coffer/.lock"), "sh", "-c", "echo locked; cat >/dev/null"]
+    let holderIn = Pipe()
+    let holderOut = Pipe()
+    holder.standardInput = holderIn
+    holder.standardOutput = holderOut
     try holder.run()
-    usleep(300_000)
-    let start = Date()
-    let r = sb.set("LOCKED", "v")
-    let waited = Date().timeIntervalSince(start)
+    #expect(holderOut.fileHandleForReading.readLine() == "locked")
+    let (writer, _) = try #require(spawnCoffer(sb, ["set", "LOCKED"], stdin: Data("v".utf8)))
+    var waiting = false
+    for _ in 0..<60_000 where !waiting && writer.isRunning {
+      waiting = blockedOnFlock(pid: writer.processIdentifier)
+      if !waiting { usleep(1_000) }
+    }
+    #expect(waiting, "set is not waiting on the project lock")
+    #expect(vaultBytes(sb) == before)
+    try holderIn.fileHandleForWriting.close()
     holder.waitUntilExit()
-    expectStatus(r, 0, "set under an external lock")
-    let serialized = waited >= 1.2
-    #expect(serialized, "set did not wait for the project lock (took \(waited)s)")
+    writer.waitUntilExit()
+    #expect(writer.terminationStatus == 0)
+    #expect(sb.run(["get", "-n", "LOCKED"]).out == "v")
   }
 
   @Test func readOnlyVaultDirectory() throws {
@@ -581,5 +594,26 @@ struct AdversarialTests {
     #expect(warns, "set of an undeclared name should warn")
     expectStatus(sb.run(["rm", "UNDECLARED_THING"]), 0, "rm undeclared")
     expectStatus(sb.run(["get", "UNDECLARED_THING"]), 1, "get after rm")
+  }
+}
+
+/// Whether the kernel lists `pid` as blocked waiting for a `flock` (a `->` line of /proc/locks).
+func blockedOnFlock(pid: Int32) -> Bool {
+  guard let table = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return false }
+  return table.split(separator: "\n").contains { line in
+    let fields = line.split(separator: " ")
+    return fields.count > 5 && fields[1] == "->" && fields[2] == "FLOCK" && fields[5] == "\(pid)"
+  }
+}
+
+extension FileHandle {
+  /// One line, without its LF, read byte by byte (so nothing after it is consumed); nil at end of file.
+  func readLine() -> String? {
+    var bytes: [UInt8] = []
+    while let chunk = try? read(upToCount: 1), let byte = chunk.first {
+      if byte == 0x0A { return String(decoding: bytes, as: UTF8.self) }
+      bytes.append(byte)
+    }
+    return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
   }
 }
