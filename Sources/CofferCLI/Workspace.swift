@@ -144,6 +144,7 @@ struct Workspace {
       throw error
     }
     logger.debug("wrote \(project.display(path))")
+    if GitMergeDriver.isMissing(in: project.root) { ErrorRenderer.note(GitMergeDriver.missingNote) }
     return result
   }
 }

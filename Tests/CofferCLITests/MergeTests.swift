@@ -76,4 +76,45 @@ import Testing
     #expect(merge.1.contains("coffer: error: cannot merge .coffer/vault/dev.vault: changed on both sides: BASE"))
     #expect(!merge.1.contains("alice-version") && !merge.1.contains("bob-version"))
   }
+
+  /// Another clone does not run `init`: its writes say the driver is missing until `init --merge-driver`, after which
+  /// merges in that clone are clean too.
+  @Test func anotherCloneRegistersTheDriverOnce() throws {
+    let box = try repo()
+    #expect(try git(["clone", "-q", ".", "../clone"], in: box).0 == 0)
+    let clone = box.dir.appendingPathComponent("clone")
+    func inClone(_ args: [String]) throws -> (Int32, String) { try git(["-C", clone.path] + args, in: box) }
+    func setInClone(_ name: String, _ value: String) -> CLIResult {
+      box.run(["set", name, "--env", "dev"], stdin: Data(value.utf8), cwd: clone)
+    }
+    #expect(try inClone(["config", "merge.coffer.driver"]).0 == 1)
+    let before = setInClone("EARLY", "early-value")
+    #expect(before.status == 0)
+    #expect(before.stderr.contains("\ncoffer: this clone has not registered coffer's merge driver, so git would merge vault files as text: run `coffer init --merge-driver` once\n"))
+
+    let install = box.run(["init", "--merge-driver"], cwd: clone)
+    #expect(install.status == 0)
+    #expect(install.stderr == "coffer: registered the vault merge driver in \(clone.path)'s git config\n")
+    #expect(try inClone(["config", "merge.coffer.driver"]).1 == "coffer merge-driver %O %A %B %P\n")
+    #expect(box.run(["init", "--merge-driver"], cwd: clone).status == 0)  // again: no change, no error
+
+    #expect(!setInClone("BASE", "base-in-clone").stderr.contains("merge driver"))
+    #expect(try inClone(["commit", "-qam", "clone base"]).0 == 0)
+    #expect(try inClone(["checkout", "-qb", "alice"]).0 == 0)
+    #expect(setInClone("ALICE_KEY", "from-alice").status == 0)
+    #expect(try inClone(["commit", "-qam", "alice"]).0 == 0)
+    #expect(try inClone(["checkout", "-q", "main"]).0 == 0)
+    #expect(setInClone("BOB_KEY", "from-bob").status == 0)
+    #expect(try inClone(["commit", "-qam", "bob"]).0 == 0)
+    let merge = try inClone(["merge", "-q", "--no-edit", "alice"])
+    #expect(merge.0 == 0, "\(merge.1)")
+    let json = box.run(["export", "--env", "dev", "--format", "json"], cwd: clone)
+    #expect(json.out == #"{"ALICE_KEY":"from-alice","BASE":"base-in-clone","BOB_KEY":"from-bob","EARLY":"early-value"}"# + "\n")
+
+    let outside = try Sandbox(manifest: basicManifest)
+    let refused = outside.run(["init", "--merge-driver"])
+    #expect(refused.status == 2)
+    #expect(refused.stderr.hasPrefix("coffer: error: cannot register the merge driver in \(outside.dir.path): "))
+  }
 }
+

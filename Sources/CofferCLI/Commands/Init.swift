@@ -33,9 +33,17 @@ extension CofferCommand {
     var ci: String?
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Declare the variables of these templates.", valueName: "file"))
     var from: [String] = []
+    @Flag(name: .long, help: "In an existing clone, register the vault merge driver in its git config (once per clone).")
+    var mergeDriver = false
 
     mutating func run() throws {
       if let ci { return try CIWorkflow.write(kind: ci, project: project) }
+      if mergeDriver {
+        let root = try Project.locate(from: project).root
+        try GitMergeDriver.install(in: root)
+        ErrorRenderer.note("registered the vault merge driver in \(root)'s git config")
+        return
+      }
       let root = Paths.absolute(project ?? Paths.currentDirectory())
       let target = Project(root: root)
       if Files.exists(target.manifestPath) {
