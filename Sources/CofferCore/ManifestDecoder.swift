@@ -88,7 +88,7 @@ struct ManifestDecoder {
       try decodeSecrets(entry.value, environments: environments, groups: groups)
     } ?? []
     let destinations = try fields["destinations"].map { (entry) throws(ManifestError) in
-      try opaque(entry.value, path: "destinations")
+      try opaque(entry.value, path: "destinations", budget: Self.opaqueNodeLimit)
     }
     let access = try fields["access"].flatMap { (entry) throws(ManifestError) in
       try decodeAccess(entry.value, environments: environments, groups: groups, recipients: recipients)
@@ -306,7 +306,27 @@ struct ManifestDecoder {
     return period
   }
 
-  private func opaque(_ node: Node, path: String) throws(ManifestError) -> ManifestValue {
+  /// The most nodes a section kept as written (`destinations`) may hold once YAML aliases are expanded. Aliases
+  /// share nodes, so a few lines can stand for billions of them (the "billion laughs" bomb); a real manifest's
+  /// destinations hold a few hundred.
+  static let opaqueNodeLimit = 100_000
+
+  /// A section kept as written, as a value tree.
+  /// - Parameter budget: how many more nodes may be expanded; every node, aliased or not, costs one.
+  /// - Throws: ``ManifestError`` for a key that is not a string, an unresolved alias, or a tree larger than the
+  ///   budget.
+  private func opaque(_ node: Node, path: String, budget: Int) throws(ManifestError) -> ManifestValue {
+    var remaining = budget
+    return try opaque(node, path: path, remaining: &remaining)
+  }
+
+  private func opaque(_ node: Node, path: String, remaining: inout Int) throws(ManifestError) -> ManifestValue {
+    remaining -= 1
+    guard remaining >= 0 else {
+      throw error(
+        at: node, field: path,
+        "expands to more than \(Self.opaqueNodeLimit) values (YAML aliases repeated within aliases?)")
+    }
     switch node {
     case .scalar(let scalar):
       switch classify(node) {
@@ -318,14 +338,14 @@ struct ManifestDecoder {
     case .sequence(let sequence):
       var items: [ManifestValue] = []
       for (index, item) in sequence.enumerated() {
-        items.append(try opaque(item, path: path + "[\(index)]"))
+        items.append(try opaque(item, path: path + "[\(index)]", remaining: &remaining))
       }
       return .sequence(items)
     case .mapping(let mapping):
       var entries: [ManifestValueEntry] = []
       for (key, value) in mapping {
         let name = try keyText(key, parent: path)
-        entries.append(ManifestValueEntry(key: name, value: try opaque(value, path: path + "." + name)))
+        entries.append(ManifestValueEntry(key: name, value: try opaque(value, path: path + "." + name, remaining: &remaining)))
       }
       return .mapping(entries)
     case .alias:

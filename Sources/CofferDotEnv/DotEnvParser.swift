@@ -66,6 +66,8 @@ private struct Parser {
 
   /// Values assigned so far (for expansion and `export NAME`).
   var assigned: [String: [UInt8]] = [:]
+  /// How many more bytes references may substitute in this file (``Expander/substitutionLimit``).
+  var substitutionBudget = Expander.substitutionLimit
   /// Line of each key's first assignment, for duplicate warnings.
   var firstLine: [String: Int] = [:]
   var warnings: [DotEnvWarning] = []
@@ -235,8 +237,9 @@ private struct Parser {
       } else {
         var expander = Expander(
           buf: buf, position: open, end: close, doubleQuoted: true, key: name, line: number, file: file,
-          assigned: assigned)
+          assigned: assigned, budget: substitutionBudget)
         value = try expander.expandAll()
+        substitutionBudget = expander.budget
         references = expander.references
         sawCommand = expander.sawCommand
       }
@@ -264,8 +267,9 @@ private struct Parser {
       while stop > i && Byte.isBlank(buf[stop - 1]) { stop -= 1 }
       var expander = Expander(
         buf: buf, position: i, end: stop, doubleQuoted: false, key: name, line: number, file: file,
-        assigned: assigned)
+        assigned: assigned, budget: substitutionBudget)
       value = try expander.expandAll()
+      substitutionBudget = expander.budget
       references = expander.references
       sawCommand = expander.sawCommand
       valueEnd = stop
@@ -310,6 +314,13 @@ private struct Parser {
 
 /// Decodes escapes (double quotes only) and expands references in one value.
 private struct Expander {
+  /// The deepest `${…}` may nest inside another's word (`${A:-${B:-…}}`): beyond it the file is an attack or a
+  /// mistake, and recursion must stay bounded.
+  static let maxBraceDepth = 64
+  /// The most bytes references may substitute in one file, all values together (64 MiB): a few lines that each
+  /// repeat the previous value many times would otherwise grow without bound (the dotenv "billion laughs").
+  static let substitutionLimit = 64 << 20
+
   let buf: [UInt8]
   var position: Int
   let end: Int
@@ -322,11 +333,16 @@ private struct Expander {
   var sawCommand = false
   /// Depth inside `$(...)`: while positive, `$` is literal.
   var parenDepth = 0
+  /// Depth inside `${…}`.
+  var braceDepth = 0
+  /// Bytes references may still substitute (shared by the file's values).
+  var budget: Int
 
   init(
     buf: [UInt8], position: Int, end: Int, doubleQuoted: Bool, key: String, line: Int, file: String,
-    assigned: [String: [UInt8]]
+    assigned: [String: [UInt8]], budget: Int
   ) {
+    self.budget = budget
     self.buf = buf
     self.position = position
     self.end = end
@@ -424,11 +440,29 @@ private struct Expander {
       throw error(
         "the value of \(key) refers to \(name), which is not assigned earlier in this file", hint: literalDollarHint)
     }
+    return try substituted(value)
+  }
+
+  /// A referenced value, charged to the file's budget.
+  mutating func substituted(_ value: [UInt8]) throws(DotEnvError) -> [UInt8] {
+    budget -= value.count
+    guard budget >= 0 else {
+      throw error(
+        "references expand to more than \(Self.substitutionLimit >> 20) MiB in this file (at the value of \(key))",
+        hint: "a reference repeated within references multiplies the size; write the value out")
+    }
     return value
   }
 
   /// After `${`: `NAME}`, or `NAME` then one of `:- - :+ + :? ?`, a word, and `}`.
   mutating func braced(active: Bool) throws(DotEnvError) -> [UInt8] {
+    braceDepth += 1
+    defer { braceDepth -= 1 }
+    guard braceDepth <= Self.maxBraceDepth else {
+      throw error(
+        "${...} nested more than \(Self.maxBraceDepth) deep in the value of \(key)",
+        hint: "nest fewer defaults, or write the value out")
+    }
     guard position < end, DotEnvSerializer.isNameStartByte(buf[position]) else {
       throw error("invalid ${...} expression in the value of \(key)", hint: literalDollarHint)
     }
@@ -465,7 +499,7 @@ private struct Expander {
     position += 1  // the closing brace; `word` threw if there was none
     guard active else { return [] }
     switch op {
-    case Byte.minus: return present ? (current ?? []) : text
+    case Byte.minus: return present ? try substituted(current ?? []) : text
     case Byte.plus: return present ? text : []
     default:
       guard present else {
@@ -473,7 +507,7 @@ private struct Expander {
           "the value of \(key) requires \(name), which is \(colon ? "unset or empty" : "unset") at this point in the file",
           hint: literalDollarHint)
       }
-      return current ?? []
+      return try substituted(current ?? [])
     }
   }
 }

@@ -224,6 +224,21 @@ import Testing
     #expect(failure("version: *nope\n") == "coffer.yaml:1:10: invalid YAML: found undefined alias")
   }
 
+  /// Aliases share nodes, so nine short lines can stand for 10^10 of them (the "billion laughs"): the section kept
+  /// as written is refused once it expands past the limit, instead of exhausting memory.
+  @Test func aliasBombIsRefused() {
+    var bomb = "destinations:\n  d0: &d0 [x, x, x, x, x, x, x, x, x, x]\n"
+    for level in 1...9 {
+      bomb += "  d\(level): &d\(level) [" + Array(repeating: "*d\(level - 1)", count: 10).joined(separator: ", ") + "]\n"
+    }
+    #expect(
+      failure(withHeader(bomb))
+        == "coffer.yaml:5:39: destinations.d4[7][8][8][8][9]: expands to more than 100000 values (YAML aliases repeated within aliases?)")
+    // Aliases within the limit are fine.
+    let shared = "destinations:\n  a: &a { type: dotenv, from: dev, path: .env.a }\n  b: *a\n"
+    #expect((try? decode(withHeader(shared))) != nil)
+  }
+
   @Test func invalidBytes() {
     var bytes = Array("version: 1\nproject: é".utf8)
     bytes.append(0xFF)

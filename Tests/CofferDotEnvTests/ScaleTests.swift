@@ -27,3 +27,45 @@ struct ScaleTests {
     print("parsed 10,000 lines in \(elapsed)")
   }
 }
+
+/// Hostile files end in an error naming the line, not in a crash or unbounded memory.
+@Suite("dotenv bounds")
+struct BoundsTests {
+  func failure(_ text: String) -> String? {
+    do {
+      _ = try DotEnvParser.parse(Array(text.utf8), file: "x.env")
+      return nil
+    } catch {
+      return error.description
+    }
+  }
+
+  func nested(_ depth: Int) -> String {
+    "A=" + String(repeating: "${X:-", count: depth) + "d" + String(repeating: "}", count: depth) + "\n"
+  }
+
+  @Test func defaultsNestUpToSixtyFourDeep() throws {
+    let document = try DotEnvParser.parse(Array(nested(64).utf8), file: "x.env").document
+    #expect(document.value(of: "A") == SecretValue("d"))
+    #expect(failure(nested(65)) == "x.env:1: ${...} nested more than 64 deep in the value of A")
+    // Far deeper than any stack allows for unbounded recursion; double quotes take the same path.
+    #expect(failure(nested(100_000)) == "x.env:1: ${...} nested more than 64 deep in the value of A")
+    let quoted = "B=1\nA=\"" + String(repeating: "${X:-", count: 5_000) + "d" + String(repeating: "}", count: 5_000) + "\"\n"
+    #expect(failure(quoted) == "x.env:2: ${...} nested more than 64 deep in the value of A")
+  }
+
+  @Test func referencesRepeatedWithinReferencesStopAtTheLimit() throws {
+    // Each line repeats the one before 100 times: 1 kB, 100 kB, 10 MB, then 1 GB at line 4.
+    var text = "A0=" + String(repeating: "x", count: 1_000) + "\n"
+    for level in 1...7 {
+      text += "A\(level)=\"" + String(repeating: "${A\(level - 1)}", count: 100) + "\"\n"
+    }
+    #expect(failure(text) == "x.env:4: references expand to more than 64 MiB in this file (at the value of A3)")
+    // The budget is the file's: many lines that each stay small still add up.
+    let wide = "A=" + String(repeating: "y", count: 1 << 20) + "\n" + (0..<70).map { "B\($0)=$A\n" }.joined()
+    #expect(failure(wide) == "x.env:66: references expand to more than 64 MiB in this file (at the value of B64)")
+    let fine = "A=" + String(repeating: "y", count: 1 << 20) + "\n" + (0..<64).map { "B\($0)=$A\n" }.joined()
+    #expect(failure(fine) == nil)
+  }
+}
+
