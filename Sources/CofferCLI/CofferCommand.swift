@@ -70,7 +70,7 @@ public struct CofferCommand: ParsableCommand {
       return error.exitStatus.rawValue
     default:
       let code = exitCode(for: error)
-      let message = fullMessage(for: error)
+      let message = ArgumentEcho.redact(fullMessage(for: error), arguments: Array(CommandLine.arguments.dropFirst()))
       if code == .success {
         if !message.isEmpty { Terminal.out(message + "\n") }
         return 0
@@ -80,3 +80,47 @@ public struct CofferCommand: ParsableCommand {
     }
   }
 }
+
+/// Keeps argument text that may be a secret out of ArgumentParser's usage errors.
+///
+/// `coffer set NAME VALUE` (the habit `gh secret set` users bring) and `--flag=VALUE` would otherwise be echoed as
+/// "Unexpected argument 'VALUE'", into terminals and CI logs. Anything after the subcommand that is not an option
+/// name is shown as `[redacted]`; so is the text after `=` in an option. Kept: option names, the subcommand word,
+/// and the rejected value of an option with a fixed set of choices ("The value 'xml' is invalid for '--format'"),
+/// which `--value` never is.
+enum ArgumentEcho {
+  static let placeholder = "[redacted]"
+
+  /// - Parameters:
+  ///   - message: ArgumentParser's message.
+  ///   - arguments: the command line without the program name.
+  /// - Returns: the message with every quoted candidate replaced.
+  static func redact(_ message: String, arguments: [String]) -> String {
+    var candidates: [String] = []
+    for argument in arguments.dropFirst() where argument != "--" {
+      if argument.hasPrefix("-") {
+        if let equals = argument.firstIndex(of: "=") {
+          candidates.append(String(argument[argument.index(after: equals)...]))
+        }
+      } else {
+        candidates.append(argument)
+      }
+    }
+    var out = message
+    for candidate in Set(candidates).sorted(by: { $0.count > $1.count }) where !candidate.isEmpty {
+      let quoted = "'" + candidate + "'"
+      guard out.contains(quoted) else { continue }
+      // The one message that names a rejected choice keeps it (a choice list is never a secret).
+      let choice = "The value " + quoted + " is invalid for '"
+      let marker = "\u{0}choice\u{0}"
+      out = out.replacing(choice, with: marker)
+      out = out.replacing(quoted, with: "'" + placeholder + "'")
+      out = out.replacing(marker, with: choice)
+    }
+    if out != message, arguments.first == "set" || arguments.first == "rotate" {
+      out += "\nHint: a value is read from stdin, --file or --value, never from an extra argument.\n"
+    }
+    return out
+  }
+}
+

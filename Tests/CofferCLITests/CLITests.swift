@@ -163,6 +163,8 @@ import Testing
       "UNICODE": "Zoë Köln пароль 🙂",
       "SPACES": "   edge spaces   ",
       "EMPTY": "",
+      // Names a YAML 1.1 reader would take for booleans and null if written bare.
+      "on": "v-on", "NO": "v-NO", "null": "v-null", "y": "v-y", "True": "v-True", "off": "v-off",
     ]
     for (k, v) in values { #expect(box.set(k, v).status == 0) }
     // shell: sourced by bash, every value exact (field report F15).

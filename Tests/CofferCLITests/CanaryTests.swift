@@ -454,6 +454,34 @@ struct CanaryTests {
     #expect(warns, "set --help must warn that --value is visible to other users (process list)")
   }
 
+  /// A value typed where an argument was not expected (`set NAME VALUE`, the `gh secret set` habit, or
+  /// `--flag=VALUE`) is never echoed by the usage error; option names and rejected choices still are.
+  @Test func usageErrorsDoNotEchoArgumentValues() throws {
+    let sb = try Sandbox(manifest: canaryManifest)
+    let value = "sk-argv-canary-7c1e55"
+    let cases: [([String], String)] = [
+      (["set", "API_KEY", value], "Error: Unexpected argument '[redacted]'\n"),
+      (["set", "API_KEY", "--env", "development", value, value + "2"], "Error: 2 unexpected arguments: '[redacted]', '[redacted]'\n"),
+      (["set", "API_KEY", "--keep-newline=" + value], "Error: The option '--keep-newline' does not take any value, but '[redacted]' was specified.\n"),
+      (["get", "API_KEY", value], "Error: Unexpected argument '[redacted]'\n"),
+    ]
+    for (args, first) in cases {
+      let r = sb.run(args)
+      expectStatus(r, 2, args.joined(separator: " "))
+      #expect(!r.all.contains(value) && !r.all.contains("argv-canary"), "\(args)")
+      #expect(r.stderr.hasPrefix(first), "\(args): \(r.stderr)")
+    }
+    #expect(sb.run(["set", "API_KEY", value]).stderr.hasSuffix(
+      "\nHint: a value is read from stdin, --file or --value, never from an extra argument.\n"))
+    #expect(sb.run(["set", "API_KEY", "--valeu=" + value]).stderr.hasPrefix("Error: Unknown option '--valeu'. Did you mean '--value'?\n"))
+    #expect(sb.run(["export", "--format", "xml"]).stderr.hasPrefix(
+      "Error: The value 'xml' is invalid for '--format <format>'. Please provide one of 'dotenv', 'json', 'yaml' or 'shell'.\n"))
+    // run: a mistyped option before `--` is an error, not the command to run.
+    let run = sb.run(["run", "--bogus=" + value, "--", "true"])
+    expectStatus(run, 2, "run --bogus")
+    #expect(run.stderr.hasPrefix("coffer: error: unknown option --bogus for run\n"))
+  }
+
   /// init and keygen in a project holding values (they accept no --verbose: that is a usage error, exit 2).
   @Test func initAndKeygen() throws {
     let sb = try plantedSandbox()

@@ -114,6 +114,13 @@ extension CofferCommand {
 
     mutating func run() throws {
       if command.first == "--help" || command.first == "-h" { throw CleanExit.helpRequest(self) }
+      // Passthrough capture starts at the first argument ArgumentParser does not know, so a mistyped option before
+      // `--` would otherwise be run as the command.
+      if let first = command.first, first.hasPrefix("-"), first != "--", command.dropFirst().contains("--") {
+        throw UsageError(
+          description: "unknown option \(first.split(separator: "=", maxSplits: 1)[0]) for run",
+          hints: ["coffer run [--env NAME] [--no-override] [--allow-partial] [--redact] -- COMMAND ARGS…"])
+      }
       if redact {
         var argv = command
         if argv.first == "--" { argv.removeFirst() }

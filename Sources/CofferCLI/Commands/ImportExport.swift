@@ -181,7 +181,8 @@ enum ExportFormatter {
       return Array((JSON.object(entries.map { ($0.name, JSON.string($0.value.revealString())) }).encoded + "\n").utf8)
     case .yaml:
       var out = ""
-      for e in entries { out += "\(e.name): \(YAMLText.doubleQuoted(e.value.revealString()))\n" }
+      // Keys too: a YAML 1.1 reader takes a bare `on`, `no` or `null` for a boolean or null.
+      for e in entries { out += "\(YAMLText.scalar(e.name)): \(YAMLText.doubleQuoted(e.value.revealString()))\n" }
       if entries.isEmpty { out = "{}\n" }
       return Array(out.utf8)
     case .shell:
