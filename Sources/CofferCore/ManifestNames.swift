@@ -28,18 +28,19 @@ enum ManifestSyntax {
     return scalars.allSatisfy { isAlpha($0) || isDigit($0) || "._@+-".unicodeScalars.contains($0) }
   }
 
-  /// `age1` followed by at least 6 characters of the lowercase bech32 alphabet (the full decoding is done by the
-  /// vault module).
+  /// An age X25519 recipient as `age-keygen` prints it: lowercase Bech32 (BIP-173) with human-readable part `age`, a
+  /// valid checksum and a 32-byte key; what `AgeX25519Recipient(parsing:)` accepts (age-encryption.org/v1).
   static func isAgeRecipient(_ text: String) -> Bool {
-    guard text.hasPrefix("age1") else { return false }
-    let rest = text.unicodeScalars.dropFirst(4)
-    return rest.count >= 6 && rest.allSatisfy { bech32.contains($0) }
+    guard text.hasPrefix("age1"), text.unicodeScalars.dropFirst(4).allSatisfy({ bech32.contains($0) }),
+      let decoded = try? Bech32.decode(text, limit: nil)
+    else { return false }
+    return decoded.hrp == "age" && decoded.data.count == 32
   }
 
   static let environmentNameRule = "use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit"
   static let secretNameRule = "use letters, digits and '_', not starting with a digit"
   static let recipientNameRule = "use letters, digits, '.', '_', '@', '+' and '-', starting with a letter or digit"
-  static let recipientRule = "expected an age X25519 recipient: 'age1' followed by lowercase bech32 characters"
+  static let recipientRule = "expected an age X25519 recipient: 'age1' and lowercase bech32 with a valid checksum, as age-keygen prints it"
 
   /// Levenshtein distance, for "did you mean" hints on short field names.
   static func editDistance(_ a: String, _ b: String) -> Int {

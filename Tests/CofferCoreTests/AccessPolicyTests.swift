@@ -7,8 +7,8 @@ let accessManifest = """
   project: p
   environments: [development, staging, production]
   recipients:
-    ops-lead: age1qqqqqqqqqq
-    backend-dev: age1pppppppppp
+    ops-lead: age1qvpsxqcrqvpsxqcrqvpsxqcrqvpsxqcrqvpsxqcrqvpsxqcrqvpsewmjt2
+    backend-dev: age1qszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgz4v0d
     ci-production: \(aliceKey)
   groups:
     api-keys: { rotation: 90d }

@@ -26,8 +26,8 @@ func adding(_ name: String, _ recipient: String, to text: String) -> String {
       project: p
       environments: [dev]
       recipients:
-          alice: 'age1qqqqqqqqqq'   # laptop
-          carol: age1pppppppppp # desktop
+          alice: 'age1qvpsxqcrqvpsxqcrqvpsxqcrqvpsxqcrqvpsxqcrqvpsxqcrqvpsewmjt2'   # laptop
+          carol: age1qszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgz4v0d # desktop
       secrets: {}   # none yet
       """
     #expect(
@@ -38,7 +38,7 @@ func adding(_ name: String, _ recipient: String, to text: String) -> String {
         environments: [dev]
         recipients:
             alice: \(aliceKey)   # laptop
-            carol: age1pppppppppp # desktop
+            carol: age1qszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgz4v0d # desktop
         secrets: {}   # none yet
         """)
     #expect(
@@ -48,8 +48,8 @@ func adding(_ name: String, _ recipient: String, to text: String) -> String {
         project: p
         environments: [dev]
         recipients:
-            alice: 'age1qqqqqqqqqq'   # laptop
-            carol: age1pppppppppp # desktop
+            alice: 'age1qvpsxqcrqvpsxqcrqvpsxqcrqvpsxqcrqvpsxqcrqvpsxqcrqvpsewmjt2'   # laptop
+            carol: age1qszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgz4v0d # desktop
             dave: \(bobKey)
         secrets: {}   # none yet
         """)
@@ -118,8 +118,8 @@ func adding(_ name: String, _ recipient: String, to text: String) -> String {
         == "error: coffer.yaml: recipients.bob: the same recipient is already listed as alice")
     #expect(
       adding("bob", "AGE1XYZ", to: exampleManifest)
-        == "error: coffer.yaml: recipients.bob: expected an age X25519 recipient: 'age1' followed by lowercase "
-        + "bech32 characters")
+        == "error: coffer.yaml: recipients.bob: expected an age X25519 recipient: 'age1' and lowercase "
+        + "bech32 with a valid checksum, as age-keygen prints it")
     #expect(
       adding("bob smith", bobKey, to: exampleManifest)
         == "error: coffer.yaml: recipients.bob smith: \"bob smith\" is not a valid recipient name; use letters, "

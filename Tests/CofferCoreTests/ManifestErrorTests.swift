@@ -160,12 +160,23 @@ import Testing
   @Test func recipients() {
     #expect(
       failure(withHeader("recipients:\n  alice: AGE1QYQSZQGPQYQSZQGP\n"))
-        == "coffer.yaml:5:10: recipients.alice: expected an age X25519 recipient: 'age1' followed by lowercase "
-        + "bech32 characters")
+        == "coffer.yaml:5:10: recipients.alice: expected an age X25519 recipient: 'age1' and lowercase "
+        + "bech32 with a valid checksum, as age-keygen prints it")
     #expect(
       failure(withHeader("recipients:\n  bob: age1qyqszqgpqyqszqgpbio\n"))
-        == "coffer.yaml:5:8: recipients.bob: expected an age X25519 recipient: 'age1' followed by lowercase "
-        + "bech32 characters")
+        == "coffer.yaml:5:8: recipients.bob: expected an age X25519 recipient: 'age1' and lowercase "
+        + "bech32 with a valid checksum, as age-keygen prints it")
+    // The right alphabet with a wrong checksum (one character of a real recipient changed), and a valid Bech32
+    // string of the wrong length, are refused where they are written.
+    let changed = String(aliceKey.dropLast()) + (aliceKey.hasSuffix("q") ? "p" : "q")
+    #expect(
+      failure(withHeader("recipients:\n  carol: \(changed)\n"))
+        == "coffer.yaml:5:10: recipients.carol: expected an age X25519 recipient: 'age1' and lowercase "
+        + "bech32 with a valid checksum, as age-keygen prints it")
+    #expect(
+      failure(withHeader("recipients:\n  dave: age1qyqszqgpqyqszqgp9hpkad\n"))
+        == "coffer.yaml:5:9: recipients.dave: expected an age X25519 recipient: 'age1' and lowercase "
+        + "bech32 with a valid checksum, as age-keygen prints it")
     #expect(
       failure(withHeader("recipients:\n  alice: \(aliceKey)\n  al: \(aliceKey)\n"))
         == "coffer.yaml:6:7: recipients.al: the same recipient is already listed as alice")

@@ -1,5 +1,6 @@
 import Testing
 
+import CofferCore
 import CofferVault
 
 /// BIP-173 test vectors (https://github.com/bitcoin/bips/blob/master/bip-0173.mediawiki#test-vectors).
