@@ -46,9 +46,15 @@ struct Workspace {
     try environment(named: option.env)
   }
 
+  /// `COFFER_ENV` when set and not empty (an empty variable means "not chosen", as `VAR= cmd` users expect).
+  static var environmentVariable: String? {
+    guard let name = ProcessEnvironment.get("COFFER_ENV"), !name.isEmpty else { return nil }
+    return name
+  }
+
   /// Resolves an environment name (nil: `COFFER_ENV`, else the first) and checks it is declared.
   func environment(named explicit: String?) throws -> String {
-    let name = explicit ?? ProcessEnvironment.get("COFFER_ENV") ?? manifest.environments.first ?? ""
+    let name = explicit ?? Workspace.environmentVariable ?? manifest.environments.first ?? ""
     guard manifest.environments.contains(name) else {
       throw UsageError(
         description: "unknown environment \(name.isEmpty ? "(none)" : name)",

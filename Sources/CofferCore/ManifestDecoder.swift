@@ -30,6 +30,12 @@ struct ManifestDecoder {
   // MARK: - Entry point
 
   func decodeDocument(_ bytes: [UInt8]) throws(ManifestError) -> Document {
+    if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+      // Yams reads UTF-8 without looking for a byte order mark, and would report a confusing error on line 2.
+      throw ManifestError(
+        file: file, line: 1, column: 1, field: "",
+        message: "the file starts with a byte order mark (U+FEFF); save it as UTF-8 without one")
+    }
     guard let text = String(validating: bytes, as: UTF8.self) else {
       let position = Self.firstInvalidUTF8(bytes)
       throw ManifestError(

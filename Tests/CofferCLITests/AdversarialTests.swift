@@ -334,6 +334,18 @@ struct AdversarialTests {
     #expect(clean, "temporary files left: \(temps)")
   }
 
+  /// `COFFER_ENV=` (set but empty) means "not chosen": the first environment, on every path including `run`'s.
+  @Test func emptyCofferEnvMeansUnset() throws {
+    let sb = try seededSandbox()
+    let get = sb.run(["get", "-n", "API_TOKEN"], env: ["COFFER_ENV": ""])
+    expectStatus(get, 0, "get with COFFER_ENV empty")
+    #expect(get.out == adversarialValue)
+    let run = sb.run(["run", "--", "sh", "-c", "printf %s \"$API_TOKEN\""], env: ["COFFER_ENV": ""])
+    expectStatus(run, 0, "run with COFFER_ENV empty")
+    #expect(run.out == adversarialValue)
+    expectStatus(sb.run(["get", "-n", "API_TOKEN"], env: ["COFFER_ENV": "staging"]), 1, "get from staging, where it is not set")
+  }
+
   /// A writer blocks on the project lock another process holds, writes nothing meanwhile, and completes once the
   /// lock is released. The kernel's lock table (`/proc/locks`) shows it waiting: no timing is assumed.
   @Test func writerWaitsForTheLock() throws {

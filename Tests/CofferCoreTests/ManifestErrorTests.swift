@@ -260,6 +260,9 @@ import Testing
       #expect(error.description == "coffer.yaml:2:11: the file is not valid UTF-8")
     }
     #expect(
+      failure("\u{FEFF}version: 1\nproject: p\nenvironments: [dev]\n")
+        == "coffer.yaml:1:1: the file starts with a byte order mark (U+FEFF); save it as UTF-8 without one")
+    #expect(
       failure("version: 1\nproject: a\u{7}b\n")
         == "coffer.yaml:2:11: invalid YAML: control characters are not allowed")
   }

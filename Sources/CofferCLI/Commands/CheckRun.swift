@@ -274,7 +274,7 @@ enum RunEnvironment {
     vault: Vault, auditor: Auditor
   )? {
     let project = try Project.locate(from: projectOption)
-    var environment = env ?? ProcessEnvironment.get("COFFER_ENV")
+    var environment = env ?? Workspace.environmentVariable
     if environment == nil || !isSafeEnvironmentName(environment!) || !Files.exists(project.vaultPath(environment!)) {
       // Slow path: the manifest decides the default and whether the name is declared at all.
       let ws = try Workspace.load(project: projectOption, verbose: verbose)

@@ -46,7 +46,7 @@ extension CofferCommand {
 enum RedactedRunCommand {
   static func run(argv: [String], environment: [[UInt8]], global: GlobalOptions, env: EnvironmentOption) throws -> Never {
     let project = try Project.locate(from: global.project)
-    var name = env.env ?? ProcessEnvironment.get("COFFER_ENV")
+    var name = env.env ?? Workspace.environmentVariable
     if name == nil { name = try Workspace.load(global).manifest.environments.first }
     let known = Files.exists(project.vaultPath(name ?? ""))
       ? try KnownValues.load(global, environments: name.map { [$0] }, required: true, action: "redact") : KnownValues(fingerprinter: .ephemeral())
