@@ -128,7 +128,7 @@ extension Vault {
     }
     let plain = try open(old, name: name, key: oldKey)
     let (key, generation) = try writingKey(for: record.group)
-    let number = (record.versions.first?.number ?? 0) + 1
+    let number = try Vault.number(after: record.versions.first?.number, what: "the version of \(name)", file: file)
     let entry = try seal(
       plain, name: name, number: number, created: time, author: VaultGrammar.sanitizeAuthor(author), key: key,
       generation: generation, restores: VersionOrigin(number: old.originNumber, created: old.valueSince))

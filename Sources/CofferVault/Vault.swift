@@ -17,6 +17,19 @@ import Crypto
 public struct Vault: Sendable {
   /// How many versions of each secret are kept; older ones are dropped when a new one is added.
   public static let retainedVersions = 10
+  /// The largest version or key generation number the format can write (`number` in docs/vault-format.md).
+  public static let largestNumber = 999_999_999
+
+  /// The number after `current` (nil: none yet, so 1).
+  /// - Throws: ``VaultError`` `.malformed` when `current` is already the largest the format can write; a writer
+  ///   must not produce a file that readers reject.
+  static func number(after current: Int?, what: String, file: String) throws(VaultError) -> Int {
+    let next = (current ?? 0) + 1
+    guard next <= largestNumber else {
+      throw VaultError(.malformed, file: file, detail: "\(what) is already at \(largestNumber), the largest number the format can write")
+    }
+    return next
+  }
 
   /// The environment this vault holds, e.g. `production`.
   public let environment: String
@@ -248,7 +261,7 @@ public struct Vault: Sendable {
       }
       record = Record(group: group, versions: moved, exposure: record.exposure)
     }
-    let number = (record.versions.first?.number ?? 0) + 1
+    let number = try Vault.number(after: record.versions.first?.number, what: "the version of \(name)", file: file)
     let entry = try seal(
       value, name: name, number: number, created: time, author: VaultGrammar.sanitizeAuthor(author), key: key,
       generation: generation)
@@ -422,7 +435,7 @@ public struct Vault: Sendable {
     if let newest, let key = slots[VaultGrammar.slotName(group: group, generation: newest)]?.key {
       return (key, newest)
     }
-    let generation = (newest ?? 0) + 1
+    let generation = try Vault.number(after: newest, what: "the key generation of \(group)", file: file)
     let recipients = wrapTo(group)
     guard !recipients.isEmpty else { throw VaultError(.noRecipients, file: file, detail: group) }
     let key = SymmetricKey(size: .bits256)

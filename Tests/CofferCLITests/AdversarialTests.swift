@@ -95,10 +95,12 @@ struct AdversarialTests {
       let vaults = (try? FileManager.default.contentsOfDirectory(atPath: sb.path(".coffer/vault"))) ?? []
       let onlyDev = vaults == ["development.vault"]
       #expect(onlyDev, "\(what) created vault files: \(vaults)")
-      // Same through COFFER_ENV.
-      let viaVar = sb.run(args.filter { $0 != "--env" && $0 != env }, stdin: Data("v".utf8), env: ["COFFER_ENV": env])
-      // rewrap takes only -e (default: every environment), not COFFER_ENV.
-      if !env.isEmpty, args[0] != "rewrap" { expectStatus(viaVar, 2, "\(args[0]) with COFFER_ENV=\(env.debugDescription)") }
+      // Same through COFFER_ENV (empty there means unset: emptyCofferEnvMeansUnset). rewrap takes only -e (default:
+      // every environment), not COFFER_ENV.
+      if !env.isEmpty, args[0] != "rewrap" {
+        let viaVar = sb.run(args.filter { $0 != "--env" && $0 != env }, stdin: Data("v".utf8), env: ["COFFER_ENV": env])
+        expectStatus(viaVar, 2, "\(args[0]) with COFFER_ENV=\(env.debugDescription)")
+      }
     }
     // `.coffer/vault/` + `../../x` + `.vault` would land in the project root; `../../../x` in its parent.
     let vaultFiles = (FileManager.default.subpaths(atPath: sb.dir.path) ?? []).filter { $0.hasSuffix(".vault") }

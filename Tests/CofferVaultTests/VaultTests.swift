@@ -35,6 +35,26 @@ import Testing
     }
   }
 
+  /// A writer never produces a number the grammar rejects: at 999,999,999 the next version is refused (it used to be
+  /// written, and every later read failed as malformed).
+  @Test func versionNumbersStopAtTheLargestTheFormatCanWrite() throws {
+    var v = try Vault.create(environment: "production", recipients: [alice.recipient], file: "prod.vault")
+    try v.set("A", to: SecretValue("first"), group: "api-keys", author: "alice", at: t0)
+    let first = try #require(v.records["A"]?.versions.first)
+    v.records["A"]?.versions[0] = SecretVersion(
+      number: Vault.largestNumber, created: first.created, author: first.author, sealed: first.sealed,
+      generation: first.generation)
+    do {
+      try v.set("A", to: SecretValue("second"), group: "api-keys", author: "alice", at: t0)
+      Issue.record("expected an error")
+    } catch {
+      #expect(error.code == .malformed)
+      #expect("\(error)".hasSuffix("the version of A is already at 999999999, the largest number the format can write"))
+    }
+    #expect(try Vault.number(after: 999_999_998, what: "x", file: "f") == 999_999_999)
+    #expect(try Vault.number(after: nil, what: "x", file: "f") == 1)
+  }
+
   @Test func bytesOfEveryKindSurvive() throws {
     var v = try sample()
     let values: [[UInt8]] = [[], [0], Array(0...255), Array("Zoë 中 🙂 $HOME `x` 'q' \"d\" \\ \r\n#".utf8), [0xFF, 0xFE]]
