@@ -206,4 +206,13 @@ public enum Paths {
   public static func absolute(_ path: String) -> String {
     path.hasPrefix("/") ? path : join(currentDirectory(), path)
   }
+
+  /// Where a path really points: its directory with symbolic links, `.` and `..` resolved (`realpath(3)`), then its
+  /// last component. The file itself need not exist; when its directory does not either, the absolute path.
+  public static func resolved(_ path: String) -> String {
+    let absolutePath = absolute(path)
+    guard let real = realpath(parent(absolutePath), nil) else { return absolutePath }
+    defer { free(real) }
+    return join(String(cString: real), lastComponent(absolutePath))
+  }
 }

@@ -665,6 +665,20 @@ struct CanaryTests {
     let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: sb.dir.path))?.filter { $0.contains(".tmp-") } ?? []
     let none = leftovers.isEmpty
     #expect(none, "temporary files left behind: \(leftovers)")
+    // Coffer's committed files never receive plaintext: not the vault, not the manifest, nothing under .coffer/,
+    // however the path is spelled.
+    let vault = try sb.read(".coffer/vault/development.vault")
+    let manifest = try sb.read("coffer.yaml")
+    try FileManager.default.createDirectory(atPath: sb.path("sub"), withIntermediateDirectories: true)
+    try FileManager.default.createSymbolicLink(atPath: sb.path("link"), withDestinationPath: sb.path(".coffer/vault"))
+    for output in [".coffer/vault/development.vault", "coffer.yaml", "sub/../coffer.yaml", ".coffer/plain.env", "link/new.env", sb.path(".coffer")] {
+      let r = sb.run(["export", "-e", "development", "-o", output])
+      expectStatus(r, 2, "export -o \(output)")
+      #expect(r.stderr.hasPrefix("coffer: error: refusing to write plaintext values to \(output): Coffer's own files are committed to git\n"))
+    }
+    #expect(try sb.read(".coffer/vault/development.vault") == vault)
+    #expect(try sb.read("coffer.yaml") == manifest)
+    #expect(!sb.exists(".coffer/plain.env") && !sb.exists(".coffer/vault/new.env"))
   }
 
   /// run with a NUL value: refused with exit 2, the value never echoed, nothing executed.

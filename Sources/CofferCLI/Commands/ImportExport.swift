@@ -43,7 +43,7 @@ extension CofferCommand {
   struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "export", abstract: "Write an environment's values as dotenv, JSON, YAML or shell.",
-      discussion: "Files are written atomically with mode 0600 (an existing file keeps its mode).")
+      discussion: "Files are written atomically with mode 0600 (an existing file keeps its mode). The manifest and anything under .coffer/ are refused: they are committed.")
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var env: EnvironmentOption
@@ -128,6 +128,7 @@ enum Exporter {
   ) throws {
     let ws = try Workspace.load(global)
     let environment = try ws.environment(env)
+    if let output { try refuseCofferFiles(output, project: ws.project) }
     let identities = try IdentityLoader.load()
     let entries: [(name: String, value: SecretValue)]
     if let vault = try ws.openVault(environment, identities: identities) {
@@ -144,6 +145,20 @@ enum Exporter {
     } else {
       Terminal.write(1, bytes)
     }
+  }
+}
+
+extension Exporter {
+  /// Refuses an output path that is the manifest or inside `.coffer/`: both are committed, so plaintext values
+  /// written there would end up in git (and a vault would be destroyed).
+  /// - Throws: ``UsageError`` (exit 2, nothing written).
+  static func refuseCofferFiles(_ output: String, project: Project) throws {
+    let target = Paths.resolved(output)
+    let state = Paths.resolved(project.stateDirectory)
+    guard target == Paths.resolved(project.manifestPath) || target == state || target.hasPrefix(state + "/") else { return }
+    throw UsageError(
+      description: "refusing to write plaintext values to \(output): Coffer's own files are committed to git",
+      hints: ["write to a path outside .coffer/, such as .env (ignored by git)"])
   }
 }
 
