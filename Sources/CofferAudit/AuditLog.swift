@@ -71,6 +71,28 @@ public enum AuditLog {
   /// The `prev` value of the first line.
   public static let genesis = String(repeating: "0", count: 64)
 
+  /// The action of the line an append writes, before its own, when the log no longer matches its head: the
+  /// evidence of a truncation or edit outside Coffer stays in the chain, so a later append cannot erase it.
+  public static let gapAction = "log-gap"
+
+  /// Why the lines before an append cannot be vouched for, or nil when they can: the head (when it authenticates)
+  /// must still find its own line in the log, unchanged.
+  /// - Parameters:
+  ///   - records: the log's records, as ``verify(_:head:)`` parsed them.
+  ///   - head: the head, when it exists and authenticates with this identity.
+  ///   - headState: whether a head file exists at all (`false`: deleted).
+  /// - Returns: a sentence for the gap line's `detail`, never holding a value.
+  public static func gap(records: [AuditRecord], head: AuditHead?, headExists: Bool) -> String? {
+    guard !records.isEmpty else { return nil }
+    guard headExists else { return "the log had no head: lines before this one may have been removed" }
+    guard let head else {
+      return "the head was written under another identity or forged: lines before this one may have been removed"
+    }
+    if records.contains(where: { $0.sequence == head.sequence && $0.hash == head.hash }) { return nil }
+    return "the log no longer held line \(head.sequence) as its head recorded it (it ended at line "
+      + "\(records.last?.sequence ?? 0)): lines were removed or edited outside coffer"
+  }
+
   /// Encodes an event as the next line of a log.
   /// - Parameters:
   ///   - event: the event.
@@ -174,6 +196,9 @@ public enum AuditLog {
       } else if record.sequence != expectedSeq {
         problems.append(AuditProblem(line: lineNo, kind: .reorderedOrInserted))
       }
+      if record.event.action == gapAction {
+        problems.append(AuditProblem(line: lineNo, kind: .gapRecorded(record.event.detail ?? "")))
+      }
       records.append(record)
       previous = record.hash
       expectedSeq = record.sequence + 1
@@ -270,6 +295,9 @@ public struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
     case truncated(missing: Int)
     /// The last line has no LF: a write was cut short or the file was cut.
     case truncatedLine
+    /// An append found the log not matching its head and recorded it in this line (``AuditLog/gapAction``); the
+    /// text says what it found.
+    case gapRecorded(String)
   }
   /// The 1-based line, when the problem is at one.
   public let line: Int?
@@ -291,6 +319,7 @@ public struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
     case .reorderedOrInserted: return at + "out of order or inserted"
     case .truncated(let n): return "\(n) line\(n == 1 ? "" : "s") missing at the end (the log was truncated)"
     case .truncatedLine: return "the last line is incomplete"
+    case .gapRecorded(let found): return at + "recorded when appended: " + found
     }
   }
 }

@@ -61,22 +61,38 @@ public struct AuditTrail: Sendable {
     var size = stat()
     fstat(fd, &size)
     var last = AuditHead(sequence: 0, hash: AuditLog.genesis, size: 0)
+    var gap: String?
     if size.st_size > 0 {
-      if let head = readHead(key: headKey), head.size == Int(size.st_size) {
+      let head = readHead(key: headKey)
+      if let head, head.size == Int(size.st_size) {
         // The head was written right after the last append and the log has not changed size since: chain to it
         // without re-reading the log. (`verify` is what checks the whole chain.)
         last = head
       } else {
-        // No head, a head under another identity, or a head that does not match the tail: find the last line.
+        // No head, a head under another identity, or a head that does not match the tail: find the last line,
+        // and whether the log still holds the line the head recorded (it grows by a line when a crash came
+        // between the two writes; it shrinks or changes only by hand).
         let bytes: [UInt8]
         do { bytes = try Files.read(path) } catch { throw fail(error.reason) }
-        if let record = AuditLog.verify(bytes, head: nil).records.last {
+        let records = AuditLog.verify(bytes, head: nil).records
+        if let record = records.last {
           last = AuditHead(sequence: record.sequence, hash: record.hash, size: bytes.count)
         }
+        gap = AuditLog.gap(records: records, head: head, headExists: Files.exists(headPath))
       }
     }
+    var bytes: [UInt8] = []
+    if let gap {
+      // Recorded before the event, so that moving the head past it does not erase what was found.
+      let marker = AuditEvent(
+        time: event.time, actor: event.actor, osUser: event.osUser, action: AuditLog.gapAction, outcome: "failed",
+        detail: gap)
+      let markerLine = AuditLog.encode(marker, sequence: last.sequence + 1, previousHash: last.hash)
+      bytes = markerLine + [0x0A]
+      last = AuditHead(sequence: last.sequence + 1, hash: AuditLog.hash(of: markerLine), size: 0)
+    }
     let line = AuditLog.encode(event, sequence: last.sequence + 1, previousHash: last.hash)
-    let bytes = line + [0x0A]
+    bytes += line + [0x0A]
     var off = 0
     while off < bytes.count {
       let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }

@@ -84,6 +84,32 @@ import Testing
     let truncated = box.run(["audit", "verify"])
     #expect(truncated.status == 1)
     #expect(truncated.out == "\(path): 2 lines missing at the end (the log was truncated)\n")
+    // The next command does not erase that: its append finds the head's line gone and records the gap first.
+    box.set("S9", "v9")
+    let after = box.run(["audit", "verify"])
+    #expect(after.status == 1)
+    #expect(after.out == "\(path): line 3: recorded when appended: the log no longer held line 4 as its head recorded it (it ended at line 2): lines were removed or edited outside coffer\n")
+    let actions = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+      .map { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["action"] as? String }
+    #expect(actions == ["write", "write", "log-gap", "write"])
+    // Nor does deleting the head as well.
+    try (all.prefix(2).joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    try FileManager.default.removeItem(atPath: path + ".head")
+    box.set("S10", "v10")
+    let headless = box.run(["audit", "verify"])
+    #expect(headless.status == 1)
+    #expect(headless.out == "\(path): line 3: recorded when appended: the log had no head: lines before this one may have been removed\n")
+    // A crash between the log write and the head write (the log one line longer than its head) is not a gap.
+    let clean = try Sandbox(manifest: basicManifest)
+    clean.set("A", "v1")
+    let cleanPath = clean.run(["audit", "path"]).out.trimmingCharacters(in: .newlines)
+    let staleHead = try Data(contentsOf: URL(fileURLWithPath: cleanPath + ".head"))
+    clean.set("B", "v2")
+    try staleHead.write(to: URL(fileURLWithPath: cleanPath + ".head"))
+    clean.set("C", "v3")
+    let crash = clean.run(["audit", "verify"])
+    #expect(crash.status == 0)
+    #expect(crash.out == "ok: 3 entries, chain intact, head verified\n")
   }
 
   @Test func anUnwritableLogStopsTheOperation() throws {
