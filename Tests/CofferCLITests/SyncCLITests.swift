@@ -4,8 +4,8 @@ import Testing
 
 /// `coffer plan/sync/pull/doctor/init --ci` end to end: the built binary against in-process fakes on 127.0.0.1.
 @Suite struct SyncCLITests {
-  /// Runs the binary on a Dispatch thread: the fakes answer on Swift's cooperative pool, which a blocking wait for
-  /// the child process would starve.
+  /// Runs the binary on a Dispatch thread, so that the blocking wait for the child does not hold a thread of
+  /// Swift's cooperative pool, which the other tests running meanwhile need.
   func run(_ box: Sandbox, _ args: [String], stdin: Data? = nil, env: [String: String] = [:]) async -> CLIResult {
     await withCheckedContinuation { continuation in
       DispatchQueue.global().async { continuation.resume(returning: box.run(args, stdin: stdin, env: env)) }
@@ -45,6 +45,39 @@ import Testing
         from: production
 
     """
+  }
+
+  /// `rotate` marks an environment's destinations stale; only a sync that delivered to every destination fed by
+  /// that environment clears the marker (docs/access.md, *Stale destinations*).
+  @Test func syncClearsTheStaleMarkerOnlyWhenEveryDestinationIsDelivered() throws {
+    let box = try Sandbox(manifest: """
+      version: 1
+      project: stale-test
+      environments: [development, production]
+      secrets:
+        API_KEY: {}
+      destinations:
+        one: { type: dotenv, path: one.env, from: production }
+        two: { type: dotenv, path: two.env, from: production }
+        dev: { type: dotenv, path: dev.env, from: development }
+
+      """)
+    #expect(box.set("API_KEY", "first-value", env: "production").status == 0)
+    #expect(box.run(["rotate", "API_KEY", "--env", "production", "--value", "second-value"], env: ["COFFER_NOW": "2026-02-01T00:00:00Z"]).status == 0)
+    let marker = #"{"version":1,"environments":{"production":{"stale_since":"2026-02-01T00:00:00Z","secrets":["API_KEY"]}}}"# + "\n"
+    func stale() throws -> String { String(decoding: try box.read(".coffer/state/stale.json"), as: UTF8.self) }
+    #expect(try stale() == marker)
+    #expect(box.run(["sync", "--dry-run"]).status == 0)
+    #expect(try stale() == marker)
+    let partial = box.run(["sync", "--to", "one", "dev"])
+    #expect(partial.status == 0, "\(partial.stderr)")
+    #expect(try stale() == marker)  // two has not received the new value
+    #expect(!partial.stderr.contains("up to date"))
+    let all = box.run(["sync"])
+    #expect(all.status == 0, "\(all.stderr)")
+    #expect(all.stderr.hasSuffix("coffer: destinations of production are up to date\n"))
+    #expect(try stale() == #"{"version":1,"environments":{}}"# + "\n")
+    #expect(String(decoding: try box.read("two.env"), as: UTF8.self) == "API_KEY=second-value\n")
   }
 
   @Test func syncPlanDoctorPullAndCI() async throws {

@@ -115,7 +115,9 @@ enum SyncRunner {
       identities.isEmpty
       ? Auditor(root: session.ws.project.root, actor: "process-environment", identities: [])
       : session.ws.auditor(identities)
-    let failed = try AsyncBridge.run { () async throws -> Bool in
+    let started = SystemClock.now()
+    let (failed, delivered) = try AsyncBridge.run { () async throws -> (Bool, Set<String>) in
+      var delivered: Set<String> = []  // destinations whose plan and apply both succeeded
       let transport = HTTPClientTransport()
       let client = SyncRuntime.client(transport: transport)
       var anyFailure = false
@@ -163,6 +165,7 @@ enum SyncRunner {
           }
           if source.stable, report.state != state { try session.writeState(report.state, for: spec.name) }
           anyFailure = anyFailure || report.hasFailures
+          if plan.failure == nil, !report.hasFailures { delivered.insert(spec.name) }
           if json { documents.append(SyncRender.json(spec, plan: plan, report: report)) } else {
             Terminal.out(SyncRender.reportText(spec, report))
           }
@@ -175,8 +178,30 @@ enum SyncRunner {
       if json {
         Terminal.out(JSON.object([("ok", .bool(!anyFailure)), ("destinations", .array(documents))]).encoded + "\n")
       }
-      return anyFailure
+      return (anyFailure, delivered)
     }
+    if !planOnly, !fromEnv { try clearStale(session, delivered: delivered, readAt: started) }
     if failed { throw Finish(status: ExitStatus.remoteFailed.rawValue) }
+  }
+
+  /// Clears `.coffer/state/stale.json` for each environment whose destinations all received the vault's values in
+  /// this run (docs/access.md, *Stale destinations*), under the project lock. A marker newer than the moment the
+  /// values were read stays.
+  static func clearStale(_ session: SyncSession, delivered: Set<String>, readAt: Timestamp) throws {
+    let project = session.ws.project
+    guard !delivered.isEmpty, Files.exists(StaleDestinations.path(in: project)) else { return }
+    let lock = try FileLock(path: project.lockPath)
+    defer { withExtendedLifetime(lock) {} }
+    var state = try StaleDestinations.load(project)
+    var cleared: [String] = []
+    for (environment, marker) in state.environments where marker.since <= readAt {
+      let fed = session.specs.filter { $0.from == environment }
+      guard !fed.isEmpty, fed.allSatisfy({ delivered.contains($0.name) }) else { continue }
+      state.clear(environment)
+      cleared.append(environment)
+    }
+    guard !cleared.isEmpty else { return }
+    try state.save(project)
+    ErrorRenderer.note("destinations of \(cleared.sorted().joined(separator: ", ")) are up to date")
   }
 }
