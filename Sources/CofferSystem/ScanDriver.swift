@@ -77,21 +77,24 @@ public enum ScanDriver {
 
   /// The files under the given paths: through `git ls-files` (tracked and untracked, not ignored, exactly as git
   /// decides) inside a git work tree, else by walking the directory (skipping `.git`). Symbolic links and other
-  /// non-regular files are left out. A path naming a file is scanned as given.
-  /// - Parameter roots: files or directories.
+  /// non-regular files found there are left out. A path named on the command line is scanned as given, through a
+  /// symbolic link, and may be a pipe or character device (`/dev/stdin`, `<(…)`), read to its end.
+  /// - Parameter roots: files, pipes or directories.
   /// - Returns: the files, and where the `.cofferignore` that applies to each root lives.
-  /// - Throws: ``SystemError`` when a root does not exist or git fails.
+  /// - Throws: ``SystemError`` when a root does not exist, is another kind of file (a socket), or git fails.
   public static func workingTreeFiles(_ roots: [String]) throws -> [Target] {
     var out: [Target] = []
     let cwd = Paths.currentDirectory()
     for root in roots {
       var st = stat()
-      guard lstat(root, &st) == 0 else { throw SystemError.errno("cannot scan", path: root) }
-      if (st.st_mode & S_IFMT) == S_IFREG {
+      guard stat(root, &st) == 0 else { throw SystemError.errno("cannot scan", path: root) }
+      switch st.st_mode & S_IFMT {
+      case S_IFREG, S_IFIFO, S_IFCHR:
         out.append(Target(display: display(Paths.absolute(root), cwd: cwd), path: root, ignorePath: nil))
         continue
+      case S_IFDIR: break
+      default: throw SystemError("cannot scan", path: root, reason: "not a file, pipe or directory")
       }
-      guard (st.st_mode & S_IFMT) == S_IFDIR else { continue }
       let start = out.count
       if let top = try Git.topLevel(of: root) {
         let listed = try Git.output(["-C", root, "ls-files", "-z", "--full-name", "--cached", "--others", "--exclude-standard"], what: "list files")
@@ -191,15 +194,24 @@ public enum ScanDriver {
   static func scanFile(
     _ t: Target, scanner: Scanner, buffer: UnsafeMutableRawBufferPointer, maxSize: Int, summary: inout ScanSummary
   ) -> [Finding] {
-    let fd = open(t.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+    // A path named on the command line (no ignore path) is followed and may be a pipe; listed paths never are.
+    let named = t.ignorePath == nil
+    let fd = open(t.path, named ? O_RDONLY | O_CLOEXEC : O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
     guard fd >= 0 else {
       // Gone since it was listed, or a symbolic link: nothing to scan.
-      if errno != ENOENT && errno != ELOOP { summary.unreadable.append("\(t.display): \(String(cString: strerror(errno)))") }
+      if named || (errno != ENOENT && errno != ELOOP) {
+        summary.unreadable.append("\(t.display): \(String(cString: strerror(errno)))")
+      }
       return []
     }
     defer { close(fd) }
     var st = stat()
-    guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return [] }
+    guard fstat(fd, &st) == 0 else { return [] }
+    let kind = st.st_mode & S_IFMT
+    if named, kind == S_IFIFO || kind == S_IFCHR {
+      return scanStream(fd, t, scanner: scanner, buffer: buffer, maxSize: maxSize, summary: &summary)
+    }
+    guard kind == S_IFREG else { return [] }
     let size = Int(st.st_size)
     guard size <= maxSize else {
       summary.oversized.append(t.display)
@@ -222,6 +234,38 @@ public enum ScanDriver {
       }
       total += n
       stream.feed(chunk, isFinal: total >= size)
+    }
+    summary.scanned += 1
+    summary.bytes += total
+    return stream.finish()
+  }
+
+  /// A pipe or character device read to its end (its size is not known ahead).
+  static func scanStream(
+    _ fd: Int32, _ t: Target, scanner: Scanner, buffer: UnsafeMutableRawBufferPointer, maxSize: Int,
+    summary: inout ScanSummary
+  ) -> [Finding] {
+    var stream = scanner.makeStream()
+    var total = 0
+    while true {
+      let n = read(fd, buffer.baseAddress, buffer.count)
+      if n < 0 {
+        if errno == EINTR { continue }
+        summary.unreadable.append("\(t.display): \(String(cString: strerror(errno)))")
+        return []
+      }
+      if n == 0 { break }
+      let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+      if total == 0, isBinary(chunk) {
+        summary.binary.append(t.display)
+        return []
+      }
+      total += n
+      guard total <= maxSize else {
+        summary.oversized.append(t.display)
+        return []
+      }
+      stream.feed(chunk)
     }
     summary.scanned += 1
     summary.bytes += total

@@ -136,6 +136,27 @@ func expectNoLeak(_ values: [String], in outputs: [String], sourceLocation: Sour
     ])
   }
 
+  /// Paths named on the command line are scanned as given: through a symbolic link, and a pipe read to its end
+  /// (`/dev/stdin`, what hooks and CI steps pipe content into). Links found in a walk are still not followed.
+  @Test func namedLinksAndPipesAreScanned() throws {
+    let (box, repo) = try makeProject()
+    let outside = box.dir.appendingPathComponent("outside.txt")
+    try Data("key=\(Self.token)\n".utf8).write(to: outside)
+    try FileManager.default.createSymbolicLink(atPath: repo.dir.appendingPathComponent("link.txt").path, withDestinationPath: outside.path)
+    let linked = repo.coffer(["scan", "--json", "link.txt"])
+    #expect(linked.status == 1)
+    #expect(jsonFindings(linked) == ["link.txt:1:5 known-value OPENAI_API_KEY development/1 raw"])
+    let walked = repo.coffer(["scan", "--json"])
+    #expect(jsonFindings(walked) == [])
+    let piped = box.run(["scan", "--json", "/dev/stdin"], stdin: Data("one\ntwo \(Self.dbNew)\n".utf8), cwd: repo.dir)
+    #expect(piped.status == 1)
+    #expect(jsonFindings(piped) == ["/dev/stdin:2:5 known-value DATABASE_URL production/2 raw"])
+    let clean = box.run(["scan", "/dev/stdin"], stdin: Data("nothing here\n".utf8), cwd: repo.dir)
+    #expect(clean.status == 0)
+    #expect(clean.stderr.hasSuffix("coffer: scanned 1 files (13 bytes): 0 findings\n"))
+    expectNoLeak([Self.token, Self.dbNew], in: [linked.all, piped.all, clean.all])
+  }
+
   @Test func jsonAndSarifSchemas() throws {
     let (_, repo) = try makeProject()
     try repo.write("a b.txt", "x\n  \(Self.token)\n")
