@@ -128,14 +128,16 @@ struct Workspace {
       try openVault(environment, identities: identities)
       ?? Vault.create(environment: environment, recipients: try environmentRecipients(environment, wrap), file: project.display(path))
     vault.useRecipients(forSlot: wrap)
-    let before = Dictionary(uniqueKeysWithValues: vault.names.map { ($0, vault.current($0)?.number ?? 0) })
+    // The current version of each name: a new number is a write, new sealed bytes under the same number a re-seal
+    // (access revoke re-keys a group); both are recorded.
+    let before = Dictionary(uniqueKeysWithValues: vault.names.map { ($0, vault.current($0)) })
     let result = try body(&vault)
     let skipped = try vault.rewrap(wrap)
     if !skipped.isEmpty {
       ErrorRenderer.warn("cannot re-wrap groups \(skipped.joined(separator: ", ")): this identity cannot read them")
     }
-    // Audit what changed: names whose current version moved, appeared or disappeared.
-    var touched = Set(before.keys.filter { vault.current($0)?.number != before[$0] })
+    // Audit what changed: names whose current version moved or was re-sealed, appeared or disappeared.
+    var touched = Set(before.keys.filter { vault.current($0) != before[$0] ?? nil })
     for name in vault.names where before[name] == nil { touched.insert(name) }
     var fingerprints: [String: String] = [:]
     for name in touched where vault.current(name) != nil {

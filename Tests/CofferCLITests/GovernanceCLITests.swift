@@ -232,6 +232,13 @@ func openSealed(_ sealed: [UInt8], key: [UInt8], environment: String, name: Stri
     #expect(g.keyLine("api-keys")?.b64 == g.keyLine("api-keys", in: oldVault)?.b64)
     #expect(g.asDave(["get", "INFRA_TOKEN", "--env", "production"]).status == 3)
     #expect(g.asDave(["get", "API_KEY", "-n", "--env", "production"]).out == GovernanceBox.api)
+    // The audit line names the re-sealed secret and what was done (docs/audit.md).
+    let auditLines = g.box.run(["audit", "--json"]).out.split(separator: "\n")
+      .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    let access = try #require(auditLines.last { $0["action"] as? String == "access" })
+    #expect(access["secrets"] as? [String] == ["INFRA_TOKEN"])
+    #expect(access["detail"] as? String == "revoke dave")
+    #expect((access["fingerprints"] as? [String: String])?.keys.sorted() == ["INFRA_TOKEN"])
 
     // check and rotate status report what dave saw.
     let check = g.box.run(["check", "--env", "production", "--json"])

@@ -164,7 +164,9 @@ enum AccessChange {
     let author = ws.author(identities)
     let now = SystemClock.now()
     for plan in plans {
-      let marked = try after.modifyVaultHoldingLock(plan.environment, identities: identities, action: "access") { vault -> [String] in
+      let marked = try after.modifyVaultHoldingLock(
+        plan.environment, identities: identities, action: "access", detail: "\(grant ? "grant" : "revoke") \(name)"
+      ) { vault -> [String] in
         var marked: [String] = []
         for group in plan.rekey {
           try vault.rekey(group: group)
