@@ -80,6 +80,75 @@ import Testing
     #expect(String(decoding: try box.read("two.env"), as: UTF8.self) == "API_KEY=second-value\n")
   }
 
+  /// `pull` selects like `sync` (a destination's `groups:`), and its plan shows as blocked what the write would
+  /// refuse, instead of failing after planning.
+  @Test func pullHonoursGroupsAndPlansWhatItWillDo() throws {
+    let box = try Sandbox(manifest: """
+      version: 1
+      project: pull-test
+      environments: [production]
+      groups:
+        api-keys: { rotation: 90d }
+        database-credentials: { rotation: 90d }
+      secrets:
+        API_KEY: { group: api-keys }
+        DB_PASS: { group: database-credentials }
+      destinations:
+        local: { type: dotenv, path: local.env, from: production, groups: [api-keys] }
+
+      """)
+    try box.write("local.env", "API_KEY=sk-pulled-value\nDB_PASS=pulled-db-pass\n")
+    let dry = box.run(["pull", "--from", "local", "--dry-run"])
+    #expect(dry.status == 0)
+    #expect(dry.out == """
+      local → vault production
+        create    API_KEY
+        blocked   DB_PASS     group database-credentials is not among this destination's groups
+        1 to create, 0 to update, 0 unchanged, 1 blocked
+
+      """)
+    let pulled = box.run(["pull", "--from", "local"])
+    #expect(pulled.status == 0)
+    #expect(pulled.out == dry.out)
+    #expect(box.run(["get", "-n", "API_KEY", "--env", "production"]).out == "sk-pulled-value")
+    #expect(box.run(["get", "DB_PASS", "--env", "production"]).status == 1)
+    #expect(!dry.all.contains("pulled-value") && !dry.all.contains("pulled-db-pass"))
+
+    // Access rules that let nobody read database-credentials: the write would be refused, so the plan says so.
+    let ruled = try Sandbox()
+    try ruled.write("coffer.yaml", """
+      version: 1
+      project: pull-test
+      environments: [production]
+      recipients:
+        tester: \(ruled.recipient)
+      groups:
+        api-keys: { rotation: 90d }
+        database-credentials: { rotation: 90d }
+      secrets:
+        API_KEY: { group: api-keys }
+        DB_PASS: { group: database-credentials }
+      access:
+        - { environments: [production], groups: [api-keys], recipients: [tester] }
+      destinations:
+        all: { type: dotenv, path: all.env, from: production }
+
+      """)
+    try ruled.write("all.env", "API_KEY=sk-pulled-value\nDB_PASS=pulled-db-pass\n")
+    let planned = ruled.run(["pull", "--from", "all", "--dry-run"])
+    #expect(planned.status == 0)
+    #expect(planned.out == """
+      all → vault production
+        create    API_KEY
+        blocked   DB_PASS     no recipient may read this key (database-credentials)
+        1 to create, 0 to update, 0 unchanged, 1 blocked
+
+      """)
+    let done = ruled.run(["pull", "--from", "all"])
+    #expect(done.status == 0, "\(done.stderr)")
+    #expect(ruled.run(["get", "-n", "API_KEY", "--env", "production"]).out == "sk-pulled-value")
+  }
+
   @Test func syncPlanDoctorPullAndCI() async throws {
     let github = FakeGitHub(tokens: [Self.githubToken])
     github.addRepository("acme/api")

@@ -137,22 +137,37 @@ enum PullAction {
     }
     var changes: [(name: String, action: String, reason: String?)] = []
     var writes: [PulledValue] = []
+    let ws = session.ws
+    // What the write would do, tried on a copy: anything it would refuse is blocked in the plan, not an error after.
+    let wrap = try ws.wrapPolicy(environment, fallback: identities)
+    var trial = try vault ?? Vault.create(
+      environment: environment, recipients: try ws.environmentRecipients(environment, wrap),
+      file: ws.project.display(ws.project.vaultPath(environment)))
+    trial.useRecipients(forSlot: wrap)
+    let now = SystemClock.now()
     for item in pulled {
       guard VaultGrammar.isToken(item.name) else {
         changes.append((item.name, "blocked", "not a valid secret name"))
         continue
       }
-      if let vault, vault.current(item.name) != nil {
-        if (try? vault.value(of: item.name)) == item.value {
-          changes.append((item.name, "unchanged", nil))
-        } else {
-          changes.append((item.name, "update", nil))
-          writes.append(item)
-        }
-      } else {
-        changes.append((item.name, "create", nil))
-        writes.append(item)
+      let group = ws.group(of: item.name)
+      if let groups = spec.groups, !groups.contains(group) {
+        // The same selection as sync, in the other direction.
+        changes.append((item.name, "blocked", "group \(group) is not among this destination's groups"))
+        continue
       }
+      if let vault, vault.current(item.name) != nil, (try? vault.value(of: item.name)) == item.value {
+        changes.append((item.name, "unchanged", nil))
+        continue
+      }
+      do {
+        try trial.set(item.name, to: item.value, group: group, author: ws.author(identities), at: now)
+      } catch {
+        changes.append((item.name, "blocked", error.code.description + (error.detail.map { " (\($0))" } ?? "")))
+        continue
+      }
+      changes.append((item.name, vault?.current(item.name) != nil ? "update" : "create", nil))
+      writes.append(item)
     }
     var text = "\(spec.name) → vault \(environment)\n"
     for change in changes {
@@ -162,9 +177,7 @@ enum PullAction {
     text += "  \(count("create")) to create, \(count("update")) to update, \(count("unchanged")) unchanged, \(count("blocked")) blocked\n"
     Terminal.out(text)
     guard !dryRun, !writes.isEmpty else { return }
-    let ws = session.ws
     try ws.modifyVault(environment, identities: identities, action: "pull", detail: "from \(spec.name)") { vault in
-      let now = SystemClock.now()
       for item in writes {
         try vault.set(item.name, to: item.value, group: ws.group(of: item.name), author: ws.author(identities), at: now)
       }
