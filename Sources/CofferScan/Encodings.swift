@@ -80,8 +80,16 @@ public enum Encodings {
     add(percent(value, upper: false), .percent)
     add(hex(value, upper: false), .hex)
     add(hex(value, upper: true), .hex)
-    add(json(value, escapeSlash: false), .json)
-    add(json(value, escapeSlash: true), .json)
+    // JSON writers differ in the hex case of `\u00XX` (Python and Go lower, Jackson and .NET upper) and in whether
+    // `\n`, `\t`, … are spelled out or written as `\u000a`: every combination, with and without `\/`. Values without
+    // control characters or slashes give one form.
+    for escapeSlash in [false, true] {
+      for upper in [false, true] {
+        for shortEscapes in [true, false] {
+          add(json(value, escapeSlash: escapeSlash, upper: upper, shortEscapes: shortEscapes), .json)
+        }
+      }
+    }
     add(shellSingleQuoted(value), .shellSingleQuoted)
     if let b = shellBackslash(value) { add(b, .shellBackslash) }
     add(shellDoubleQuoted(value), .shellDoubleQuoted)
@@ -155,19 +163,24 @@ public enum Encodings {
     return out
   }
 
-  static func json(_ value: [UInt8], escapeSlash: Bool) -> [UInt8] {
-    let digits = hexDigits(upper: false)
+  /// The contents of a JSON string holding `value` (RFC 8259 §7).
+  /// - Parameters:
+  ///   - escapeSlash: whether `/` is written `\/`.
+  ///   - upper: whether `\u00XX` uses upper-case hex digits.
+  ///   - shortEscapes: whether LF, CR, tab, backspace and form feed are `\n` `\r` `\t` `\b` `\f` (else `\u00XX`).
+  static func json(_ value: [UInt8], escapeSlash: Bool, upper: Bool = false, shortEscapes: Bool = true) -> [UInt8] {
+    let digits = hexDigits(upper: upper)
     var out: [UInt8] = []
     for b in value {
       switch b {
       case 0x22: out += Array(#"\""#.utf8)
       case 0x5C: out += Array(#"\\"#.utf8)
       case 0x2F where escapeSlash: out += Array(#"\/"#.utf8)
-      case 0x0A: out += Array(#"\n"#.utf8)
-      case 0x0D: out += Array(#"\r"#.utf8)
-      case 0x09: out += Array(#"\t"#.utf8)
-      case 0x08: out += Array(#"\b"#.utf8)
-      case 0x0C: out += Array(#"\f"#.utf8)
+      case 0x0A where shortEscapes: out += Array(#"\n"#.utf8)
+      case 0x0D where shortEscapes: out += Array(#"\r"#.utf8)
+      case 0x09 where shortEscapes: out += Array(#"\t"#.utf8)
+      case 0x08 where shortEscapes: out += Array(#"\b"#.utf8)
+      case 0x0C where shortEscapes: out += Array(#"\f"#.utf8)
       case 0..<0x20: out += Array(#"\u00"#.utf8) + [digits[Int(b >> 4)], digits[Int(b & 15)]]
       default: out.append(b)
       }

@@ -54,6 +54,19 @@ import Testing
     expect(#"fake\/Tok+en'$x\"9Qz>>?"#, .json)
   }
 
+  /// Control characters as JSON writers spell them: `\t`/`\n` (Python, Go), `\u001b` or `\u001B` (Jackson, .NET),
+  /// or every one as `\u00XX`.
+  @Test func jsonControlCharactersInEveryWritersSpelling() {
+    let value = "tab\there\u{1B}[0m-Zx81kQm2Lp0Wd7Rt\nend"
+    let s = Support.scanner([Support.known("ANSI_SECRET", value)])
+    for spelled in [
+      #"tab\there\u001b[0m-Zx81kQm2Lp0Wd7Rt\nend"#, #"tab\there\u001B[0m-Zx81kQm2Lp0Wd7Rt\nend"#,
+      #"tab\u0009here\u001b[0m-Zx81kQm2Lp0Wd7Rt\u000aend"#, #"tab\u0009here\u001B[0m-Zx81kQm2Lp0Wd7Rt\u000Aend"#,
+    ] {
+      assertFindings("{\"v\": \"1️⃣" + spelled + "\"}", [FindingSpec("1️⃣", encoding: .json)], scanner: s)
+    }
+  }
+
   @Test func shellForms() {
     expect(#"fake/Tok+en'\''$x"9Qz>>?"#, .shellSingleQuoted)
     expect(#"fake/Tok+en\'\$x\"9Qz\>\>\?"#, .shellBackslash)
