@@ -80,7 +80,7 @@ public enum AuditLog {
   /// - Parameters:
   ///   - records: the log's records, as ``verify(_:head:)`` parsed them.
   ///   - head: the head, when it exists and authenticates with this identity.
-  ///   - headState: whether a head file exists at all (`false`: deleted).
+  ///   - headExists: whether a head file exists at all (`false`: deleted).
   /// - Returns: a sentence for the gap line's `detail`, never holding a value.
   public static func gap(records: [AuditRecord], head: AuditHead?, headExists: Bool) -> String? {
     guard !records.isEmpty else { return nil }

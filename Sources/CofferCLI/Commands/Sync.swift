@@ -108,6 +108,7 @@ enum SyncRunner {
   static func run(
     _ session: SyncSession, _ specs: [DestinationSpec], fromEnv: Bool, prune: Bool, planOnly: Bool, json: Bool
   ) throws {
+    let started = SystemClock.now()  // before the values are read: a later stale marker is not cleared
     let sources = try session.sources(for: specs, fromEnv: fromEnv)
     // With --from-env (CI) there may be no identity: the entry is still written, its head keyed by nothing.
     let identities = (try? IdentityLoader.load()) ?? []
@@ -115,7 +116,6 @@ enum SyncRunner {
       identities.isEmpty
       ? Auditor(root: session.ws.project.root, actor: "process-environment", identities: [])
       : session.ws.auditor(identities)
-    let started = SystemClock.now()
     let (failed, delivered) = try AsyncBridge.run { () async throws -> (Bool, Set<String>) in
       var delivered: Set<String> = []  // destinations whose plan and apply both succeeded
       let transport = HTTPClientTransport()
@@ -185,8 +185,8 @@ enum SyncRunner {
   }
 
   /// Clears `.coffer/state/stale.json` for each environment whose destinations all received the vault's values in
-  /// this run (docs/access.md, *Stale destinations*), under the project lock. A marker newer than the moment the
-  /// values were read stays.
+  /// this run (docs/access.md, *Stale destinations*), under the project lock. A marker from the second the values
+  /// were read, or later, stays: that change may not have been delivered.
   static func clearStale(_ session: SyncSession, delivered: Set<String>, readAt: Timestamp) throws {
     let project = session.ws.project
     guard !delivered.isEmpty, Files.exists(StaleDestinations.path(in: project)) else { return }
@@ -194,7 +194,7 @@ enum SyncRunner {
     defer { withExtendedLifetime(lock) {} }
     var state = try StaleDestinations.load(project)
     var cleared: [String] = []
-    for (environment, marker) in state.environments where marker.since <= readAt {
+    for (environment, marker) in state.environments where marker.since < readAt {
       let fed = session.specs.filter { $0.from == environment }
       guard !fed.isEmpty, fed.allSatisfy({ delivered.contains($0.name) }) else { continue }
       state.clear(environment)
