@@ -506,7 +506,8 @@ enum YAMLExpansionScanner {
         }
         guard let (name, end) = text.name(at: j), quote == 0 || text[end] == quote else { continue }
         if quote == 0 && Bytes.isIdentifierByte(text[end]) { continue }
-        if !(context[0] == 0x73 && name == "GITHUB_TOKEN") { out.append((name, j, context[0] == 0x73)) }
+        // GitHub's own token, in any case: contexts ignore case (`secrets.github_token` is the same secret).
+        if !(context[0] == 0x73 && name.uppercased() == "GITHUB_TOKEN") { out.append((name, j, context[0] == 0x73)) }
         return end - i
       }
       return 1

@@ -161,13 +161,18 @@ enum CommentText {
     return phrases.first { lower.contains($0) }
   }
 
-  /// The comment lines directly above `line` (1-based) in `lines`, cleaned and joined, or `nil`.
+  /// The YAML comment lines directly above `line` (1-based) in `lines`, cleaned and joined, or `nil`. A comment
+  /// line indented deeper than `line` is not one: it is text inside a block scalar (a `run: |` script), which
+  /// describes nothing and may hold anything.
   static func above(_ line: Int, in lines: [Substring]) -> String? {
+    guard line >= 1, line <= lines.count else { return nil }
+    let indent = { (text: Substring) in text.prefix { $0 == " " || $0 == "\t" }.count }
+    let itemIndent = indent(lines[line - 1])
     var texts: [String] = []
     var index = line - 2
     while index >= 0 {
       let trimmed = lines[index].drop { $0 == " " || $0 == "\t" }
-      guard trimmed.first == "#" else { break }
+      guard trimmed.first == "#", indent(lines[index]) <= itemIndent else { break }
       if let text = clean(trimmed) { texts.append(text) }
       index -= 1
     }

@@ -146,6 +146,30 @@ import Testing
     #expect(s["NODE_VERSION"]?.spec == SecretSpec(name: "NODE_VERSION", required: .never, example: "20", isSecret: false))
   }
 
+  /// A `#` line inside a `run: |` script is not a YAML comment: it describes nothing (and may hold a credential).
+  /// GitHub's own token is left out whatever its case.
+  @Test func scriptLinesAreNotDescriptionsAndGithubTokenInAnyCase() throws {
+    let text = """
+      on: push
+      jobs:
+        d:
+          runs-on: ubuntu-latest
+          steps:
+            - run: |
+                ./deploy.sh
+                # TODO remove: curl -u admin:Tr0ub4dor-and-3 https://internal
+            - name: Notify ${{ secrets.NOTIFY_TOKEN }}
+              run: ./notify.sh ${{ secrets.github_token }} ${{ secrets.Github_Token }}
+            # Posts to the release channel
+            - name: Post ${{ secrets.SLACK_WEBHOOK }}
+              run: ./post.sh
+      """
+    let s = try infer(text, file: ".github/workflows/d.yml")
+    #expect(s.keys.sorted() == ["NOTIFY_TOKEN", "SLACK_WEBHOOK"])
+    #expect(s["NOTIFY_TOKEN"]?.spec.description == "used by .github/workflows/d.yml")
+    #expect(s["SLACK_WEBHOOK"]?.spec.description == "Posts to the release channel")
+  }
+
   @Test func invalidYAMLNamesItsLineNeverItsText() {
     let text = "services:\n  api:\n    environment: [\n      SECRET_VALUE_CANARY: x\n"
     do {
