@@ -35,6 +35,33 @@ import Testing
     #expect(!vault.contains(canary))
   }
 
+  /// A master .env holds real values: none becomes an example, even one whose words look like a placeholder's
+  /// (`password`, `secret`), and none reaches env.example.
+  @Test func aSourceEnvNeverCopiesItsValuesIntoCommittedFiles() throws {
+    let box = try Sandbox()
+    let values = ["Winter-Password-2024!", "correct-horse-secret-staple-91", "secret_k8Jd92mXq0Lz", "8080", "debug"]
+    try box.write("master.env", """
+      SMTP_PASSWORD=\(values[0])
+      ADMIN_PASSWORD=\(values[1])
+      API_SECRET=\(values[2])
+      PORT=\(values[3])
+      LOG_LEVEL=\(values[4])
+
+      """)
+    let r = box.run(["setup-repo", "--name", box.path("repo3"), "--source-env", box.path("master.env")])
+    #expect(r.status == 0, "\(r.stderr)")
+    let manifest = try String(contentsOfFile: box.path("repo3/coffer.yaml"), encoding: .utf8)
+    let template = try String(contentsOfFile: box.path("repo3/env.example"), encoding: .utf8)
+    for value in values {
+      #expect(!manifest.contains(value) && !template.contains(value) && !r.all.contains(value), "\(value)")
+    }
+    #expect(!manifest.contains("example:"))
+    // The values are no longer taken for the manifest's own placeholders (API_SECRET is weak, which is true).
+    let check = box.run(["check", "--env", "development"], cwd: box.dir.appendingPathComponent("repo3"))
+    #expect(!check.out.contains("example"), "\(check.out)")
+    #expect(check.out.contains("ok (4)"))
+  }
+
   @Test func aNonEmptyFolderIsRefusedAndNothingIsWritten() throws {
     let box = try Sandbox()
     try box.write("busy/README", "hello")

@@ -13,9 +13,11 @@ struct TemplateImport {
   let files: [String]
 
   /// Reads and infers; prints what was read on stderr.
+  /// - Parameter valuesAreReal: the files hold real values (`setup-repo --source-env`), not a template's: then no
+  ///   value at all becomes an `example:`, since the placeholder test is a guess and a miss would commit a secret.
   /// - Throws: ``SystemError`` for a file that cannot be read, `DotEnvError`/``DiscoverError`` for one that cannot be
   ///   parsed (exit 2, before anything is written).
-  static func read(_ paths: [String]) throws -> TemplateImport {
+  static func read(_ paths: [String], valuesAreReal: Bool = false) throws -> TemplateImport {
     var queue = paths
     var files: [String] = []
     var entries: [TemplateEntry] = []
@@ -40,8 +42,14 @@ struct TemplateImport {
         }
       }
     }
-    let (settings, invalid) = SettingInference.infer(entries)
+    var (settings, invalid) = SettingInference.infer(entries)
     for name in invalid { ErrorRenderer.warn("skipped \(name): not a valid variable name for coffer.yaml") }
+    if valuesAreReal {
+      for index in settings.indices {
+        settings[index].spec.example = nil
+        settings[index].exampleReason = "no example: the file holds real values"
+      }
+    }
     return TemplateImport(settings: settings, files: files)
   }
 

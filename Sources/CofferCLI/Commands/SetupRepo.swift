@@ -48,7 +48,7 @@ extension CofferCommand {
       let projectName = VaultGrammar.sanitizeAuthor(Paths.lastComponent(root))
       let esc = try fromPulumi.map(EscReference.init(parsing:))
       // Everything that can fail on input is read before anything is created.
-      let imported = try sourceEnv.map { try TemplateImport.read([$0]) }
+      let imported = try sourceEnv.map { try TemplateImport.read([$0], valuesAreReal: true) }
       let values = try sourceEnv.map { try DotEnvParser.parse(try Files.read($0), file: $0).document.values }
       if template == "reference" { envs = ReferenceTemplate.environments }
       let target = env ?? envs.first ?? "development"
