@@ -74,8 +74,21 @@ struct SyncSession {
       let throwaway = try Vault.create(
         environment: "from-env", recipients: [AgeX25519Identity.generate().recipient], file: "from-env")
       var values: [(name: String, value: SecretValue)] = []
+      var empty: [String] = []
       for spec in ws.manifest.secrets {
-        if let text = ProcessEnvironment.get(spec.name) { values.append((spec.name, SecretValue(text))) }
+        guard let text = ProcessEnvironment.get(spec.name) else { continue }
+        // GitHub Actions expands a secret the repository cannot see (missing, misnamed, not shared with it) to an
+        // empty string: pushing that would blank the real value at the destination.
+        guard !text.isEmpty else {
+          empty.append(spec.name)
+          continue
+        }
+        values.append((spec.name, SecretValue(text)))
+      }
+      if !empty.isEmpty {
+        ErrorRenderer.warn(
+          "empty in the environment, so not synced (a secret this repository cannot see is empty in GitHub Actions): "
+            + empty.joined(separator: ", "))
       }
       let source = Source(values: values, fingerprint: { throwaway.fingerprint(of: $0) }, stable: false)
       for spec in specs { out[spec.from] = source }

@@ -258,6 +258,13 @@ import Testing
     #expect(fromEnv.status == 0, "\(fromEnv.all)")
     #expect(esc.environmentVariables("acme", "default", "prod")["OPENAI_API_KEY"] == Array("from-env-\(Self.canary)".utf8))
     #expect(esc.environmentVariables("acme", "default", "prod")["LOG_LEVEL"] == Array("warn".utf8))
+    // An empty variable (what GitHub Actions gives for a secret the repository cannot see) is never pushed.
+    let blank = await run(box, ["sync", "--from-env", "--to", "esc-prod"], env: ["OPENAI_API_KEY": "", "LOG_LEVEL": "warn"])
+    outputs.append(blank)
+    #expect(blank.status == 0, "\(blank.all)")
+    #expect(blank.stderr.contains(
+      "coffer: warning: empty in the environment, so not synced (a secret this repository cannot see is empty in GitHub Actions): OPENAI_API_KEY\n"))
+    #expect(esc.environmentVariables("acme", "default", "prod")["OPENAI_API_KEY"] == Array("from-env-\(Self.canary)".utf8))
 
     // Every delivery is in the audit log, with the destination, names and fingerprints, never a value.
     let audit = await run(box, ["audit", "--json"])
