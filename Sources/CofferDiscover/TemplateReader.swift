@@ -349,6 +349,10 @@ enum TemplateYAML {
       switch error {
       case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
         throw DiscoverError(file: file, line: mark.line, message: "invalid YAML: \(problem)")
+      case .duplicatedKeysInMapping(_, let context):
+        // The key itself is not named: errors give lines, never text that might be a value.
+        throw DiscoverError(
+          file: file, line: context.mark.line, message: "invalid YAML: a key on this line appears again later in the same mapping")
       default:
         throw DiscoverError(file: file, message: "invalid YAML")
       }
@@ -417,12 +421,14 @@ enum ComposeTemplate {
 
   private static func add(_ name: String, value: String?, node: Node, _ lines: [Substring], _ file: String, _ scan: inout TemplateScan) {
     let name = name.trimmingBlanks()
-    // A value built from interpolations is compose's business; the interpolated names are entries already.
-    if let value, value.contains("$") && !value.contains("$$") { return }
+    // A value built from interpolations is compose's business; the interpolated names are entries already. `$$`
+    // is compose's literal `$`.
+    if let value, value.replacing("$$", with: "").contains("$") { return }
+    let literal = value.map { $0.replacing("$$", with: "$") }
     let line = TemplateYAML.line(node)
     scan.entries.append(
       TemplateEntry(
-        name: name, value: value.map { SecretValue($0) }, description: CommentText.above(line, in: lines), file: file,
+        name: name, value: literal.map { SecretValue($0) }, description: CommentText.above(line, in: lines), file: file,
         line: line, origin: value == nil ? .composePassThrough : .composeEnvironment))
   }
 

@@ -184,6 +184,27 @@ import Testing
     }
   }
 
+  /// `$$` in compose is a literal `$`; a value with an interpolation besides is compose's business.
+  @Test func composeDollarDollarIsALiteralDollar() throws {
+    let text = "services:\n  a:\n    environment:\n      LITERAL: $$NOTVAR\n      MIXED: $$x-${OTHER}\n"
+    let scan = try TemplateReader.read(Array(text.utf8), file: "docker-compose.yml", as: .compose)
+    #expect(scan.entries.first { $0.name == "LITERAL" }?.value == SecretValue("$NOTVAR"))
+    #expect(scan.entries.first { $0.name == "MIXED" } == nil)
+    #expect(scan.entries.contains { $0.name == "OTHER" })
+  }
+
+  @Test func duplicateKeysNameTheirLine() {
+    let text = "services:\n  a:\n    environment:\n      FOO_TOKEN: ${FOO_TOKEN}\n      FOO_TOKEN: literal\n"
+    do {
+      _ = try TemplateReader.read(Array(text.utf8), file: "docker-compose.yml", as: .compose)
+      Issue.record("expected an error")
+    } catch let error as DiscoverError {
+      #expect(error.description == "docker-compose.yml:4: invalid YAML: a key on this line appears again later in the same mapping")
+    } catch {
+      Issue.record("unexpected \(error)")
+    }
+  }
+
   /// Random templates either read or fail with an error; inference never crashes and the manifest it builds
   /// always decodes.
   @Test func arbitraryTemplatesNeverCrashAndAlwaysMakeAValidManifest() throws {
