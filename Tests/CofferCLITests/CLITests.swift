@@ -249,6 +249,20 @@ import Testing
       """)
     #expect(box.run(["generate-template", "--output-file", "env.template"]).status == 0)
     #expect(try box.read("env.template") == r.stdout)
+    // A template never replaces a file of real values, nor Coffer's own files; template names are rewritten freely.
+    try box.write(".env", "OPENAI_API_KEY=sk-real-local-value\n")
+    try box.write(".env.production", "OPENAI_API_KEY=sk-real-prod-value\n")
+    for (args, target) in [(["template", "-o", ".env"], ".env"), (["generate-template", "--output-file", ".env.production"], ".env.production")] {
+      let refused = box.run(args)
+      #expect(refused.status == 2)
+      #expect(refused.stderr.hasPrefix("coffer: error: refusing to overwrite \(target) with a template: it holds real values (git ignores it for that reason)\n"))
+    }
+    #expect(String(decoding: try box.read(".env"), as: UTF8.self) == "OPENAI_API_KEY=sk-real-local-value\n")
+    #expect(String(decoding: try box.read(".env.production"), as: UTF8.self) == "OPENAI_API_KEY=sk-real-prod-value\n")
+    #expect(box.run(["template", "-o", "coffer.yaml"]).status == 2)
+    #expect(box.run(["template", "-o", ".env.example"]).status == 0)
+    #expect(box.run(["template", "-o", ".env.example"]).status == 0)
+    #expect(box.run(["template", "-o", ".env.new"]).status == 0)  // a new file is fine
   }
 
   @Test func runExecsWithSecretsAndTheChildsStatus() throws {

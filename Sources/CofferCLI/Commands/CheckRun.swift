@@ -67,7 +67,8 @@ extension CofferCommand {
   /// `coffer template`: an env.example from the manifest.
   struct Template: ParsableCommand {
     static let configuration = CommandConfiguration(
-      commandName: "template", abstract: "Write an env.example: every declared secret, grouped, with its description and example.")
+      commandName: "template", abstract: "Write an env.example: every declared secret, grouped, with its description and example.",
+      discussion: "An existing .env or .env.NAME (real values) is never overwritten, nor coffer.yaml or anything under .coffer/.")
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE instead of stdout.", valueName: "file"))
@@ -75,7 +76,7 @@ extension CofferCommand {
 
     mutating func run() throws {
       let ws = try Workspace.load(global)
-      try TemplateWriter.write(ws.manifest, to: output)
+      try TemplateWriter.write(ws.manifest, to: output, project: ws.project)
     }
   }
 
@@ -89,7 +90,7 @@ extension CofferCommand {
 
     mutating func run() throws {
       let ws = try Workspace.load(global)
-      try TemplateWriter.write(ws.manifest, to: outputFile)
+      try TemplateWriter.write(ws.manifest, to: outputFile, project: ws.project)
     }
   }
 
@@ -474,13 +475,35 @@ enum TemplateWriter {
     return out
   }
 
-  static func write(_ manifest: Manifest, to output: String?) throws {
+  static func write(_ manifest: Manifest, to output: String?, project: Project) throws {
     let text = render(manifest)
     if let output {
+      try refuseToReplaceRealFiles(output, project: project)
       try Files.writeAtomically(output, Array(text.utf8), newFileMode: 0o644)
       ErrorRenderer.note("wrote \(output)")
     } else {
       Terminal.out(text)
+    }
+  }
+
+  /// Template names that hold no values (the ones `init` leaves out of `.gitignore`, and the usual others).
+  static let templateSuffixes: Set<String> = ["example", "sample", "template", "dist"]
+
+  /// Refuses to write a template over an existing `.env`/`.env.NAME` (real values, ignored by git for that reason),
+  /// the manifest, or anything under `.coffer/`.
+  /// - Throws: ``UsageError`` (exit 2, nothing written).
+  static func refuseToReplaceRealFiles(_ output: String, project: Project) throws {
+    let target = Paths.resolved(output)
+    let state = Paths.resolved(project.stateDirectory)
+    if target == Paths.resolved(project.manifestPath) || target == state || target.hasPrefix(state + "/") {
+      throw UsageError(description: "refusing to write a template to \(output): it is one of Coffer's own files")
+    }
+    let name = Paths.lastComponent(target)
+    let realEnv = name == ".env" || (name.hasPrefix(".env.") && !templateSuffixes.contains(String(name.dropFirst(5))))
+    if realEnv, Files.exists(target) {
+      throw UsageError(
+        description: "refusing to overwrite \(output) with a template: it holds real values (git ignores it for that reason)",
+        hints: ["write env.example, or remove \(output) first"])
     }
   }
 
