@@ -283,6 +283,14 @@ import Testing
     #expect(workflow.contains("LOG_LEVEL: ${{ vars.LOG_LEVEL }}"))
     #expect(workflow.contains("PULUMI_ACCESS_TOKEN: ${{ secrets.PULUMI_ACCESS_TOKEN }}"))
     #expect(workflow.contains("workflow_dispatch"))
+    // The install step is pinned, takes its inputs from env (no ${{ }} spliced into the script), holds no secret.
+    #expect(workflow.contains("persist-credentials: false"))
+    #expect(workflow.contains("COFFER_REF: ${{ vars.COFFER_REF }}"))
+    let install = workflow.components(separatedBy: "- name: Install coffer")[1].components(separatedBy: "- name: Sync")[0]
+    let script = install.components(separatedBy: "run: |")[1]
+    #expect(!script.contains("${{"))
+    #expect(!install.contains("secrets."))
+    #expect(script.contains("fetch -q --depth 1 \"https://github.com/$COFFER_REPOSITORY\" \"$COFFER_REF\""))
     #expect(await run(box, ["init", "--ci", "github"]).status == 2)
 
     for output in outputs {

@@ -81,11 +81,21 @@ enum CIWorkflow {
           runs-on: ubuntu-latest
           steps:
             - uses: actions/checkout@v4
+              with:
+                persist-credentials: false
             # Put `coffer` on PATH. This builds it from the repository named by the COFFER_REPOSITORY
-            # variable (owner/name); replace the step if you install Coffer another way.
+            # variable (owner/name) at COFFER_REF (a release tag or commit, so what runs beside the secrets is
+            # pinned); no secret is in this step's environment. Replace the step if you install Coffer another way.
             - name: Install coffer
+              env:
+                COFFER_REPOSITORY: ${{ vars.COFFER_REPOSITORY }}
+                COFFER_REF: ${{ vars.COFFER_REF }}
               run: |
-                git clone --depth 1 "https://github.com/${{ vars.COFFER_REPOSITORY }}" "$RUNNER_TEMP/coffer"
+                : "${COFFER_REPOSITORY:?set the COFFER_REPOSITORY variable (owner/name)}"
+                : "${COFFER_REF:?set the COFFER_REF variable to a release tag or commit of Coffer}"
+                git init -q "$RUNNER_TEMP/coffer"
+                git -C "$RUNNER_TEMP/coffer" fetch -q --depth 1 "https://github.com/$COFFER_REPOSITORY" "$COFFER_REF"
+                git -C "$RUNNER_TEMP/coffer" checkout -q FETCH_HEAD
                 (cd "$RUNNER_TEMP/coffer" && sudo apt-get install -y -qq libsodium-dev && swift build -c release)
                 echo "$RUNNER_TEMP/coffer/.build/release" >> "$GITHUB_PATH"
             - name: Sync to Pulumi ESC
