@@ -288,3 +288,14 @@ let nearMisses: [NearMiss] = {
     #expect(FormatCatalog.format(id: "gcp-service-account-json")?.verdict(for: deepJSON) == .mismatch(.structure("is not a JSON object")))
   }
 }
+
+/// libpq reads an empty host as the local socket; other schemes still need one.
+@Suite struct DatabaseURLSocketTests {
+  @Test func postgresWithoutHostIsTheLocalSocket() throws {
+    let postgres = try #require(FormatCatalog.format(id: "postgres-url"))
+    #expect(postgres.verdict(for: SecretValue("postgres:///app?host=/var/run/postgresql")) == .match)
+    #expect(postgres.verdict(for: SecretValue("postgresql:///app")) == .match)
+    let mysql = try #require(FormatCatalog.format(id: "mysql-url"))
+    #expect(mysql.verdict(for: SecretValue("mysql:///app")) == .mismatch(.structure("has no host")))
+  }
+}

@@ -143,6 +143,8 @@ enum FormatValidators {
       }
     }
     guard let first = hostPart.first, first != UInt8(ascii: ":"), first != UInt8(ascii: ",") else {
+      // libpq takes an empty host as the local socket (`postgres:///db?host=/var/run/postgresql`).
+      if authority.isEmpty, bytes.starts(with: Array("postgres".utf8)) { return nil }
       return "has no host"
     }
     return nil
