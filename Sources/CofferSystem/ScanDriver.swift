@@ -208,19 +208,21 @@ public enum ScanDriver {
     var st = stat()
     guard fstat(fd, &st) == 0 else { return [] }
     let kind = st.st_mode & S_IFMT
-    if named, kind == S_IFIFO || kind == S_IFCHR {
-      return scanStream(fd, t, scanner: scanner, buffer: buffer, maxSize: maxSize, summary: &summary)
+    // A regular file is read up to its size; a pipe or character device named on the command line to its end.
+    let size: Int?
+    switch kind {
+    case S_IFREG: size = Int(st.st_size)
+    case S_IFIFO where named, S_IFCHR where named: size = nil
+    default: return []
     }
-    guard kind == S_IFREG else { return [] }
-    let size = Int(st.st_size)
-    guard size <= maxSize else {
+    if let size, size > maxSize {
       summary.oversized.append(t.display)
       return []
     }
     var stream = scanner.makeStream()
     var total = 0
-    while total < size {
-      let n = read(fd, buffer.baseAddress, min(buffer.count, size - total))
+    while size.map({ total < $0 }) ?? true {
+      let n = read(fd, buffer.baseAddress, size.map { min(buffer.count, $0 - total) } ?? buffer.count)
       if n < 0 {
         if errno == EINTR { continue }
         summary.unreadable.append("\(t.display): \(String(cString: strerror(errno)))")
@@ -233,39 +235,11 @@ public enum ScanDriver {
         return []
       }
       total += n
-      stream.feed(chunk, isFinal: total >= size)
-    }
-    summary.scanned += 1
-    summary.bytes += total
-    return stream.finish()
-  }
-
-  /// A pipe or character device read to its end (its size is not known ahead).
-  static func scanStream(
-    _ fd: Int32, _ t: Target, scanner: Scanner, buffer: UnsafeMutableRawBufferPointer, maxSize: Int,
-    summary: inout ScanSummary
-  ) -> [Finding] {
-    var stream = scanner.makeStream()
-    var total = 0
-    while true {
-      let n = read(fd, buffer.baseAddress, buffer.count)
-      if n < 0 {
-        if errno == EINTR { continue }
-        summary.unreadable.append("\(t.display): \(String(cString: strerror(errno)))")
-        return []
-      }
-      if n == 0 { break }
-      let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-      if total == 0, isBinary(chunk) {
-        summary.binary.append(t.display)
-        return []
-      }
-      total += n
-      guard total <= maxSize else {
+      if size == nil, total > maxSize {
         summary.oversized.append(t.display)
         return []
       }
-      stream.feed(chunk)
+      stream.feed(chunk, isFinal: size.map { total >= $0 } ?? false)
     }
     summary.scanned += 1
     summary.bytes += total
