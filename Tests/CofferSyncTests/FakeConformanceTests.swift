@@ -22,11 +22,9 @@ import Testing
     let fake = FakeGitHub()
     fake.addRepository("acme/api", environments: ["production"])
     fake.addOrganization("acme")
-    try await fake.start()
-    let harness = Harness()
-    let client = harness.client()
-    let base = BaseURL(fake.baseURL)!
-    do {
+    try await withStarted(fake) { fake, harness in
+      let client = harness.client()
+      let base = BaseURL(fake.baseURL)!
       let unauthorized = try await get(client, base, "/repos/acme/api/actions/secrets", token: "nope")
       #expect(unauthorized.status == 401)
       #expect(text(unauthorized) == #"{"documentation_url":"https:\/\/docs.github.com\/rest","message":"Bad credentials"}"#)
@@ -69,29 +67,21 @@ import Testing
       #expect(badBox.status == 422)
       #expect(try await get(client, base, "/orgs/acme/actions/secrets/X", method: .delete).status == 204)
       #expect(try await get(client, base, "/orgs/acme/actions/secrets/X", method: .delete).status == 404)
-    } catch {
-      await harness.shutdown()
-      await fake.stop()
-      throw error
     }
-    await harness.shutdown()
-    await fake.stop()
   }
 
   @Test func pulumiESC() async throws {
     let fake = FakePulumiESC()
     fake.addOrganization("acme")
-    try await fake.start()
-    let harness = Harness()
-    let client = harness.client()
-    let base = BaseURL(fake.baseURL)!
-    func esc(_ method: HTTPRequest.Method, _ path: String, body: String? = nil, headers: [(String, String)] = [], token: String = "pul-test-token") async throws -> RemoteClient.Response {
-      var fields = HTTPFields()
-      fields[.authorization] = "token \(token)"
-      for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
-      return try await client.send(base.request(method, "/api/esc/environments/acme" + path, headers: fields), body: body.map { Array($0.utf8) }, retrying: false)
-    }
-    do {
+    try await withStarted(fake) { fake, harness in
+      let client = harness.client()
+      let base = BaseURL(fake.baseURL)!
+      func esc(_ method: HTTPRequest.Method, _ path: String, body: String? = nil, headers: [(String, String)] = [], token: String = "pul-test-token") async throws -> RemoteClient.Response {
+        var fields = HTTPFields()
+        fields[.authorization] = "token \(token)"
+        for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
+        return try await client.send(base.request(method, "/api/esc/environments/acme" + path, headers: fields), body: body.map { Array($0.utf8) }, retrying: false)
+      }
       #expect(try await esc(.get, "/default/prod", token: "bad").status == 401)
       #expect(String(decoding: try await esc(.get, "/default/prod").body, as: UTF8.self) == #"{"code":404,"message":"Environment not found"}"#)
       #expect(try await esc(.post, "", body: #"{"project":"default","name":"prod"}"#).status == 204)
@@ -112,12 +102,6 @@ import Testing
       #expect(!stored.contains("hunter2"))
       let plain = String(decoding: try await esc(.get, "/default/prod/decrypt").body, as: UTF8.self)
       #expect(plain.contains("fn::secret: \"hunter2\""))
-    } catch {
-      await harness.shutdown()
-      await fake.stop()
-      throw error
     }
-    await harness.shutdown()
-    await fake.stop()
   }
 }
