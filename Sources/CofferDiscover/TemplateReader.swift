@@ -468,11 +468,15 @@ enum ComposeTemplate {
           j += 1
         }
         let kind = op.last
-        let value: String? = kind == 0x2D ? String(decoding: word, as: UTF8.self) : nil
+        // A default that is itself an interpolation (`${OUTER:-${INNER:-x}}`) is no example; `$$` is a literal `$`.
+        let wordText = String(decoding: word, as: UTF8.self)
+        let literal = !wordText.replacing("$$", with: "").contains("$")
+        let value: String? = kind == 0x2D && literal ? wordText.replacing("$$", with: "$") : nil
         let required = kind == 0x3F ? "compose stops when it is unset (${\(name)\(op.first == 0x3A ? ":" : "")?…})" : nil
         let optional = kind == 0x2B ? "compose uses it only when it is set (${\(name):+…})" : nil
         found.append((name, start, value, required, optional))
-        return j - i
+        // Go on inside the word, where nested interpolations name variables too.
+        return literal ? j - i : end + op.count - i
       }
       for (name, offset, value, required, optional) in found {
         let (line, _) = text.position(of: offset)

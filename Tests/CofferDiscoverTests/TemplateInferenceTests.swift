@@ -193,6 +193,14 @@ import Testing
     #expect(scan.entries.contains { $0.name == "OTHER" })
   }
 
+  @Test func nestedInterpolationsNameEveryVariable() throws {
+    let text = "services:\n  a:\n    environment:\n      URL: ${OUTER:-${INNER:-fallback}}\n      PRICE: ${COST:-$$5}\n"
+    let scan = try TemplateReader.read(Array(text.utf8), file: "docker-compose.yml", as: .compose)
+    let interpolated = scan.entries.filter { $0.origin == .composeInterpolation }
+    #expect(interpolated.map(\.name) == ["OUTER", "INNER", "COST"])
+    #expect(interpolated.map { $0.value.map { String(decoding: $0.reveal(), as: UTF8.self) } } == [nil, "fallback", "$5"])
+  }
+
   @Test func duplicateKeysNameTheirLine() {
     let text = "services:\n  a:\n    environment:\n      FOO_TOKEN: ${FOO_TOKEN}\n      FOO_TOKEN: literal\n"
     do {
