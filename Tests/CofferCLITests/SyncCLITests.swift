@@ -149,6 +149,28 @@ import Testing
     #expect(ruled.run(["get", "-n", "API_KEY", "--env", "production"]).out == "sk-pulled-value")
   }
 
+  /// GitHub secret names ignore case: `api_key` after `API_KEY` would read the same secret, so it is left out.
+  @Test func ciWorkflowLeavesOutNamesThatCollideIgnoringCase() throws {
+    let box = try Sandbox(manifest: """
+      version: 1
+      project: wf
+      environments: [production]
+      secrets:
+        API_KEY: {}
+        api_key: {}
+      destinations:
+        esc-prod: { type: pulumi-esc, organization: acme, environment: prod, from: production }
+
+      """)
+    let r = box.run(["init", "--ci", "github"])
+    #expect(r.status == 0)
+    #expect(r.stderr.hasSuffix(
+      "coffer: warning: api_key is left out of the workflow: GitHub names ignore case, so it is the same secret as a name already in the workflow\n"))
+    let workflow = String(decoding: try box.read(".github/workflows/coffer-sync.yml"), as: UTF8.self)
+    #expect(workflow.contains("          API_KEY: ${{ secrets.API_KEY }}\n"))
+    #expect(!workflow.contains("api_key"))
+  }
+
   @Test func syncPlanDoctorPullAndCI() async throws {
     let github = FakeGitHub(tokens: [Self.githubToken])
     github.addRepository("acme/api")

@@ -31,7 +31,9 @@ enum CIWorkflow {
     try Files.writeAtomically(target, Array(text.workflow.utf8), newFileMode: 0o644)
     ErrorRenderer.note("wrote \(located.display(target)): syncs \(targets.map(\.name).joined(separator: ", ")) every 6 hours and on demand")
     for name in text.skipped {
-      ErrorRenderer.warn("\(name) is left out of the workflow: \(GitHubRules.nameProblem(name) ?? "not a GitHub name")")
+      let reason = GitHubRules.nameProblem(name)
+        ?? "GitHub names ignore case, so it is the same secret as a name already in the workflow"
+      ErrorRenderer.warn("\(name) is left out of the workflow: \(reason)")
     }
   }
 
@@ -41,11 +43,12 @@ enum CIWorkflow {
     var lines: [String] = []
     var skipped: [String] = []
     var seen = Set<String>()
+    var seenIgnoringCase = Set<String>()  // GitHub secret and variable names ignore case
     for spec in targets {
       if let token = spec.tokenEnv { tokens.insert(token) }
       for secret in manifest.secrets where seen.insert(secret.name).inserted {
         if let groups = spec.groups, !groups.contains(secret.group ?? "default") { continue }
-        if GitHubRules.nameProblem(secret.name) != nil {
+        if GitHubRules.nameProblem(secret.name) != nil || !seenIgnoringCase.insert(secret.name.uppercased()).inserted {
           skipped.append(secret.name)
           continue
         }
