@@ -20,12 +20,35 @@ struct ESCDefinition {
     } catch {
       throw SyncError(.badResponse, detail: "the environment definition is not valid YAML")
     }
+    if let node, !Self.fits(node, budget: Self.nodeLimit) {
+      throw SyncError(
+        .badResponse, detail: "the environment definition expands to more than \(Self.nodeLimit) nodes (YAML aliases within aliases?)")
+    }
     switch node {
     case nil: pairs = []
     case .mapping(let mapping)?: pairs = mapping.map { ($0.key, $0.value) }
     case .scalar(let scalar)? where scalar.string.isEmpty: pairs = []
     default: throw SyncError(.badResponse, detail: "the environment definition is not a mapping")
     }
+  }
+
+  /// The most nodes a definition may hold once aliases are expanded. Writing re-serializes the tree, which expands
+  /// every alias, so a few lines of aliases within aliases (the "billion laughs") would otherwise exhaust memory.
+  static let nodeLimit = 1_000_000
+
+  /// Whether `node`, aliases expanded, has at most `budget` nodes (stops counting as soon as it has more).
+  static func fits(_ node: Node, budget: Int) -> Bool {
+    var remaining = budget
+    func count(_ node: Node) -> Bool {
+      remaining -= 1
+      guard remaining >= 0 else { return false }
+      switch node {
+      case .mapping(let mapping): return mapping.allSatisfy { count($0.key) && count($0.value) }
+      case .sequence(let sequence): return sequence.allSatisfy(count)
+      default: return true
+      }
+    }
+    return count(node)
   }
 
   /// The serialized YAML.
