@@ -298,4 +298,21 @@ let nearMisses: [NearMiss] = {
     let mysql = try #require(FormatCatalog.format(id: "mysql-url"))
     #expect(mysql.verdict(for: SecretValue("mysql:///app")) == .mismatch(.structure("has no host")))
   }
+
+  /// SQLAlchemy-style `scheme+driver://` URLs are the scheme's format; the driver must be a name.
+  @Test func schemesMayCarryADriver() throws {
+    let postgres = try #require(FormatCatalog.format(id: "postgres-url"))
+    #expect(postgres.verdict(for: SecretValue("postgresql+asyncpg://fake_user:FAKEfake@db.invalid/app")) == .match)
+    #expect(postgres.verdict(for: SecretValue("postgres+psycopg2://fake_user:FAKEfake@db.invalid/app")) == .match)
+    #expect(postgres.verdict(for: SecretValue("postgresql+://fake_user:FAKEfake@db.invalid/app"))
+      == .mismatch(.prefix(expected: ["postgres://", "postgresql://"])))
+    #expect(postgres.verdict(for: SecretValue("postgresql+a/b://fake_user:FAKEfake@db.invalid/app"))
+      == .mismatch(.prefix(expected: ["postgres://", "postgresql://"])))
+    #expect(postgres.verdict(for: SecretValue("postgresql+asyncpg://fake_user:@db.invalid/app"))
+      == .mismatch(.structure("has an empty password")))
+    let mysql = try #require(FormatCatalog.format(id: "mysql-url"))
+    #expect(mysql.verdict(for: SecretValue("mysql+pymysql://fake_user:FAKEfake@db.invalid/app")) == .match)
+    let redis = try #require(FormatCatalog.format(id: "redis-url"))
+    #expect(redis.verdict(for: SecretValue("redis+sentinel://:FAKEfake@cache.invalid:26379/0")) == .match)
+  }
 }

@@ -541,12 +541,14 @@ extension FormatCatalog {
     for (id, title, schemes, names, example) in databases {
       list.append(SecretFormat(
         id: id, provider: "Databases (generic)", title: title,
-        shape: "\(FormatText.list(schemes, conjunction: "or")) + [user[:password]@]host[:port][/database][?options], no spaces; a password, when present, is not empty",
+        shape: "\(FormatText.list(schemes, conjunction: "or")) (a driver may follow the scheme after +, as in "
+          + "\(schemes[0].dropLast(3))+driver://) + [user[:password]@]host[:port][/database][?options], no spaces; "
+          + "a password, when present, is not empty",
         prefixes: schemes, lengths: .atLeast(schemes.map(\.utf8.count).min().map { $0 + 1 } ?? 1), alphabet: .visible,
         validator: FormatValidators.databaseURL, usualNames: ["DATABASE_URL"] + names,
         sources: ["\(trufflehog)/postgres", "\(trufflehog)/uri", "\(detectSecrets)/basic_auth.py",
           "RFC 3986 (URI syntax)"],
-        example: example))
+        example: example, schemeDrivers: true))
     }
     for format in list { assert(format.lengthsAgreeWithStructure, "catalog: \(format.id) lengths disagree with its shapes") }
     return list

@@ -38,13 +38,16 @@ public struct SecretFormat: Sendable, Hashable, Identifiable, CustomStringConver
   let shortLabel: String?
   let prefixIdentifies: Bool
   let lengthIsCapped: Bool
+  /// Whether a URL scheme among ``prefixes`` may carry a driver (`postgresql+asyncpg://` for `postgresql://`), as
+  /// SQLAlchemy and others write them: `+` and letters, digits or `_` before `://`.
+  let schemeDrivers: Bool
 
   init(
     id: String, provider: String, title: String, shape: String, prefixes: [String] = [], lengths: LengthRule,
     alphabet: ByteClass, structure: [Shape] = [], validator: (@Sendable ([UInt8]) -> String?)? = nil,
     checksum: FormatChecksum? = nil, usualNames: [String], sources: [String], example: String,
     isSecret: Bool = true, identifiesItself: Bool = true, label: String? = nil, prefixIdentifies: Bool = true,
-    lengthIsCapped: Bool = false
+    lengthIsCapped: Bool = false, schemeDrivers: Bool = false
   ) {
     self.id = id
     self.provider = provider
@@ -64,6 +67,7 @@ public struct SecretFormat: Sendable, Hashable, Identifiable, CustomStringConver
     self.shortLabel = label
     self.prefixIdentifies = prefixIdentifies
     self.lengthIsCapped = lengthIsCapped
+    self.schemeDrivers = schemeDrivers
   }
 
   /// The title with its article, such as `a Slack bot token`.
@@ -127,6 +131,20 @@ public struct SecretFormat: Sendable, Hashable, Identifiable, CustomStringConver
     for prefix in prefixes where bytes.starts(with: prefix.utf8) {
       best = Swift.max(best ?? 0, prefix.utf8.count)
     }
+    if best == nil, schemeDrivers {
+      // `scheme+driver://`: the scheme of a prefix, `+`, a non-empty driver name, then `://`.
+      for prefix in prefixes where prefix.hasSuffix("://") {
+        let scheme = Array(prefix.utf8.dropLast(3)) + [UInt8(ascii: "+")]
+        guard bytes.starts(with: scheme) else { continue }
+        var index = scheme.count
+        while index < bytes.count, bytes[index] == UInt8(ascii: "_") || (bytes[index] < 0x80 && UInt8(bytes[index]).isASCIILetterOrDigit) {
+          index += 1
+        }
+        if index > scheme.count, bytes[index...].starts(with: Array("://".utf8)) {
+          best = Swift.max(best ?? 0, index + 3)
+        }
+      }
+    }
     return best
   }
 
@@ -185,5 +203,12 @@ public enum FormatMismatch: Sendable, Hashable, CustomStringConvertible {
     case .alphabet(let position, let alphabet): return "has a character outside \(alphabet) at position \(position)"
     case .structure(let detail): return detail
     }
+  }
+}
+
+extension UInt8 {
+  /// `[A-Za-z0-9]`.
+  fileprivate var isASCIILetterOrDigit: Bool {
+    (0x30...0x39).contains(self) || (0x41...0x5A).contains(self) || (0x61...0x7A).contains(self)
   }
 }
