@@ -1,20 +1,25 @@
 #!/usr/bin/env python3
 """Interleaved timing: runs each command once per round, round after round, so that slow drifts of a shared
-machine (other tenants, frequency changes) hit every command alike; then reports, per command, the median and the
-minimum wall time, and against the first command the median of the per-round differences.
+machine (other tenants, frequency changes) hit every command alike. Reports, per command, the median and minimum
+wall time, the median of its per-round differences from the first command, and, for each `--ratio A:B`, the median
+of the per-round ratios t(A)/t(B) next to the ratio of the medians.
 
-    Benchmarks/interleaved.py [--rounds N] [--warmup N] [--cwd DIR] -- 'CMD A' 'CMD B' ...
+    Benchmarks/interleaved.py [--rounds N] [--warmup N] [--cwd DIR] [--ratio A:B ...] [--json FILE] \\
+        -- 'NAME=CMD ARG ...' 'NAME=CMD ...' ...
 
-Commands are split on spaces (no shell) and started with posix_spawn; stdout and stderr go to /dev/null. The
-spawn and wait overhead of this script is the same for every command, so differences are exact; absolute numbers
-are about 0.1 ms above hyperfine's.
+Each command is `NAME=` followed by an argv split on spaces (no shell). The first word must be an executable's
+absolute path or a name found on PATH, which is resolved to its real file once, before timing (so a shim such as
+pyenv's bash `python3` is never what is timed: pass the interpreter itself). Commands are started with
+posix_spawn; stdout and stderr go to /dev/null; a failing command stops the run. The spawn and wait overhead of
+this script is the same for every command, so differences are exact; absolute numbers are about 0.1 ms above
+hyperfine's.
 """
-import argparse, os, statistics, sys, time
+import argparse, json, os, shutil, statistics, sys, time
 
 
 def run_once(argv, devnull):
     start = time.perf_counter_ns()
-    pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=[
+    pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=[
         (os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)])
     _, status = os.waitpid(pid, 0)
     elapsed = (time.perf_counter_ns() - start) / 1e6
@@ -23,32 +28,63 @@ def run_once(argv, devnull):
     return elapsed
 
 
+def resolve(word):
+    path = word if "/" in word else shutil.which(word)
+    if path is None:
+        sys.exit(f"not found: {word}")
+    real = os.path.realpath(path)
+    with open(real, "rb") as f:
+        if f.read(2) == b"#!":
+            sys.exit(f"{word} resolves to a script ({real}); pass the real executable, not a shim")
+    return real
+
+
 def main():
     args = sys.argv[1:]
     if "--" not in args:
         sys.exit(__doc__)
     split = args.index("--")
     p = argparse.ArgumentParser()
-    p.add_argument("--rounds", type=int, default=500)
-    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--rounds", type=int, default=300)
+    p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--cwd")
+    p.add_argument("--ratio", action="append", default=[])
+    p.add_argument("--json")
     opts = p.parse_args(args[:split])
-    commands = args[split + 1:]
-    argvs = [c.split() for c in commands]
+    names, argvs = [], []
+    for spec in args[split + 1:]:
+        name, _, command = spec.partition("=")
+        argv = command.split()
+        argv[0] = resolve(argv[0])
+        names.append(name)
+        argvs.append(argv)
     if opts.cwd:
         os.chdir(opts.cwd)
     devnull = os.open(os.devnull, os.O_WRONLY)
     for _ in range(opts.warmup):
         for argv in argvs:
             run_once(argv, devnull)
-    times = [[] for _ in argvs]
+    times = {n: [] for n in names}
     for _ in range(opts.rounds):
-        for i, argv in enumerate(argvs):
-            times[i].append(run_once(argv, devnull))
-    base = times[0]
-    for c, t in zip(commands, times):
+        for n, argv in zip(names, argvs):
+            times[n].append(run_once(argv, devnull))
+    base = times[names[0]]
+    print(f"{'command':28s} {'median ms':>10s} {'min ms':>8s} {'over ' + names[0]:>16s}")
+    for n in names:
+        t = times[n]
         diff = statistics.median(x - b for x, b in zip(t, base))
-        print(f"{c[:72]:72s} median {statistics.median(t):7.2f}  min {min(t):7.2f}  over first {diff:7.2f} ms")
+        print(f"{n:28s} {statistics.median(t):10.2f} {min(t):8.2f} {diff:13.2f} ms")
+    ratios = {}
+    for spec in opts.ratio:
+        a, b = spec.split(":")
+        per_round = statistics.median(x / y for x, y in zip(times[a], times[b]))
+        of_medians = statistics.median(times[a]) / statistics.median(times[b])
+        ratios[spec] = per_round
+        print(f"ratio {a} / {b}: median of per-round ratios {per_round:.2f}x (ratio of medians {of_medians:.2f}x)")
+    if opts.json:
+        with open(opts.json, "w") as f:
+            json.dump({"rounds": opts.rounds, "commands": dict(zip(names, [" ".join(a) for a in argvs])),
+                       "times_ms": times, "ratios": ratios}, f)
 
 
 main()
