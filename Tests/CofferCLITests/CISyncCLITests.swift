@@ -332,6 +332,30 @@ import Testing
     #expect(!r.all.contains("canary") && !r.all.contains("pul-oidc") && !r.all.contains(oidc.idToken(audience: "urn:pulumi:org:acme")))
   }
 
+  /// `doctor` and `pull` do the same exchange: doctor reports it as "token present", pull reads with the token.
+  @Test func doctorAndPullUseTheExchangedToken() async throws {
+    let oidc = FakeActionsOIDC(requestToken: Self.requestToken)
+    let esc = FakePulumiESC(tokens: [])
+    esc.addOrganization("acme")
+    try await oidc.start()
+    try await esc.start()
+    defer { Task { await oidc.stop(); await esc.stop() } }
+    esc.trustIDToken(oidc.idToken(audience: "urn:pulumi:org:acme"), organization: "acme")
+    try esc.setDefinition("acme", "default", "prod", yaml: "values:\n  API_KEY:\n    fn::secret: pulled-canary-0c1d\n  environmentVariables:\n    API_KEY: ${API_KEY}\n")
+    let box = try oidcBox(esc)
+    box.extraEnvironment = [
+      "ACTIONS_ID_TOKEN_REQUEST_URL": oidc.requestURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": Self.requestToken,
+    ]
+    let doctor = await run(box, ["doctor"])
+    #expect(doctor.status == 0, "\(doctor.all)")
+    #expect(doctor.out.contains("esc-prod     token present        ok       from the OIDC token exchange\n"), "\(doctor.out)")
+    let pull = await run(box, ["pull", "--from", "esc-prod"])
+    #expect(pull.status == 0, "\(pull.all)")
+    #expect(box.run(["get", "API_KEY", "-n", "--env", "production"]).out == "pulled-canary-0c1d")
+    #expect(esc.exchangedTokens == ["pul-oidc-1-acme", "pul-oidc-2-acme"])
+    #expect(!doctor.all.contains("pul-oidc") && !pull.all.contains("pul-oidc") && !pull.all.contains("canary"))
+  }
+
   /// A refused audience (the token is trusted for another organization) and neighbours: an untrusted token, a
   /// wrong request token, a job without id-token permission (no request URL). Each fails the destination, exit 4,
   /// with a clear message and no token.

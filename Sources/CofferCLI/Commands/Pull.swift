@@ -133,7 +133,14 @@ enum PullAction {
     let pulled = try AsyncBridge.run { () async throws -> [PulledValue] in
       let transport = HTTPClientTransport()
       do {
-        let destination = try session.destination(spec, token: token, client: SyncRuntime.client(transport: transport, onRetry: SyncRender.reportRetry))
+        let client = SyncRuntime.client(transport: transport, onRetry: SyncRender.reportRetry)
+        // auth: oidc: the job's OIDC token, exchanged (docs/ci.md).
+        let token =
+          spec.auth == .oidc
+          ? try await session.resolveToken(
+            for: spec, source: SyncSession.Source(values: [], fingerprint: { _ in "" }, stable: false), client: client)
+          : token
+        let destination = try session.destination(spec, token: token, client: client)
         guard let source = destination as? any ValueSource else {
           throw UsageError(description: "\(spec.name) cannot return values")
         }
