@@ -158,7 +158,7 @@ enum CIWorkflow {
         """
               # From GitHub organization secrets (source: github): the job receives them as environment variables and
               # `coffer sync --from-env` writes what differs to ESC. The vault never writes these destinations.
-              - name: Sync GitHub organization secrets to Pulumi ESC
+              - name: Sync GitHub organization secrets to Pulumi ESC\(vault.isEmpty ? "" : "\n        if: \"!cancelled()\"")
                 env:
         \(lines.joined(separator: "\n"))
                 run: coffer sync --from-env --to \(github.map(\.name).joined(separator: " "))
