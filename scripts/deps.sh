@@ -10,6 +10,8 @@ command -v git >/dev/null 2>&1 || need+=(git)   # the gitignore tests compare wi
 python3 -c 'import dotenv, yaml' >/dev/null 2>&1 || pip_need=1
 # PyNaCl: the sealed-box interop test.
 python3 -c 'import nacl.public' >/dev/null 2>&1 || nacl_need=1
+# check-jsonschema: the generated GitHub workflow is validated against its builtin (offline) workflow schema.
+command -v check-jsonschema >/dev/null 2>&1 || jsonschema_need=1
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
@@ -17,3 +19,4 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 if [ "${pip_need:-0}" = 1 ]; then python3 -m pip install -q python-dotenv PyYAML; fi
 if [ "${nacl_need:-0}" = 1 ]; then python3 -m pip install -q pynacl; fi
+if [ "${jsonschema_need:-0}" = 1 ]; then python3 -m pip install -q check-jsonschema; fi

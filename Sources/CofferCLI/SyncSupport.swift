@@ -131,6 +131,118 @@ struct SyncSession {
     return source.values.first { $0.name == name }.map { $0.value.revealString() }
   }
 
+  /// Whether Coffer runs in CI: `CI=true` or `GITHUB_ACTIONS=true` (both set by GitHub Actions).
+  static var inCI: Bool { ProcessEnvironment.get("CI") == "true" || ProcessEnvironment.get("GITHUB_ACTIONS") == "true" }
+
+  /// In CI, refuses a destination whose `api_url` is not the service's own unless the manifest allows it
+  /// (`allow_custom_api_url: true`) or the command was given `--allow-custom-api-url`: a branch must not be able to
+  /// send the token and the values to another host by editing coffer.yaml.
+  /// - Throws: ``UsageError`` (exit 2) naming the destination, before anything is read or written.
+  func checkAPIURLs(_ specs: [DestinationSpec], allowed: Bool) throws {
+    guard Self.inCI, !allowed else { return }
+    for spec in specs where spec.hasCustomAPIURL && !spec.allowCustomAPIURL {
+      throw UsageError(
+        description: "\(spec.name): api_url \(spec.apiURL ?? "") is not \(spec.defaultAPIURL ?? ""); in CI (CI=true) "
+          + "Coffer does not send a token or values to another host",
+        hints: [
+          "if this host is yours (GitHub Enterprise Server, self-hosted Pulumi), add allow_custom_api_url: true to the "
+            + "destination \(spec.name) in coffer.yaml, or pass --allow-custom-api-url in the workflow"
+        ])
+    }
+  }
+
+  /// The token for a destination. With `auth: oidc` (Pulumi ESC), the GitHub Actions job's OIDC token is requested
+  /// (`ACTIONS_ID_TOKEN_REQUEST_URL`, `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, audience `urn:pulumi:org:ORG`) and exchanged
+  /// for a short-lived Pulumi organization token (docs/ci.md); otherwise ``token(for:source:)``.
+  /// - Throws: ``SyncError`` when the job's token cannot be had or Pulumi refuses the exchange; never shows a token.
+  func resolveToken(for spec: DestinationSpec, source: Source, client: RemoteClient) async throws(SyncError) -> String? {
+    guard spec.auth == .oidc, case .pulumiESC(let organization, _, _) = spec.target else {
+      return token(for: spec, source: source)
+    }
+    guard let url = ProcessEnvironment.get("ACTIONS_ID_TOKEN_REQUEST_URL"), !url.isEmpty,
+      let requestToken = ProcessEnvironment.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"), !requestToken.isEmpty
+    else {
+      throw SyncError(
+        .badInput, destination: spec.name,
+        detail: "auth: oidc needs ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN, which GitHub Actions "
+          + "sets only in a job with permissions: id-token: write")
+    }
+    guard let base = spec.apiURL.flatMap(BaseURL.init) else {
+      throw SyncError(.badInput, destination: spec.name, detail: "invalid api_url")
+    }
+    do throws(SyncError) {
+      let idToken = try await OIDCExchange.githubIDToken(
+        requestURL: url, requestToken: requestToken, audience: OIDCExchange.pulumiAudience(organization), client: client)
+      return try await OIDCExchange.pulumiAccessToken(idToken: idToken, organization: organization, base: base, client: client)
+    } catch {
+      var located = error
+      located.destination = spec.name
+      throw located
+    }
+  }
+
+  /// Warnings for destinations whose audience is wider than the readers of a group they receive, per the access
+  /// rules: repository secrets are readable by every workflow of the repository, organization secrets by every
+  /// repository they are shared with, an ESC environment by everyone with access to it. Without access rules
+  /// everyone reads everything, so there is nothing to warn about.
+  /// - Parameters:
+  ///   - specs: the destinations.
+  ///   - groupsDelivered: the groups each destination receives, by destination name.
+  /// - Returns: one message per destination and group, in order.
+  func audienceWarnings(_ specs: [DestinationSpec], groupsDelivered: [String: Set<String>]) -> [String] {
+    Self.audienceWarnings(manifest: ws.manifest, specs, groupsDelivered: groupsDelivered)
+  }
+
+  /// ``audienceWarnings(_:groupsDelivered:)`` for a manifest (`init --ci`, which reads no vault).
+  static func audienceWarnings(
+    manifest: Manifest, _ specs: [DestinationSpec], groupsDelivered: [String: Set<String>]
+  ) -> [String] {
+    let policy = AccessPolicy(manifest: manifest)
+    guard policy.isRestricted else { return [] }
+    var out: [String] = []
+    for spec in specs {
+      let audience: String
+      switch spec.target {
+      case .github(.repository(let owner, let name), nil):
+        audience = "repository secrets of \(owner)/\(name), which every workflow in that repository can read"
+      case .github(.repository(let owner, let name), let environment?):
+        audience = "environment \(environment) secrets of \(owner)/\(name), which every job that uses that environment can read"
+      case .github(.organization(let org, let visibility, _), _):
+        audience = "organization secrets of \(org) (visibility \(visibility)), which every workflow of the repositories they are shared with can read"
+      case .pulumiESC(let organization, let project, let environment):
+        audience = "the ESC environment \(organization)/\(project)/\(environment), which everyone with access to it can read"
+      case .dotenv:
+        continue
+      }
+      let all = Set(manifest.recipients.map(\.name))
+      for group in (groupsDelivered[spec.name] ?? []).sorted() {
+        let readers = policy.readers(environment: spec.from, group: group).map(\.name)
+        guard Set(readers) != all else { continue }
+        let who = readers.isEmpty ? "no one" : "only " + readers.joined(separator: ", ")
+        out.append(
+          "\(spec.name): group \(group) in \(spec.from) is readable by \(who) per the access rules, but goes to "
+            + "\(audience); leave it out with the destination's groups: filter (docs/sync.md)")
+      }
+    }
+    return out
+  }
+
+  /// Warns, once per environment and item, about each value to be delivered that `coffer check` finds malformed
+  /// (format, prefix, pattern, length, placeholder, weak): the name and the reason, never the value. The value is
+  /// delivered as is.
+  func formatWarnings(_ specs: [DestinationSpec], sources: [String: Source]) {
+    var seen = Set<String>()
+    for spec in specs {
+      guard let source = sources[spec.from] else { continue }
+      let values = Dictionary(items(for: spec, source: source).map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+      let report = Checker.check(ws.manifest, environment: spec.from, values: values)
+      for issue in report.invalid where seen.insert("\(spec.from) \(issue.name) \(issue.reason)").inserted {
+        ErrorRenderer.warn(
+          "\(issue.name) in \(spec.from) \(issue.reason); it is delivered as is (coffer check --env \(spec.from))")
+      }
+    }
+  }
+
   /// Builds the destination object for a spec.
   func destination(_ spec: DestinationSpec, token: String?, client: RemoteClient) throws -> any Destination {
     let base = spec.apiURL.flatMap(BaseURL.init)
@@ -152,7 +264,8 @@ struct SyncSession {
       guard let base else { throw UsageError(description: "\(spec.name): invalid api_url") }
       return PulumiESCDestination(
         name: spec.name, organization: organization, project: project, environment: environment, base: base,
-        token: token, tokenSource: spec.tokenEnv ?? "PULUMI_ACCESS_TOKEN", client: client)
+        token: token, tokenSource: spec.auth == .oidc ? "the OIDC token exchange" : spec.tokenEnv ?? "PULUMI_ACCESS_TOKEN",
+        client: client)
     case .dotenv(let path):
       let full = path.hasPrefix("/") ? path : Paths.join(ws.project.root, path)
       let lockPath = ws.project.lockPath
@@ -201,6 +314,22 @@ enum SyncRender {
     case .pulumiESC(let organization, let project, let environment): return "pulumi-esc \(organization)/\(project)/\(environment)"
     case .dotenv(let path): return "dotenv \(path)"
     }
+  }
+
+  /// `coffer: retrying PUT /repos/o/r/actions/secrets/A after 429 in 1 s (try 2 of 5)` on stderr.
+  @Sendable static func reportRetry(_ retry: RemoteClient.Retry) {
+    ErrorRenderer.note(retryLine(retry))
+  }
+
+  static func retryLine(_ retry: RemoteClient.Retry) -> String {
+    let cause = retry.status.map { "after \($0)" } ?? "after a connection failure"
+    let millis = retry.wait.components.seconds * 1000 + retry.wait.components.attoseconds / 1_000_000_000_000_000
+    let fraction = String(millis % 1000)
+    let wait =
+      millis % 1000 == 0
+      ? "\(millis / 1000) s"
+      : "\(millis / 1000).\((String(repeating: "0", count: 3 - fraction.count) + fraction).trailingZerosRemoved) s"
+    return "retrying \(retry.request) \(cause) in \(wait) (try \(retry.nextAttempt) of \(retry.maxAttempts))"
   }
 
   static func label(_ name: String, _ kind: ItemKind) -> String { kind == .variable ? "\(name) (plain)" : name }
@@ -302,6 +431,12 @@ enum SyncRender {
 }
 
 extension String {
+  var trailingZerosRemoved: String {
+    var s = Substring(self)
+    while s.last == "0" { s = s.dropLast() }
+    return String(s)
+  }
+
   var trailingSpacesRemoved: String {
     var s = Substring(self)
     while s.last == " " { s = s.dropLast() }

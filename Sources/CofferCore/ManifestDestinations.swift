@@ -38,6 +38,49 @@ public struct DestinationSpec: Sendable, Equatable {
   public var apiURL: String?
   /// The 1-based line of the destination's name in the manifest.
   public var line: Int
+  /// Where the destination's values come from: the vault (`source: vault`, the default) or, for `pulumi-esc`,
+  /// GitHub organization secrets copied by the scheduled workflow (`source: github`, docs/ci.md). One source per
+  /// destination: `coffer sync` from the vault refuses a `source: github` destination.
+  public var source: ValueSourceKind
+  /// How Coffer authenticates: a stored token (`auth: token`, the default) or, for `pulumi-esc`, the GitHub Actions
+  /// job's OIDC token exchanged for a short-lived Pulumi token (`auth: oidc`).
+  public var auth: AuthMethod
+  /// `allow_custom_api_url: true`: a CI run may send this destination's token and values to an `api_url` that is
+  /// not the service's own.
+  public var allowCustomAPIURL: Bool
+
+  /// Where values come from.
+  public enum ValueSourceKind: String, Sendable, Equatable {
+    /// The vault of the `from` environment.
+    case vault
+    /// GitHub organization secrets, through `coffer sync --from-env` in the generated workflow.
+    case github
+  }
+
+  /// How a destination authenticates.
+  public enum AuthMethod: String, Sendable, Equatable {
+    /// A token from `token_env` (or a vault secret of that name).
+    case token
+    /// GitHub Actions OIDC, exchanged for a short-lived token (Pulumi ESC only).
+    case oidc
+  }
+
+  /// The service's own API root for this type (`https://api.github.com`, `https://api.pulumi.com`), or `nil` for
+  /// `dotenv`.
+  public var defaultAPIURL: String? {
+    switch target {
+    case .github: return "https://api.github.com"
+    case .pulumiESC: return "https://api.pulumi.com"
+    case .dotenv: return nil
+    }
+  }
+
+  /// Whether ``apiURL`` is another host than the service's own (a trailing `/` ignored).
+  public var hasCustomAPIURL: Bool {
+    guard var url = apiURL, let standard = defaultAPIURL else { return false }
+    while url.hasSuffix("/") { url.removeLast() }
+    return url != standard
+  }
 
   /// `github`, `pulumi-esc` or `dotenv`.
   public var typeName: String {
@@ -51,7 +94,8 @@ public struct DestinationSpec: Sendable, Equatable {
   /// Creates a destination.
   public init(
     name: String, target: Target, from: String, groups: [String]? = nil, tokenEnv: String? = nil,
-    apiURL: String? = nil, line: Int = 0
+    apiURL: String? = nil, line: Int = 0, source: ValueSourceKind = .vault, auth: AuthMethod = .token,
+    allowCustomAPIURL: Bool = false
   ) {
     self.name = name
     self.target = target
@@ -60,6 +104,9 @@ public struct DestinationSpec: Sendable, Equatable {
     self.tokenEnv = tokenEnv
     self.apiURL = apiURL
     self.line = line
+    self.source = source
+    self.auth = auth
+    self.allowCustomAPIURL = allowCustomAPIURL
   }
 }
 
@@ -89,8 +136,13 @@ struct DestinationDecoder {
 
   static let types = ["github", "pulumi-esc", "dotenv"]
   static let common = ["type", "from", "groups"]
-  static let githubFields = common + ["repository", "organization", "visibility", "repositories", "environment", "token_env", "api_url"]
-  static let escFields = common + ["organization", "project", "environment", "token_env", "api_url"]
+  static let githubFields = common + [
+    "repository", "organization", "visibility", "repositories", "environment", "token_env", "api_url",
+    "allow_custom_api_url",
+  ]
+  static let escFields = common + [
+    "organization", "project", "environment", "token_env", "api_url", "allow_custom_api_url", "source", "auth",
+  ]
   static let dotenvFields = common + ["path"]
 
   func decode(_ node: Node) throws(ManifestError) -> [DestinationSpec] {
@@ -236,8 +288,30 @@ struct DestinationDecoder {
     default:
       target = .dotenv(path: try required("path"))
     }
+    var source = DestinationSpec.ValueSourceKind.vault
+    if let entry = values["source"] {
+      guard let text = try decoder.optionalString(entry.value, path: path + ".source"),
+        let parsed = DestinationSpec.ValueSourceKind(rawValue: text)
+      else { throw decoder.error(at: entry.value, field: path + ".source", "expected vault or github") }
+      source = parsed
+    }
+    var auth = DestinationSpec.AuthMethod.token
+    if let entry = values["auth"] {
+      guard let text = try decoder.optionalString(entry.value, path: path + ".auth"),
+        let parsed = DestinationSpec.AuthMethod(rawValue: text)
+      else { throw decoder.error(at: entry.value, field: path + ".auth", "expected token or oidc") }
+      auth = parsed
+    }
+    var allowCustom = false
+    if let entry = values["allow_custom_api_url"] {
+      guard case .bool(let flag) = decoder.classify(entry.value) else {
+        throw decoder.error(at: entry.value, field: path + ".allow_custom_api_url", "expected true or false")
+      }
+      allowCustom = flag
+    }
     return DestinationSpec(
-      name: name, target: target, from: from, groups: groups, tokenEnv: tokenEnv, apiURL: apiURL, line: line)
+      name: name, target: target, from: from, groups: groups, tokenEnv: tokenEnv, apiURL: apiURL, line: line,
+      source: source, auth: auth, allowCustomAPIURL: allowCustom)
   }
 
   static func isHTTPURL(_ text: String) -> Bool {

@@ -59,7 +59,7 @@ public struct DotEnvDestination: ValueSource {
         continue
       }
       let remote: RemoteItem = document.value(of: item.name).map { .readable(fingerprint: input.fingerprint($0)) } ?? .absent
-      changes.append(SyncDiff.classify(item, remote: remote, record: input.state.record(item.name, item.kind)))
+      changes.append(input.guarded(SyncDiff.classify(item, remote: remote, record: input.state.record(item.name, item.kind))))
     }
     if input.prune {
       let wanted = Set(input.items.map(\.name))

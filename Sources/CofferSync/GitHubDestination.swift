@@ -243,7 +243,7 @@ public struct GitHubDestination: Destination, Diagnosable {
       {
         change = PlannedChange(item.name, item.kind, .update, reason: "visibility is \(visibility)")
       }
-      changes.append(change)
+      changes.append(input.guarded(change))
     }
     if input.prune {
       for (kind, listed) in remote {

@@ -146,7 +146,7 @@ public struct PulumiESCDestination: ValueSource, Diagnosable {
       if let wrongShape, change.action == .unchanged {
         change = PlannedChange(item.name, item.kind, .update, reason: wrongShape)
       }
-      changes.append(change)
+      changes.append(input.guarded(change))
     }
     if input.prune {
       let wanted = Set(input.items.map(\.name))
@@ -278,36 +278,45 @@ public struct PulumiESCDestination: ValueSource, Diagnosable {
       ]
     }
     var checks = [DoctorCheck("token present", .ok, detail: "from \(tokenSource)")]
-    let list = request(.get, "/api/esc/environments/\(percentEncodedSegment(organization))")
+    // What sync needs, and only that: the environment itself (a token scoped to one environment passes; the
+    // organization's listing is not needed).
+    let full = "\(organization)/\(project)/\(environment)"
+    let get = request(.get, path)
+    let response: RemoteClient.Response
     do {
-      let response = try await client.send(list)
-      switch response.status {
-      case 200:
-        checks.append(DoctorCheck("authenticates", .ok))
-        checks.append(DoctorCheck("has permission", .ok, detail: "can list environments of \(organization)"))
-      case 401:
-        checks.append(DoctorCheck("authenticates", .failed, detail: "401", fix: "the token in \(tokenSource) is wrong or expired"))
-        return checks + [DoctorCheck("has permission", .skipped), DoctorCheck("definition readable", .skipped)]
-      default:
-        checks.append(DoctorCheck("authenticates", .ok))
-        checks.append(DoctorCheck("has permission", .failed, detail: failure(list, response),
-          fix: "give the token access to the organization \(organization)"))
-        return checks + [DoctorCheck("definition readable", .skipped)]
-      }
+      response = try await client.send(get)
     } catch {
       checks.append(DoctorCheck("authenticates", .failed, detail: error.detail, fix: "check the network and api_url"))
       return checks + [DoctorCheck("has permission", .skipped), DoctorCheck("definition readable", .skipped)]
     }
-    let get = request(.get, path)
+    switch response.status {
+    case 200:
+      checks.append(DoctorCheck("authenticates", .ok))
+      checks.append(DoctorCheck("has permission", .ok, detail: "can read \(full)"))
+    case 404:
+      checks.append(DoctorCheck("authenticates", .ok))
+      checks.append(DoctorCheck("has permission", .ok, detail: "\(full) does not exist yet"))
+      checks.append(DoctorCheck(
+        "definition readable", .ok,
+        detail: "the environment does not exist yet; sync creates it (the token needs permission to create environments in \(organization))"))
+      return checks
+    case 401:
+      checks.append(DoctorCheck("authenticates", .failed, detail: "401", fix: "the token in \(tokenSource) is wrong or expired"))
+      return checks + [DoctorCheck("has permission", .skipped), DoctorCheck("definition readable", .skipped)]
+    default:
+      checks.append(DoctorCheck("authenticates", .ok))
+      checks.append(DoctorCheck("has permission", .failed, detail: failure(get, response),
+        fix: "give the token read and write access to \(full)"))
+      return checks + [DoctorCheck("definition readable", .skipped)]
+    }
+    let decrypt = request(.get, path + "/decrypt")
     do {
-      let response = try await client.send(get)
-      if response.status == 200 {
+      let plain = try await client.send(decrypt)
+      if plain.status == 200 {
         checks.append(DoctorCheck("definition readable", .ok, detail: response.header("etag").map { "etag \($0)" } ?? ""))
-      } else if response.status == 404 {
-        checks.append(DoctorCheck("definition readable", .ok, detail: "the environment does not exist yet; sync creates it"))
       } else {
-        checks.append(DoctorCheck("definition readable", .failed, detail: failure(get, response),
-          fix: "give the token read and write access to \(organization)/\(project)/\(environment)"))
+        checks.append(DoctorCheck("definition readable", .failed, detail: failure(decrypt, plain),
+          fix: "give the token permission to open (decrypt) \(full)"))
       }
     } catch {
       checks.append(DoctorCheck("definition readable", .failed, detail: error.detail, fix: "check the network and api_url"))

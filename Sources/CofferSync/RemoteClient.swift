@@ -17,6 +17,31 @@ public struct RemoteClient: Sendable {
   public var now: @Sendable () -> Int64
   /// A number in `0..<1` for backoff jitter.
   public var jitter: @Sendable () -> Double
+  /// Told about every retry before its wait (production: a progress line on stderr), or `nil`.
+  public var onRetry: (@Sendable (Retry) -> Void)?
+
+  /// One retry about to happen.
+  public struct Retry: Sendable, Equatable {
+    /// `METHOD /path` of the request (no query, header or body).
+    public var request: String
+    /// The status that is retried, or `nil` for a connection failure or timeout.
+    public var status: Int?
+    /// The wait before the next try.
+    public var wait: Duration
+    /// The number of the next try, counting from 1.
+    public var nextAttempt: Int
+    /// How many tries the policy allows in all.
+    public var maxAttempts: Int
+
+    /// Creates a retry event.
+    public init(request: String, status: Int?, wait: Duration, nextAttempt: Int, maxAttempts: Int) {
+      self.request = request
+      self.status = status
+      self.wait = wait
+      self.nextAttempt = nextAttempt
+      self.maxAttempts = maxAttempts
+    }
+  }
 
   /// Creates a client.
   /// - Parameters:
@@ -26,11 +51,14 @@ public struct RemoteClient: Sendable {
   ///   - sleep: the wait function.
   ///   - now: the clock, in Unix seconds.
   ///   - jitter: the jitter source.
+  ///   - onRetry: called before each retry's wait, or `nil`.
   public init(
     transport: any HTTPTransport, policy: RetryPolicy = RetryPolicy(), timeout: Duration = .seconds(30),
     sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
-    now: @escaping @Sendable () -> Int64, jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+    now: @escaping @Sendable () -> Int64, jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+    onRetry: (@Sendable (Retry) -> Void)? = nil
   ) {
+    self.onRetry = onRetry
     self.transport = transport
     self.policy = policy
     self.timeout = timeout
@@ -89,6 +117,10 @@ public struct RemoteClient: Sendable {
           detail: "\(Self.describe(request)): \(transportError?.description ?? "no response") after \(attempt) "
             + (attempt == 1 ? "try" : "tries"))
       }
+      onRetry?(
+        Retry(
+          request: Self.describe(request), status: last?.status, wait: wait, nextAttempt: attempt + 1,
+          maxAttempts: policy.maxAttempts))
       do {
         try await sleep(wait)
       } catch {

@@ -44,6 +44,33 @@ public struct SyncInput: Sendable {
   /// The keyed fingerprint function (HMAC-SHA256 under a vault-derived key): used for values read back from a
   /// destination, so they compare with ``SyncItem/fingerprint`` without keeping plaintext around.
   public var fingerprint: @Sendable (SecretValue) -> String
+  /// Where the items come from: the vault, or the process environment (`sync --from-env`).
+  public var origin: Origin
+
+  /// Where a sync's values come from.
+  public enum Origin: String, Sendable {
+    /// The vault (`coffer sync`).
+    case vault
+    /// The process environment (`coffer sync --from-env`).
+    case environment
+  }
+
+  /// The reason of a `blocked` change that `sync --from-env` refuses because the destination's value was last
+  /// written from the vault.
+  public static let vaultWroteLaterReason =
+    "written from the vault by coffer sync more recently; --from-env does not replace it (one source per destination)"
+
+  /// Applies the one-source rule to a destination's decision: with ``Origin/environment``, an `update` or
+  /// `drifted` of an item whose latest recorded push came from the vault becomes `blocked`
+  /// (``vaultWroteLaterReason``); anything else is returned as is.
+  /// - Parameter change: the destination's decision for one item.
+  /// - Returns: the decision to plan.
+  public func guarded(_ change: PlannedChange) -> PlannedChange {
+    guard origin == .environment, change.action == .update || change.action == .drifted,
+      let record = state.record(change.name, change.kind), record.fromVault
+    else { return change }
+    return PlannedChange(change.name, change.kind, .blocked, reason: Self.vaultWroteLaterReason)
+  }
 
   /// Creates an input.
   /// - Parameters:
@@ -51,13 +78,16 @@ public struct SyncInput: Sendable {
   ///   - state: the recorded state.
   ///   - prune: whether to delete unwanted remote items.
   ///   - fingerprint: the keyed fingerprint function.
+  ///   - origin: where the items come from (default: the vault).
   public init(
-    items: [SyncItem], state: DestinationState, prune: Bool, fingerprint: @escaping @Sendable (SecretValue) -> String
+    items: [SyncItem], state: DestinationState, prune: Bool, fingerprint: @escaping @Sendable (SecretValue) -> String,
+    origin: Origin = .vault
   ) {
     self.items = items
     self.state = state
     self.prune = prune
     self.fingerprint = fingerprint
+    self.origin = origin
   }
 }
 

@@ -9,7 +9,8 @@
 ///
 /// Stored as `.coffer/state/<destination>.json` (format version 1, UTF-8 JSON):
 /// `{"version":1,"destination":"github-prod","secrets":{"NAME":{"fingerprint":"<64 hex>","remote_updated_at":
-/// "2025-01-01T00:00:00Z","scope":"private"}},"variables":{…}}`. A missing file is an empty state.
+/// "2025-01-01T00:00:00Z","scope":"private"}},"variables":{…}}`; a record of a value pushed by `sync --from-env`
+/// also has `"origin":"environment"`. A missing file is an empty state.
 public struct DestinationState: Sendable, Equatable {
   /// One item's record.
   public struct Record: Sendable, Equatable, Codable {
@@ -19,22 +20,32 @@ public struct DestinationState: Sendable, Equatable {
     public var remoteUpdatedAt: String?
     /// Extra settings pushed with the value (GitHub organization visibility and repositories), when any.
     public var scope: String?
+    /// Where the pushed value came from: `nil` or `vault` for `coffer sync`, `environment` for `sync --from-env`.
+    /// `sync --from-env` does not replace a value whose latest push came from the vault (one source per
+    /// destination, docs/ci.md).
+    public var origin: String?
 
     /// Creates a record.
     /// - Parameters:
     ///   - fingerprint: the keyed fingerprint.
     ///   - remoteUpdatedAt: the destination's timestamp, if any.
     ///   - scope: the pushed settings, if any.
-    public init(fingerprint: String, remoteUpdatedAt: String? = nil, scope: String? = nil) {
+    ///   - origin: `environment` for a value pushed by `sync --from-env`, else `nil`.
+    public init(fingerprint: String, remoteUpdatedAt: String? = nil, scope: String? = nil, origin: String? = nil) {
       self.fingerprint = fingerprint
       self.remoteUpdatedAt = remoteUpdatedAt
       self.scope = scope
+      self.origin = origin
     }
+
+    /// Whether the value was pushed from the vault (`origin` absent or `vault`).
+    public var fromVault: Bool { origin == nil || origin == "vault" }
 
     enum CodingKeys: String, CodingKey {
       case fingerprint
       case remoteUpdatedAt = "remote_updated_at"
       case scope
+      case origin
     }
   }
 

@@ -88,7 +88,11 @@ public enum SyncRuntime {
   /// - Parameters:
   ///   - transport: the transport.
   ///   - timeout: the per-try limit (`COFFER_HTTP_TIMEOUT_MS` overrides it).
-  public static func client(transport: any HTTPTransport, timeout: Duration = .seconds(30)) -> RemoteClient {
+  ///   - onRetry: told about each retry before its wait (the CLI prints a line), or `nil`.
+  public static func client(
+    transport: any HTTPTransport, timeout: Duration = .seconds(30),
+    onRetry: (@Sendable (RemoteClient.Retry) -> Void)? = nil
+  ) -> RemoteClient {
     var timeout = timeout
     if let text = ProcessEnvironment.get("COFFER_HTTP_TIMEOUT_MS"), let millis = Int64(text), millis > 0 {
       timeout = .milliseconds(millis)
@@ -97,6 +101,6 @@ public enum SyncRuntime {
     #if DEBUG
       if ProcessEnvironment.get("COFFER_TEST_ONLY_NO_SLEEP") == "1" { sleep = { _ in } }
     #endif
-    return RemoteClient(transport: transport, timeout: timeout, sleep: sleep, now: { epochSeconds() })
+    return RemoteClient(transport: transport, timeout: timeout, sleep: sleep, now: { epochSeconds() }, onRetry: onRetry)
   }
 }

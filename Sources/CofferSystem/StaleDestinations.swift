@@ -7,10 +7,14 @@ import CofferCore
 /// file holds names and times, never a value. Format (docs/access.md, *Rotation*), keys in this order:
 ///
 /// ```json
-/// {"version":1,"environments":{"production":{"stale_since":"2026-01-01T00:00:00Z","secrets":["A","B"]}}}
+/// {"version":1,"sequence":2,"environments":{"production":{"stale_since":"2026-01-01T00:00:00Z","secrets":["A","B"],"sequence":2}}}
 /// ```
 ///
 /// `stale_since` is the first change not yet synced; `secrets` lists the names changed since then, sorted.
+/// `sequence` is a counter that every marking increments (it never decreases, also when markers are cleared); an
+/// entry's `sequence` is the counter at its latest marking. A sync reads the counter before it reads the values and
+/// clears only markers whose sequence is not later, so a change made while it ran (even within the same second)
+/// keeps its marker. Files without `sequence` (older Coffer) read as 0.
 public struct StaleDestinations: Sendable, Equatable {
   /// One environment's marker.
   public struct Entry: Sendable, Equatable {
@@ -18,23 +22,34 @@ public struct StaleDestinations: Sendable, Equatable {
     public var since: Timestamp
     /// The secrets changed since then, sorted by UTF-8 bytes.
     public var secrets: [String]
+    /// The file's ``StaleDestinations/sequence`` at the latest marking.
+    public var sequence: Int
 
     /// Creates a marker.
     /// - Parameters:
     ///   - since: the first unsynced change.
     ///   - secrets: the names changed.
-    public init(since: Timestamp, secrets: [String]) {
+    ///   - sequence: the counter at the latest marking.
+    public init(since: Timestamp, secrets: [String], sequence: Int = 0) {
       self.since = since
       self.secrets = secrets
+      self.sequence = sequence
     }
   }
+
+  /// The marking counter: incremented by every ``markStale(_:secrets:at:)``, never decreased.
+  public var sequence: Int
 
   /// Environment name → marker; environments without a marker are in sync.
   public var environments: [String: Entry]
 
   /// Creates a state.
   /// - Parameter environments: the markers.
-  public init(environments: [String: Entry] = [:]) { self.environments = environments }
+  /// - Parameter sequence: the marking counter.
+  public init(environments: [String: Entry] = [:], sequence: Int = 0) {
+    self.environments = environments
+    self.sequence = sequence
+  }
 
   /// The file's path in a project: `.coffer/state/stale.json`.
   /// - Parameter project: the project.
@@ -48,8 +63,10 @@ public struct StaleDestinations: Sendable, Equatable {
   ///   - secrets: the names that changed.
   ///   - time: when; an existing earlier `since` is kept.
   public mutating func markStale(_ environment: String, secrets: [String], at time: Timestamp) {
+    sequence += 1
     var entry = environments[environment] ?? Entry(since: time, secrets: [])
     entry.since = min(entry.since, time)
+    entry.sequence = sequence
     entry.secrets = Array(Swift.Set(entry.secrets + secrets)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     environments[environment] = entry
   }
@@ -58,15 +75,26 @@ public struct StaleDestinations: Sendable, Equatable {
   /// - Parameter environment: the environment.
   public mutating func clear(_ environment: String) { environments[environment] = nil }
 
+  /// Clears an environment's marker only when no marking happened after a sync read its values.
+  /// - Parameters:
+  ///   - environment: the environment.
+  ///   - readSequence: ``sequence`` as read before the sync read the values.
+  /// - Returns: whether the marker was cleared.
+  public mutating func clear(_ environment: String, ifMarkedBy readSequence: Int) -> Bool {
+    guard let entry = environments[environment], entry.sequence <= readSequence else { return false }
+    environments[environment] = nil
+    return true
+  }
+
   /// The file's bytes: compact JSON, environments sorted, ending with a newline.
   public func encoded() -> [UInt8] {
-    var out = "{\"version\":1,\"environments\":{"
+    var out = "{\"version\":1,\"sequence\":\(sequence),\"environments\":{"
     let names = environments.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     for (i, name) in names.enumerated() {
       guard let entry = environments[name] else { continue }
       if i > 0 { out += "," }
       out += JSONString.quoted(name) + ":{\"stale_since\":" + JSONString.quoted(entry.since.rfc3339) + ",\"secrets\":["
-      out += entry.secrets.map(JSONString.quoted).joined(separator: ",") + "]}"
+      out += entry.secrets.map(JSONString.quoted).joined(separator: ",") + "],\"sequence\":\(entry.sequence)}"
     }
     return Array((out + "}}\n").utf8)
   }
@@ -83,6 +111,11 @@ public struct StaleDestinations: Sendable, Equatable {
     guard case .number(1)? = top["version"] else { throw bad("expected \"version\": 1") }
     guard case .object(let envs)? = top["environments"] else { throw bad("expected an \"environments\" object") }
     var state = StaleDestinations()
+    switch top["sequence"] {
+    case nil: break
+    case .number(let n)? where n >= 0: state.sequence = n
+    default: throw bad("expected \"sequence\": a non-negative integer")
+    }
     for (name, value) in envs {
       guard case .object(let fields) = value, case .string(let since)? = fields["stale_since"],
         let time = Timestamp(rfc3339: since), case .array(let items)? = fields["secrets"]
@@ -92,7 +125,13 @@ public struct StaleDestinations: Sendable, Equatable {
         guard case .string(let s) = item else { throw bad("environments.\(name).secrets: expected names") }
         secrets.append(s)
       }
-      state.environments[name] = Entry(since: time, secrets: secrets)
+      var sequence = 0
+      switch fields["sequence"] {
+      case nil: break
+      case .number(let n)? where n >= 0: sequence = n
+      default: throw bad("environments.\(name).sequence: expected a non-negative integer")
+      }
+      state.environments[name] = Entry(since: time, secrets: secrets, sequence: sequence)
     }
     return state
   }

@@ -18,10 +18,14 @@ public final class FakePulumiESC: Sendable {
     var tokens: Set<String> = []
     var conflictingPatches = 0
     var externalEdits = 0
+    var trustedIDTokens: [String: String] = [:]  // ID token → organization it may get a token for
+    var exchanged: [String] = []  // access tokens issued by the OAuth token exchange, in order
+    var scopes: [String: String] = [:]  // token → the one "org/project/env" it may use
   }
 
   let server = FakeHTTPServer()
   let world = Mutex(World())
+  let auth = Mutex<[String]>([])
 
   /// Creates a fake that accepts the given tokens.
   public init(tokens: Set<String> = ["pul-test-token"]) {
@@ -38,6 +42,36 @@ public final class FakePulumiESC: Sendable {
 
   /// The API root to configure, `http://127.0.0.1:<port>`.
   public var baseURL: String { "http://127.0.0.1:\(server.port)" }
+
+  /// Trusts an OIDC ID token for one organization, as an OIDC issuer with a matching policy would: the OAuth token
+  /// exchange (`POST /api/oauth/token`) gives it a short-lived access token when the audience is
+  /// `urn:pulumi:org:ORG` for that organization, and refuses (400) anything else.
+  /// - Parameters:
+  ///   - idToken: the subject token to accept.
+  ///   - organization: the organization its access token is for.
+  public func trustIDToken(_ idToken: String, organization: String) {
+    world.withLock { $0.trustedIDTokens[idToken] = organization }
+  }
+
+  /// The access tokens the OAuth token exchange issued, in order (each is accepted by the API from then on).
+  public var exchangedTokens: [String] { world.withLock { $0.exchanged } }
+
+  /// The `Authorization` header values of every request so far, in order (to assert which token was used).
+  public var authorizations: [String] { auth.withLock { $0 } }
+
+  /// Scopes a token to one environment, as an environment-scoped Pulumi token: every other path (the
+  /// organization's listing included) answers 403 to it. `nil` lifts the scope.
+  /// - Parameters:
+  ///   - token: the token.
+  ///   - environment: `org/project/env`, or `nil`.
+  public func scopeToken(_ token: String, to environment: String?) {
+    world.withLock { $0.scopes[token] = environment }
+  }
+
+  /// Deletes an environment as someone else would.
+  public func deleteEnvironment(_ org: String, _ project: String, _ environment: String) throws {
+    world.withLock { _ = $0.environments.removeValue(forKey: "\(org)/\(project)/\(environment)") }
+  }
 
   /// Registers an organization.
   public func addOrganization(_ name: String) { _ = world.withLock { $0.organizations.insert(name) } }
@@ -130,8 +164,50 @@ public final class FakePulumiESC: Sendable {
     .json(status, #"{"code":\#(status),"message":"\#(message)"}"#)
   }
 
+  /// `POST /api/oauth/token` (RFC 8693, form-encoded), as Pulumi Cloud's OAuth token exchange.
+  func exchange(_ request: FakeRequest) -> FakeResponse {
+    func refuse(_ message: String) -> FakeResponse {
+      .json(400, #"{"error":"invalid_request","error_description":"\#(message)"}"#)
+    }
+    guard request.method == "POST" else { return Self.error(405, "Method Not Allowed") }
+    guard request.headers["content-type"]?.hasPrefix("application/x-www-form-urlencoded") == true else {
+      return refuse("expected a form")
+    }
+    var form: [String: String] = [:]
+    for pair in String(decoding: request.body, as: UTF8.self).split(separator: "&") {
+      let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+      guard parts.count == 2 else { return refuse("malformed form") }
+      form[String(parts[0]).removingPercentEncoding] = String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+    }
+    guard form["grant_type"] == "urn:ietf:params:oauth:grant-type:token-exchange" else { return refuse("unsupported grant_type") }
+    guard form["subject_token_type"] == "urn:ietf:params:oauth:token-type:id_token" else {
+      return refuse("unsupported subject_token_type")
+    }
+    guard form["requested_token_type"] == "urn:pulumi:token-type:access_token:organization" else {
+      return refuse("unsupported requested_token_type")
+    }
+    guard let audience = form["audience"], audience.hasPrefix("urn:pulumi:org:") else { return refuse("invalid audience") }
+    let organization = String(audience.dropFirst("urn:pulumi:org:".count))
+    return world.withLock { world -> FakeResponse in
+      guard let subject = form["subject_token"], let trusted = world.trustedIDTokens[subject] else {
+        return refuse("the subject token is not trusted")
+      }
+      guard trusted == organization, world.organizations.contains(organization) else {
+        return refuse("invalid audience")
+      }
+      let token = "pul-oidc-\(world.exchanged.count + 1)-\(organization)"
+      world.exchanged.append(token)
+      world.tokens.insert(token)
+      return .json(
+        200,
+        #"{"access_token":"\#(token)","issued_token_type":"urn:pulumi:token-type:access_token:organization","token_type":"Bearer","expires_in":7200}"#)
+    }
+  }
+
   func handle(_ request: FakeRequest) -> FakeResponse {
+    if request.path == "/api/oauth/token" { return exchange(request) }
     let auth = request.headers["authorization"] ?? ""
+    self.auth.withLock { $0.append(auth) }
     guard auth.hasPrefix("token "), world.withLock({ $0.tokens.contains(String(auth.dropFirst(6))) }) else {
       return Self.error(401, "Unauthorized: No credentials provided or are invalid.")
     }
@@ -141,6 +217,11 @@ public final class FakePulumiESC: Sendable {
     }
     let org = parts[3]
     guard world.withLock({ $0.organizations.contains(org) }) else { return Self.error(404, "Organization not found") }
+    if let scope = world.withLock({ $0.scopes[String(auth.dropFirst(6))] }),
+      parts.count < 6 || "\(org)/\(parts[4])/\(parts[5])" != scope
+    {
+      return Self.error(403, "Forbidden")
+    }
     if parts.count == 4 {
       switch request.method {
       case "GET":

@@ -358,7 +358,7 @@ func openSealed(_ sealed: [UInt8], key: [UInt8], environment: String, name: Stri
     #expect(rotated.status == 0)
     #expect(rotated.stderr == "coffer: rotated API_KEY in production (version 2); destinations fed by production are stale until the next sync\n")
     #expect(String(decoding: try g.box.read(".coffer/state/stale.json"), as: UTF8.self)
-      == #"{"version":1,"environments":{"production":{"stale_since":"2026-02-01T00:00:00Z","secrets":["API_KEY"]}}}"# + "\n")
+      == #"{"version":1,"sequence":1,"environments":{"production":{"stale_since":"2026-02-01T00:00:00Z","secrets":["API_KEY"],"sequence":1}}}"# + "\n")
     // Back to an older value is not a rotation.
     let back = g.box.run(["rotate", "API_KEY", "--env", "production", "--value", GovernanceBox.api])
     #expect(back.status == 2)
@@ -373,7 +373,7 @@ func openSealed(_ sealed: [UInt8], key: [UInt8], environment: String, name: Stri
     #expect(value.dropFirst(3).allSatisfy { "0123456789abcdef".contains($0) })
     #expect(!generated.all.contains(value))
     #expect(String(decoding: try g.box.read(".coffer/state/stale.json"), as: UTF8.self)
-      == #"{"version":1,"environments":{"production":{"stale_since":"2026-02-01T00:00:00Z","secrets":["API_KEY"]}}}"# + "\n")
+      == #"{"version":1,"sequence":2,"environments":{"production":{"stale_since":"2026-02-01T00:00:00Z","secrets":["API_KEY"],"sequence":2}}}"# + "\n")
     // Rotating needs read access, and a secret to rotate.
     let dave = g.asDave(["rotate", "INFRA_TOKEN", "--env", "production", "--generate"])
     #expect(dave.status == 3)

@@ -37,20 +37,29 @@ extension CofferCommand {
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Only these destinations.", valueName: "name"))
     var to: [String] = []
+    @Flag(name: .customLong("allow-custom-api-url"), help: "In CI, allow destinations whose api_url is not the service's own.")
+    var allowCustomAPIURL = false
 
     mutating func run() throws {
       let session = try SyncSession.load(global)
       let specs = try session.select(to)
+      try session.checkAPIURLs(specs, allowed: allowCustomAPIURL)
       // Tokens may live in the vault; without an identity only the environment is used.
       let sources = (try? session.sources(for: specs, fromEnv: false)) ?? [:]
       let rows = try AsyncBridge.run { () async throws -> [(String, DoctorCheck)] in
         let transport = HTTPClientTransport()
-        let client = SyncRuntime.client(transport: transport)
+        let client = SyncRuntime.client(transport: transport, onRetry: SyncRender.reportRetry)
         var rows: [(String, DoctorCheck)] = []
         for spec in specs {
           let source = sources[spec.from] ?? SyncSession.Source(values: [], fingerprint: { _ in "" }, stable: false)
-          let token = session.token(for: spec, source: source)
           let checks: [DoctorCheck]
+          let token: String?
+          do throws(SyncError) {
+            token = try await session.resolveToken(for: spec, source: source, client: client)
+          } catch {
+            rows.append((spec.name, DoctorCheck("token present", .failed, detail: error.detail, fix: error.hints.first)))
+            continue
+          }
           if case .dotenv(let path) = spec.target {
             checks = DotEnvDoctor.check(path: path, root: session.ws.project.root)
           } else if let destination = try? session.destination(spec, token: token, client: client) as? any Diagnosable {
@@ -108,6 +117,7 @@ enum PullAction {
   static func run(global: GlobalOptions, from: String, env: String?, dryRun: Bool) throws {
     let session = try SyncSession.load(global)
     guard let spec = try session.select([from]).first else { return }
+    try session.checkAPIURLs([spec], allowed: false)
     if case .github = spec.target {
       throw UsageError(description: "\(spec.name): GitHub cannot return secret values", hints: ["pull from a pulumi-esc or dotenv destination"])
     }
@@ -123,7 +133,14 @@ enum PullAction {
     let pulled = try AsyncBridge.run { () async throws -> [PulledValue] in
       let transport = HTTPClientTransport()
       do {
-        let destination = try session.destination(spec, token: token, client: SyncRuntime.client(transport: transport))
+        let client = SyncRuntime.client(transport: transport, onRetry: SyncRender.reportRetry)
+        // auth: oidc: the job's OIDC token, exchanged (docs/ci.md).
+        let token =
+          spec.auth == .oidc
+          ? try await session.resolveToken(
+            for: spec, source: SyncSession.Source(values: [], fingerprint: { _ in "" }, stable: false), client: client)
+          : token
+        let destination = try session.destination(spec, token: token, client: client)
         guard let source = destination as? any ValueSource else {
           throw UsageError(description: "\(spec.name) cannot return values")
         }

@@ -20,6 +20,9 @@ struct SyncOptions: ParsableArguments {
 
   @Flag(name: .customLong("from-env"), help: "Take values from the process environment (names declared in the manifest) instead of the vault.")
   var fromEnv = false
+
+  @Flag(name: .customLong("allow-custom-api-url"), help: "In CI, allow destinations whose api_url is not the service's own.")
+  var allowCustomAPIURL = false
 }
 
 extension CofferCommand {
@@ -43,11 +46,15 @@ extension CofferCommand {
     @Flag(name: .long, help: "Print the plan as JSON on stdout.") var json = false
     @Flag(name: .customLong("from-env"), help: "Take values from the process environment instead of the vault.")
     var fromEnv = false
+    @Flag(name: .customLong("allow-custom-api-url"), help: "In CI, allow destinations whose api_url is not the service's own.")
+    var allowCustomAPIURL = false
 
     mutating func run() throws {
       let session = try SyncSession.load(global)
       let specs = try session.select(to, from: env)
-      try SyncRunner.run(session, specs, fromEnv: fromEnv, prune: prune, planOnly: true, json: json)
+      try SyncRunner.run(
+        session, specs, fromEnv: fromEnv, prune: prune, planOnly: true, json: json, explicit: !to.isEmpty,
+        allowCustomAPIURL: allowCustomAPIURL)
     }
   }
 
@@ -102,41 +109,94 @@ enum SyncRunner {
     let session = try SyncSession.load(global)
     let specs = try session.select(options.to, types: types)
     try run(
-      session, specs, fromEnv: options.fromEnv, prune: options.prune, planOnly: options.dryRun, json: options.json)
+      session, specs, fromEnv: options.fromEnv, prune: options.prune, planOnly: options.dryRun, json: options.json,
+      explicit: !options.to.isEmpty, allowCustomAPIURL: options.allowCustomAPIURL)
+  }
+
+  /// One source per destination (docs/ci.md): a `source: github` destination is written only by
+  /// `sync --from-env`. Named with `--to` in a sync from the vault, it is an error; otherwise it is skipped with a
+  /// note.
+  static func oneSource(_ specs: [DestinationSpec], fromEnv: Bool, explicit: Bool) throws -> [DestinationSpec] {
+    guard !fromEnv else { return specs }
+    let github = specs.filter { $0.source == .github }
+    guard !github.isEmpty else { return specs }
+    if explicit {
+      throw UsageError(
+        description: "\(github.map(\.name).joined(separator: ", ")): source: github; its values come from GitHub "
+          + "organization secrets, so coffer sync from the vault does not write it (one source per destination)",
+        hints: ["the scheduled workflow runs coffer sync --from-env for it (docs/ci.md)"])
+    }
+    for spec in github {
+      ErrorRenderer.note(
+        "\(spec.name): skipped: source: github (written from GitHub organization secrets by coffer sync --from-env)")
+    }
+    return specs.filter { $0.source != .github }
   }
 
   static func run(
-    _ session: SyncSession, _ specs: [DestinationSpec], fromEnv: Bool, prune: Bool, planOnly: Bool, json: Bool
+    _ session: SyncSession, _ chosen: [DestinationSpec], fromEnv: Bool, prune: Bool, planOnly: Bool, json: Bool,
+    explicit: Bool = false, allowCustomAPIURL: Bool = false
   ) throws {
-    let started = SystemClock.now()  // before the values are read: a later stale marker is not cleared
+    let specs = try oneSource(chosen, fromEnv: fromEnv, explicit: explicit)
+    guard !specs.isEmpty else { return }
+    try session.checkAPIURLs(specs, allowed: allowCustomAPIURL)
+    // Before the values are read: a rotation after this point keeps its stale marker.
+    var staleSequence = 0
+    if !fromEnv, !planOnly { staleSequence = try StaleDestinations.load(session.ws.project).sequence }
     let sources = try session.sources(for: specs, fromEnv: fromEnv)
+    var groups: [String: Set<String>] = [:]
+    for spec in specs {
+      guard let source = sources[spec.from] else { continue }
+      groups[spec.name] = Set(session.items(for: spec, source: source).map { session.ws.group(of: $0.name) })
+    }
+    for warning in session.audienceWarnings(specs, groupsDelivered: groups) { ErrorRenderer.warn(warning) }
+    session.formatWarnings(specs, sources: sources)
     // With --from-env (CI) there may be no identity: the entry is still written, its head keyed by nothing.
     let identities = (try? IdentityLoader.load()) ?? []
     let auditor =
       identities.isEmpty
       ? Auditor(root: session.ws.project.root, actor: "process-environment", identities: [])
       : session.ws.auditor(identities)
-    let (failed, delivered) = try AsyncBridge.run { () async throws -> (Bool, Set<String>) in
+    let (failed, deliveredNames) = try AsyncBridge.run { () async throws -> (Bool, Set<String>) in
       var delivered: Set<String> = []  // destinations whose plan and apply both succeeded
       let transport = HTTPClientTransport()
-      let client = SyncRuntime.client(transport: transport)
+      let client = SyncRuntime.client(transport: transport, onRetry: SyncRender.reportRetry)
       var anyFailure = false
       var documents: [JSON] = []
       do {
         for spec in specs {
           guard let source = sources[spec.from] else { continue }
-          let state = source.stable ? try session.readState(spec.name) : DestinationState()
+          // With --from-env the state is read too: it says which values the vault wrote (one source per destination).
+          let state = source.stable || fromEnv ? try session.readState(spec.name) : DestinationState()
           let input = SyncInput(
             items: session.items(for: spec, source: source), state: state, prune: prune,
-            fingerprint: source.fingerprint)
-          let destination = try session.destination(spec, token: session.token(for: spec, source: source), client: client)
+            fingerprint: source.fingerprint, origin: fromEnv ? .environment : .vault)
+          var token: String?
+          var tokenFailure: String?
+          do throws(SyncError) {
+            token = try await session.resolveToken(for: spec, source: source, client: client)
+          } catch {
+            tokenFailure = "no token: \(error.detail)"
+          }
+          let destination = try session.destination(spec, token: token, client: client)
           // Nothing to deliver usually means a missing vault or unset variables, never "delete everything".
-          let plan =
-            prune && input.items.isEmpty
-            ? DestinationPlan(
+          let plan: DestinationPlan
+          if prune && input.items.isEmpty {
+            plan = DestinationPlan(
               destination: spec.name, changes: [],
               failure: "refusing to prune: there is nothing to deliver from \(fromEnv ? "the environment" : spec.from)")
-            : await destination.plan(input)
+          } else if let tokenFailure {
+            plan = DestinationPlan(destination: spec.name, changes: [], failure: tokenFailure)
+          } else {
+            plan = await destination.plan(input)
+          }
+          let refused = plan.failure == nil ? plan.changes.filter { $0.reason == SyncInput.vaultWroteLaterReason } : []
+          for change in refused {
+            ErrorRenderer.warn(
+              "\(spec.name): \(change.name) was written from the vault by coffer sync more recently; --from-env does not "
+                + "replace it (one source per destination: docs/ci.md)")
+          }
+          if !planOnly { anyFailure = anyFailure || !refused.isEmpty }
           if planOnly {
             anyFailure = anyFailure || plan.failure != nil
             if json { documents.append(SyncRender.json(spec, plan: plan, report: nil)) } else {
@@ -163,7 +223,9 @@ enum SyncRunner {
               "sync", environment: fromEnv ? nil : spec.from, secrets: report.results.filter(\.failed).map(\.name),
               destination: spec.name, outcome: "failed", durable: true)
           }
-          if source.stable, report.state != state { try session.writeState(report.state, for: spec.name) }
+          var newState = report.state
+          if fromEnv { newState = SyncRunner.markEnvironmentOrigin(newState, before: state, report: report) }
+          if source.stable || fromEnv, newState != state { try session.writeState(newState, for: spec.name) }
           anyFailure = anyFailure || report.hasFailures
           if plan.failure == nil, !report.hasFailures { delivered.insert(spec.name) }
           if json { documents.append(SyncRender.json(spec, plan: plan, report: report)) } else {
@@ -180,25 +242,42 @@ enum SyncRunner {
       }
       return (anyFailure, delivered)
     }
-    if !planOnly, !fromEnv { try clearStale(session, delivered: delivered, readAt: started) }
+    if !planOnly, !fromEnv { try clearStale(session, delivered: deliveredNames, readSequence: staleSequence) }
     if failed { throw Finish(status: ExitStatus.remoteFailed.rawValue) }
   }
 
+  /// The state after a `--from-env` apply: every record this run wrote or first recorded is marked
+  /// `origin: environment`; records of the vault's pushes that were not replaced stay as they were.
+  static func markEnvironmentOrigin(
+    _ after: DestinationState, before: DestinationState, report: SyncReport
+  ) -> DestinationState {
+    var state = after
+    for result in report.results where result.action != .delete {
+      guard var record = state.record(result.name, result.kind) else { continue }
+      let wrote = result.outcome == .done
+      let firstRecorded = before.record(result.name, result.kind) == nil
+      guard wrote || firstRecorded else { continue }
+      record.origin = "environment"
+      state.set(result.name, result.kind, record)
+    }
+    return state
+  }
+
   /// Clears `.coffer/state/stale.json` for each environment whose destinations all received the vault's values in
-  /// this run (docs/access.md, *Stale destinations*), under the project lock. A marker from the second the values
-  /// were read, or later, stays: that change may not have been delivered.
-  static func clearStale(_ session: SyncSession, delivered: Set<String>, readAt: Timestamp) throws {
+  /// this run (docs/access.md, *Stale destinations*), under the project lock. A marker made after the run read the
+  /// stale file's sequence (before it read the values) stays: that change may not have been delivered. Destinations
+  /// written from GitHub (`source: github`) do not count: the vault does not feed them.
+  static func clearStale(_ session: SyncSession, delivered: Set<String>, readSequence: Int) throws {
     let project = session.ws.project
     guard !delivered.isEmpty, Files.exists(StaleDestinations.path(in: project)) else { return }
     let lock = try FileLock(path: project.lockPath)
     defer { withExtendedLifetime(lock) {} }
     var state = try StaleDestinations.load(project)
     var cleared: [String] = []
-    for (environment, marker) in state.environments where marker.since < readAt {
-      let fed = session.specs.filter { $0.from == environment }
+    for environment in state.environments.keys.sorted() {
+      let fed = session.specs.filter { $0.from == environment && $0.source == .vault }
       guard !fed.isEmpty, fed.allSatisfy({ delivered.contains($0.name) }) else { continue }
-      state.clear(environment)
-      cleared.append(environment)
+      if state.clear(environment, ifMarkedBy: readSequence) { cleared.append(environment) }
     }
     guard !cleared.isEmpty else { return }
     try state.save(project)
