@@ -134,9 +134,8 @@ public struct AuditTrail: Sendable {
     guard probe >= 0 else { throw failure(String(cString: strerror(errno))) }
     close(probe)
     let lock = try lock()
-    try withExtendedLifetime(lock) { () throws(SystemError) in
-      try appendHoldingLock(event, headKey: headKey, durable: durable, limit: limit)
-    }
+    defer { withExtendedLifetime(lock) {} }
+    try appendHoldingLock(event, headKey: headKey, durable: durable, limit: limit)
   }
 
   func appendHoldingLock(_ event: AuditEvent, headKey: SecretValue, durable: Bool, limit: Int) throws(SystemError) {
@@ -265,7 +264,8 @@ public struct AuditTrail: Sendable {
   public func prune(through: Int, event: AuditEvent, headKey: SecretValue) throws(SystemError) -> AuditPrune? {
     let limit = try segmentLimit()
     let lock = try lock()
-    return try withExtendedLifetime(lock) { () throws(SystemError) -> AuditPrune? in
+    defer { withExtendedLifetime(lock) {} }
+    do {
       let doomed = closedSegments().filter { $0.number <= through }
       guard let first = doomed.first, let last = doomed.last else { return nil }
       let firstBytes: [UInt8]
