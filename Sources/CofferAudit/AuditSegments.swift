@@ -140,7 +140,7 @@ enum AuditDetail {
         rest = ""
         continue
       }
-      guard let r = rest.range(of: literal) else { return nil }
+      guard let r = rest.firstRange(of: literal) else { return nil }
       out.append(String(rest[..<r.lowerBound]))
       rest = rest[r.upperBound...]
     }

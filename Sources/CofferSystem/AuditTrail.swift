@@ -64,8 +64,7 @@ public struct AuditTrail: Sendable {
     guard segmentSetting.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(segmentSetting), n >= 1, n <= 1 << 40 else {
       throw SystemError(
         "invalid setting", path: AuditTrail.segmentLimitVariable,
-        reason: "expected a whole number of bytes from 1 to 1099511627776",
-        hints: ["unset it to use the default of \(AuditTrail.defaultSegmentLimit) bytes (docs/audit.md)"])
+        reason: "expected a whole number of bytes from 1 to 1099511627776 (unset: \(AuditTrail.defaultSegmentLimit))")
     }
     return n
   }
@@ -85,9 +84,9 @@ public struct AuditTrail: Sendable {
       guard name.hasPrefix(prefix) else { return nil }
       let suffix = name.dropFirst(prefix.count)
       guard suffix.utf8.count >= 6, suffix.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(suffix), n >= 1,
-        segmentPath(n) == Paths.join(dir, name)
+        segmentPath(n).hasSuffix("." + suffix)
       else { return nil }
-      return (n, Paths.join(dir, name))
+      return (n, segmentPath(n))
     }.sorted { $0.0 < $1.0 }
   }
 
@@ -130,6 +129,7 @@ public struct AuditTrail: Sendable {
   public func append(_ event: AuditEvent, headKey: SecretValue, durable: Bool) throws(SystemError) {
     let limit = try segmentLimit()
     // Open the active segment before locking, so that a path that cannot be a log is named as such.
+    do { try Files.makeDirectory(Paths.parent(path), mode: 0o700) } catch { throw failure(error.reason) }
     let probe = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
     guard probe >= 0 else { throw failure(String(cString: strerror(errno))) }
     close(probe)

@@ -115,8 +115,13 @@ func joinLines(_ lines: [[UInt8]]) -> [UInt8] { lines.flatMap { $0 + [0x0A] } }
     #expect(AuditLog.parse(old)?.event.count == nil)
     let nulled = Array(String(decoding: old, as: UTF8.self).replacingOccurrences(of: #""B"],"#, with: #""B"],"count":null,"#).utf8)
     #expect(AuditLog.verify(nulled + [0x0A], head: nil).problems == [AuditProblem(line: 1, kind: .edited)])
+    // A count added in the canonical place re-encodes the same: the next line's chain names the edit.
     let counted = Array(String(decoding: old, as: UTF8.self).replacingOccurrences(of: #""B"],"#, with: #""B"],"count":2,"#).utf8)
-    #expect(AuditLog.verify(counted + [0x0A], head: nil).problems == [AuditProblem(line: 1, kind: .edited)])
+    let next = AuditLog.encode(
+      AuditEvent(time: Timestamp(secondsSinceEpoch: 1_790_000_100), actor: "alice", osUser: "alice", action: "read"),
+      sequence: 2, previousHash: AuditLog.hash(of: old))
+    #expect(AuditLog.verify(old + [0x0A] + next + [0x0A], head: nil).problems == [])
+    #expect(AuditLog.verify(counted + [0x0A] + next + [0x0A], head: nil).problems == [AuditProblem(line: 1, kind: .edited)])
   }
 }
 

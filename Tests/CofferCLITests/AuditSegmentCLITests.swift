@@ -50,9 +50,10 @@ import Testing
     let text = try String(contentsOfFile: log, encoding: .utf8)
     let lines = text.split(separator: "\n")
     let records = Self.records(text)
-    #expect(records.map { $0["action"] as? String } == ["import", "run", "run", "export", "check", "run"])
-    // Every line but the asked-for one: no name, the count, one set fingerprint (none for check), a few hundred bytes.
-    for i in 0..<5 {
+    #expect(records.map { $0["action"] as? String } == ["import", "run", "run", "redact", "export", "check", "run"])
+    // Every line but the asked-for one: no name, the count, one set fingerprint (none for redact and check), a few
+    // hundred bytes.
+    for i in 0..<6 {
       #expect(records[i]["secrets"] as? [String] == [])
       #expect(records[i]["count"] as? Int == 1000)
       #expect(!lines[i].contains("SERVICE_"))
@@ -60,17 +61,19 @@ import Testing
     }
     let setPrint = try #require((records[1]["fingerprints"] as? [String: String])?["*"])
     #expect(setPrint.count == 64)
-    for i in [1, 2, 3] { #expect(records[i]["fingerprints"] as? [String: String] == ["*": setPrint]) }
-    #expect((records[0]["fingerprints"] as? [String: String])?["*"] == setPrint)
-    #expect(records[4]["fingerprints"] as? [String: String] == [:])
+    for i in [0, 1, 2, 4] { #expect(records[i]["fingerprints"] as? [String: String] == ["*": setPrint]) }
+    for i in [3, 5] { #expect(records[i]["fingerprints"] as? [String: String] == [:]) }
     // Asked for: every name, still one set fingerprint.
-    #expect((records[5]["secrets"] as? [String])?.count == 1000)
-    #expect(records[5]["count"] == nil)
-    #expect(records[5]["fingerprints"] as? [String: String] == ["*": setPrint])
+    #expect((records[6]["secrets"] as? [String])?.count == 1000)
+    #expect(records[6]["count"] == nil)
+    #expect(records[6]["fingerprints"] as? [String: String] == ["*": setPrint])
+    #expect(lines[6].utf8.count == 23_396)
+    // The bounded line, exactly: 410 bytes for the run of 1,000 (it was over 23 KB with the names).
+    #expect(lines[1].utf8.count == 410)
     // The table shows the count.
     let table = box.run(["audit"]).out.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
     #expect(table.map { $0.count > 5 ? $0[5] : "" }.prefix(3) == ["SECRETS", "(1000)", "(1000)"])
-    #expect(box.run(["audit", "verify"]).out == "ok: 6 entries, chain intact, head verified\n")
+    #expect(box.run(["audit", "verify"]).out == "ok: 7 entries, chain intact, head verified\n")
   }
 
   /// Up to 20 secrets are named with a fingerprint each; 21 are counted.
@@ -95,7 +98,7 @@ import Testing
     let (box, log) = try Self.box(limit: 1500)
     Self.writes(box, 0..<12)
     let closed = Self.closed(log)
-    #expect(closed.map { String($0.suffix(6)) } == ["000001", "000002", "000003"])
+    #expect(closed.map { String($0.suffix(6)) } == ["000001", "000002", "000003", "000004", "000005"])
     let dir = (log as NSString).deletingLastPathComponent
     for name in closed {
       let size = try FileManager.default.attributesOfItem(atPath: dir + "/" + name)[.size] as? Int ?? -1
@@ -107,16 +110,17 @@ import Testing
     let second = Self.records(try String(contentsOfFile: log + ".000002", encoding: .utf8))
     #expect(second.first?["action"] as? String == "segment")
     let sha = try Data(contentsOf: URL(fileURLWithPath: log + ".000001"))
-    #expect((second.first?["detail"] as? String)?.hasPrefix("segment 2 follows segment 1: \(sha.count) bytes to line 4, sha256 ") == true)
+    #expect((second.first?["detail"] as? String)?.hasPrefix("segment 2 follows segment 1: \(sha.count) bytes to line 3, sha256 ") == true)
     let verify = box.run(["audit", "verify"])
     #expect(verify.status == 0)
-    #expect(verify.out == "ok: 15 entries in 4 segments, chain intact, head verified\n")
+    #expect(verify.out == "ok: 17 entries in 6 segments, chain intact, head verified\n")
     // `audit --json` and the table read every segment, in order.
     let all = Self.records(box.run(["audit", "--json"]).out)
-    #expect(all.map { $0["seq"] as? Int } == Array(1...15))
+    #expect(all.map { $0["seq"] as? Int } == Array(1...17))
+    #expect(all.map { $0["action"] as? String }.filter { $0 == "segment" }.count == 5)
     #expect(all.filter { $0["action"] as? String == "write" }.count == 12)
     #expect(box.run(["audit", "--name", "S00", "--json"]).out.split(separator: "\n").count == 1)
-    #expect(box.run(["audit"]).out.split(separator: "\n").count == 16)
+    #expect(box.run(["audit"]).out.split(separator: "\n").count == 18)
   }
 
   /// The same attacks on a closed middle segment: edited, truncated, deleted, reordered.
@@ -166,34 +170,47 @@ import Testing
     Self.writes(box, 0..<12)
     let prune = box.run(["audit", "prune", "--keep", "2"])
     #expect(prune.status == 0)
-    #expect(prune.out == "pruned: segments 1-2 (lines 1-8)\n")
-    #expect(Self.closed(log).map { String($0.suffix(6)) } == ["000003"])
+    #expect(prune.out == "pruned: segments 1-4 (lines 1-12)\n")
+    #expect(Self.closed(log).map { String($0.suffix(6)) } == ["000005"])
     let records = Self.records(box.run(["audit", "--json"]).out)
-    #expect(records.first?["seq"] as? Int == 9)
+    #expect(records.first?["seq"] as? Int == 13)
     let line = try #require(records.last)
     #expect(line["action"] as? String == "prune")
     #expect(line["actor"] as? String == box.recipient)
     let sha = try #require((line["detail"] as? String)?.split(separator: " ").last)
-    #expect(line["detail"] as? String == "removed segments 1-2 (lines 1-8); segment 2 sha256 \(sha)")
+    #expect(line["detail"] as? String == "removed segments 1-4 (lines 1-12); segment 4 sha256 \(sha)")
     let verify = box.run(["audit", "verify"])
     #expect(verify.status == 0)
     let time = try #require(line["time"] as? String)
-    #expect(verify.out == "pruned: segments 1-2 (lines 1-8) removed at \(time) by \(box.recipient) (os user tester)\nok: 9 entries in 2 segments, chain intact, head verified\n")
+    #expect(verify.out == "pruned: segments 1-4 (lines 1-12) removed at \(time) by \(box.recipient) (os user tester)\nok: 6 entries in 2 segments, chain intact, head verified\n")
     // Appends go on; a second prune removes the rest of the closed segments, by date.
     Self.writes(box, 12..<14)
     let byDate = box.run(["audit", "prune", "--before", "2999-01-01"])
     #expect(byDate.status == 0)
-    #expect(byDate.out == "pruned: segment 3 (lines 9-12)\n")
-    #expect(Self.closed(log) == [])
-    let after = box.run(["audit", "verify"])
+    #expect(byDate.out == "pruned: segments 5-6 (lines 13-18)\n")
+    // The prune line itself did not fit in segment 7, which closed: segment 8 holds it.
+    #expect(Self.closed(log).map { String($0.suffix(6)) } == ["000007"])
+    let second = try #require(Self.records(try String(contentsOfFile: log, encoding: .utf8)).last)
+    #expect(second["action"] as? String == "prune")
+    let secondTime = try #require(second["time"] as? String)
+    let who = "by \(box.recipient) (os user tester)"
+    // The first prune line went with segment 6; the second one covers what verify needs.
+    var after = box.run(["audit", "verify"])
     #expect(after.status == 0)
-    #expect(after.out.hasSuffix("\nok: 8 entries, chain intact, head verified\n"))
-    #expect(after.out.split(separator: "\n").filter { $0.hasPrefix("pruned: ") }.count == 2)
+    #expect(after.out == "pruned: segments 5-6 (lines 13-18) removed at \(secondTime) \(who)\nok: 5 entries in 2 segments, chain intact, head verified\n")
+    let third = box.run(["audit", "prune", "--keep", "1"])
+    #expect(third.out == "pruned: segment 7 (lines 19-21)\n")
+    #expect(Self.closed(log) == [])
+    let thirdTime = try #require(Self.records(try String(contentsOfFile: log, encoding: .utf8)).last?["time"] as? String)
+    after = box.run(["audit", "verify"])
+    #expect(after.status == 0)
+    #expect(after.out == "pruned: segments 5-6 (lines 13-18) removed at \(secondTime) \(who)\npruned: segment 7 (lines 19-21) removed at \(thirdTime) \(who)\nok: 3 entries, chain intact, head verified\n")
     // Nothing left to prune: a note, no line.
     let nothing = box.run(["audit", "prune", "--keep", "1"])
     #expect(nothing.status == 0)
+    #expect(nothing.out == "")
     #expect(nothing.stderr == "coffer: nothing to prune: 0 closed segments\n")
-    #expect(Self.records(box.run(["audit", "--json"]).out).count == 8)
+    #expect(Self.records(box.run(["audit", "--json"]).out).map { $0["action"] as? String } == ["segment", "prune", "prune"])
   }
 
   @Test func pruneArgumentsAreChecked() throws {
@@ -205,11 +222,12 @@ import Testing
       #expect(r.status == 2)
       #expect(r.out == "")
     }
-    #expect(Self.closed(log).count == 1)
+    #expect(Self.closed(log).count == 2)
     // A date before every segment removes nothing.
     let early = box.run(["audit", "prune", "--before", "2000-01-01"])
     #expect(early.status == 0)
-    #expect(early.stderr == "coffer: nothing to prune: 1 closed segment\n")
+    #expect(early.stderr == "coffer: nothing to prune: 2 closed segments\n")
+    #expect(box.run(["audit", "verify"]).out == "ok: 8 entries in 3 segments, chain intact, head verified\n")
   }
 
   /// A log written before segments existed is segment 1: it keeps verifying, and closes like any other.
@@ -232,23 +250,23 @@ import Testing
     try FileManager.default.removeItem(atPath: log)
     let r = box.run(["audit", "verify"])
     #expect(r.status == 1)
-    #expect(r.out == "\(log + ".000001"): 2 lines missing at the end (the log was truncated)\n")
+    #expect(r.out == "\(log + ".000002"): 2 lines missing at the end (the log was truncated)\n")
     Self.writes(box, 6..<7)
     let after = box.run(["audit", "verify"])
     #expect(after.status == 1)
-    #expect(after.out == "\(log): line 2: recorded when appended: the log no longer held line 6 as its head recorded it (it ended at line 4): lines were removed or edited outside coffer\n")
+    #expect(after.out == "\(log): line 2: recorded when appended: the log no longer held line 8 as its head recorded it (it ended at line 6): lines were removed or edited outside coffer\n")
     let actions = Self.records(try String(contentsOfFile: log, encoding: .utf8)).map { $0["action"] as? String }
     #expect(actions == ["segment", "log-gap", "write"])
   }
 
   @Test func anInvalidSegmentSizeIsRefusedAndNothingIsWritten() throws {
     let box = try Sandbox(manifest: basicManifest)
-    box.set("A", "first-value")
+    box.set("OPENAI_API_KEY", "first-value")
     let vault = try box.read(".coffer/vault/development.vault")
     for bad in ["0", "-5", "1.5", "1MB", "99999999999999999999"] {
-      let r = box.run(["set", "A", "--env", "development"], stdin: Data("second-value".utf8), env: ["COFFER_AUDIT_SEGMENT_BYTES": bad])
+      let r = box.run(["set", "OPENAI_API_KEY", "--env", "development"], stdin: Data("second-value".utf8), env: ["COFFER_AUDIT_SEGMENT_BYTES": bad])
       #expect(r.status == 2)
-      #expect(r.stderr == "coffer: error: invalid setting COFFER_AUDIT_SEGMENT_BYTES: expected a whole number of bytes from 1 to 1099511627776\ncoffer: hint: unset it to use the default of 1048576 bytes (docs/audit.md)\n")
+      #expect(r.stderr == "coffer: error: invalid setting COFFER_AUDIT_SEGMENT_BYTES: expected a whole number of bytes from 1 to 1099511627776 (unset: 1048576)\n")
       #expect(try box.read(".coffer/vault/development.vault") == vault)
       let run = box.run(["run", "--env", "development", "--", "echo", "ran"], env: ["COFFER_AUDIT_SEGMENT_BYTES": bad])
       #expect(run.status == 2)
