@@ -146,7 +146,13 @@ public struct AuditTrail: Sendable {
 
     var size = stat()
     fstat(fd, &size)
-    let closed = closedSegments()
+    // Listed only when needed: the common append (a head that matches, no rollover) never reads the directory.
+    var listed: [(number: Int, path: String)]?
+    func closed() -> [(number: Int, path: String)] {
+      if let listed { return listed }
+      listed = closedSegments()
+      return listed!
+    }
     var last = AuditHead(sequence: 0, hash: AuditLog.genesis, size: 0)
     var gap: String?
     var activeBytes: [UInt8]?
@@ -166,7 +172,7 @@ public struct AuditTrail: Sendable {
         do { bytes = try Files.read(path) } catch { throw fail(error.reason) }
         activeBytes = bytes
         var records = AuditLog.verify(bytes, head: nil).records
-        if let previous = closed.last, let older = try? Files.read(previous.path) {
+        if let previous = closed().last, let older = try? Files.read(previous.path) {
           records = AuditLog.verify(older, head: nil).records + records
         }
         if let record = records.last {
@@ -174,7 +180,7 @@ public struct AuditTrail: Sendable {
         }
         gap = AuditLog.gap(records: records, head: head, headExists: Files.exists(headPath))
       }
-    } else if let previous = closed.last {
+    } else if let previous = closed().last {
       // An empty active segment after closed ones (a crash right after closing, or the active file removed): open
       // it with the link to the last closed segment, and check the head against that segment.
       let older: [UInt8]
@@ -217,7 +223,7 @@ public struct AuditTrail: Sendable {
       if let activeBytes { closing = activeBytes } else {
         do { closing = try Files.read(path) } catch { throw fail(error.reason) }
       }
-      let number = AuditTrail.activeNumber(closing, closed: closed)
+      let number = AuditTrail.activeNumber(closing, closed: closed())
       let closedPath = segmentPath(number)
       guard !Files.exists(closedPath) else { throw fail("segment file \(closedPath) already exists") }
       guard fsync(fd) == 0, rename(path, closedPath) == 0 else { throw fail(String(cString: strerror(errno))) }
