@@ -101,7 +101,10 @@ public enum AuditLog {
   ///   - headExists: whether a head file exists at all (`false`: deleted).
   /// - Returns: a sentence for the gap line's `detail`, never holding a value.
   public static func gap(records: [AuditRecord], head: AuditHead?, headExists: Bool) -> String? {
-    guard !records.isEmpty else { return nil }
+    guard !records.isEmpty else {
+      guard let head, head.sequence > 0 else { return nil }
+      return "the log was empty but its head recorded line \(head.sequence): lines were removed outside coffer"
+    }
     guard headExists else { return "the log had no head: lines before this one may have been removed" }
     guard let head else {
       return "the head was written under another identity or forged: lines before this one may have been removed"

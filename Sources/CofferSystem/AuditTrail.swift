@@ -189,6 +189,9 @@ public struct AuditTrail: Sendable {
       if let record = records.last { last = AuditHead(sequence: record.sequence, hash: record.hash, size: 0) }
       link = AuditSegmentLink(number: previous.number + 1, lastSequence: last.sequence, size: older.count, hash: AuditLog.hash(of: older))
       gap = AuditLog.gap(records: records, head: readHead(key: headKey), headExists: Files.exists(headPath))
+    } else if let head = readHead(key: headKey), head.sequence > 0 {
+      // An empty log whose own head recorded lines: it was emptied or deleted outside coffer.
+      gap = AuditLog.gap(records: [], head: head, headExists: true)
     }
 
     func lines(after start: AuditHead, link: AuditSegmentLink?) -> (bytes: [UInt8], last: AuditHead) {

@@ -283,6 +283,14 @@ func joinLines(_ lines: [[UInt8]]) -> [UInt8] { lines.flatMap { $0 + [0x0A] } }
     ])
   }
 
+  @Test func anEmptyLogWithAHeadIsAGap() {
+    let head = AuditHead(sequence: 4, hash: String(repeating: "d", count: 64), size: 900)
+    #expect(AuditLog.gap(records: [], head: head, headExists: true)
+      == "the log was empty but its head recorded line 4: lines were removed outside coffer")
+    #expect(AuditLog.gap(records: [], head: nil, headExists: true) == nil)
+    #expect(AuditLog.gap(records: [], head: AuditHead(sequence: 0, hash: AuditLog.genesis, size: 0), headExists: true) == nil)
+  }
+
   @Test func pruneSelectsTheOldestClosedSegments() {
     let t = { (s: Int64) in Timestamp(secondsSinceEpoch: 1_790_000_000 + s) }
     let closed = [(number: 3, lastTime: t(10)), (number: 4, lastTime: t(20)), (number: 5, lastTime: t(30))]

@@ -259,6 +259,21 @@ import Testing
     #expect(actions == ["segment", "log-gap", "write"])
   }
 
+  /// A single-file log emptied (or deleted) while its head stays: the next append records the gap rather than
+  /// starting a clean history.
+  @Test func anEmptiedLogIsRecordedAsAGap() throws {
+    for delete in [false, true] {
+      let (box, log) = try Self.box(limit: nil)
+      Self.writes(box, 0..<3)
+      if delete { try FileManager.default.removeItem(atPath: log) } else { try Data().write(to: URL(fileURLWithPath: log)) }
+      #expect(box.run(["audit", "verify"]).out == "\(log): 3 lines missing at the end (the log was truncated)\n")
+      Self.writes(box, 3..<4)
+      let after = box.run(["audit", "verify"])
+      #expect(after.status == 1)
+      #expect(after.out == "\(log): line 1: recorded when appended: the log was empty but its head recorded line 3: lines were removed outside coffer\n")
+    }
+  }
+
   @Test func anInvalidSegmentSizeIsRefusedAndNothingIsWritten() throws {
     let box = try Sandbox(manifest: basicManifest)
     box.set("OPENAI_API_KEY", "first-value")
