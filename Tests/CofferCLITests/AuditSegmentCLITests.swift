@@ -217,10 +217,12 @@ import Testing
     let (box, log) = try Self.box(limit: 1500)
     Self.writes(box, 0..<6)
     for args in [["audit", "prune"], ["audit", "prune", "--keep", "0"], ["audit", "prune", "--keep", "1", "--before", "2026-01-01"],
-                 ["audit", "prune", "--before", "yesterday"]] {
+                 ["audit", "prune", "--before", "yesterday"], ["audit", "prune", "--keep", "two"],
+                 ["audit", "prune", "--keep", "-1"], ["audit", "prune", "--keep", "1.5"]] {
       let r = box.run(args)
       #expect(r.status == 2)
       #expect(r.out == "")
+      #expect(!r.stderr.contains("yesterday") && !r.stderr.contains("two") && !r.stderr.contains("1.5"))
     }
     #expect(Self.closed(log).count == 2)
     // A date before every segment removes nothing.

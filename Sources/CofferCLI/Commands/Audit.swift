@@ -124,7 +124,7 @@ extension CofferCommand {
       @Option(name: .long, help: ArgumentHelp("Remove closed segments whose last entry is before TIME (RFC 3339, or a date YYYY-MM-DD).", valueName: "time"))
       var before: String?
       @Option(name: .long, help: ArgumentHelp("Keep the newest N segments, the active one included (N ≥ 1).", valueName: "n"))
-      var keep: Int?
+      var keep: String?  // parsed here, so that an invalid value is never echoed
 
       mutating func run() throws {
         guard (before == nil) != (keep == nil) else {
@@ -137,7 +137,13 @@ extension CofferCommand {
           }
           beforeTime = t
         }
-        if let keep, keep < 1 { throw UsageError(description: "--keep: expected a whole number of segments, at least 1") }
+        var keepCount: Int?
+        if let keep {
+          guard keep.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(keep), n >= 1 else {
+            throw UsageError(description: "--keep: expected a whole number of segments, at least 1")
+          }
+          keepCount = n
+        }
         let ws = try Workspace.load(global)
         let identities = try IdentityLoader.load()
         let auditor = ws.auditor(identities)
@@ -154,7 +160,7 @@ extension CofferCommand {
         let closed = contents.segments.filter { contents.paths[$0.number] != trail.path }.compactMap { segment -> (number: Int, lastTime: Timestamp)? in
           AuditLog.verify(segment.bytes, head: nil).records.last.map { (segment.number, $0.event.time) }
         }
-        guard let through = AuditLog.pruneThrough(closed: closed, keep: keep, before: beforeTime) else {
+        guard let through = AuditLog.pruneThrough(closed: closed, keep: keepCount, before: beforeTime) else {
           ErrorRenderer.note("nothing to prune: \(closed.count) closed segment\(closed.count == 1 ? "" : "s")")
           return
         }
