@@ -17,8 +17,11 @@ public struct AuditEvent: Sendable, Equatable {
   public var action: String
   /// The environment, when one applies.
   public var environment: String?
-  /// The secret names involved, sorted.
+  /// The secret names involved, sorted; empty when ``count`` says how many there were instead.
   public var secrets: [String]
+  /// How many secrets were involved when ``secrets`` leaves their names out (a set larger than
+  /// ``AuditLog/nameLimit`` whose names were not asked for); `nil` when ``secrets`` names every one.
+  public var count: Int?
   /// Name → keyed fingerprint (64 hex digits) of the value involved.
   public var fingerprints: [String: String]
   /// The destination, for sync.
@@ -31,7 +34,7 @@ public struct AuditEvent: Sendable, Equatable {
   /// Creates an event.
   public init(
     time: Timestamp, actor: String, osUser: String, action: String, environment: String? = nil,
-    secrets: [String] = [], fingerprints: [String: String] = [:], destination: String? = nil,
+    secrets: [String] = [], count: Int? = nil, fingerprints: [String: String] = [:], destination: String? = nil,
     outcome: String = "ok", detail: String? = nil
   ) {
     self.time = time
@@ -40,6 +43,7 @@ public struct AuditEvent: Sendable, Equatable {
     self.action = action
     self.environment = environment
     self.secrets = secrets.sorted()
+    self.count = count
     self.fingerprints = fingerprints
     self.destination = destination
     self.outcome = outcome
@@ -75,6 +79,20 @@ public enum AuditLog {
   /// evidence of a truncation or edit outside Coffer stays in the chain, so a later append cannot erase it.
   public static let gapAction = "log-gap"
 
+  /// Up to this many secrets, a line names each one (and a read records one fingerprint per value); above it, the
+  /// line records ``AuditEvent/count`` and one keyed fingerprint of the whole set (`"*"`) instead, unless the names
+  /// were asked for (`run --audit-names`). Keeps a `run` of a large project to a few hundred bytes (docs/audit.md).
+  public static let nameLimit = 20
+
+  /// The names and count a line records for a set of secrets.
+  /// - Parameters:
+  ///   - names: every name involved.
+  ///   - includeNames: whether the caller asked for the names whatever their number.
+  /// - Returns: the names to list and the count to record (`nil` when the names are listed).
+  public static func summarize(_ names: [String], includeNames: Bool) -> (secrets: [String], count: Int?) {
+    names.count <= nameLimit || includeNames ? (names, nil) : ([], names.count)
+  }
+
   /// Why the lines before an append cannot be vouched for, or nil when they can: the head (when it authenticates)
   /// must still find its own line in the log, unchanged.
   /// - Parameters:
@@ -83,7 +101,10 @@ public enum AuditLog {
   ///   - headExists: whether a head file exists at all (`false`: deleted).
   /// - Returns: a sentence for the gap line's `detail`, never holding a value.
   public static func gap(records: [AuditRecord], head: AuditHead?, headExists: Bool) -> String? {
-    guard !records.isEmpty else { return nil }
+    guard !records.isEmpty else {
+      guard let head, head.sequence > 0 else { return nil }
+      return "the log was empty but its head recorded line \(head.sequence): lines were removed outside coffer"
+    }
     guard headExists else { return "the log had no head: lines before this one may have been removed" }
     guard let head else {
       return "the head was written under another identity or forged: lines before this one may have been removed"
@@ -122,7 +143,12 @@ public enum AuditLog {
       if i > 0 { out.append(0x2C) }
       str(name)
     }
-    raw("],\"fingerprints\":{")
+    out.append(0x5D)
+    if let count = event.count {
+      raw(",\"count\":")
+      out.append(contentsOf: String(count).utf8)
+    }
+    raw(",\"fingerprints\":{")
     for (i, key) in event.fingerprints.keys.sorted().enumerated() {
       if i > 0 { out.append(0x2C) }
       str(key)
@@ -162,59 +188,8 @@ public enum AuditLog {
   ///     it, is reported as truncated or rewritten.
   /// - Returns: the records that parsed, and every problem found, in order (empty when the log is intact).
   public static func verify(_ bytes: [UInt8], head: AuditHead?) -> (records: [AuditRecord], problems: [AuditProblem]) {
-    var records: [AuditRecord] = []
-    var problems: [AuditProblem] = []
-    var previous = genesis
-    var expectedSeq = 1
-    var lineNo = 0
-    var start = 0
-    if !bytes.isEmpty, bytes.last != 0x0A { problems.append(AuditProblem(line: nil, kind: .truncatedLine)) }
-    while start < bytes.count {
-      let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
-      let line = Array(bytes[start..<end])
-      lineNo += 1
-      start = end + 1
-      guard let record = parse(line) else {
-        problems.append(AuditProblem(line: lineNo, kind: .unparsable))
-        previous = hash(of: line)
-        expectedSeq += 1
-        continue
-      }
-      // Re-encoding must give the same bytes: any edit to a field is caught even if the chain were recomputed.
-      if encode(record.event, sequence: record.sequence, previousHash: record.previousHash) != line {
-        problems.append(AuditProblem(line: lineNo, kind: .edited))
-      }
-      if record.previousHash != previous {
-        if record.sequence > expectedSeq {
-          problems.append(AuditProblem(line: lineNo, kind: .deletedBefore))
-        } else if record.sequence < expectedSeq {
-          problems.append(AuditProblem(line: lineNo, kind: .reorderedOrInserted))
-        } else {
-          // In sequence but the chain breaks: the line before this one changed after it was written.
-          problems.append(AuditProblem(line: lineNo - 1, kind: .edited))
-        }
-      } else if record.sequence != expectedSeq {
-        problems.append(AuditProblem(line: lineNo, kind: .reorderedOrInserted))
-      }
-      if record.event.action == gapAction {
-        problems.append(AuditProblem(line: lineNo, kind: .gapRecorded(record.event.detail ?? "")))
-      }
-      records.append(record)
-      previous = record.hash
-      expectedSeq = record.sequence + 1
-    }
-    if let head {
-      if let last = records.last {
-        if last.sequence < head.sequence {
-          problems.append(AuditProblem(line: nil, kind: .truncated(missing: head.sequence - last.sequence)))
-        } else if last.sequence == head.sequence, last.hash != head.hash {
-          problems.append(AuditProblem(line: lineNo, kind: .edited))
-        }
-      } else if head.sequence > 0 {
-        problems.append(AuditProblem(line: nil, kind: .truncated(missing: head.sequence)))
-      }
-    }
-    return (records, problems)
+    let result = verify(segments: [AuditSegmentFile(number: 1, bytes: bytes)], head: head)
+    return (result.records, result.problems.map { AuditProblem(line: $0.line, kind: $0.kind) })
   }
 
   /// Parses one line without checking the chain.
@@ -229,6 +204,7 @@ public enum AuditLog {
       let action: String
       let environment: String?
       let secrets: [String]
+      let count: Int?
       let fingerprints: [String: String]
       let destination: String?
       let outcome: String
@@ -240,7 +216,7 @@ public enum AuditLog {
     }
     let event = AuditEvent(
       time: time, actor: w.actor, osUser: w.os_user, action: w.action, environment: w.environment,
-      secrets: w.secrets, fingerprints: w.fingerprints, destination: w.destination, outcome: w.outcome,
+      secrets: w.secrets, count: w.count, fingerprints: w.fingerprints, destination: w.destination, outcome: w.outcome,
       detail: w.detail)
     return AuditRecord(sequence: w.seq, event: event, previousHash: w.prev, hash: hash(of: line))
   }
@@ -298,16 +274,33 @@ public struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
     /// An append found the log not matching its head and recorded it in this line (``AuditLog/gapAction``); the
     /// text says what it found.
     case gapRecorded(String)
+    /// Segments `from` through `through` are not on disk and no prune line records their removal.
+    case segmentsMissing(from: Int, through: Int)
+    /// This closed segment's bytes differ from the hash the next segment recorded when it opened (edited,
+    /// truncated or replaced after it closed).
+    case segmentChanged(next: Int)
+    /// This segment file holds another segment (renamed or reordered); the number is the one its first line records.
+    case segmentMisplaced(holds: Int)
+    /// This segment does not begin with the line that opens a segment (its start was removed).
+    case segmentUnopened
   }
-  /// The 1-based line, when the problem is at one.
+  /// The 1-based line within its segment, when the problem is at one.
   public let line: Int?
   /// The kind.
   public let kind: Kind
+  /// The segment the problem is in, from ``AuditLog/verify(segments:head:)``; `nil` from the single-file
+  /// ``AuditLog/verify(_:head:)`` and for problems of the whole log.
+  public let segment: Int?
 
   /// Creates a problem.
-  public init(line: Int?, kind: Kind) {
+  /// - Parameters:
+  ///   - line: the 1-based line within its segment, if any.
+  ///   - kind: what is wrong.
+  ///   - segment: the segment number, if any.
+  public init(line: Int?, kind: Kind, segment: Int? = nil) {
     self.line = line
     self.kind = kind
+    self.segment = segment
   }
 
   public var description: String {
@@ -320,6 +313,12 @@ public struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
     case .truncated(let n): return "\(n) line\(n == 1 ? "" : "s") missing at the end (the log was truncated)"
     case .truncatedLine: return "the last line is incomplete"
     case .gapRecorded(let found): return at + "recorded when appended: " + found
+    case .segmentsMissing(let a, let b):
+      return (a == b ? "segment \(a) is" : "segments \(a)-\(b) are") + " missing and no prune line records the removal"
+    case .segmentChanged(let next):
+      return "changed after it closed (its SHA-256 differs from the one segment \(next) recorded)"
+    case .segmentMisplaced(let holds): return at + "this file holds segment \(holds) (renamed or reordered)"
+    case .segmentUnopened: return at + "the segment does not begin with its segment line (its start was removed)"
     }
   }
 }

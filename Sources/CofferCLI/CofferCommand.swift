@@ -42,7 +42,7 @@ public struct CofferCommand: ParsableCommand {
       do {
         try RunEnvironment.execute(
           project: fast.project, verbose: fast.verbose, env: fast.env, noOverride: fast.noOverride,
-          allowPartial: fast.allowPartial, command: fast.command)
+          allowPartial: fast.allowPartial, auditNames: fast.auditNames, command: fast.command)
         Glibc.exit(0)
       } catch {
         Glibc.exit(status(for: error))

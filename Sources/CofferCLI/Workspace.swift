@@ -1,4 +1,5 @@
 import ArgumentParser
+import CofferAudit
 import CofferCore
 import CofferDotEnv
 import CofferSystem
@@ -140,8 +141,15 @@ struct Workspace {
     var touched = Set(before.keys.filter { vault.current($0) != before[$0] ?? nil })
     for name in vault.names where before[name] == nil { touched.insert(name) }
     var fingerprints: [String: String] = [:]
-    for name in touched where vault.current(name) != nil {
-      if let value = try? vault.value(of: name) { fingerprints[name] = vault.fingerprint(of: value) }
+    var changed: [(name: String, value: SecretValue)] = []
+    for name in touched.sorted() where vault.current(name) != nil {
+      if let value = try? vault.value(of: name) { changed.append((name, value)) }
+    }
+    if changed.count > AuditLog.nameLimit {
+      // A large change is recorded as a count and one fingerprint of the set (docs/audit.md).
+      fingerprints["*"] = vault.setFingerprint(of: changed)
+    } else {
+      for (name, value) in changed { fingerprints[name] = vault.fingerprint(of: value) }
     }
     let auditor = auditor(identities)
     try auditor.record(action, environment: environment, secrets: touched.sorted(), fingerprints: fingerprints, detail: detail, durable: true)

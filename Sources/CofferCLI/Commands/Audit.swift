@@ -9,8 +9,8 @@ extension CofferCommand {
   struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "audit", abstract: "Show or verify this project's audit log (names and keyed fingerprints, never values).",
-      discussion: "The log lives outside the repository; `coffer audit path` prints where. See docs/audit.md.",
-      subcommands: [Show.self, Verify.self, Where.self],
+      discussion: "The log lives outside the repository, in segments; `coffer audit path` prints where. See docs/audit.md.",
+      subcommands: [Show.self, Verify.self, Prune.self, Where.self],
       defaultSubcommand: Show.self)
 
     struct Show: ParsableCommand {
@@ -36,8 +36,7 @@ extension CofferCommand {
           sinceTime = nil
         }
         let trail = AuditTrail.forProject(root: ws.project.root)
-        let (log, _, _) = try trail.read(headKey: identities[0].encoded)
-        var start = 0
+        let contents = try trail.read(headKey: identities[0].encoded)
         // The log stores what the writer knew (`run` records the recipient, not reading the manifest); the table
         // shows the manifest's name for a recipient it names.
         var recipientNames: [String: String] = [:]
@@ -46,20 +45,27 @@ extension CofferCommand {
         }
         var rows = [["TIME", "ACTOR", "USER", "ACTION", "ENV", "SECRETS", "OUTCOME"]]
         var out = ""
-        while start < log.count {
-          let end = log[start...].firstIndex(of: 0x0A) ?? log.count
-          let line = Array(log[start..<end])
-          start = end + 1
-          guard let record = AuditLog.parse(line) else { continue }
-          let e = record.event
-          if let sinceTime, e.time < sinceTime { continue }
-          if let name, !e.secrets.contains(name) { continue }
-          if json {
-            out += String(decoding: line, as: UTF8.self) + "\n"
-          } else {
-            let names = e.secrets.count > 4 ? e.secrets.prefix(4).joined(separator: ",") + ",…(\(e.secrets.count))" : e.secrets.joined(separator: ",")
-            let actor = recipientNames[e.actor] ?? e.actor
-            rows.append([e.time.rfc3339, actor.count > 20 ? String(actor.prefix(17)) + "…" : actor, e.osUser, e.action + (e.destination.map { " → \($0)" } ?? ""), e.environment ?? "-", names, e.outcome])
+        for segment in contents.segments {
+          let log = segment.bytes
+          var start = 0
+          while start < log.count {
+            let end = log[start...].firstIndex(of: 0x0A) ?? log.count
+            let line = Array(log[start..<end])
+            start = end + 1
+            guard let record = AuditLog.parse(line) else { continue }
+            let e = record.event
+            if let sinceTime, e.time < sinceTime { continue }
+            if let name, !e.secrets.contains(name) { continue }
+            if json {
+              out += String(decoding: line, as: UTF8.self) + "\n"
+            } else {
+              // A large set is recorded as a count without names (docs/audit.md).
+              let names =
+                e.count.map { "(\($0))" }
+                ?? (e.secrets.count > 4 ? e.secrets.prefix(4).joined(separator: ",") + ",…(\(e.secrets.count))" : e.secrets.joined(separator: ","))
+              let actor = recipientNames[e.actor] ?? e.actor
+              rows.append([e.time.rfc3339, actor.count > 20 ? String(actor.prefix(17)) + "…" : actor, e.osUser, e.action + (e.destination.map { " → \($0)" } ?? ""), e.environment ?? "-", names, e.outcome])
+            }
           }
         }
         Terminal.out(json ? out : Table.render(rows))
@@ -77,8 +83,10 @@ extension CofferCommand {
         let ws = try Workspace.load(global)
         let identities = try IdentityLoader.load()
         let trail = AuditTrail.forProject(root: ws.project.root)
-        let (log, head, state) = try trail.read(headKey: identities[0].encoded)
-        var (records, problems) = AuditLog.verify(log, head: head)
+        let contents = try trail.read(headKey: identities[0].encoded)
+        let state = contents.headState
+        let result = AuditLog.verify(segments: contents.segments, head: contents.head)
+        var problems = result.problems
         var notes: [String] = []
         switch state {
         case .absent: notes.append("no audit entries yet")
@@ -87,15 +95,83 @@ extension CofferCommand {
         case .valid: break
         }
         for n in notes { ErrorRenderer.note(n) }
+        // Segments removed on purpose are history, not a problem: say what went, when and by whom.
+        for prune in result.prunes { Terminal.out("pruned: \(prune)\n") }
         if problems.isEmpty {
-          Terminal.out("ok: \(records.count) entries, chain intact\(state == .valid ? ", head verified" : "")\n")
+          let segments = result.segments > 1 ? " in \(result.segments) segments" : ""
+          Terminal.out("ok: \(result.records.count) entries\(segments), chain intact\(state == .valid ? ", head verified" : "")\n")
           return
         }
         for p in problems where !(state == .missing && p.kind == .truncated(missing: 0)) {
-          Terminal.out("\(trail.path): \(p)\n")
+          Terminal.out("\(p.segment.flatMap { contents.paths[$0] } ?? trail.path): \(p)\n")
         }
         if state == .missing { Terminal.out("\(trail.path): head missing\n") }
         throw Finish(status: ExitStatus.problemsFound.rawValue)
+      }
+    }
+
+    struct Prune: ParsableCommand {
+      static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Remove the oldest closed segments of the audit log, after recording what is removed in the log.",
+        discussion: """
+          Give --before TIME (segments whose last entry is older) or --keep N (keep the newest N segments, the \
+          active one included). The log must verify first (recorded log-gap lines excepted). `coffer audit verify` \
+          then starts at the first kept segment and reports the prune. See docs/audit.md.
+          """)
+
+      @OptionGroup var global: GlobalOptions
+      @Option(name: .long, help: ArgumentHelp("Remove closed segments whose last entry is before TIME (RFC 3339, or a date YYYY-MM-DD).", valueName: "time"))
+      var before: String?
+      @Option(name: .long, help: ArgumentHelp("Keep the newest N segments, the active one included (N ≥ 1).", valueName: "n"))
+      var keep: String?  // parsed here, so that an invalid value is never echoed
+
+      mutating func run() throws {
+        guard (before == nil) != (keep == nil) else {
+          throw UsageError(description: "give exactly one of --before and --keep", hints: ["coffer audit prune --before 2026-01-01", "coffer audit prune --keep 10"])
+        }
+        var beforeTime: Timestamp?
+        if let before {
+          guard let t = Timestamp(rfc3339: before) ?? Timestamp(rfc3339: before + "T00:00:00Z") else {
+            throw UsageError(description: "--before: expected a time like 2026-11-01T00:00:00Z or a date like 2026-11-01")
+          }
+          beforeTime = t
+        }
+        var keepCount: Int?
+        if let keep {
+          guard keep.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(keep), n >= 1 else {
+            throw UsageError(description: "--keep: expected a whole number of segments, at least 1")
+          }
+          keepCount = n
+        }
+        let ws = try Workspace.load(global)
+        let identities = try IdentityLoader.load()
+        let auditor = ws.auditor(identities)
+        let trail = auditor.trail
+        let contents = try trail.read(headKey: auditor.key)
+        let result = AuditLog.verify(segments: contents.segments, head: contents.head)
+        let blocking = result.problems.filter { if case .gapRecorded = $0.kind { false } else { true } }
+        guard blocking.isEmpty, contents.headState != .missing else {
+          throw UsageError(
+            description: "the audit log \(trail.path) does not verify: nothing was pruned",
+            hints: ["run `coffer audit verify` to see where; prune removes segments only from a log that verifies"],
+            exitStatus: .problemsFound)
+        }
+        let closed = contents.segments.filter { contents.paths[$0.number] != trail.path }.compactMap { segment -> (number: Int, lastTime: Timestamp)? in
+          AuditLog.verify(segment.bytes, head: nil).records.last.map { (segment.number, $0.event.time) }
+        }
+        guard let through = AuditLog.pruneThrough(closed: closed, keep: keepCount, before: beforeTime) else {
+          ErrorRenderer.note("nothing to prune: \(closed.count) closed segment\(closed.count == 1 ? "" : "s")")
+          return
+        }
+        let event = AuditEvent(
+          time: SystemClock.now(), actor: auditor.actor, osUser: ProcessEnvironment.userName(), action: AuditLog.pruneAction)
+        guard let removed = try trail.prune(through: through, event: event, headKey: auditor.key) else {
+          ErrorRenderer.note("nothing to prune")
+          return
+        }
+        let what = removed.first == removed.last ? "segment \(removed.first)" : "segments \(removed.first)-\(removed.last)"
+        Terminal.out("pruned: \(what) (lines \(removed.firstLine)-\(removed.lastLine))\n")
       }
     }
 

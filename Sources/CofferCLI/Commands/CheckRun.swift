@@ -110,6 +110,8 @@ extension CofferCommand {
     @Flag(name: .long, help: "Run even if some groups are not readable with this identity.") var allowPartial = false
     @Flag(name: .long, help: "Run the command as a child with its output redacted (values become [redacted:NAME]); see docs/scan.md.")
     var redact = false
+    @Flag(name: .long, help: "Record every secret's name in the audit log, however many (by default a run of more than 20 records a count and a set fingerprint; see docs/audit.md).")
+    var auditNames = false
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (after --).")
     var command: [String] = []
 
@@ -120,19 +122,20 @@ extension CofferCommand {
       if let first = command.first, first.hasPrefix("-"), first != "--", command.dropFirst().contains("--") {
         throw UsageError(
           description: "unknown option \(first.split(separator: "=", maxSplits: 1)[0]) for run",
-          hints: ["coffer run [--env NAME] [--no-override] [--allow-partial] [--redact] -- COMMAND ARGS…"])
+          hints: ["coffer run [--env NAME] [--no-override] [--allow-partial] [--redact] [--audit-names] -- COMMAND ARGS…"])
       }
       if redact {
         var argv = command
         if argv.first == "--" { argv.removeFirst() }
         guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --env NAME -- COMMAND ARGS…"]) }
-        let entries = try RunEnvironment.secrets(project: global.project, verbose: global.verbose, env: env.env, allowPartial: allowPartial)
+        let entries = try RunEnvironment.secrets(
+          project: global.project, verbose: global.verbose, env: env.env, allowPartial: allowPartial, auditNames: auditNames)
         let environment = try RunEnvironment.childEnvironment(entries, override: !noOverride)
         try RedactedRunCommand.run(argv: argv, environment: environment.entries, global: global, env: env)
       }
       try RunEnvironment.execute(
         project: global.project, verbose: global.verbose, env: env.env, noOverride: noOverride,
-        allowPartial: allowPartial, command: command)
+        allowPartial: allowPartial, auditNames: auditNames, command: command)
     }
   }
 
@@ -173,6 +176,7 @@ enum RunEnvironment {
     var env: String?
     var noOverride = false
     var allowPartial = false
+    var auditNames = false
     var command: [String] = []
 
     init?(_ args: ArraySlice<String>) {
@@ -195,7 +199,7 @@ enum RunEnvironment {
           command = Array(args[i...])
           break
         }
-        if arg == "--no-override" { noOverride = true } else if arg == "--allow-partial" { allowPartial = true } else if arg == "--verbose" { verbose = true } else if let v = value("--project") {
+        if arg == "--no-override" { noOverride = true } else if arg == "--allow-partial" { allowPartial = true } else if arg == "--audit-names" { auditNames = true } else if arg == "--verbose" { verbose = true } else if let v = value("--project") {
           guard let v else { return nil }
           project = v
         } else if let v = value("--env") ?? value("-e") {
@@ -212,7 +216,8 @@ enum RunEnvironment {
 
   /// Reads the secrets and replaces this process with the command.
   static func execute(
-    project: String?, verbose: Bool, env: String?, noOverride: Bool, allowPartial: Bool, command: [String]
+    project: String?, verbose: Bool, env: String?, noOverride: Bool, allowPartial: Bool, auditNames: Bool = false,
+    command: [String]
   ) throws {
     var argv = command
     if argv.first == "--" { argv.removeFirst() }
@@ -239,7 +244,8 @@ enum RunEnvironment {
     try opened.auditor.recordRead(
       "run", vault: opened.vault, names: names,
       fingerprints: names.count <= Auditor.perValueFingerprintLimit
-        ? opened.vault.fingerprints(of: firstValues) : ["*": setFingerprint.finish()])
+        ? opened.vault.fingerprints(of: firstValues) : ["*": setFingerprint.finish()],
+      includeNames: auditNames)
     let environment = merger.finish()
     // Keep the vault alive until execve: freeing thousands of objects the kernel is about to discard is wasted work.
     try withExtendedLifetime(opened) {
@@ -260,12 +266,14 @@ enum RunEnvironment {
   }
 
   /// The environment's current values, with the read recorded (`run --redact`, which needs them all at once).
-  static func secrets(project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool) throws -> [(name: String, value: SecretValue)] {
+  static func secrets(
+    project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool, auditNames: Bool = false
+  ) throws -> [(name: String, value: SecretValue)] {
     guard let opened = try openVault(project: projectOption, verbose: verbose, env: env, allowPartial: allowPartial) else {
       return []
     }
     let values = try opened.vault.currentValues()
-    try opened.auditor.recordRead("run", vault: opened.vault, values: values)
+    try opened.auditor.recordRead("run", vault: opened.vault, values: values, includeNames: auditNames)
     return values
   }
 

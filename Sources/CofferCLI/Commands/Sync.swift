@@ -213,15 +213,15 @@ enum SyncRunner {
           for item in input.items where names.contains(item.name) { fingerprints[item.name] = item.fingerprint }
           if !names.isEmpty {
             try auditor.record(
-              "sync", environment: fromEnv ? nil : spec.from, secrets: names, fingerprints: fingerprints,
-              destination: spec.name, durable: true)
+              "sync", environment: fromEnv ? nil : spec.from, secrets: names, includeNames: true,
+              fingerprints: fingerprints, destination: spec.name, durable: true)
           }
           let progress = SyncProgress(destination: spec.name, total: plan.writes.count)
           let report = await destination.apply(plan, input, progress: { progress.report($0) })
           if report.hasFailures, !names.isEmpty {
             try? auditor.record(
               "sync", environment: fromEnv ? nil : spec.from, secrets: report.results.filter(\.failed).map(\.name),
-              destination: spec.name, outcome: "failed", durable: true)
+              includeNames: true, destination: spec.name, outcome: "failed", durable: true)
           }
           var newState = report.state
           if fromEnv { newState = SyncRunner.markEnvironmentOrigin(newState, before: state, report: report) }
