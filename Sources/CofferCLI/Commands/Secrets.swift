@@ -19,7 +19,10 @@ extension CofferCommand {
     @Argument(help: "The secret's name.") var name: String
     @Option(name: .long, help: ArgumentHelp("Read the value from FILE, byte for byte.", valueName: "file"))
     var file: String?
-    @Option(name: .long, help: ArgumentHelp("The value itself. Visible to other users of this machine in the process list and shell history: prefer stdin or --file.", valueName: "value"))
+    // `.unconditional`: the next argument is the value even when it starts with `-` (`--value -x`).
+    @Option(
+      name: .long, parsing: .unconditional,
+      help: ArgumentHelp("The value itself (it may start with '-'). Visible to other users of this machine in the process list and shell history: prefer stdin or --file.", valueName: "value"))
     var value: String?
     @Flag(name: .long, help: "Keep a trailing newline read from stdin.")
     var keepNewline = false
@@ -134,14 +137,16 @@ extension CofferCommand {
   }
 }
 
-/// The one naming rule for secrets, shared by import, set and run: `[A-Za-z_][A-Za-z0-9_.-]*` (the .env grammar).
+/// The one naming rule for secrets (``SecretName`` in CofferCore, the rule coffer.yaml applies), as a usage error.
 enum SecretNames {
-  static func validate(_ name: String) throws {
-    guard DotEnvSerializer.isValidName(name), name.utf8.count <= 256 else {
-      throw UsageError(
-        description: "invalid secret name \(name.debugDescription)",
-        hints: ["names start with a letter or _ and contain letters, digits, _ . or -"])
-    }
+  /// - Parameters:
+  ///   - name: the name given.
+  ///   - location: where it was read (`FILE:LINE`), when it came from a file.
+  /// - Throws: ``UsageError`` (exit 2) with the one message and, for a name only a .env file may hold, a hint.
+  static func validate(_ name: String, at location: String? = nil) throws {
+    guard !SecretName.isValid(name) else { return }
+    throw UsageError(
+      description: (location.map { "\($0): " } ?? "") + SecretName.message(for: name), hints: SecretName.hints(for: name))
   }
 }
 

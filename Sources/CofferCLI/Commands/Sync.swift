@@ -20,6 +20,11 @@ struct SyncOptions: ParsableArguments {
 
   @Flag(name: .customLong("from-env"), help: "Take values from the process environment (names declared in the manifest) instead of the vault.")
   var fromEnv = false
+
+  @Flag(
+    name: .customLong("allow-blocked"),
+    help: "Exit 0 even when items were blocked (a rule of the destination, or empty with --from-env); failures still exit 4.")
+  var allowBlocked = false
 }
 
 extension CofferCommand {
@@ -47,7 +52,7 @@ extension CofferCommand {
     mutating func run() throws {
       let session = try SyncSession.load(global)
       let specs = try session.select(to, from: env)
-      try SyncRunner.run(session, specs, fromEnv: fromEnv, prune: prune, planOnly: true, json: json)
+      try SyncRunner.run(session, specs, fromEnv: fromEnv, prune: prune, planOnly: true, json: json, allowBlocked: true)
     }
   }
 
@@ -59,8 +64,9 @@ extension CofferCommand {
       discussion: """
         Plans first (see `coffer plan`), then writes only what differs; a second run right after makes no writes. \
         One failed item does not stop the others; the summary lists each. Exit 4 when anything failed: run again \
-        to retry only what failed. Tokens come from each destination's token_env variable (or a vault secret of \
-        that name) and are never printed.
+        to retry only what failed. Exit 1 when nothing failed but an item was blocked (a name or value the \
+        destination refuses; with --from-env, a declared variable that is empty), unless --allow-blocked. Tokens \
+        come from each destination's token_env variable (or a vault secret of that name) and are never printed.
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -102,25 +108,34 @@ enum SyncRunner {
     let session = try SyncSession.load(global)
     let specs = try session.select(options.to, types: types)
     try run(
-      session, specs, fromEnv: options.fromEnv, prune: options.prune, planOnly: options.dryRun, json: options.json)
+      session, specs, fromEnv: options.fromEnv, prune: options.prune, planOnly: options.dryRun, json: options.json,
+      allowBlocked: options.allowBlocked)
   }
 
+  /// Plans (and unless `planOnly`, applies) every destination.
+  /// - Throws: ``Finish`` with status 4 when a destination or an item failed; else with status 1 when an item was
+  ///   blocked (or, with `fromEnv`, a declared variable was empty) and `allowBlocked` is false.
   static func run(
-    _ session: SyncSession, _ specs: [DestinationSpec], fromEnv: Bool, prune: Bool, planOnly: Bool, json: Bool
+    _ session: SyncSession, _ specs: [DestinationSpec], fromEnv: Bool, prune: Bool, planOnly: Bool, json: Bool,
+    allowBlocked: Bool
   ) throws {
     let started = SystemClock.now()  // before the values are read: a later stale marker is not cleared
-    let sources = try session.sources(for: specs, fromEnv: fromEnv)
+    var emptyInEnvironment: [String] = []
+    let sources = try session.sources(for: specs, fromEnv: fromEnv, empty: &emptyInEnvironment)
     // With --from-env (CI) there may be no identity: the entry is still written, its head keyed by nothing.
     let identities = (try? IdentityLoader.load()) ?? []
     let auditor =
       identities.isEmpty
       ? Auditor(root: session.ws.project.root, actor: "process-environment", identities: [])
       : session.ws.auditor(identities)
-    let (failed, delivered) = try AsyncBridge.run { () async throws -> (Bool, Set<String>) in
+    let blockStops = !allowBlocked
+    let emptyBlocks = !emptyInEnvironment.isEmpty
+    let (failed, blocked, delivered) = try AsyncBridge.run { () async throws -> (Bool, Bool, Set<String>) in
       var delivered: Set<String> = []  // destinations whose plan and apply both succeeded
       let transport = HTTPClientTransport()
       let client = SyncRuntime.client(transport: transport)
       var anyFailure = false
+      var anyBlocked = emptyBlocks
       var documents: [JSON] = []
       do {
         for spec in specs {
@@ -137,6 +152,7 @@ enum SyncRunner {
               destination: spec.name, changes: [],
               failure: "refusing to prune: there is nothing to deliver from \(fromEnv ? "the environment" : spec.from)")
             : await destination.plan(input)
+          anyBlocked = anyBlocked || plan.changes.contains { $0.action == .blocked }
           if planOnly {
             anyFailure = anyFailure || plan.failure != nil
             if json { documents.append(SyncRender.json(spec, plan: plan, report: nil)) } else {
@@ -176,12 +192,21 @@ enum SyncRunner {
       }
       await transport.shutdown()
       if json {
-        Terminal.out(JSON.object([("ok", .bool(!anyFailure)), ("destinations", .array(documents))]).encoded + "\n")
+        Terminal.out(
+          JSON.object([
+            ("ok", .bool(!anyFailure && !(anyBlocked && blockStops))), ("blocked", .bool(anyBlocked)),
+            ("destinations", .array(documents)),
+          ]).encoded + "\n")
       }
-      return (anyFailure, delivered)
+      return (anyFailure, anyBlocked, delivered)
     }
     if !planOnly, !fromEnv { try clearStale(session, delivered: delivered, readAt: started) }
     if failed { throw Finish(status: ExitStatus.remoteFailed.rawValue) }
+    if blocked, blockStops {
+      ErrorRenderer.note(
+        "some items were blocked and not delivered (see `blocked` above): exit status 1; pass --allow-blocked to accept them")
+      throw Finish(status: ExitStatus.problemsFound.rawValue)
+    }
   }
 
   /// Clears `.coffer/state/stale.json` for each environment whose destinations all received the vault's values in
