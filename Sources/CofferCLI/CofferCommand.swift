@@ -143,15 +143,27 @@ enum ArgumentEcho {
     }
     pieces = pieces.filter { !$0.isEmpty }
     let options = known ?? optionSpellings
+    // Only the error itself can hold argument text; ArgumentParser's "Help:" and "Usage:" lines that follow are
+    // built from Coffer's definitions (and may hold apostrophes, as in "The recipient's name").
+    var errorEnd = message.endIndex
+    for marker in ["\nHelp:", "\nUsage:"] {
+      if let r = message.firstRange(of: marker), r.lowerBound < errorEnd { errorEnd = r.lowerBound }
+    }
+    func isWordCharacter(_ c: Character?) -> Bool { c.map { $0.isLetter || $0.isNumber } ?? false }
     var out = ""
-    var rest = Substring(message)
+    var rest = message[..<errorEnd]
     var changed = false
-    while let open = rest.firstIndex(of: "'") {
+    // A quoted span opens at a `'` not preceded by a letter or digit and closes at the next `'` not followed by
+    // one, so an apostrophe inside a word ("can't", an argument "it's") does not end it.
+    while let open = rest.indices.first(where: { rest[$0] == "'" && ($0 == rest.startIndex || !isWordCharacter(rest[rest.index(before: $0)])) }) {
       let afterOpen = rest.index(after: open)
-      guard let close = rest[afterOpen...].firstIndex(of: "'") else { break }
+      guard let close = rest[afterOpen...].indices.first(where: { i in
+        rest[i] == "'" && !isWordCharacter(rest.index(after: i) < rest.endIndex ? rest[rest.index(after: i)] : nil)
+      }) else { break }
       let span = rest[afterOpen..<close]
       out += rest[...open]
-      if isDefinition(span, options) || !pieces.contains(where: { span.contains($0) || (!span.isEmpty && $0.contains(span)) }) {
+      let sharesText = pieces.contains { span.contains($0) || (span.count >= 2 && $0.contains(span)) }
+      if isDefinition(span, options) || !sharesText {
         out += span
       } else {
         out += placeholder
@@ -170,7 +182,7 @@ enum ArgumentEcho {
       changed = true
       return String(line[..<start.upperBound]) + placeholder
     }
-    out = lines.joined(separator: "\n")
+    out = lines.joined(separator: "\n") + message[errorEnd...]
     if changed, arguments.first == "set" || arguments.first == "rotate" {
       out += "\nHint: a value is read from stdin, --file or --value, never from an extra argument.\n"
     }

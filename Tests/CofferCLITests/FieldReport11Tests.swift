@@ -260,6 +260,8 @@ struct ValueFragmentTests {
       ["set", "API_TOKEN", "--file", "a", "extra-\(marker)"],
       ["check", "--\(marker)"],
       ["rm", "API_TOKEN", "\(marker)-positional"],
+      ["set", "API_TOKEN", "it's-\(marker)"], ["set", "API_TOKEN", "two\nlines-\(marker)"],
+      ["get", "API_TOKEN", "--version", "v\(marker)"],
     ]
     for args in cases {
       let r = sb.run(args)
@@ -267,6 +269,10 @@ struct ValueFragmentTests {
       #expect(!r.all.contains(marker), "\(args[0]): a usage error echoed argument text: \(r.stderr)")
       #expect(r.stderr.contains("[redacted]"), "\(args[0]): \(r.stderr)")
     }
+    // The Help and Usage lines are Coffer's own text and stay whole, apostrophes included.
+    let grant = sb.run(["access", "grant"])
+    expectStatus(grant, 2, "access grant without a name")
+    #expect(grant.stderr.hasPrefix("Error: Missing expected argument '<name>'\nHelp:  <name>  The recipient's name in coffer.yaml.\n"), "\(grant.stderr)")
     // A missing value names the option, which is Coffer's text.
     let missing = sb.run(["set", "API_TOKEN", "--value"])
     expectStatus(missing, 2, "set --value with nothing after it")
@@ -444,12 +450,19 @@ struct NamesAndStatusesTests {
       (["COFFER_IDENTITY_FILE": sb.path("locked/.config/coffer/identity.txt")], sb.path("locked/.config/coffer/identity.txt")),
       (["COFFER_IDENTITY_FILE": "", "HOME": sb.path("locked")], sb.path("locked/.config/coffer/identity.txt")),
     ]
+    // init and setup-repo, which make an identity when there is none, must not take "cannot read" for "none".
+    try FileManager.default.createDirectory(atPath: sb.path("fresh"), withIntermediateDirectories: true)
+    chown(sb.path("fresh"), nobodyUID, nogroupGID)
     for c in cases {
-      for args in [["get", "API_TOKEN"], ["export"], ["run", "--env", "development", "--", "true"]] {
+      for args in [
+        ["get", "API_TOKEN"], ["export"], ["run", "--env", "development", "--", "true"],
+        ["init", "--project", sb.path("fresh")], ["setup-repo", "--name", sb.path("fresh/new")],
+      ] {
         let r = sb.run(args, env: c.env, launcher: asNobody)
         expectStatus(r, 3, "\(args[0]) as nobody, identity at \(c.path)")
         #expect(r.stderr == "coffer: error: cannot read identity \(c.path): Permission denied\n" + hint, "\(r.stderr)")
       }
+      #expect((try? FileManager.default.contentsOfDirectory(atPath: sb.path("fresh"))) == [], "init or setup-repo wrote")
     }
   }
 }
