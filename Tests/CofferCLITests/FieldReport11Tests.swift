@@ -362,6 +362,39 @@ struct NamesAndStatusesTests {
     expectStatus(ok.run(["check", "--env", "development"]), 1, "check with GO_VERSION declared (others missing)")
   }
 
+  /// A valid name a GitHub destination will block (`GITHUB_` prefix) is stored, with a warning naming the
+  /// destination and its rule; a destination whose groups leave the name out says nothing.
+  @Test func validNamesGitHubWillBlockAreWarnedAbout() throws {
+    let sb = try Sandbox(manifest: """
+      version: 1
+      project: fr11
+      environments: [development]
+      groups:
+        ci: { rotation: 90d }
+      secrets:
+        GITHUB_REF_PIN: { required: false }
+        GITHUB_CI_ONLY: { group: ci, required: false }
+      destinations:
+        gh: { type: github, repository: acme/api, from: development }
+        gh-ci: { type: github, repository: acme/ci, from: development, groups: [ci] }
+
+      """)
+    let set = sb.set("GITHUB_REF_PIN", "v1")
+    expectStatus(set, 0, "set GITHUB_REF_PIN")
+    #expect(set.stderr.hasPrefix(
+      "coffer: warning: GITHUB_REF_PIN is a valid name, but destination gh (GitHub) will block it: starts with GITHUB_, which GitHub reserves\n"), "\(set.stderr)")
+    #expect(!set.stderr.contains("gh-ci"))
+    try sb.write("in.env", "GITHUB_CI_ONLY=1\nPLAIN=2\n")
+    let imp = sb.run(["import", "in.env", "--env", "development"])
+    expectStatus(imp, 0, "import GITHUB_CI_ONLY")
+    #expect(imp.stderr.hasPrefix(
+      "coffer: warning: GITHUB_CI_ONLY is a valid name, but destination gh (GitHub) will block it: starts with GITHUB_, which GitHub reserves\n"
+        + "coffer: warning: GITHUB_CI_ONLY is a valid name, but destination gh-ci (GitHub) will block it: starts with GITHUB_, which GitHub reserves\n"),
+      "\(imp.stderr)")
+    #expect(!imp.stderr.contains("PLAIN is a valid name"))
+    #expect(!sb.set("API_KEY", "v").stderr.contains("will block"))
+  }
+
   /// `pull` shows a name the rule refuses as blocked, with the same message.
   @Test func pullBlocksWithTheSameMessage() throws {
     let sb = try Sandbox(manifest: dotenvDestinationManifest)

@@ -83,6 +83,7 @@ enum Importer {
     for e in entries {
       try SecretNames.validate(e.name, at: "\(file):\(parsed.document.line(of: e.name) ?? 1)")
     }
+    SecretNames.warnAboutDestinations(entries.map(\.name), ws: ws)
     let identities = try IdentityLoader.load()
     let author = ws.author(identities)
     let now = SystemClock.now()

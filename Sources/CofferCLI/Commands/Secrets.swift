@@ -1,6 +1,7 @@
 import ArgumentParser
 import CofferCore
 import CofferDotEnv
+import CofferSync
 import CofferSystem
 import CofferVault
 
@@ -36,6 +37,7 @@ extension CofferCommand {
       if ws.manifest.secret(named: name) == nil {
         ErrorRenderer.warn("\(name) is not declared in coffer.yaml")
       }
+      SecretNames.warnAboutDestinations([name], ws: ws)
       let name = self.name
       let version = try ws.modifyVault(environment, identities: identities) { vault in
         try vault.set(name, to: secret, group: ws.group(of: name), author: ws.author(identities), at: SystemClock.now())
@@ -147,6 +149,25 @@ enum SecretNames {
     guard !SecretName.isValid(name) else { return }
     throw UsageError(
       description: (location.map { "\($0): " } ?? "") + SecretName.message(for: name), hints: SecretName.hints(for: name))
+  }
+
+  /// Warns about valid names a GitHub destination in the manifest will block (`GITHUB_` prefix), so the surprise
+  /// comes when the name is stored, not at the next `sync`.
+  /// - Parameters:
+  ///   - names: names being stored.
+  ///   - ws: the workspace (its manifest's destinations).
+  static func warnAboutDestinations(_ names: [String], ws: Workspace) {
+    guard let bytes = try? Files.read(ws.project.manifestPath),
+      let specs = try? Manifest.decodeDestinations(bytes, file: ws.project.display(ws.project.manifestPath))
+    else { return }
+    let github = specs.filter { if case .github = $0.target { return true } else { return false } }
+    for name in names {
+      for spec in github {
+        if let groups = spec.groups, !groups.contains(ws.group(of: name)) { continue }
+        guard let problem = GitHubRules.nameProblem(name) else { continue }
+        ErrorRenderer.warn("\(name) is a valid name, but destination \(spec.name) (GitHub) will block it: \(problem)")
+      }
+    }
   }
 }
 
