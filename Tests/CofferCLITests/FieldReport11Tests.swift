@@ -127,6 +127,24 @@ struct OwnerKeptTests {
     #expect(created?.uid == 0 && created?.gid == 0 && created?.mode == 0o600)
   }
 
+  /// `access grant` rewrites coffer.yaml and re-wraps a vault: both keep their owners.
+  @Test func accessGrantKeepsTheManifestsAndTheVaultsOwner() throws {
+    let g = try GovernanceBox()
+    let manifest = g.box.path("coffer.yaml")
+    let vault = g.box.path(".coffer/vault/production.vault")
+    chown(manifest, nobodyUID, nogroupGID)
+    chmod(manifest, 0o664)
+    chown(vault, 0, nogroupGID)
+    chmod(vault, 0o640)
+    let grant = g.box.run(["access", "grant", "dave", "--groups", "infrastructure-credentials", "--env", "production"])
+    expectStatus(grant, 0, "access grant")
+    let m = ownership(manifest)
+    let v = ownership(vault)
+    #expect(m?.uid == nobodyUID && m?.gid == nogroupGID && m?.mode == 0o664, "coffer.yaml: \(String(describing: m))")
+    #expect(v?.uid == 0 && v?.gid == nogroupGID && v?.mode == 0o640, "vault: \(String(describing: v))")
+    #expect(String(decoding: try g.box.read("coffer.yaml"), as: UTF8.self).contains("recipients: [alice, dave] }"))
+  }
+
   /// When the owner cannot be kept (coffer runs as nobody, the file belongs to someone else), coffer says so,
   /// exits 3, and the file is untouched: same bytes, same owner, no temporary file.
   @Test func ownerThatCannotBeKeptWritesNothing() throws {
