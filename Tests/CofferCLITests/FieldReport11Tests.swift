@@ -447,6 +447,15 @@ struct NamesAndStatusesTests {
     let allowedJSON = sb.run(["sync", "--allow-blocked", "--json"])
     #expect(allowedJSON.out.hasPrefix(#"{"ok":true,"blocked":true,"destinations":"#))
     expectStatus(sb.run(["plan"]), 0, "plan with a blocked item")
+    // --from-env: a declared variable that is empty (a secret GitHub Actions could not give) never arrives: exit 1.
+    let empty = sb.run(["sync", "--from-env", "--to", "local"], env: ["API_KEY": ""])
+    expectStatus(empty, 1, "sync --from-env with an empty variable")
+    #expect(empty.stderr.hasSuffix(
+      "coffer: some declared variables were empty and not delivered (see the warning above): exit status 1; pass --allow-blocked to accept them\n"),
+      "\(empty.stderr)")
+    expectStatus(sb.run(["sync", "--from-env", "--to", "local", "--allow-blocked"], env: ["API_KEY": ""]), 0, "--allow-blocked")
+    expectStatus(sb.run(["sync", "--from-env", "--to", "local"], env: ["API_KEY": "from-env"]), 0, "--from-env, all set")
+    #expect(try sb.read("out/dest.env") == Data("API_KEY=from-env\n".utf8))
     // Nothing blocked: 0, and the JSON says so.
     expectStatus(sb.run(["rm", "BLOB", "--env", "development"]), 0, "rm BLOB")
     let clean = sb.run(["sync", "--json"])

@@ -135,7 +135,7 @@ enum SyncRunner {
       let transport = HTTPClientTransport()
       let client = SyncRuntime.client(transport: transport)
       var anyFailure = false
-      var anyBlocked = emptyBlocks
+      var anyBlocked = false
       var documents: [JSON] = []
       do {
         for spec in specs {
@@ -194,7 +194,8 @@ enum SyncRunner {
       if json {
         Terminal.out(
           JSON.object([
-            ("ok", .bool(!anyFailure && !(anyBlocked && blockStops))), ("blocked", .bool(anyBlocked)),
+            ("ok", .bool(!anyFailure && !((anyBlocked || emptyBlocks) && blockStops))),
+            ("blocked", .bool(anyBlocked || emptyBlocks)),
             ("destinations", .array(documents)),
           ]).encoded + "\n")
       }
@@ -202,9 +203,11 @@ enum SyncRunner {
     }
     if !planOnly, !fromEnv { try clearStale(session, delivered: delivered, readAt: started) }
     if failed { throw Finish(status: ExitStatus.remoteFailed.rawValue) }
-    if blocked, blockStops {
+    if blocked || emptyBlocks, blockStops {
       ErrorRenderer.note(
-        "some items were blocked and not delivered (see `blocked` above): exit status 1; pass --allow-blocked to accept them")
+        blocked
+          ? "some items were blocked and not delivered (see `blocked` above): exit status 1; pass --allow-blocked to accept them"
+          : "some declared variables were empty and not delivered (see the warning above): exit status 1; pass --allow-blocked to accept them")
       throw Finish(status: ExitStatus.problemsFound.rawValue)
     }
   }
