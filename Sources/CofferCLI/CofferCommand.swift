@@ -12,8 +12,10 @@ public struct CofferCommand: ParsableCommand {
     commandName: "coffer",
     abstract: "Declare, encrypt, check and deliver a project's secrets.",
     discussion: """
-      Exit statuses: 0 ok; 1 problems found (check, scan) or not found (get); 2 bad usage or input, nothing written;
-      3 access or decryption failure; 4 a remote destination failed (sync); `run` exits with the command's own status (127 when it is not found).
+      Exit statuses: 0 ok; 1 problems found (check, scan; sync when an item was blocked, unless --allow-blocked) or not
+      found (get); 2 bad usage or input, nothing written; 3 access or decryption failure (including an identity that
+      cannot be read, or a file whose owner cannot be kept); 4 a remote destination failed (sync); `run` exits with
+      the command's own status (127 when it is not found).
       """,
     version: "0.1.0",
     subcommands: [
@@ -49,7 +51,7 @@ public struct CofferCommand: ParsableCommand {
       }
     }
     do {
-      var command = try parseAsRoot()
+      var command = try parseAsRoot(ValueArgument.joined(Array(args.dropFirst())))
       try command.run()
       Glibc.exit(0)
     } catch {
@@ -70,55 +72,177 @@ public struct CofferCommand: ParsableCommand {
       return error.exitStatus.rawValue
     default:
       let code = exitCode(for: error)
-      let message = ArgumentEcho.redact(fullMessage(for: error), arguments: Array(CommandLine.arguments.dropFirst()))
       if code == .success {
-        if !message.isEmpty { Terminal.out(message + "\n") }
+        // Help or version, asked for: Coffer's own text.
+        let help = fullMessage(for: error)
+        if !help.isEmpty { Terminal.out(help + "\n") }
         return 0
       }
+      let message = DisplayText.escaped(
+        ArgumentEcho.redact(fullMessage(for: error), arguments: Array(CommandLine.arguments.dropFirst())))
       if !message.isEmpty { Terminal.err(message.hasSuffix("\n") ? message : message + "\n") }
       return code.rawValue == 1 ? 1 : ExitStatus.badInput.rawValue
     }
   }
 }
 
-/// Keeps argument text that may be a secret out of ArgumentParser's usage errors.
+/// `--value -x`: a value may start with `-`. ArgumentParser's tokenizer refuses some such words before any option
+/// sees them (`-=abc` is "Invalid option"), so for `set` and `rotate` the word after `--value` is joined to it
+/// (`--value=-=abc`), which every value passes through intact.
+enum ValueArgument {
+  /// - Parameter arguments: the command line without the program name.
+  /// - Returns: the same arguments, with `--value WORD` as `--value=WORD` for a WORD starting with `-` (before any
+  ///   `--`, and only for `set` and `rotate`).
+  static func joined(_ arguments: [String]) -> [String] {
+    guard let first = arguments.first, first == "set" || first == "rotate" else { return arguments }
+    var out: [String] = []
+    var index = 0
+    while index < arguments.count {
+      let argument = arguments[index]
+      if argument == "--" {
+        out += arguments[index...]
+        break
+      }
+      if argument == "--value", index + 1 < arguments.count, arguments[index + 1].hasPrefix("-") {
+        out.append("--value=" + arguments[index + 1])
+        index += 2
+        continue
+      }
+      out.append(argument)
+      index += 1
+    }
+    return out
+  }
+}
+
+/// Keeps argument text out of ArgumentParser's usage errors: any of it may be a secret.
 ///
-/// `coffer set NAME VALUE` (the habit `gh secret set` users bring) and `--flag=VALUE` would otherwise be echoed as
-/// "Unexpected argument 'VALUE'", into terminals and CI logs. Anything after the subcommand that is not an option
-/// name is shown as `[redacted]`; so is the text after `=` in an option. Kept: option names, the subcommand word,
-/// and the rejected value of an option with a fixed set of choices ("The value 'xml' is invalid for '--format'"),
-/// which `--value` never is.
+/// `coffer set NAME VALUE` (the habit `gh secret set` users bring), `--flag=VALUE`, a value starting with `-` typed
+/// where an option was expected, or a mistyped option would otherwise be echoed ("Unexpected argument 'VALUE'",
+/// "Unknown option '-=abc'") into terminals and CI logs. Every quoted span of the message that shares text with an
+/// argument is shown as `[redacted]`, unless it is an option Coffer defines (`'--format <format>'`, `'--value'`,
+/// as ArgumentParser names them). Choice lists and option suggestions ("Did you mean '--value'?") come from the
+/// command's definition, not from the arguments, and stay.
 enum ArgumentEcho {
   static let placeholder = "[redacted]"
 
   /// - Parameters:
   ///   - message: ArgumentParser's message.
   ///   - arguments: the command line without the program name.
-  /// - Returns: the message with every quoted candidate replaced.
-  static func redact(_ message: String, arguments: [String]) -> String {
-    var candidates: [String] = []
-    for argument in arguments.dropFirst() where argument != "--" {
-      if argument.hasPrefix("-") {
-        if let equals = argument.firstIndex(of: "=") {
-          candidates.append(String(argument[argument.index(after: equals)...]))
-        }
-      } else {
-        candidates.append(argument)
+  ///   - known: the option spellings Coffer defines (default: every command's, from their help).
+  /// - Returns: the message with every quoted span that holds argument text replaced.
+  static func redact(_ message: String, arguments: [String], known: Set<String>? = nil) -> String {
+    var pieces: [String] = []
+    for (index, argument) in arguments.enumerated() where argument != "--" && !argument.isEmpty {
+      if index == 0, subcommandNames.contains(argument) { continue }
+      pieces.append(argument)
+      if let equals = argument.firstIndex(of: "=") {
+        pieces.append(String(argument[..<equals]))
+        pieces.append(String(argument[argument.index(after: equals)...]))
       }
     }
-    var out = message
-    for candidate in Set(candidates).sorted(by: { $0.count > $1.count }) where !candidate.isEmpty {
-      let quoted = "'" + candidate + "'"
-      guard out.contains(quoted) else { continue }
-      // The one message that names a rejected choice keeps it (a choice list is never a secret).
-      let choice = "The value " + quoted + " is invalid for '"
-      let marker = "\u{0}choice\u{0}"
-      out = out.replacing(choice, with: marker)
-      out = out.replacing(quoted, with: "'" + placeholder + "'")
-      out = out.replacing(marker, with: choice)
+    pieces = pieces.filter { !$0.isEmpty }
+    let options = known ?? optionSpellings
+    // Only the error itself can hold argument text; ArgumentParser's "Help:" and "Usage:" lines that follow are
+    // built from Coffer's definitions (and may hold apostrophes, as in "The recipient's name").
+    var errorEnd = message.endIndex
+    for marker in ["\nHelp:", "\nUsage:"] {
+      if let r = message.firstRange(of: marker), r.lowerBound < errorEnd { errorEnd = r.lowerBound }
     }
-    if out != message, arguments.first == "set" || arguments.first == "rotate" {
+    func isWordCharacter(_ c: Character?) -> Bool { c.map { $0.isLetter || $0.isNumber } ?? false }
+    var out = ""
+    var rest = message[..<errorEnd]
+    var changed = false
+    // A quoted span opens at a `'` not preceded by a letter or digit and closes at the next `'` not followed by
+    // one, so an apostrophe inside a word ("can't", an argument "it's") does not end it.
+    while let open = rest.indices.first(where: { rest[$0] == "'" && ($0 == rest.startIndex || !isWordCharacter(rest[rest.index(before: $0)])) }) {
+      let afterOpen = rest.index(after: open)
+      guard let close = rest[afterOpen...].indices.first(where: { i in
+        rest[i] == "'" && !isWordCharacter(rest.index(after: i) < rest.endIndex ? rest[rest.index(after: i)] : nil)
+      }) else { break }
+      let span = rest[afterOpen..<close]
+      out += rest[...open]
+      let sharesText = pieces.contains { span.contains($0) || (span.count >= 2 && $0.contains(span)) }
+      if isDefinition(span, options) || !sharesText {
+        out += span
+      } else {
+        out += placeholder
+        changed = true
+      }
+      out += "'"
+      rest = rest[rest.index(after: close)...]
+    }
+    out += rest
+    // The one message that shows an argument unquoted: "Invalid option: -=abc" (a word the tokenizer refuses).
+    let marker = "Invalid option: "
+    let lines = out.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+      guard let start = line.firstRange(of: marker), line[start.upperBound...] != Substring(placeholder) else {
+        return String(line)
+      }
+      changed = true
+      return String(line[..<start.upperBound]) + placeholder
+    }
+    out = lines.joined(separator: "\n") + message[errorEnd...]
+    if changed, arguments.first == "set" || arguments.first == "rotate" {
       out += "\nHint: a value is read from stdin, --file or --value, never from an extra argument.\n"
+    }
+    return out
+  }
+
+  /// `--name`, `--name <placeholder>` or `<placeholder>`, for an option name Coffer defines.
+  static func isDefinition(_ span: Substring, _ options: Set<String>) -> Bool {
+    let words = span.split(separator: " ", omittingEmptySubsequences: false)
+    func isPlaceholder(_ word: Substring) -> Bool {
+      word.count > 2 && word.first == "<" && word.last == ">"
+        && word.dropFirst().dropLast().allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }
+    }
+    // `coffer rotate status --help`, as ArgumentParser names a command in "See '…' for more information".
+    if words.first == "coffer" {
+      let names = commandNames
+      return words.dropFirst().allSatisfy { names.contains(String($0)) || options.contains(String($0)) }
+    }
+    switch words.count {
+    case 1: return options.contains(String(words[0])) || isPlaceholder(words[0])
+    case 2: return options.contains(String(words[0])) && isPlaceholder(words[1])
+    default: return false
+    }
+  }
+
+  /// Every command name and alias in the tree.
+  static var commandNames: Set<String> {
+    var out: Set<String> = []
+    var queue: [any ParsableCommand.Type] = [CofferCommand.self]
+    while let command = queue.popLast() {
+      queue += command.configuration.subcommands
+      out.insert(command._commandName)
+      out.formUnion(command.configuration.aliases)
+    }
+    return out
+  }
+
+  /// The top-level subcommand names and aliases (the first argument, which is never a value).
+  static var subcommandNames: Set<String> {
+    Set(CofferCommand.configuration.subcommands.flatMap { [$0._commandName] + $0.configuration.aliases })
+  }
+
+  /// Every option spelling (`-e`, `--format`) in the help of every command.
+  static var optionSpellings: Set<String> {
+    var out: Set<String> = []
+    var queue: [any ParsableCommand.Type] = [CofferCommand.self]
+    while let command = queue.popLast() {
+      queue += command.configuration.subcommands
+      let help = command.helpMessage(includeHidden: true, columns: 10_000)
+      var word = ""
+      for character in help + " " {
+        if character.isLetter || character.isNumber || character == "-" {
+          word.append(character)
+          continue
+        }
+        if word.hasPrefix("-"), word.count > 1, word.dropFirst(word.hasPrefix("--") ? 2 : 1).first?.isLetter == true {
+          out.insert(word)
+        }
+        word = ""
+      }
     }
     return out
   }

@@ -14,14 +14,18 @@ struct Finish: Error {
 }
 
 /// Renders every error the CLI shows, in one place: `coffer: error: …` then `coffer: hint: …` lines, on stderr.
+/// Invisible characters (U+FEFF, U+200B, controls, …) in any message are written out as `\u{FEFF}`
+/// (``DisplayText/escaped(_:)``), so a name that holds one is seen as it is.
 enum ErrorRenderer {
   static func render(_ error: any CofferError) {
-    var text = "coffer: error: \(error.description)\n"
-    for hint in error.hints { text += "coffer: hint: \(hint)\n" }
+    var text = "coffer: error: \(DisplayText.escaped(error.description))\n"
+    for hint in error.hints { text += "coffer: hint: \(DisplayText.escaped(hint))\n" }
     Terminal.err(text)
   }
 
-  static func warn(_ message: String) { Terminal.err("coffer: warning: \(message)\n") }
+  static func warn(_ message: String) { Terminal.err("coffer: warning: \(DisplayText.escaped(message))\n") }
 
-  static func note(_ message: String) { Terminal.err("coffer: \(message)\n") }
+  static func hint(_ message: String) { Terminal.err("coffer: hint: \(DisplayText.escaped(message))\n") }
+
+  static func note(_ message: String) { Terminal.err("coffer: \(DisplayText.escaped(message))\n") }
 }

@@ -69,12 +69,19 @@ struct SyncSession {
 
   /// Opens every needed environment's vault once (or reads the process environment with `--from-env`).
   func sources(for specs: [DestinationSpec], fromEnv: Bool) throws -> [String: Source] {
+    var empty: [String] = []
+    return try sources(for: specs, fromEnv: fromEnv, empty: &empty)
+  }
+
+  /// Opens every needed environment's vault once (or reads the process environment with `--from-env`).
+  /// - Parameter empty: set to the declared names that are empty in the process environment (`--from-env`), which
+  ///   are left out with a warning.
+  func sources(for specs: [DestinationSpec], fromEnv: Bool, empty: inout [String]) throws -> [String: Source] {
     var out: [String: Source] = [:]
     if fromEnv {
       let throwaway = try Vault.create(
         environment: "from-env", recipients: [AgeX25519Identity.generate().recipient], file: "from-env")
       var values: [(name: String, value: SecretValue)] = []
-      var empty: [String] = []
       for spec in ws.manifest.secrets {
         guard let text = ProcessEnvironment.get(spec.name) else { continue }
         // GitHub Actions expands a secret the repository cannot see (missing, misnamed, not shared with it) to an
@@ -351,7 +358,12 @@ enum SyncRender {
     return counts.joined(separator: ", ")
   }
 
+  /// The plan as text (invisible characters in names and reasons written out, ``DisplayText``).
   static func planText(_ spec: DestinationSpec, _ plan: DestinationPlan) -> String {
+    DisplayText.escaped(planLines(spec, plan))
+  }
+
+  static func planLines(_ spec: DestinationSpec, _ plan: DestinationPlan) -> String {
     var out = "\(spec.name) (\(target(spec)), from \(spec.from))\n"
     if let failure = plan.failure { return out + "  FAILED: \(failure)\n" }
     for note in plan.notes { out += "  note: \(note)\n" }
@@ -380,7 +392,12 @@ enum SyncRender {
     }
   }
 
+  /// The results as text (invisible characters in names and reasons written out, ``DisplayText``).
   static func reportText(_ spec: DestinationSpec, _ report: SyncReport) -> String {
+    DisplayText.escaped(reportLines(spec, report))
+  }
+
+  static func reportLines(_ spec: DestinationSpec, _ report: SyncReport) -> String {
     var out = "\(spec.name) (\(target(spec)), from \(spec.from))\n"
     if let failure = report.failure, report.results.isEmpty { return out + "  FAILED: \(failure)\n" }
     let width = max(12, (report.results.map { label($0.name, $0.kind).count }.max() ?? 0) + 2)
@@ -462,6 +479,7 @@ final class SyncProgress: Sendable {
       count += 1
       var line = "coffer: \(destination): [\(count)/\(total)] \(SyncRender.outcomeWord(result)) \(SyncRender.label(result.name, result.kind))"
       if case .failed(let why) = result.outcome { line += ": \(why)" }
+      line = DisplayText.escaped(line)
       if interactive {
         let bar = String(repeating: "#", count: total == 0 ? 0 : 30 * count / total)
         let status = "\rcoffer: \(destination): [\(bar)\(String(repeating: " ", count: 30 - bar.count))] \(count)/\(total)\u{1B}[K"

@@ -157,6 +157,11 @@ struct Workspace {
       try Files.writeAtomically(path, VaultFile.seal(vault), newFileMode: 0o600)
     } catch {
       try? auditor.record(action, environment: environment, secrets: touched.sorted(), outcome: "failed", detail: "\(error)", durable: true)
+      // Named as the user sees it (relative to the current directory), like every other message about the vault.
+      if error.path == path {
+        throw SystemError(
+          error.operation, path: project.display(path), reason: error.reason, status: error.exitStatus, hints: error.hints)
+      }
       throw error
     }
     logger.debug("wrote \(project.display(path))")
@@ -189,6 +194,6 @@ struct StderrLogHandler: LogHandler {
   }
 
   func log(event: LogEvent) {
-    Terminal.err("coffer: \(event.level): \(event.message)\n")
+    Terminal.err("coffer: \(event.level): \(DisplayText.escaped("\(event.message)"))\n")
   }
 }

@@ -4,11 +4,12 @@
 public enum ExitStatus: Int32, Sendable {
   /// Success.
   case ok = 0
-  /// A check or scan ran and found problems.
+  /// A check or scan ran and found problems; a sync delivered what it could but blocked something.
   case problemsFound = 1
   /// Bad usage or bad input; nothing was written.
   case badInput = 2
-  /// Access or decryption failure (no identity, wrong key, tampered vault).
+  /// Access or decryption failure (no identity, an identity that cannot be read, wrong key, tampered vault, a file
+  /// whose owner cannot be kept).
   case accessDenied = 3
   /// A remote destination failed; results are reported per secret.
   case remoteFailed = 4

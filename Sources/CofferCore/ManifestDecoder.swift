@@ -191,8 +191,8 @@ struct ManifestDecoder {
     for (key, value) in mapping {
       let name = try keyText(key, parent: "secrets")
       let path = "secrets." + name
-      guard ManifestSyntax.isSecretName(name) else {
-        throw error(at: key, field: path, "\"\(name)\" is not a valid secret name; \(ManifestSyntax.secretNameRule)")
+      guard SecretName.isValid(name) else {
+        throw error(at: key, field: path, SecretName.message(for: name), hints: SecretName.hints(for: name))
       }
       var spec = SecretSpec(name: name, line: position(of: key).line)
       guard let fields = try mappingOrNull(value, path: path, expected: "a mapping of secret fields") else {

@@ -14,12 +14,8 @@ enum ManifestSyntax {
     return scalars.allSatisfy { isLowerAlnum($0) || $0 == "." || $0 == "_" || $0 == "-" }
   }
 
-  /// `[A-Za-z_][A-Za-z0-9_]*`: secret (variable) names.
-  static func isSecretName(_ name: String) -> Bool {
-    let scalars = name.unicodeScalars
-    guard let first = scalars.first, isAlpha(first) || first == "_" else { return false }
-    return scalars.allSatisfy { isAlpha($0) || isDigit($0) || $0 == "_" }
-  }
+  /// `[A-Za-z_][A-Za-z0-9_]*`, at most 256 bytes: secret (variable) names (``SecretName``, the one rule).
+  static func isSecretName(_ name: String) -> Bool { SecretName.isValid(name) }
 
   /// `[A-Za-z0-9][A-Za-z0-9._@+-]*`: recipient names.
   static func isRecipientName(_ name: String) -> Bool {
@@ -38,7 +34,7 @@ enum ManifestSyntax {
   }
 
   static let environmentNameRule = "use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit"
-  static let secretNameRule = "use letters, digits and '_', not starting with a digit"
+  static let secretNameRule = SecretName.rule
   static let recipientNameRule = "use letters, digits, '.', '_', '@', '+' and '-', starting with a letter or digit"
   static let recipientRule = "expected an age X25519 recipient: 'age1' and lowercase bech32 with a valid checksum, as age-keygen prints it"
 

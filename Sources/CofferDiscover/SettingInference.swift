@@ -119,10 +119,7 @@ public enum SettingInference {
       secrets: settings.map(\.spec))
   }
 
-  static func isValidName(_ name: String) -> Bool {
-    guard let first = name.utf8.first, Bytes.isNameStart(first) else { return false }
-    return name.utf8.allSatisfy(Bytes.isNameByte)
-  }
+  static func isValidName(_ name: String) -> Bool { SecretName.isValid(name) }
 
   // MARK: - One variable
 

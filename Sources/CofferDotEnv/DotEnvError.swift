@@ -3,7 +3,8 @@ import CofferCore
 /// A `.env` file that cannot be read: the whole import is refused and nothing is written.
 ///
 /// The description is `<file>:<line>: <message>`, one lowercase line with no final period. It names the line, and
-/// where useful a key or the unassigned name a value refers to, but never a value or any fragment of one: not even
+/// where useful a key and the column of a `$` reference, but never a value or any fragment of one (not the name a
+/// `$` refers to either, which may be part of a password), not even
 /// the rest of the offending line.
 public struct DotEnvError: CofferError, Equatable {
   /// The path named in diagnostics, as given to ``DotEnvParser/parse(_:file:)``.

@@ -236,7 +236,7 @@ private struct Parser {
         value = Array(buf[open..<close])
       } else {
         var expander = Expander(
-          buf: buf, position: open, end: close, doubleQuoted: true, key: name, line: number, file: file,
+          buf: buf, position: open, end: close, doubleQuoted: true, key: name, line: number, lineStart: start, file: file,
           assigned: assigned, budget: substitutionBudget)
         value = try expander.expandAll()
         substitutionBudget = expander.budget
@@ -266,7 +266,7 @@ private struct Parser {
       }
       while stop > i && Byte.isBlank(buf[stop - 1]) { stop -= 1 }
       var expander = Expander(
-        buf: buf, position: i, end: stop, doubleQuoted: false, key: name, line: number, file: file,
+        buf: buf, position: i, end: stop, doubleQuoted: false, key: name, line: number, lineStart: start, file: file,
         assigned: assigned, budget: substitutionBudget)
       value = try expander.expandAll()
       substitutionBudget = expander.budget
@@ -327,6 +327,8 @@ private struct Expander {
   let doubleQuoted: Bool
   let key: String
   let line: Int
+  /// Where the assignment's first line starts in `buf`, to locate a `$` by line and column.
+  let lineStart: Int
   let file: String
   let assigned: [String: [UInt8]]
   var references: Set<String> = []
@@ -339,9 +341,10 @@ private struct Expander {
   var budget: Int
 
   init(
-    buf: [UInt8], position: Int, end: Int, doubleQuoted: Bool, key: String, line: Int, file: String,
+    buf: [UInt8], position: Int, end: Int, doubleQuoted: Bool, key: String, line: Int, lineStart: Int, file: String,
     assigned: [String: [UInt8]], budget: Int
   ) {
+    self.lineStart = lineStart
     self.budget = budget
     self.buf = buf
     self.position = position
@@ -355,6 +358,27 @@ private struct Expander {
 
   func error(_ message: String, hint: String? = nil) -> DotEnvError {
     DotEnvError(file: file, line: line, message: message, hint: hint)
+  }
+
+  /// The line (1-based, in the file) and column (1-based, in characters) of the byte at `offset`. A reference's text
+  /// is value text (a password may hold `$abc`), so errors about it give its place instead.
+  func location(of offset: Int) -> (line: Int, column: Int) {
+    var number = line
+    var begin = lineStart
+    for k in lineStart..<offset where buf[k] == Byte.lf {
+      number += 1
+      begin = k + 1
+    }
+    var column = 1
+    for k in begin..<offset where buf[k] & 0xC0 != 0x80 { column += 1 }
+    return (number, column)
+  }
+
+  /// An error about the reference whose `$` is at `offset`: its line and column and the key, never its text.
+  func referenceError(at offset: Int, _ what: String) -> DotEnvError {
+    let (number, column) = location(of: offset)
+    return DotEnvError(
+      file: file, line: number, message: "the $ at column \(column) in the value of \(key) \(what)", hint: literalDollarHint)
   }
 
   mutating func expandAll() throws(DotEnvError) -> [UInt8] {
@@ -402,14 +426,16 @@ private struct Expander {
           continue
         }
         if next == Byte.openBrace {
+          let dollar = position
           position += 2
-          out += try braced(active: active)
+          out += try braced(active: active, dollar: dollar)
           continue
         }
         if DotEnvSerializer.isNameStartByte(next) {
+          let dollar = position
           position += 1
           let name = readName()
-          out += try resolve(name, active: active)
+          out += try resolve(name, active: active, dollar: dollar)
           continue
         }
       }
@@ -432,13 +458,13 @@ private struct Expander {
     return String(decoding: buf[start..<position], as: UTF8.self)
   }
 
-  /// `$NAME` or `${NAME}`: the value of a name assigned earlier, or an error.
-  mutating func resolve(_ name: String, active: Bool) throws(DotEnvError) -> [UInt8] {
+  /// `$NAME` or `${NAME}`: the value of a name assigned earlier, or an error naming the `$`'s place, not the name
+  /// (which may be part of a password).
+  mutating func resolve(_ name: String, active: Bool, dollar: Int) throws(DotEnvError) -> [UInt8] {
     references.insert(name)
     guard active else { return [] }
     guard let value = assigned[name] else {
-      throw error(
-        "the value of \(key) refers to \(name), which is not assigned earlier in this file", hint: literalDollarHint)
+      throw referenceError(at: dollar, "refers to a variable that is not assigned earlier in this file")
     }
     return try substituted(value)
   }
@@ -455,7 +481,7 @@ private struct Expander {
   }
 
   /// After `${`: `NAME}`, or `NAME` then one of `:- - :+ + :? ?`, a word, and `}`.
-  mutating func braced(active: Bool) throws(DotEnvError) -> [UInt8] {
+  mutating func braced(active: Bool, dollar: Int) throws(DotEnvError) -> [UInt8] {
     braceDepth += 1
     defer { braceDepth -= 1 }
     guard braceDepth <= Self.maxBraceDepth else {
@@ -472,7 +498,7 @@ private struct Expander {
     }
     if buf[position] == Byte.closeBrace {
       position += 1
-      return try resolve(name, active: active)
+      return try resolve(name, active: active, dollar: dollar)
     }
     var colon = false
     if buf[position] == Byte.colon {
@@ -503,9 +529,8 @@ private struct Expander {
     case Byte.plus: return present ? text : []
     default:
       guard present else {
-        throw error(
-          "the value of \(key) requires \(name), which is \(colon ? "unset or empty" : "unset") at this point in the file",
-          hint: literalDollarHint)
+        throw referenceError(
+          at: dollar, "requires a variable that is \(colon ? "unset or empty" : "unset") at this point in the file")
       }
       return try substituted(current ?? [])
     }

@@ -10,7 +10,7 @@ import CofferCore
 ///
 /// Every write goes to a temporary file in the same directory, is flushed with `fsync`, and is renamed over the
 /// target, so a reader sees the old file or the new one and never a torn one. A new file gets the mode asked for
-/// (0600 for anything holding secrets); an existing file keeps its own mode.
+/// (0600 for anything holding secrets); an existing file keeps its own mode, owner and group (or nothing is written).
 public enum Files {
   /// Reads a whole file.
   /// - Parameter path: the file.
@@ -91,8 +91,11 @@ public enum Files {
   /// - Parameters:
   ///   - path: the target file.
   ///   - bytes: the new contents.
-  ///   - newFileMode: the permission bits when the file does not exist yet (an existing file keeps its mode).
-  /// - Throws: ``SystemError`` naming the path; the target is then unchanged and no temporary file is left.
+  ///   - newFileMode: the permission bits when the file does not exist yet (an existing file keeps its mode, owner
+  ///     and group).
+  /// - Throws: ``SystemError`` naming the path; the target is then unchanged and no temporary file is left. When the
+  ///   existing file's owner or group cannot be given to the new contents (`fchown` not permitted), the error says
+  ///   so, with exit status 3.
   public static func writeAtomically(_ path: String, _ bytes: [UInt8], newFileMode: UInt32 = 0o600) throws(SystemError) {
     let dir = Paths.parent(path)
     let base = Paths.lastComponent(path)
@@ -104,7 +107,26 @@ public enum Files {
     defer {
       if !ok { unlink(tmp) }
     }
-    let mode = Files.mode(of: path) ?? newFileMode
+    // An existing file keeps its mode, owner and group: the temporary file gets them before it replaces the file.
+    // The owner comes first, since changing it may clear set-id bits that the mode then restores.
+    var existing = stat()
+    let exists = stat(path, &existing) == 0
+    if exists {
+      var mine = stat()
+      guard fstat(fd, &mine) == 0 else { close(fd); throw SystemError.errno("cannot write", path: path) }
+      if mine.st_uid != existing.st_uid || mine.st_gid != existing.st_gid {
+        guard fchown(fd, existing.st_uid, existing.st_gid) == 0 else {
+          let reason = String(cString: strerror(errno))
+          close(fd)
+          throw SystemError(
+            "cannot keep the owner of", path: path,
+            reason: "changing the new file's owner to uid \(existing.st_uid), gid \(existing.st_gid) failed (\(reason)); nothing written",
+            status: .accessDenied,
+            hints: ["run coffer as the file's owner (or as root), or change the file's owner first"])
+        }
+      }
+    }
+    let mode = exists ? UInt32(existing.st_mode & 0o7777) : newFileMode
     guard fchmod(fd, mode_t(mode)) == 0 else { close(fd); throw SystemError.errno("cannot write", path: path) }
     var written = 0
     while written < bytes.count {

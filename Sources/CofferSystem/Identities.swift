@@ -30,30 +30,74 @@ public enum IdentityStore {
     return .file(defaultPath)
   }
 
+  /// Whether nothing at all is at `path` (`ENOENT`): the one case where a new identity may be made there. A file
+  /// that exists but cannot be reached or read is not missing; ``load()`` says why.
+  public static func isMissing(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) != 0 && errno == ENOENT && lstat(path, &st) != 0
+  }
+
   /// Loads the identities.
   /// - Returns: one or more X25519 identities.
-  /// - Throws: ``SystemError`` (exit 3) when none is configured or found, when the file is readable by group or
-  ///   others (with a `chmod 600` hint), or when the text holds no valid identity.
+  /// - Throws: ``SystemError``, always with exit status 3, naming the path and the real cause: none configured or
+  ///   found; a folder on the way that cannot be searched, a directory, a file that cannot be read (the system's
+  ///   reason, e.g. `Permission denied`); a file readable by group or others (with a `chmod 600` hint); text that
+  ///   holds no valid identity.
   public static func load() throws(SystemError) -> [AgeX25519Identity] {
     switch source() {
     case .environment:
       let text = ProcessEnvironment.get("COFFER_IDENTITY") ?? ""
       return try parse(text, label: "COFFER_IDENTITY")
     case .file(let path):
-      guard Files.exists(path) else {
-        throw SystemError(
-          "no identity at", path: path, reason: "file not found", status: .accessDenied,
-          hints: ["run `coffer keygen` to make one, or set COFFER_IDENTITY / COFFER_IDENTITY_FILE"])
+      var st = stat()
+      guard stat(path, &st) == 0 else {
+        let code = errno
+        if code == ENOENT {
+          var link = stat()
+          if lstat(path, &link) == 0 {
+            throw SystemError(
+              "cannot read identity", path: path, reason: "it is a symbolic link to a file that does not exist",
+              status: .accessDenied)
+          }
+          throw SystemError(
+            "no identity at", path: path, reason: "file not found", status: .accessDenied,
+            hints: ["run `coffer keygen` to make one, or set COFFER_IDENTITY / COFFER_IDENTITY_FILE"])
+        }
+        throw unreadable(path, code)
       }
-      if let mode = Files.mode(of: path), mode & 0o077 != 0 {
+      if (st.st_mode & S_IFMT) == S_IFDIR {
+        throw SystemError(
+          "cannot read identity", path: path, reason: "it is a directory, not a file", status: .accessDenied,
+          hints: ["COFFER_IDENTITY_FILE names the identity file itself, e.g. ~/.config/coffer/identity.txt"])
+      }
+      let mode = UInt32(st.st_mode & 0o7777)
+      if (st.st_mode & S_IFMT) == S_IFREG, mode & 0o077 != 0 {
         throw SystemError(
           "refusing identity file", path: path,
           reason: "it is readable by group or others (mode \(String(mode, radix: 8)))", status: .accessDenied,
           hints: ["run `chmod 600 \(path)`"])
       }
-      let bytes = try Files.read(path)
+      let bytes: [UInt8]
+      do {
+        bytes = try Files.read(path)
+      } catch {
+        throw unreadable(path, error.reason)
+      }
       return try parse(String(decoding: bytes, as: UTF8.self), label: path)
     }
+  }
+
+  static func unreadable(_ path: String, _ code: Int32) -> SystemError {
+    unreadable(path, String(cString: strerror(code)))
+  }
+
+  /// `cannot read identity PATH: REASON`, exit 3; for a permission problem, a hint saying what must be allowed.
+  static func unreadable(_ path: String, _ reason: String) -> SystemError {
+    let permission = reason == String(cString: strerror(EACCES)) || reason == String(cString: strerror(EPERM))
+    return SystemError(
+      "cannot read identity", path: path, reason: reason, status: .accessDenied,
+      hints: permission
+        ? ["the identity file must be readable, and every folder above it searchable, by the user running coffer"] : [])
   }
 
   static func parse(_ text: String, label: String) throws(SystemError) -> [AgeX25519Identity] {

@@ -77,6 +77,17 @@ public enum ProcessEnvironment {
     return out
   }
 
+  /// The variables that name or hold the user's identity: `COFFER_IDENTITY` (the key itself) and
+  /// `COFFER_IDENTITY_FILE` (where it is). No process Coffer starts inherits them (docs/architecture.md).
+  public static let identityVariables = ["COFFER_IDENTITY", "COFFER_IDENTITY_FILE"]
+
+  /// The environment every process Coffer starts inherits (git, `run`'s command, `run --redact`'s child): Coffer's
+  /// own, in order, without ``identityVariables``.
+  public static func childEntries() -> [[UInt8]] {
+    let prefixes = identityVariables.map { Array(($0 + "=").utf8) }
+    return entries().filter { entry in !prefixes.contains { entry.starts(with: $0) } }
+  }
+
   /// The login name of the user running Coffer (`$USER`, else the password database, else the uid).
   public static func userName() -> String {
     if let u = get("USER"), !u.isEmpty { return u }

@@ -38,7 +38,8 @@ public final class Subprocess {
   ///   - stdin: the child's standard input.
   ///   - stdout: the child's standard output.
   ///   - stderr: the child's standard error.
-  ///   - environment: `NAME=value` entries, or nil to inherit Coffer's.
+  ///   - environment: `NAME=value` entries, or nil to inherit Coffer's without the identity variables
+  ///     (``ProcessEnvironment/childEntries()``).
   /// - Throws: ``Exec/Failure`` when the program cannot be found or started.
   public init(
     _ argv: [String], stdin: Stream = .null, stdout: Stream = .pipe, stderr: Stream = .pipe,
@@ -99,7 +100,7 @@ public final class Subprocess {
     posix_spawnattr_setsigdefault(&attributes, &defaults)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     let cArgs = CStrings(argv.map { Array($0.utf8) })
-    let cEnv = CStrings(environment ?? ProcessEnvironment.entries())
+    let cEnv = CStrings(environment ?? ProcessEnvironment.childEntries())
     var child: pid_t = 0
     let rc = posix_spawn(&child, path, &actions, &attributes, cArgs.pointers, cEnv.pointers)
     for fd in close { Glibc.close(fd) }

@@ -568,16 +568,17 @@ struct AdversarialTests {
     #expect(same, "refused import changed the vault")
   }
 
-  /// Documented behaviour (docs/dotenv.md rule 10): `P=ab$cd` names `cd` in the error. The part of the value
-  /// before `$` is never echoed. (The name after `$` is part of the value: see report.)
-  @Test func dollarInUnquotedPasswordNamesOnlyTheReference() throws {
+  /// docs/dotenv.md rule 10: `P=ab$cd` is an error naming the line, the key and the column of the `$`. No part of
+  /// the value is echoed: not before the `$`, and not the name after it, which is part of the password (issue 11).
+  @Test func dollarInUnquotedPasswordNamesThePlaceNotTheReference() throws {
     let sb = try seededSandbox()
     try sb.write("pw.env", "DB_PASSWORD=adv-9e8d7c6b-secret$Tail0\n")
     let r = sb.run(["import", "pw.env"])
     expectStatus(r, 2, "import of pa$word")
     expectNoLeak(r, "import of pa$word", [adversarialCanary])
     let namesReference = r.stderr.contains("Tail0")
-    #expect(namesReference, "the error names the unassigned reference (documented)")
+    #expect(!namesReference, "the error quotes the text after $")
+    #expect(r.stderr.hasPrefix("coffer: error: pw.env:1: the $ at column 32 in the value of DB_PASSWORD refers to"))
   }
 
   /// init: environment names are validated before anything is written.

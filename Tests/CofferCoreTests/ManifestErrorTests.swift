@@ -104,7 +104,7 @@ import Testing
     #expect(
       failure(withHeader("secrets:\n  1PASSWORD: {}\n"))
         == "coffer.yaml:5:3: secrets.1PASSWORD: \"1PASSWORD\" is not a valid secret name; use letters, digits and "
-        + "'_', not starting with a digit")
+        + "'_', not starting with a digit (at most 256 bytes)")
     #expect(
       failure(withHeader("groups:\n  API: {}\n"))
         == "coffer.yaml:5:3: groups.API: \"API\" is not a valid group name; use lowercase letters, digits, '.', '_' "

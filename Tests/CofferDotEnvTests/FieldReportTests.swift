@@ -26,13 +26,15 @@ struct FieldReportTests {
   }
 
   func expectError(
-    _ text: String, line: Int, naming names: [String] = [], sourceLocation: SourceLocation = #_sourceLocation
+    _ text: String, line: Int, naming names: [String] = [], notNaming absent: [String] = [],
+    sourceLocation: SourceLocation = #_sourceLocation
   ) {
-    expectError(bytes: Array(text.utf8), line: line, naming: names, sourceLocation: sourceLocation)
+    expectError(bytes: Array(text.utf8), line: line, naming: names, notNaming: absent, sourceLocation: sourceLocation)
   }
 
   func expectError(
-    bytes: [UInt8], line: Int, naming names: [String] = [], sourceLocation: SourceLocation = #_sourceLocation
+    bytes: [UInt8], line: Int, naming names: [String] = [], notNaming absent: [String] = [],
+    sourceLocation: SourceLocation = #_sourceLocation
   ) {
     guard let error = Support.parseError(bytes: bytes) else {
       Issue.record("expected an error on line \(line)", sourceLocation: sourceLocation)
@@ -41,6 +43,9 @@ struct FieldReportTests {
     #expect(error.line == line, "\(error)", sourceLocation: sourceLocation)
     #expect(error.description.hasPrefix("test.env:\(line): "), sourceLocation: sourceLocation)
     for name in names { #expect(error.message.contains(name), "\(error)", sourceLocation: sourceLocation) }
+    for text in absent {
+      #expect(!error.description.contains(text) && !error.hints.joined().contains(text), "\(error)", sourceLocation: sourceLocation)
+    }
   }
 
   // F01 parsing:comments — `#` only starts a comment after a blank, never inside quotes.
@@ -77,24 +82,27 @@ struct FieldReportTests {
 
   // F03 interpolation — no value is ever silently shortened.
   @Test func f03DollarNeverSilentlyShortens() throws {
-    expectError("PASSWORD=\"abc$def\"\nPW2='ab${NOPE}cd'\nPW3=ab$defgh@jk", line: 1, naming: ["def"])
-    expectError("PASSWORD=\"abc$def\"\n", line: 1, naming: ["def", "PASSWORD"])
-    expectError("PW3=ab$defgh@jk\n", line: 1, naming: ["defgh"])
+    // The text after `$` may be part of a password: errors name the key and the column of the `$`, never that
+    // text (issue 11, kind 3).
+    expectError("PASSWORD=\"abc$def\"\nPW2='ab${NOPE}cd'\nPW3=ab$defgh@jk", line: 1, naming: ["PASSWORD", "column 14"], notNaming: ["def"])
+    expectError("PASSWORD=\"abc$def\"\n", line: 1, naming: ["PASSWORD", "column 14"], notNaming: ["def"])
+    expectError("PW3=ab$defgh@jk\n", line: 1, naming: ["PW3", "column 7"], notNaming: ["defgh", "jk"])
     try expectVars("PW2='ab${NOPE}cd'\n", ["PW2": "ab${NOPE}cd"])
     let error = try #require(Support.parseError("PASSWORD=\"abc$def\"\n"))
     #expect(error.hints.contains { $0.contains("single-quote") })
-    // Neighbours: braced, other quote styles, escapes, defaults.
-    expectError("A=x${def}y\n", line: 1, naming: ["def"])
-    expectError("A=\"${def}\"\n", line: 1, naming: ["def"])
-    expectError("A=1\nB=\"multi\nline $nope\"\n", line: 2, naming: ["nope"])
-    expectError("A=${NOPE:?msg}\n", line: 1, naming: ["NOPE"])
-    expectError("E=\nA=${E:?msg}\n", line: 2, naming: ["E"])
+    // Neighbours: braced, other quote styles, escapes, defaults; a multi-line value names the line of the `$`.
+    expectError("A=x${def}y\n", line: 1, naming: ["A", "column 4"], notNaming: ["def"])
+    expectError("A=\"${def}\"\n", line: 1, naming: ["A", "column 4"], notNaming: ["def"])
+    expectError("A=1\nB=\"multi\nline $nope\"\n", line: 3, naming: ["B", "column 6"], notNaming: ["nope"])
+    expectError("A=${NOPE:?msg}\n", line: 1, naming: ["A", "column 3"], notNaming: ["NOPE", "msg"])
+    expectError("E=\nA=${E:?msg}\n", line: 2, naming: ["A", "column 3", "unset or empty"], notNaming: ["msg"])
+    expectError("K=é€$pw_tail\n", line: 1, naming: ["K", "column 5"], notNaming: ["pw_tail"])
     try expectVars("E=\nA=${E?msg}\n", ["E": "", "A": ""])
     try expectVars("A=\"abc\\$def\"\nB=abc$$def\nC=\"abc$$def\"\nD=abc$\nE=a$ b\nF=$1\nG='$x'\n",
       ["A": "abc$def", "B": "abc$def", "C": "abc$def", "D": "abc$", "E": "a$ b", "F": "$1", "G": "$x"])
     try expectVars("X=1\nA=${NOPE:-$X}\nB=${X:-$NOPE}\nC=${X:+${X}${X}}\nD=${NOPE+$NOPE}\n",
       ["X": "1", "A": "1", "B": "1", "C": "11", "D": ""])
-    expectError("A=${NOPE:-$NOPE2}\n", line: 1, naming: ["NOPE2"])
+    expectError("A=${NOPE:-$NOPE2}\n", line: 1, naming: ["A", "column 11"], notNaming: ["NOPE"])
     // A value set through the document is stored byte-exact and never expanded.
     var document = DotEnvDocument()
     document.set("PASSWORD", to: SecretValue("abc$def${x}$(y)"))

@@ -120,8 +120,9 @@ extension CofferCommand {
       // Passthrough capture starts at the first argument ArgumentParser does not know, so a mistyped option before
       // `--` would otherwise be run as the command.
       if let first = command.first, first.hasPrefix("-"), first != "--", command.dropFirst().contains("--") {
+        // Its text is not shown: argument text in a usage error may be a secret.
         throw UsageError(
-          description: "unknown option \(first.split(separator: "=", maxSplits: 1)[0]) for run",
+          description: "an option before -- is not one run knows",
           hints: ["coffer run [--env NAME] [--no-override] [--allow-partial] [--redact] [--audit-names] -- COMMAND ARGS…"])
       }
       if redact {
@@ -253,14 +254,14 @@ enum RunEnvironment {
     }
   }
 
-  /// The inherited environment without `COFFER_IDENTITY`, the key that opens every environment and every kept
-  /// version.
+  /// The inherited environment without `COFFER_IDENTITY` (the key that opens every environment and every kept
+  /// version) or `COFFER_IDENTITY_FILE` (where it is).
   static func inheritedEnvironment() -> [[UInt8]] {
-    ProcessEnvironment.entries().filter { !$0.starts(with: Array("COFFER_IDENTITY=".utf8)) }
+    ProcessEnvironment.childEntries()
   }
 
-  /// The child's environment: the inherited one with the secrets merged in, and never `COFFER_IDENTITY`, the key
-  /// that opens every environment and every kept version.
+  /// The child's environment: the inherited one with the secrets merged in, and never `COFFER_IDENTITY` (the key
+  /// that opens every environment and every kept version) or `COFFER_IDENTITY_FILE`.
   static func childEnvironment(_ entries: [(name: String, value: SecretValue)], override: Bool) throws -> EnvironmentBlock {
     try merge(inheritedEnvironment(), entries, override: override)
   }

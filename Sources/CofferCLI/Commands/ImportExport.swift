@@ -80,7 +80,10 @@ enum Importer {
     let parsed = try DotEnvParser.parse(try Files.read(file), file: file)
     for w in parsed.warnings { ErrorRenderer.warn("\(file):\(w.line): \(w.message)") }
     let entries = parsed.document.values
-    for e in entries { try SecretNames.validate(e.name) }
+    for e in entries {
+      try SecretNames.validate(e.name, at: "\(file):\(parsed.document.line(of: e.name) ?? 1)")
+    }
+    SecretNames.warnAboutDestinations(entries.map(\.name), ws: ws)
     let identities = try IdentityLoader.load()
     let author = ws.author(identities)
     let now = SystemClock.now()

@@ -65,7 +65,7 @@ extension CofferCommand {
       case .environment:
         identities = try IdentityStore.load()
       case .file(let path):
-        if Files.exists(path) {
+        if !IdentityStore.isMissing(path) {
           identities = try IdentityStore.load()
         } else {
           let id = AgeX25519Identity.generate()

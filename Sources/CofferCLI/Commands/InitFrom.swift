@@ -43,7 +43,10 @@ struct TemplateImport {
       }
     }
     var (settings, invalid) = SettingInference.infer(entries)
-    for name in invalid { ErrorRenderer.warn("skipped \(name): not a valid variable name for coffer.yaml") }
+    for name in invalid {
+      ErrorRenderer.warn("skipped: \(SecretName.message(for: name))")
+      for hint in SecretName.hints(for: name) { ErrorRenderer.hint(hint) }
+    }
     if valuesAreReal {
       for index in settings.indices {
         settings[index].spec.example = nil

@@ -163,8 +163,8 @@ enum PullAction {
     trial.useRecipients(forSlot: wrap)
     let now = SystemClock.now()
     for item in pulled {
-      guard VaultGrammar.isToken(item.name) else {
-        changes.append((item.name, "blocked", "not a valid secret name"))
+      guard SecretName.isValid(item.name) else {
+        changes.append((item.name, "blocked", SecretName.message(for: item.name)))
         continue
       }
       let group = ws.group(of: item.name)

@@ -32,7 +32,10 @@ extension CofferCommand {
       @Argument(help: "The secret's name.") var name: String
       @Option(name: .long, help: ArgumentHelp("Read the value from FILE, byte for byte.", valueName: "file"))
       var file: String?
-      @Option(name: .long, help: ArgumentHelp("The value itself (visible in the process list: prefer stdin).", valueName: "value"))
+      // `.unconditional`: the next argument is the value even when it starts with `-` (`--value -x`).
+      @Option(
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp("The value itself, which may start with '-' (visible in the process list: prefer stdin).", valueName: "value"))
       var value: String?
       @Flag(name: .long, help: "Generate a random value (after the manifest's prefix, if any).") var generate = false
       @Option(name: .long, help: "With --generate: bytes of entropy (as `coffer generate`).") var length = 32
@@ -284,7 +287,10 @@ enum VaultMetadata {
     let summary = try VaultFile.inspect(bytes, file: label)
     let identities = Result { () throws(SystemError) in try IdentityStore.load() }
     guard case .success(let ids) = identities else {
-      ErrorRenderer.warn("\(label): no identity to verify the file MAC with: dates and authors are not authenticated")
+      // The real cause when an identity is configured but cannot be read (a folder, permissions, …).
+      let cause = identities.failureDescription.flatMap { $0.hasPrefix("no identity at") ? nil : $0 }
+      ErrorRenderer.warn(
+        "\(label): \(cause.map { "\($0), so " } ?? "")no identity to verify the file MAC with: dates and authors are not authenticated")
       return summary.secrets
     }
     let opened = Result { () throws(VaultError) in try VaultFile.open(bytes, file: label, with: ids) }
@@ -364,5 +370,13 @@ enum HistoryText {
       ("needs_rotation", mark.map { .object([("revoked", .string($0.recipient)), ("at", .string($0.time.rfc3339))]) } ?? .null),
       ("versions", .array(versions)),
     ]).encoded + "\n"
+  }
+}
+
+extension Result {
+  /// The failure's description, or nil on success.
+  var failureDescription: String? {
+    if case .failure(let error) = self { return "\(error)" }
+    return nil
   }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CofferCore
 import CofferDotEnv
+import CofferSync
 import CofferSystem
 import CofferVault
 
@@ -19,7 +20,10 @@ extension CofferCommand {
     @Argument(help: "The secret's name.") var name: String
     @Option(name: .long, help: ArgumentHelp("Read the value from FILE, byte for byte.", valueName: "file"))
     var file: String?
-    @Option(name: .long, help: ArgumentHelp("The value itself. Visible to other users of this machine in the process list and shell history: prefer stdin or --file.", valueName: "value"))
+    // `.unconditional`: the next argument is the value even when it starts with `-` (`--value -x`).
+    @Option(
+      name: .long, parsing: .unconditional,
+      help: ArgumentHelp("The value itself (it may start with '-'). Visible to other users of this machine in the process list and shell history: prefer stdin or --file.", valueName: "value"))
     var value: String?
     @Flag(name: .long, help: "Keep a trailing newline read from stdin.")
     var keepNewline = false
@@ -33,6 +37,7 @@ extension CofferCommand {
       if ws.manifest.secret(named: name) == nil {
         ErrorRenderer.warn("\(name) is not declared in coffer.yaml")
       }
+      SecretNames.warnAboutDestinations([name], ws: ws)
       let name = self.name
       let version = try ws.modifyVault(environment, identities: identities) { vault in
         try vault.set(name, to: secret, group: ws.group(of: name), author: ws.author(identities), at: SystemClock.now())
@@ -134,13 +139,34 @@ extension CofferCommand {
   }
 }
 
-/// The one naming rule for secrets, shared by import, set and run: `[A-Za-z_][A-Za-z0-9_.-]*` (the .env grammar).
+/// The one naming rule for secrets (``SecretName`` in CofferCore, the rule coffer.yaml applies), as a usage error.
 enum SecretNames {
-  static func validate(_ name: String) throws {
-    guard DotEnvSerializer.isValidName(name), name.utf8.count <= 256 else {
-      throw UsageError(
-        description: "invalid secret name \(name.debugDescription)",
-        hints: ["names start with a letter or _ and contain letters, digits, _ . or -"])
+  /// - Parameters:
+  ///   - name: the name given.
+  ///   - location: where it was read (`FILE:LINE`), when it came from a file.
+  /// - Throws: ``UsageError`` (exit 2) with the one message and, for a name only a .env file may hold, a hint.
+  static func validate(_ name: String, at location: String? = nil) throws {
+    guard !SecretName.isValid(name) else { return }
+    throw UsageError(
+      description: (location.map { "\($0): " } ?? "") + SecretName.message(for: name), hints: SecretName.hints(for: name))
+  }
+
+  /// Warns about valid names a GitHub destination in the manifest will block (`GITHUB_` prefix), so the surprise
+  /// comes when the name is stored, not at the next `sync`.
+  /// - Parameters:
+  ///   - names: names being stored.
+  ///   - ws: the workspace (its manifest's destinations).
+  static func warnAboutDestinations(_ names: [String], ws: Workspace) {
+    guard let bytes = try? Files.read(ws.project.manifestPath),
+      let specs = try? Manifest.decodeDestinations(bytes, file: ws.project.display(ws.project.manifestPath))
+    else { return }
+    let github = specs.filter { if case .github = $0.target { return true } else { return false } }
+    for name in names {
+      for spec in github {
+        if let groups = spec.groups, !groups.contains(ws.group(of: name)) { continue }
+        guard let problem = GitHubRules.nameProblem(name) else { continue }
+        ErrorRenderer.warn("\(name) is a valid name, but destination \(spec.name) (GitHub) will block it: \(problem)")
+      }
     }
   }
 }

@@ -49,7 +49,13 @@ extension CofferCommand {
       let esc = try fromPulumi.map(EscReference.init(parsing:))
       // Everything that can fail on input is read before anything is created.
       let imported = try sourceEnv.map { try TemplateImport.read([$0], valuesAreReal: true) }
-      let values = try sourceEnv.map { try DotEnvParser.parse(try Files.read($0), file: $0).document.values }
+      let sourceDocument = try sourceEnv.map { try DotEnvParser.parse(try Files.read($0), file: $0).document }
+      let values = sourceDocument?.values
+      if let sourceEnv, let sourceDocument {
+        for v in sourceDocument.values {
+          try SecretNames.validate(v.name, at: "\(sourceEnv):\(sourceDocument.line(of: v.name) ?? 1)")
+        }
+      }
       if template == "reference" { envs = ReferenceTemplate.environments }
       let target = env ?? envs.first ?? "development"
       guard envs.contains(target) else { throw UsageError(description: "--env \(target) is not one of \(envs.joined(separator: ", "))") }
@@ -93,7 +99,6 @@ extension CofferCommand {
       let ws = try Workspace.load(global)
       try Files.writeAtomically(Paths.join(root, "env.example"), Array(TemplateWriter.render(ws.manifest).utf8), newFileMode: 0o644)
       if let values, !values.isEmpty {
-        for v in values { try SecretNames.validate(v.name) }
         try ws.modifyVault(target, identities: identities, action: "import", detail: "setup-repo") { vault in
           let now = SystemClock.now()
           for (n, value) in values {
@@ -132,7 +137,7 @@ struct EscReference {
 /// The identity for a new repository: the configured one, or a new one at the configured path.
 enum SetupIdentity {
   static func loadOrCreate() throws -> [AgeX25519Identity] {
-    if case .file(let path) = IdentityStore.source(), !Files.exists(path) {
+    if case .file(let path) = IdentityStore.source(), IdentityStore.isMissing(path) {
       let id = AgeX25519Identity.generate()
       try IdentityStore.write(id, to: path, at: SystemClock.now())
       ErrorRenderer.note("created identity \(path) (keep it safe; never commit it)")

@@ -23,6 +23,11 @@ struct SyncOptions: ParsableArguments {
 
   @Flag(name: .customLong("allow-custom-api-url"), help: "In CI, allow destinations whose api_url is not the service's own.")
   var allowCustomAPIURL = false
+
+  @Flag(
+    name: .customLong("allow-blocked"),
+    help: "Exit 0 even when items were blocked (a rule of the destination, or empty with --from-env); failures still exit 4.")
+  var allowBlocked = false
 }
 
 extension CofferCommand {
@@ -54,7 +59,7 @@ extension CofferCommand {
       let specs = try session.select(to, from: env)
       try SyncRunner.run(
         session, specs, fromEnv: fromEnv, prune: prune, planOnly: true, json: json, explicit: !to.isEmpty,
-        allowCustomAPIURL: allowCustomAPIURL)
+        allowCustomAPIURL: allowCustomAPIURL, allowBlocked: true)
     }
   }
 
@@ -66,8 +71,9 @@ extension CofferCommand {
       discussion: """
         Plans first (see `coffer plan`), then writes only what differs; a second run right after makes no writes. \
         One failed item does not stop the others; the summary lists each. Exit 4 when anything failed: run again \
-        to retry only what failed. Tokens come from each destination's token_env variable (or a vault secret of \
-        that name) and are never printed.
+        to retry only what failed. Exit 1 when nothing failed but an item was blocked (a name or value the \
+        destination refuses; with --from-env, a declared variable that is empty), unless --allow-blocked. Tokens \
+        come from each destination's token_env variable (or a vault secret of that name) and are never printed.
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -110,7 +116,8 @@ enum SyncRunner {
     let specs = try session.select(options.to, types: types)
     try run(
       session, specs, fromEnv: options.fromEnv, prune: options.prune, planOnly: options.dryRun, json: options.json,
-      explicit: !options.to.isEmpty, allowCustomAPIURL: options.allowCustomAPIURL)
+      explicit: !options.to.isEmpty, allowCustomAPIURL: options.allowCustomAPIURL,
+      allowBlocked: options.allowBlocked)
   }
 
   /// One source per destination (docs/ci.md): a `source: github` destination is written only by
@@ -133,9 +140,12 @@ enum SyncRunner {
     return specs.filter { $0.source != .github }
   }
 
+  /// Plans (and unless `planOnly`, applies) every destination.
+  /// - Throws: ``Finish`` with status 4 when a destination or an item failed; else with status 1 when an item was
+  ///   blocked (or, with `fromEnv`, a declared variable was empty) and `allowBlocked` is false.
   static func run(
     _ session: SyncSession, _ chosen: [DestinationSpec], fromEnv: Bool, prune: Bool, planOnly: Bool, json: Bool,
-    explicit: Bool = false, allowCustomAPIURL: Bool = false
+    explicit: Bool = false, allowCustomAPIURL: Bool = false, allowBlocked: Bool
   ) throws {
     let specs = try oneSource(chosen, fromEnv: fromEnv, explicit: explicit)
     guard !specs.isEmpty else { return }
@@ -143,7 +153,8 @@ enum SyncRunner {
     // Before the values are read: a rotation after this point keeps its stale marker.
     var staleSequence = 0
     if !fromEnv, !planOnly { staleSequence = try StaleDestinations.load(session.ws.project).sequence }
-    let sources = try session.sources(for: specs, fromEnv: fromEnv)
+    var emptyInEnvironment: [String] = []
+    let sources = try session.sources(for: specs, fromEnv: fromEnv, empty: &emptyInEnvironment)
     var groups: [String: Set<String>] = [:]
     for spec in specs {
       guard let source = sources[spec.from] else { continue }
@@ -157,11 +168,14 @@ enum SyncRunner {
       identities.isEmpty
       ? Auditor(root: session.ws.project.root, actor: "process-environment", identities: [])
       : session.ws.auditor(identities)
-    let (failed, deliveredNames) = try AsyncBridge.run { () async throws -> (Bool, Set<String>) in
+    let blockStops = !allowBlocked
+    let emptyBlocks = !emptyInEnvironment.isEmpty
+    let (failed, blocked, deliveredNames) = try AsyncBridge.run { () async throws -> (Bool, Bool, Set<String>) in
       var delivered: Set<String> = []  // destinations whose plan and apply both succeeded
       let transport = HTTPClientTransport()
       let client = SyncRuntime.client(transport: transport, onRetry: SyncRender.reportRetry)
       var anyFailure = false
+      var anyBlocked = false
       var documents: [JSON] = []
       do {
         for spec in specs {
@@ -197,6 +211,7 @@ enum SyncRunner {
                 + "replace it (one source per destination: docs/ci.md)")
           }
           if !planOnly { anyFailure = anyFailure || !refused.isEmpty }
+          anyBlocked = anyBlocked || plan.changes.contains { $0.action == .blocked }
           if planOnly {
             anyFailure = anyFailure || plan.failure != nil
             if json { documents.append(SyncRender.json(spec, plan: plan, report: nil)) } else {
@@ -238,12 +253,24 @@ enum SyncRunner {
       }
       await transport.shutdown()
       if json {
-        Terminal.out(JSON.object([("ok", .bool(!anyFailure)), ("destinations", .array(documents))]).encoded + "\n")
+        Terminal.out(
+          JSON.object([
+            ("ok", .bool(!anyFailure && !((anyBlocked || emptyBlocks) && blockStops))),
+            ("blocked", .bool(anyBlocked || emptyBlocks)),
+            ("destinations", .array(documents)),
+          ]).encoded + "\n")
       }
-      return (anyFailure, delivered)
+      return (anyFailure, anyBlocked, delivered)
     }
     if !planOnly, !fromEnv { try clearStale(session, delivered: deliveredNames, readSequence: staleSequence) }
     if failed { throw Finish(status: ExitStatus.remoteFailed.rawValue) }
+    if blocked || emptyBlocks, blockStops {
+      ErrorRenderer.note(
+        blocked
+          ? "some items were blocked and not delivered (see `blocked` above): exit status 1; pass --allow-blocked to accept them"
+          : "some declared variables were empty and not delivered (see the warning above): exit status 1; pass --allow-blocked to accept them")
+      throw Finish(status: ExitStatus.problemsFound.rawValue)
+    }
   }
 
   /// The state after a `--from-env` apply: every record this run wrote or first recorded is marked
