@@ -137,6 +137,7 @@ enum SyncRunner {
               destination: spec.name, changes: [],
               failure: "refusing to prune: there is nothing to deliver from \(fromEnv ? "the environment" : spec.from)")
             : await destination.plan(input)
+          for warning in plan.warnings { ErrorRenderer.warn("\(spec.name): \(warning)") }
           if planOnly {
             anyFailure = anyFailure || plan.failure != nil
             if json { documents.append(SyncRender.json(spec, plan: plan, report: nil)) } else {
