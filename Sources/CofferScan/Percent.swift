@@ -82,8 +82,8 @@ struct PercentMatch: Equatable {
 ///
 /// A match is reported once its last byte has been fed, with its start and end in the original input; matches
 /// that are plain occurrences of a value are reported too (the callers already find those, and merge overlaps).
-/// With `skipQuiet`, a chunk with no `%` (and no literal `+` when that matters) is not decoded at all unless a
-/// match in progress needs it: before the next chunk that is decoded, the last ``PercentPatterns/maxLength`` − 1
+/// With `skipQuiet`, chunks are taken in pieces of 4 KiB (or twice the longest value), and a piece with no escape
+/// (and no literal `+` when that matters) is not decoded at all unless a match in progress needs it: before the next chunk that is decoded, the last ``PercentPatterns/maxLength`` − 1
 /// bytes are decoded again from a fresh state, so a match that starts in skipped bytes is still found (and a match
 /// may then be reported twice). Without it every byte is decoded, and ``holdFrom`` is exact.
 struct PercentStream {
@@ -143,24 +143,39 @@ struct PercentStream {
       consumed += chunk.count
       return
     }
-    if skipQuiet {
-      let quiet = partial.isEmpty && pending.isEmpty && !inProgressHasEscape && !hasTrigger(chunk)
-      if quiet {
-        remember(chunk)
-        consumed += chunk.count
-        decodedLast = false
-        return
-      }
-      if !decodedLast {
-        // Replay the remembered bytes from a fresh state so a match that began in skipped bytes is found.
-        let replay = recent
-        let replayStart = consumed - replay.count
-        restart(at: replayStart)
-        replay.withUnsafeBufferPointer { decode($0, at: replayStart, into: &out) }
-      }
-      decodedLast = true
-      remember(chunk)
+    guard skipQuiet else {
+      decode(chunk, at: consumed, into: &out)
+      consumed += chunk.count
+      return
     }
+    // Pieces of a few KiB, so one escape in a large file costs the decoding of its piece, not of the file.
+    let piece = max(4096, 2 * patterns.maxLength)
+    var start = 0
+    while start < chunk.count {
+      let end = min(start + piece, chunk.count)
+      feedPiece(UnsafeBufferPointer(rebasing: chunk[start..<end]), into: &out)
+      start = end
+    }
+  }
+
+  /// One piece of a chunk, skipped when quiet (see the type's documentation).
+  private mutating func feedPiece(_ chunk: UnsafeBufferPointer<UInt8>, into out: inout [PercentMatch]) {
+    let quiet = partial.isEmpty && pending.isEmpty && !inProgressHasEscape && !hasTrigger(chunk)
+    if quiet {
+      remember(chunk)
+      consumed += chunk.count
+      decodedLast = false
+      return
+    }
+    if !decodedLast {
+      // Replay the remembered bytes from a fresh state so a match that began in skipped bytes is found.
+      let replay = recent
+      let replayStart = consumed - replay.count
+      restart(at: replayStart)
+      replay.withUnsafeBufferPointer { decode($0, at: replayStart, into: &out) }
+    }
+    decodedLast = true
+    remember(chunk)
     decode(chunk, at: consumed, into: &out)
     consumed += chunk.count
   }
@@ -183,19 +198,38 @@ struct PercentStream {
 
   /// Whether a chunk holds an escape (`%XX`, or a `%` or `%X` at its end), or a `+` when that can matter.
   private func hasTrigger(_ chunk: UnsafeBufferPointer<UInt8>) -> Bool {
-    if patterns.plusMatters && chunk.contains(0x2B) { return true }
-    var i = 0
+    if patterns.plusMatters && firstIndex(of: 0x2B, in: chunk, from: 0) != nil { return true }
     let n = chunk.count
-    while i < n {
-      if chunk[i] == 0x25 {
-        if i + 2 >= n { return i + 1 == n || PercentPatterns.hexValue(chunk[i + 1]) != nil }
-        if PercentPatterns.hexValue(chunk[i + 1]) != nil && PercentPatterns.hexValue(chunk[i + 2]) != nil {
-          return true
-        }
+    var from = 0
+    while let i = firstIndex(of: 0x25, in: chunk, from: from) {
+      if i + 2 >= n { return i + 1 == n || PercentPatterns.hexValue(chunk[i + 1]) != nil }
+      if PercentPatterns.hexValue(chunk[i + 1]) != nil && PercentPatterns.hexValue(chunk[i + 2]) != nil {
+        return true
       }
-      i += 1
+      from = i + 1
     }
     return false
+  }
+
+  /// The first index at or after `from` holding `byte`, eight bytes at a time.
+  private func firstIndex(of byte: UInt8, in chunk: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+    guard let base = chunk.baseAddress else { return nil }
+    let n = chunk.count
+    var i = from
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    let pattern = ones &* UInt64(byte)
+    let raw = UnsafeRawPointer(base)
+    while i + 8 <= n {
+      let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ pattern
+      if (x &- ones) & ~x & highs != 0 { break }  // some byte of these eight is `byte`
+      i += 8
+    }
+    while i < n {
+      if base[i] == byte { return i }
+      i += 1
+    }
+    return nil
   }
 
   private mutating func remember(_ chunk: UnsafeBufferPointer<UInt8>) {
