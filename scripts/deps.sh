@@ -7,6 +7,9 @@ command -v age >/dev/null 2>&1 || need+=(age)
 dpkg -s libsodium-dev >/dev/null 2>&1 || need+=(libsodium-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v git >/dev/null 2>&1 || need+=(git)   # the gitignore tests compare with git itself
+# The .env cross-reader test: Node's util.parseEnv (Node >= 20.12; skipped when older) and dash.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v dash >/dev/null 2>&1 || need+=(dash)
 python3 -c 'import dotenv, yaml' >/dev/null 2>&1 || pip_need=1
 # PyNaCl: the sealed-box interop test.
 python3 -c 'import nacl.public' >/dev/null 2>&1 || nacl_need=1

@@ -405,7 +405,7 @@ private struct Expander {
         case 0x6E: out.append(Byte.lf)  // \n
         case 0x72: out.append(Byte.cr)  // \r
         case 0x74: out.append(Byte.tab)  // \t
-        case Byte.doubleQuote, Byte.backslash, Byte.dollar: out.append(next)
+        case Byte.doubleQuote, Byte.backslash, Byte.dollar, 0x60: out.append(next)  // \" \\ \$ \`
         default: out += [byte, next]
         }
         position += 2

@@ -55,7 +55,16 @@ public final class Automaton: Sendable {
   /// Takes O(Σ|pattern| × classes) time and 4 × states × classes bytes of table.
   /// - Parameter patterns: the byte strings to find; empty patterns are ignored, duplicates are reported under
   ///   each of their indices.
-  public init(patterns: [[UInt8]]) {
+  public convenience init(patterns: [[UInt8]]) {
+    self.init(patterns: patterns, equivalents: [])
+  }
+
+  /// Compiles patterns, reading some input bytes as others.
+  /// - Parameters:
+  ///   - patterns: the byte strings to find, as for ``init(patterns:)``.
+  ///   - equivalents: pairs `(input, as)`: the input byte `input` moves the automaton exactly as `as` does (for
+  ///     example `+` as a space in form-encoded text). Costs nothing per byte.
+  package init(patterns: [[UInt8]], equivalents: [(UInt8, UInt8)]) {
     self.patterns = patterns
     maxPatternLength = patterns.map(\.count).max() ?? 0
 
@@ -69,6 +78,7 @@ public final class Automaton: Sendable {
       n += 1
     }
     let width = n
+    for (input, target) in equivalents { classOf[Int(input)] = classOf[Int(target)] }
     classes = classOf
 
     // 1. The trie, sparse: children as sibling lists.

@@ -17,8 +17,12 @@ public final class RedactionSet: Sendable {
 
   /// Values that were too short to redact (under ``Encodings/minimumLength`` bytes).
   public let skipped: [SkippedValue]
-  /// The longest variant: the most output a redactor ever holds back.
+  /// The longest variant: the most output a redactor ever holds back (a percent-encoded value may hold back up to
+  /// three times its length).
   public let maxPatternLength: Int
+  /// The values for percent-encoded text; owners are indices in `percentNames`.
+  let percent: PercentPatterns
+  let percentNames: [String]
 
   /// Compiles the patterns. Variants longer than 32 bytes are looked for by their first 32 bytes and compared in
   /// full afterwards, so the automaton stays small for long values such as keys and certificates.
@@ -31,11 +35,18 @@ public final class RedactionSet: Sendable {
     var seen = Set<ByteString>()
     var skipped: [SkippedValue] = []
     var longest = 0
+    var percentValues: [(owner: Int, bytes: [UInt8])] = []
+    var percentNames: [String] = []
+    var seenValues = Set<ByteString>()
     for v in values {
       let bytes = v.value.reveal()
       guard bytes.count >= Encodings.minimumLength else {
         skipped.append(SkippedValue(name: v.name, environment: v.environment, version: v.version, reason: "shorter than \(Encodings.minimumLength) bytes"))
         continue
+      }
+      if seenValues.insert(ByteString(bytes)).inserted {
+        percentValues.append((percentNames.count, bytes))
+        percentNames.append(v.name)
       }
       for variant in Encodings.variants(of: bytes, distinctiveParts: false) where seen.insert(ByteString(variant.bytes)).inserted {
         longest = max(longest, variant.bytes.count)
@@ -59,6 +70,8 @@ public final class RedactionSet: Sendable {
     self.tails = tails
     self.skipped = skipped
     maxPatternLength = longest
+    percent = PercentPatterns(values: percentValues)
+    self.percentNames = percentNames
   }
 }
 
@@ -92,8 +105,14 @@ public struct Redactor {
   var spans: [Span] = []  // disjoint, sorted
   var pending: [Pending] = []  // long variants whose key matched, still being compared
 
+  var percent: PercentStream
+  var percentMatches: [PercentMatch] = []
+
   /// A redactor at the start of a stream.
-  public init(_ set: RedactionSet) { self.set = set }
+  public init(_ set: RedactionSet) {
+    self.set = set
+    percent = PercentStream(set.percent, skipQuiet: false)
+  }
 
   /// Consumes a chunk and returns the output that is now final.
   /// - Parameter chunk: the next bytes of the stream.
@@ -113,7 +132,10 @@ public struct Redactor {
       }
     }
     compare()
-    var safe = cursor.offset - set.automaton.pending(cursor)
+    percentMatches.removeAll(keepingCapacity: true)
+    percent.feed(chunk.bindMemory(to: UInt8.self), into: &percentMatches)
+    addPercentSpans()
+    var safe = min(cursor.offset - set.automaton.pending(cursor), percent.holdFrom)
     if let first = pending.map(\.start).min() { safe = min(safe, first) }
     var emitTo = safe
     if let open = spans.first(where: { $0.end > safe }) { emitTo = min(emitTo, open.start) }
@@ -147,7 +169,17 @@ public struct Redactor {
   /// Ends the stream and returns everything still held (a variant cut short by the end is not a match).
   public mutating func finish() -> [UInt8] {
     pending = []
+    percentMatches.removeAll(keepingCapacity: true)
+    percent.finish(into: &percentMatches)
+    addPercentSpans()
     return emit(upTo: cursor.offset)
+  }
+
+  /// Spans for values found percent-encoded: the whole encoded text is replaced.
+  private mutating func addPercentSpans() {
+    for m in percentMatches {
+      add(Span(start: m.start, end: m.end, name: set.percentNames[m.owner], length: m.end - m.start))
+    }
   }
 
   private mutating func add(_ span: Span) {

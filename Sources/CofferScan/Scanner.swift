@@ -98,6 +98,8 @@ public final class Scanner: Sendable {
   let rules: [any Rule]
   let fingerprintMaterial: @Sendable (String, [UInt8]) -> String
   let patternLengths: [Int]
+  /// The known values for percent-encoded text; owners are indices in ``values``.
+  let percent: PercentPatterns
 
   /// Values that were too short to look for.
   public let skipped: [SkippedValue]
@@ -143,6 +145,8 @@ public final class Scanner: Sendable {
     }
     var skipped: [SkippedValue] = []
     var infos: [ValueInfo] = []
+    var percentValues: [(owner: Int, bytes: [UInt8])] = []
+    var seenValues = Set<ByteString>()
     for v in values {
       let bytes = v.value.reveal()
       guard bytes.count >= Encodings.minimumLength else {
@@ -151,6 +155,7 @@ public final class Scanner: Sendable {
       }
       let i = infos.count
       infos.append(ValueInfo(name: v.name, environment: v.environment, version: v.version, fingerprint: v.fingerprint))
+      if seenValues.insert(ByteString(bytes)).inserted { percentValues.append((i, bytes)) }
       for variant in Encodings.variants(of: bytes, distinctiveParts: true) {
         addVariant(variant.bytes, value: i, encoding: variant.encoding)
       }
@@ -167,6 +172,7 @@ public final class Scanner: Sendable {
     self.skipped = skipped
     self.fingerprintMaterial = fingerprint
     patternLengths = patterns.map(\.count)
+    percent = PercentPatterns(values: percentValues)
   }
 
   /// A new stream to scan one file or blob.
@@ -225,10 +231,14 @@ public struct ScanStream {
   var carry: [UInt8] = []
   var carryStart = 0
   var ended = false
+  var percent: PercentStream
+  var percentMatches: [PercentMatch] = []
 
   init(_ scanner: Scanner) {
     self.scanner = scanner
-    lines = LineTracker(window: max(scanner.maxPatternLength, 1))
+    // A percent-encoded match can start up to three times the value's length before its end.
+    lines = LineTracker(window: max(scanner.maxPatternLength, 3 * scanner.percent.maxLength + 3, 1))
+    percent = PercentStream(scanner.percent, skipQuiet: true)
   }
 
   /// The number of bytes fed so far.
@@ -268,6 +278,10 @@ public struct ScanStream {
         }
       }
     }
+    percentMatches.removeAll(keepingCapacity: true)
+    percent.feed(buffer, into: &percentMatches)
+    if isFinal { percent.finish(into: &percentMatches) }
+    addPercentCandidates(buffer)
     if isFinal {
       ended = true
       resolve(buffer, final: true)
@@ -289,9 +303,23 @@ public struct ScanStream {
   public mutating func finish() -> [Finding] {
     if !ended {
       ended = true
-      resolve(UnsafeBufferPointer(start: nil, count: 0), final: true)
+      let empty = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+      percentMatches.removeAll(keepingCapacity: true)
+      percent.finish(into: &percentMatches)
+      addPercentCandidates(empty)
+      resolve(empty, final: true)
     }
     return collapse()
+  }
+
+  /// Known values found in percent-encoded text (a plain occurrence found here too merges with the raw one).
+  private mutating func addPercentCandidates(_ buffer: UnsafeBufferPointer<UInt8>) {
+    for m in percentMatches {
+      let p = lines.position(of: m.start, in: buffer)
+      let endLine = lines.position(of: m.end - 1, in: buffer).line
+      candidates.append(
+        Candidate(kind: .value(m.owner, .percent), start: m.start, end: m.end, line: p.line, column: p.column, endLine: endLine))
+    }
   }
 
   // MARK: - Format rules

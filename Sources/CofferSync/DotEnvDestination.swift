@@ -68,7 +68,13 @@ public struct DotEnvDestination: ValueSource {
         changes.append(PlannedChange(name, kind, .delete))
       }
     }
-    return DestinationPlan(destination: name, changes: changes)
+    var plan = DestinationPlan(destination: name, changes: changes)
+    let values = Dictionary(input.items.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+    plan.warnings = plan.writes.compactMap { change -> String? in
+      guard change.action != .delete, let value = values[change.name] else { return nil }
+      return DotEnvSerializer.warning(name: change.name, value: value).map { "\(path): \($0)" }
+    }
+    return plan
   }
 
   public func plan(_ input: SyncInput) async -> DestinationPlan {

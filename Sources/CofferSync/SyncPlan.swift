@@ -145,6 +145,9 @@ public struct DestinationPlan: Sendable, Equatable {
   public var notes: [String]
   /// Set when the remote could not be read completely: nothing is written to this destination.
   public var failure: String?
+  /// Warnings for stderr about what will be written (a `.env` value that other readers will read differently);
+  /// never a value.
+  public var warnings: [String] = []
 
   /// Creates a plan; the changes are sorted.
   /// - Parameters:

@@ -354,6 +354,11 @@ struct CanaryTests {
         expectStatus(r, 0, what)
         expectStderrClean(r, what)
         expectContainsMarkers(r.out, Canaries.development, what)
+        if format == "dotenv" {
+          // The portability warning (issue 11 kind 2) names the key and the readers, never the value.
+          let warned = r.stderr.contains("coffer: warning: \(Canaries.quoted.name): no .env quoting is read the same")
+          #expect(warned, "export dotenv: no portability warning for \(Canaries.quoted.label)")
+        }
         if format == "json" {
           let obj = (try? JSONSerialization.jsonObject(with: r.stdout)) as? [String: String] ?? [:]
           let bad = Canaries.development.filter { obj[$0.name] != $0.text }.map(\.label)

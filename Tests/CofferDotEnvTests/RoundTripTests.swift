@@ -34,13 +34,23 @@ struct RoundTripTests {
   static func checkForm(_ value: [UInt8], _ encoded: String) {
     let text = Array(encoded.utf8)
     let hasDollarBrace = zip(value, value.dropFirst()).contains { $0 == 0x24 && $1 == 0x7B }
+    let hasDoubleBackslash = zip(value, value.dropFirst()).contains { $0 == 0x5C && $1 == 0x5C }
     if isBare(value) {
       #expect(text == value, "bare expected")
-    } else if !value.contains(0x27) && !value.contains(0x5C) && !value.contains(0x0D) && !hasDollarBrace {
+    } else if !value.contains(0x27) && !value.contains(0x0D) && !hasDollarBrace && !hasDoubleBackslash
+      && value.last != 0x5C
+    {
       #expect(text == [0x27] + value + [0x27], "single quotes expected")
+      #expect(DotEnvSerializer.differingReaders(SecretValue(value)).isEmpty, "single quotes are portable")
     } else {
       #expect(text.first == 0x22 && text.last == 0x22, "double quotes expected")
       #expect(!text.contains(0x0D), "CR must be escaped")
+      // Every `$` and backtick is escaped, so a shell sourcing the file never expands or runs anything.
+      var escaped = false
+      for byte in text.dropFirst().dropLast() {
+        if !escaped { #expect(byte != 0x60 && byte != 0x24 && byte != 0x22, "unescaped special character") }
+        escaped = !escaped && byte == 0x5C
+      }
     }
   }
 
@@ -95,6 +105,10 @@ struct RoundTripTests {
     #expect(DotEnvSerializer.encode(SecretValue("it's $5")) == #""it's \$5""#)
     #expect(DotEnvSerializer.encode(SecretValue("x${A}")) == #""x\${A}""#)
     #expect(DotEnvSerializer.encode(SecretValue("a\rb")) == #""a\rb""#)
+    #expect(DotEnvSerializer.encode(SecretValue(#"test\test"#)) == #"'test\test'"#)
+    #expect(DotEnvSerializer.encode(SecretValue(#"a\\b"#)) == #""a\\\\b""#)
+    #expect(DotEnvSerializer.encode(SecretValue("it's `id`")) == #""it's \`id\`""#)
+    #expect(DotEnvSerializer.encode(SecretValue("`id` $(id)")) == "'`id` $(id)'")
     #expect(DotEnvSerializer.encode(SecretValue(#"say "hi" it's"#)) == #""say \"hi\" it's""#)
   }
 

@@ -194,7 +194,9 @@ enum ExportFormatter {
     }
     switch format {
     case .dotenv:
-      return DotEnvSerializer.serialize(entries)
+      let (bytes, warnings) = DotEnvSerializer.serializeWithWarnings(entries)
+      for warning in warnings { ErrorRenderer.warn(warning.description) }
+      return bytes
     case .json:
       return Array((JSON.object(entries.map { ($0.name, JSON.string($0.value.revealString())) }).encoded + "\n").utf8)
     case .yaml:

@@ -212,6 +212,7 @@ enum SyncRunner {
           }
           if !planOnly { anyFailure = anyFailure || !refused.isEmpty }
           anyBlocked = anyBlocked || plan.changes.contains { $0.action == .blocked }
+          for warning in plan.warnings { ErrorRenderer.warn("\(spec.name): \(warning)") }
           if planOnly {
             anyFailure = anyFailure || plan.failure != nil
             if json { documents.append(SyncRender.json(spec, plan: plan, report: nil)) } else {
