@@ -91,7 +91,8 @@ public enum Files {
   /// - Parameters:
   ///   - path: the target file.
   ///   - bytes: the new contents.
-  ///   - newFileMode: the permission bits when the file does not exist yet (an existing file keeps its mode).
+  ///   - newFileMode: the permission bits when the file does not exist yet (an existing file keeps its mode, and
+  ///     its owner and group where the process may set them).
   /// - Throws: ``SystemError`` naming the path; the target is then unchanged and no temporary file is left.
   public static func writeAtomically(_ path: String, _ bytes: [UInt8], newFileMode: UInt32 = 0o600) throws(SystemError) {
     let dir = Paths.parent(path)
@@ -104,7 +105,13 @@ public enum Files {
     defer {
       if !ok { unlink(tmp) }
     }
-    let mode = Files.mode(of: path) ?? newFileMode
+    var existing = stat()
+    let exists = stat(path, &existing) == 0
+    // An existing file keeps its owner and group (best effort: only root may give a file to another user) and mode.
+    if exists, existing.st_uid != geteuid() || existing.st_gid != getegid() {
+      _ = fchown(fd, existing.st_uid, existing.st_gid)
+    }
+    let mode = exists ? UInt32(existing.st_mode & 0o7777) : newFileMode
     guard fchmod(fd, mode_t(mode)) == 0 else { close(fd); throw SystemError.errno("cannot write", path: path) }
     var written = 0
     while written < bytes.count {
