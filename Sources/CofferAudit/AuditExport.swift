@@ -206,9 +206,12 @@ public enum AuditExport {
       let lastLine = body.isEmpty ? lines.count : lastLineNo
       if lastSeq < end.last_seq {
         problems.append(AuditProblem(line: nil, kind: .exportTruncated(missing: end.last_seq - lastSeq)))
-      } else if previous != end.last_hash || body.count != end.lines, !problems.contains(where: { $0.line == lastLine }) {
+      } else if previous != end.last_hash, !problems.contains(where: { $0.line == lastLine }) {
         // The last line (or the end line itself) changed: the chain has no later line to catch it.
         problems.append(AuditProblem(line: lastLine, kind: .edited))
+      } else if body.count != end.lines, problems.isEmpty {
+        // An intact chain whose count differs from the end line's: the end line changed.
+        problems.append(AuditProblem(line: lines.count, kind: .edited))
       }
     } else {
       problems.append(AuditProblem(line: nil, kind: .exportEndMissing))

@@ -96,7 +96,7 @@ import Testing
   }
 
   /// The sample: a field edited in the middle; neighbours: the last line edited, a line that no longer parses,
-  /// the header's hash edited.
+  /// the header's hash edited, the end line's count edited.
   @Test func anEditedExportNamesTheLine() throws {
     let good = Self.lines(AuditExport.encode(segments: Self.log().files, since: nil, exportedAt: Self.at, head: "verified").bytes)
     var edited = good
@@ -111,6 +111,9 @@ import Testing
     var header = good
     header[0] = header[0].replacingOccurrences(of: #""after_hash":"0000"#, with: #""after_hash":"1111"#)
     #expect(Self.problems(header) == ["line 1: edited after it was written"])
+    var count = good
+    count[7] = count[7].replacingOccurrences(of: #""lines":6"#, with: #""lines":5"#)
+    #expect(Self.problems(count) == ["line 8: edited after it was written"])
   }
 
   /// The sample: the last two lines cut (the end line kept); neighbours: the end line removed, the file cut

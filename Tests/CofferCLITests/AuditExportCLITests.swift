@@ -228,7 +228,8 @@ import Testing
     expectNoLeak(v, "audit verify FILE")
     // A tampered file's messages name lines, never their content.
     var lines = try Self.lines(file: sb.path("audit.jsonl"))
-    lines[2] = lines[2].replacingOccurrences(of: "\"read\"", with: "\"" + Canaries.simple.text + "\"")
+    #expect(lines[2].contains(#""os_user":"tester""#))
+    lines[2] = lines[2].replacingOccurrences(of: #""os_user":"tester""#, with: "\"os_user\":\"" + Canaries.simple.text + "\"")
     try Self.write(lines, to: sb.path("audit.jsonl"))
     let bad = sb.run(["audit", "verify", "audit.jsonl"])
     expectStatus(bad, 1, "audit verify FILE (tampered)")
