@@ -129,7 +129,7 @@ extension CofferCommand {
         discussion: """
           Every line of every segment, in order, between a header (where the slice starts: the line and hash it \
           chains from) and an end line (how many lines, the last one's hash). To stdout, or with -o to a file written \
-          atomically, mode 0600 (an existing file keeps its mode); the manifest and anything under .coffer/ are \
+          atomically, mode 0600 (an existing file keeps its mode and owner); the manifest and anything under .coffer/ are \
           refused. Never holds a value: the log holds none. See docs/audit.md.
           """)
 
@@ -168,7 +168,7 @@ extension CofferCommand {
               + "exported as stored: `coffer audit verify` says where")
         }
         guard let output else {
-          Terminal.out(String(decoding: encoded.bytes, as: UTF8.self))
+          Terminal.write(1, encoded.bytes)  // the bytes as stored, whatever they are
           return
         }
         try Files.writeAtomically(output, encoded.bytes, newFileMode: 0o600)
