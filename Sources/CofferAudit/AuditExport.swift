@@ -125,6 +125,9 @@ public enum AuditExport {
     public let problems: [AuditProblem]
     /// The prune lines among the exported lines: segments removed on purpose before the export.
     public let prunes: [AuditPruneNote]
+    /// Whether the file has no header and end line: a segment or log copied as is, checked from its first line's
+    /// `prev`; lines removed at its end cannot be detected.
+    public let isRawSegment: Bool
   }
 
   struct Header: Decodable {
@@ -141,7 +144,8 @@ public enum AuditExport {
   }
 
   /// Verifies an exported file: the header, the chain from the header's hash through every line (each re-encoded,
-  /// as ``AuditLog/verify(segments:head:)`` does), and the end line's count, last sequence number and hash.
+  /// as ``AuditLog/verify(segments:head:)`` does), and the end line's count, last sequence number and hash. A file
+  /// whose first line is a log line (a segment copied as is) is checked from that line's `prev`, without an end.
   /// - Parameter bytes: the file's contents.
   /// - Returns: where it starts, the records, and every problem (empty when the slice is intact).
   public static func verify(_ bytes: [UInt8]) -> Verification {
@@ -152,16 +156,30 @@ public enum AuditExport {
       lines.append(Array(bytes[start..<end]))
       start = end + 1
     }
-    guard let first = lines.first, let header = try? JSONDecoder().decode(Header.self, from: Data(first)),
-      header.export == format, header.after_seq >= 0, AuditDetail.isHash(header.after_hash)
-    else {
-      return Verification(start: nil, records: [], problems: [AuditProblem(line: 1, kind: .exportHeaderMissing)], prunes: [])
+    guard let first = lines.first else {
+      return Verification(start: nil, records: [], problems: [AuditProblem(line: 1, kind: .exportHeaderMissing)], prunes: [], isRawSegment: false)
     }
-    let origin = Start(sequence: header.after_seq, hash: header.after_hash)
+    let origin: Start
+    let raw: Bool
+    if let header = try? JSONDecoder().decode(Header.self, from: Data(first)), header.export == format,
+      header.after_seq >= 0, AuditDetail.isHash(header.after_hash)
+    {
+      origin = Start(sequence: header.after_seq, hash: header.after_hash)
+      raw = false
+    } else if let record = AuditLog.parse(first),
+      (try? JSONDecoder().decode(End.self, from: Data(lines[lines.count - 1]))) == nil
+    {
+      // A segment (or the log) copied as is, not an export that lost its header: the chain starts from its first
+      // line's `prev`.
+      origin = Start(sequence: record.sequence - 1, hash: record.previousHash)
+      raw = true
+    } else {
+      return Verification(start: nil, records: [], problems: [AuditProblem(line: 1, kind: .exportHeaderMissing)], prunes: [], isRawSegment: false)
+    }
     var problems: [AuditProblem] = []
     if bytes.last != 0x0A { problems.append(AuditProblem(line: nil, kind: .truncatedLine)) }
-    var body = lines.dropFirst()
-    let end = body.last.flatMap { line -> End? in
+    var body = raw ? lines[...] : lines.dropFirst()
+    let end = raw ? nil : body.last.flatMap { line -> End? in
       guard let e = try? JSONDecoder().decode(End.self, from: Data(line)), e.export_end == format else { return nil }
       return e
     }
@@ -171,7 +189,7 @@ public enum AuditExport {
     var expectedSeq = origin.sequence + 1
     var lastLineNo = 1
     for (i, line) in body.enumerated() {
-      let lineNo = i + 2
+      let lineNo = i + (raw ? 1 : 2)
       lastLineNo = lineNo
       guard let record = AuditLog.parse(line) else {
         problems.append(AuditProblem(line: lineNo, kind: .unparsable))
@@ -213,13 +231,13 @@ public enum AuditExport {
         // An intact chain whose count differs from the end line's: the end line changed.
         problems.append(AuditProblem(line: lines.count, kind: .edited))
       }
-    } else {
+    } else if !raw {
       problems.append(AuditProblem(line: nil, kind: .exportEndMissing))
     }
     let prunes = records.compactMap { r -> AuditPruneNote? in
       guard r.event.action == AuditLog.pruneAction, let p = AuditPrune(detail: r.event.detail ?? "") else { return nil }
       return AuditPruneNote(prune: p, event: r.event)
     }
-    return Verification(start: origin, records: records, problems: problems, prunes: prunes)
+    return Verification(start: origin, records: records, problems: problems, prunes: prunes, isRawSegment: raw)
   }
 }

@@ -155,4 +155,25 @@ import Testing
     moved.insert(first, at: 6)
     #expect(Self.problems(moved) == ["line 2: one or more lines before it were deleted", "line 7: out of order or inserted"])
   }
+
+  /// A segment copied as is (no header, no end line) is checked from its first line's `prev`; neighbours: the
+  /// first segment, an edited line in it (named by its line in the file), a file that is not a log at all.
+  @Test func aRawSegmentVerifiesFromItsFirstLine() throws {
+    let log = Self.log()
+    let second = AuditExport.verify(log.active)
+    #expect(second.isRawSegment)
+    #expect(second.problems == [])
+    let r3 = AuditLog.verify(log.closed[0], head: nil).records[2]
+    #expect(second.start == AuditExport.Start(sequence: 3, hash: r3.hash))
+    #expect(second.records.map(\.sequence) == [4, 5, 6])
+    let first = AuditExport.verify(log.closed[0])
+    #expect(first.start == AuditExport.Start(sequence: 0, hash: AuditLog.genesis))
+    #expect(first.problems == [])
+    var edited = Self.lines(log.closed[0])
+    edited[1] = edited[1].replacingOccurrences(of: #""actor":"alice""#, with: #""actor":"bob""#)
+    #expect(Self.problems(edited) == ["line 2: edited after it was written"])
+    let garbage = AuditExport.verify(Array("hello\n".utf8))
+    #expect(garbage.start == nil)
+    #expect(garbage.problems.map(\.description) == ["line 1: not a coffer audit export (the first line is not its header)"])
+  }
 }

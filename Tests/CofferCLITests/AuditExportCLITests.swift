@@ -117,11 +117,17 @@ import Testing
       #expect(v.out == start + expected, "\(what)")
       #expect(v.stderr == "", "\(what)")
     }
-    // Not an export at all (the log itself): its first line is not the header.
+    // The log itself, copied as is: checked from its first line, with a note that its end cannot be vouched for.
     let log = box.run(["audit", "path"]).out.trimmingCharacters(in: .newlines)
     let raw = box.run(["audit", "verify", log])
-    #expect(raw.status == 1)
-    #expect(raw.out == "\(log): line 1: not a coffer audit export (the first line is not its header)\n")
+    #expect(raw.status == 0)
+    #expect(raw.stderr == "coffer: \(log) has no export header or end line (a segment copied as is): lines removed at its end cannot be detected\n")
+    #expect(raw.out == "starts at the beginning of the log\nok: 4 entries (lines 1-4), chain intact, ends with hash \(Self.sha(good[4]))\n")
+    // Not a log at all.
+    try box.write("notes.txt", "hello\n")
+    let notes = box.run(["audit", "verify", "notes.txt"])
+    #expect(notes.status == 1)
+    #expect(notes.out == "notes.txt: line 1: not a coffer audit export (the first line is not its header)\n")
   }
 
   /// `--since` exports a suffix that still verifies and says where it starts; neighbours: a date, a time after
@@ -175,6 +181,15 @@ import Testing
     let v = box.run(["audit", "verify", "all.jsonl"])
     #expect(v.status == 0)
     #expect(v.out == "starts at the beginning of the log\nok: 17 entries (lines 1-17), chain intact, ends with hash \(Self.sha(stored[16]))\n")
+    // A closed segment copied as is verifies on its own, from the line before it.
+    let second = try Self.lines(file: segments[1])
+    let seg = box.run(["audit", "verify", segments[1]])
+    #expect(seg.status == 0)
+    #expect(seg.out == """
+      starts after line 3 with hash \(Self.sha(stored[2]))
+      ok: \(second.count) entries (lines 4-\(3 + second.count)), chain intact, ends with hash \(Self.sha(second.last!))
+
+      """)
     // Pruned to the newest 2 segments: the export starts after the last removed line and names the prune.
     let prune = box.run(["audit", "prune", "--keep", "2"], env: Self.now)
     #expect(prune.out == "pruned: segments 1-4 (lines 1-12)\n")

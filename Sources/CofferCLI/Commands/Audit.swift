@@ -79,7 +79,7 @@ extension CofferCommand {
         discussion: "With FILE, check an exported file (`coffer audit export`) instead: its chain, where it starts and its end line. See docs/audit.md.")
 
       @OptionGroup var global: GlobalOptions
-      @Argument(help: ArgumentHelp("An exported file (`coffer audit export`) to verify instead of this project's log.", valueName: "file"))
+      @Argument(help: ArgumentHelp("An exported file (`coffer audit export`), or a segment copied as is, to verify instead of this project's log.", valueName: "file"))
       var file: String?
       @Option(name: .customLong("file"), help: ArgumentHelp("The same as the FILE argument.", valueName: "file"))
       var fileOption: String?
@@ -260,6 +260,9 @@ enum AuditExportVerifier {
   static func verify(_ path: String) throws {
     let bytes = try Files.read(path)
     let result = AuditExport.verify(bytes)
+    if result.isRawSegment {
+      ErrorRenderer.note("\(path) has no export header or end line (a segment copied as is): lines removed at its end cannot be detected")
+    }
     if let start = result.start {
       Terminal.out(
         start.sequence == 0 && start.hash == AuditLog.genesis
