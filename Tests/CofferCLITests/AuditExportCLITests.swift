@@ -130,6 +130,25 @@ import Testing
     #expect(notes.out == "notes.txt: line 1: not a coffer audit export (the first line is not its header)\n")
   }
 
+  /// A log that does not verify is exported as stored, with a warning; the export's verification names the line.
+  @Test func aTamperedLogIsExportedAsStoredWithAWarning() throws {
+    let (box, log) = try Self.box()
+    var stored = try Self.lines(file: log)
+    stored[1] = stored[1].replacingOccurrences(of: #""os_user":"tester""#, with: #""os_user":"mallory""#)
+    try Self.write(stored, to: log)
+    let r = box.run(["audit", "export", "-o", "audit.jsonl"])
+    #expect(r.status == 0)
+    #expect(r.stderr == """
+      coffer: warning: the audit log \(log) does not verify (1 problem); exported as stored: `coffer audit verify` says where
+      coffer: wrote 3 audit entries to audit.jsonl
+
+      """)
+    #expect(Array(try Self.lines(file: box.path("audit.jsonl"))[1...3]) == stored)
+    let v = box.run(["audit", "verify", "audit.jsonl"])
+    #expect(v.status == 1)
+    #expect(v.out == "starts at the beginning of the log\naudit.jsonl: line 3: edited after it was written\n")
+  }
+
   /// `--since` exports a suffix that still verifies and says where it starts; neighbours: a date, a time after
   /// every entry, an invalid time.
   @Test func aSliceSinceATimeVerifies() throws {
