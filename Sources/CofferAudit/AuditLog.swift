@@ -283,6 +283,12 @@ public struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
     case segmentMisplaced(holds: Int)
     /// This segment does not begin with the line that opens a segment (its start was removed).
     case segmentUnopened
+    /// An exported file (``AuditExport``) whose first line is not the export's header.
+    case exportHeaderMissing
+    /// An exported file without its end line: it was cut short (or lines were added after the end).
+    case exportEndMissing
+    /// An exported file whose end line records this many more lines than it holds: lines were removed at its end.
+    case exportTruncated(missing: Int)
   }
   /// The 1-based line within its segment, when the problem is at one.
   public let line: Int?
@@ -319,6 +325,9 @@ public struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
       return "changed after it closed (its SHA-256 differs from the one segment \(next) recorded)"
     case .segmentMisplaced(let holds): return at + "this file holds segment \(holds) (renamed or reordered)"
     case .segmentUnopened: return at + "the segment does not begin with its segment line (its start was removed)"
+    case .exportHeaderMissing: return at + "not a coffer audit export (the first line is not its header)"
+    case .exportEndMissing: return "the end line is missing (the export was cut short, or lines were added after it)"
+    case .exportTruncated(let n): return "\(n) line\(n == 1 ? "" : "s") missing at the end (the export was truncated)"
     }
   }
 }

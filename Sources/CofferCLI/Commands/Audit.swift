@@ -10,7 +10,7 @@ extension CofferCommand {
     static let configuration = CommandConfiguration(
       commandName: "audit", abstract: "Show or verify this project's audit log (names and keyed fingerprints, never values).",
       discussion: "The log lives outside the repository, in segments; `coffer audit path` prints where. See docs/audit.md.",
-      subcommands: [Show.self, Verify.self, Prune.self, Where.self],
+      subcommands: [Show.self, Verify.self, Export.self, Prune.self, Where.self],
       defaultSubcommand: Show.self)
 
     struct Show: ParsableCommand {
@@ -75,11 +75,23 @@ extension CofferCommand {
     struct Verify: ParsableCommand {
       static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check the hash chain and the head: report edited, deleted, inserted, reordered or truncated entries.")
+        abstract: "Check the hash chain and the head: report edited, deleted, inserted, reordered or truncated entries.",
+        discussion: "With FILE, check an exported file (`coffer audit export`) instead: its chain, where it starts and its end line. See docs/audit.md.")
 
       @OptionGroup var global: GlobalOptions
+      @Argument(help: ArgumentHelp("An exported file (`coffer audit export`), or a segment copied as is, to verify instead of this project's log.", valueName: "file"))
+      var file: String?
+      @Option(name: .customLong("file"), help: ArgumentHelp("The same as the FILE argument.", valueName: "file"))
+      var fileOption: String?
 
       mutating func run() throws {
+        if file != nil, fileOption != nil {
+          throw UsageError(description: "give the exported file once: as FILE or as --file", hints: ["coffer audit verify coffer-audit.jsonl"])
+        }
+        if let exported = file ?? fileOption {
+          try AuditExportVerifier.verify(exported)
+          return
+        }
         let ws = try Workspace.load(global)
         let identities = try IdentityLoader.load()
         let trail = AuditTrail.forProject(root: ws.project.root)
@@ -107,6 +119,60 @@ extension CofferCommand {
         }
         if state == .missing { Terminal.out("\(trail.path): head missing\n") }
         throw Finish(status: ExitStatus.problemsFound.rawValue)
+      }
+    }
+
+    struct Export: ParsableCommand {
+      static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write the audit log's lines, exactly as stored with their hashes, as JSON lines that `coffer audit verify FILE` checks.",
+        discussion: """
+          Every line of every segment, in order, between a header (where the slice starts: the line and hash it \
+          chains from) and an end line (how many lines, the last one's hash). To stdout, or with -o to a file written \
+          atomically, mode 0600 (an existing file keeps its mode and owner); the manifest and anything under .coffer/ are \
+          refused. Never holds a value: the log holds none. See docs/audit.md.
+          """)
+
+      @OptionGroup var global: GlobalOptions
+      @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write to FILE instead of stdout.", valueName: "file"))
+      var output: String?
+      @Option(name: .long, help: ArgumentHelp("Export from the first entry at or after TIME (RFC 3339, or a date YYYY-MM-DD) to the end; the slice still verifies.", valueName: "time"))
+      var since: String?
+
+      mutating func run() throws {
+        var sinceTime: Timestamp?
+        if let since {
+          guard let t = Timestamp(rfc3339: since) ?? Timestamp(rfc3339: since + "T00:00:00Z") else {
+            throw UsageError(description: "--since: expected a time like 2026-11-01T00:00:00Z or a date like 2026-11-01")
+          }
+          sinceTime = t
+        }
+        let ws = try Workspace.load(global)
+        if let output { try AuditExportVerifier.refuseCofferFiles(output, project: ws.project) }
+        // No identity is needed to export (a CI job may have none); with one, the head is checked too.
+        let identities = (try? IdentityLoader.load()) ?? []
+        let trail = AuditTrail.forProject(root: ws.project.root)
+        let contents = try trail.read(headKey: identities.first?.encoded ?? SecretValue(""))
+        let head: String
+        switch contents.headState {
+        case .absent: head = "absent"
+        case .missing: head = "missing"
+        case .unauthenticated: head = "unauthenticated"
+        case .valid: head = "verified"
+        }
+        let encoded = AuditExport.encode(segments: contents.segments, since: sinceTime, exportedAt: SystemClock.now(), head: head)
+        let problems = AuditLog.verify(segments: contents.segments, head: contents.head).problems
+        if !problems.isEmpty {
+          ErrorRenderer.warn(
+            "the audit log \(trail.path) does not verify (\(problems.count) problem\(problems.count == 1 ? "" : "s")); "
+              + "exported as stored: `coffer audit verify` says where")
+        }
+        guard let output else {
+          Terminal.write(1, encoded.bytes)  // the bytes as stored, whatever they are
+          return
+        }
+        try Files.writeAtomically(output, encoded.bytes, newFileMode: 0o600)
+        ErrorRenderer.note("wrote \(encoded.lines) audit entr\(encoded.lines == 1 ? "y" : "ies") to \(output)")
       }
     }
 
@@ -184,5 +250,45 @@ extension CofferCommand {
         Terminal.out(AuditTrail.forProject(root: ws.project.root).path + "\n")
       }
     }
+  }
+}
+
+/// `coffer audit verify FILE` and the output checks of `coffer audit export`.
+enum AuditExportVerifier {
+  /// Verifies an exported file and prints where it starts and the verdict (or each problem, then exits 1).
+  /// - Throws: ``SystemError`` when the file cannot be read; ``Finish`` (exit 1) when it does not verify.
+  static func verify(_ path: String) throws {
+    let bytes = try Files.read(path)
+    let result = AuditExport.verify(bytes)
+    if result.isRawSegment {
+      ErrorRenderer.note("\(path) has no export header or end line (a segment copied as is): lines removed at its end cannot be detected")
+    }
+    if let start = result.start {
+      Terminal.out(
+        start.sequence == 0 && start.hash == AuditLog.genesis
+          ? "starts at the beginning of the log\n" : "starts after line \(start.sequence) with hash \(start.hash)\n")
+    }
+    for prune in result.prunes { Terminal.out("pruned: \(prune)\n") }
+    guard result.problems.isEmpty else {
+      for p in result.problems { Terminal.out("\(path): \(p)\n") }
+      throw Finish(status: ExitStatus.problemsFound.rawValue)
+    }
+    let n = result.records.count
+    if let first = result.records.first, let last = result.records.last {
+      Terminal.out("ok: \(n) entr\(n == 1 ? "y" : "ies") (lines \(first.sequence)-\(last.sequence)), chain intact, ends with hash \(last.hash)\n")
+    } else {
+      Terminal.out("ok: 0 entries, chain intact\n")
+    }
+  }
+
+  /// Refuses an output path that is the manifest or inside `.coffer/` (both are committed), as `export -o` does.
+  /// - Throws: ``UsageError`` (exit 2, nothing written).
+  static func refuseCofferFiles(_ output: String, project: Project) throws {
+    let target = Paths.resolved(output)
+    let state = Paths.resolved(project.stateDirectory)
+    guard target == Paths.resolved(project.manifestPath) || target == state || target.hasPrefix(state + "/") else { return }
+    throw UsageError(
+      description: "refusing to write the audit export to \(output): Coffer's own files are committed to git",
+      hints: ["write it outside .coffer/, such as coffer-audit.jsonl"])
   }
 }
