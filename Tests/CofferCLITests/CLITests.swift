@@ -89,7 +89,7 @@ import Testing
     let box = try Sandbox(manifest: basicManifest)
     let none = box.run(["get", "NOPE", "--env", "development"])
     #expect(none.status == 1)
-    #expect(none.stderr.hasPrefix("coffer: error: not found: .coffer/vault/development.vault: NOPE"))
+    #expect(none.stderr.hasPrefix("coffer: error: NOPE has no value in development (and coffer.yaml does not declare it)\n"))
     box.set("X", "1")
     let r = box.run(["get", "NOPE", "--env", "development"])
     #expect(r.status == 1)
