@@ -552,7 +552,7 @@ struct CanaryTests {
     try sb.write(path, lines.joined(separator: "\n"))
     let tampered = try sb.read(path)
     for args in [["get", Canaries.simple.name], ["get", Canaries.unicode.name], ["export"], ["export", "--format", "json"],
-                 ["check"], ["check", "--json"], ["run", "--", "true"], ["set", "NEW_ONE"], ["rewrap"],
+                 ["check"], ["check", "--json"], ["run", "--", "true"], ["set", "NEW_ONE", "--undeclared"], ["rewrap"],
                  ["rm", Canaries.unicode.name], ["import-from-env", "--env-file", "missing.env"]] {
       for verbose in [false, true] {
         let argv = verbose ? [args[0], "--verbose"] + args.dropFirst() : args
@@ -575,7 +575,7 @@ struct CanaryTests {
     let before = try sb.read(".coffer/vault/development.vault")
     let otherKey = String(decoding: try Data(contentsOf: URL(fileURLWithPath: other)), as: UTF8.self)
       .split(separator: "\n").first { $0.hasPrefix("AGE-SECRET-KEY-") }.map(String.init) ?? "unreachable"
-    for args in [["get", Canaries.simple.name], ["export"], ["check"], ["run", "--", "true"], ["rewrap"], ["set", "X1"],
+    for args in [["get", Canaries.simple.name], ["export"], ["check"], ["run", "--", "true"], ["rewrap"], ["set", "X1", "--undeclared"],
                  ["rm", Canaries.simple.name]] {
       for env in [["COFFER_IDENTITY_FILE": other], ["COFFER_IDENTITY": otherKey]] {
         for verbose in [false, true] {

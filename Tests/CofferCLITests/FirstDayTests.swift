@@ -393,6 +393,13 @@ import Testing
     let json = box.run(["check", "--env", "production", "--json"])
     let doc = try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any]
     #expect(doc?["ok"] as? [String] == ["LOG_LEVEL"])
+    let status = box.run(["rotate", "status", "--env", "production", "--json"])
+    #expect(status.status == 1)
+    #expect(status.out.contains("\"API_KEY\""))
+    let rows = (try JSONSerialization.jsonObject(with: status.stdout) as? [String: Any])?["secrets"] as? [[String: Any]] ?? []
+    let states = rows.map { "\($0["name"] as? String ?? "?") \($0["state"] as? String ?? "?")" }
+    #expect(states.contains("LOG_LEVEL ok") || states.contains("LOG_LEVEL due-soon"), "\(states)")
+    #expect(states.contains("API_KEY needs-rotation"), "\(states)")
   }
 
   @Test func auditHelpSaysTheLogIsThisUsersOnThisMachine() throws {

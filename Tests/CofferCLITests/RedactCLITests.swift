@@ -15,7 +15,7 @@ import Testing
   func makeProject() throws -> Sandbox {
     let box = try Sandbox(manifest: basicManifest)
     #expect(box.set("OPENAI_API_KEY", Self.token, env: "development").status == 0)
-    #expect(box.run(["set", "CERT", "--env", "development", "--keep-newline"], stdin: Data(Self.cert.utf8)).status == 0)
+    #expect(box.run(["set", "CERT", "--undeclared", "--env", "development", "--keep-newline"], stdin: Data(Self.cert.utf8)).status == 0)
     #expect(box.set("DATABASE_URL", Self.db, env: "production").status == 0)
     #expect(box.set("LOG_LEVEL", "dbg", env: "production").status == 0)
     return box
