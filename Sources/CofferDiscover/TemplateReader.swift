@@ -142,8 +142,9 @@ enum CommentText {
     return s.isEmpty ? nil : String(s)
   }
 
-  /// Whether a comment line is a section heading framed by decoration: after its `#` marks, it starts or ends with
-  /// two or more of `-`, `=`, `*`, `~` or `#` (`# --- Third-party APIs ---`, `# ==== Database`).
+  /// Whether a comment line is a section heading framed by decoration: after its `#` marks, it starts and ends with
+  /// two or more of `-`, `=`, `*`, `~` or `#`, or starts or ends with three or more (`# --- Third-party APIs ---`,
+  /// `# -- Mail --`, `# ==== Database`); `# -- a note` is not one.
   static func isHeading(_ line: Substring) -> Bool {
     var s: Substring = line.drop(while: { $0 == " " || $0 == "\t" })
     s = s.drop(while: { $0 == "#" })
@@ -152,7 +153,7 @@ enum CommentText {
     let decoration: Set<Character> = ["-", "=", "*", "~", "#"]
     let leading = s.prefix { decoration.contains($0) }.count
     let trailing = s.reversed().prefix { decoration.contains($0) }.count
-    return leading >= 2 || trailing >= 2
+    return (leading >= 2 && trailing >= 2) || leading >= 3 || trailing >= 3
   }
 
   /// Phrases saying a variable is optional.

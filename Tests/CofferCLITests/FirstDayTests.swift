@@ -292,6 +292,9 @@ import Testing
     let never = box.run(["get", "DATABASE_URL"])
     #expect(never.status == 1)
     #expect(never.stderr == "coffer: error: DATABASE_URL has no value in development\ncoffer: hint: set it with `coffer set DATABASE_URL --env development`\n")
+    let rm = box.run(["rm", "OPENAI_API_KY"])
+    #expect(rm.status == 1)
+    #expect(rm.stderr == "coffer: error: OPENAI_API_KY has no value in development (and coffer.yaml does not declare it)\ncoffer: hint: did you mean OPENAI_API_KEY?\n")
     let noVault = box.run(["get", "DATABASE_URL", "--env", "production"])
     #expect(noVault.stderr.hasPrefix("coffer: error: DATABASE_URL has no value in production\n"))
   }

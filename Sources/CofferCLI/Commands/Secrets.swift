@@ -94,10 +94,9 @@ extension CofferCommand {
       let environment = try ws.environment(env)
       let identities = try IdentityLoader.load()
       let name = self.name
-      let path = ws.project.display(ws.project.vaultPath(environment))
-      guard Files.exists(ws.project.vaultPath(environment)) else { throw VaultError(.notFound, file: path, detail: name) }
+      guard Files.exists(ws.project.vaultPath(environment)) else { throw ws.noValue(name, environment: environment, toSet: false) }
       try ws.modifyVault(environment, identities: identities, action: "delete") { vault in
-        guard vault.remove(name) else { throw VaultError(.notFound, file: path, detail: name) }
+        guard vault.remove(name) else { throw ws.noValue(name, environment: environment, present: vault.names, toSet: false) }
       }
       ErrorRenderer.note("removed \(name) from \(environment)")
     }
@@ -155,13 +154,13 @@ extension Workspace {
 
   /// The error for a secret with no value in an environment (exit 1): says so, suggests a close name that has one,
   /// and how to set it.
-  func noValue(_ name: String, environment: String, present: [String] = []) -> UsageError {
+  func noValue(_ name: String, environment: String, present: [String] = [], toSet: Bool = true) -> UsageError {
     var hints: [String] = []
     let candidates = manifest.secrets.map(\.name) + present
     if manifest.secret(named: name) == nil, let close = Suggest.closest(to: name, among: candidates) {
       hints.append("did you mean \(close)?")
     }
-    hints.append("set it with `coffer set \(name) --env \(environment)`")
+    if toSet { hints.append("set it with `coffer set \(name) --env \(environment)`") }
     let declared = manifest.secret(named: name) == nil ? " (and coffer.yaml does not declare it)" : ""
     return UsageError(
       description: "\(name) has no value in \(environment)\(declared)", hints: hints, exitStatus: .problemsFound)
