@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # Installs the system packages the build and tests need, only when missing.
+#   scripts/deps.sh         everything: the build's packages and the tests' (make test, CI)
+#   scripts/deps.sh build   only what building needs: libsodium-dev and pkg-config (make build, release, install, dist)
 set -euo pipefail
+what="${1:-all}"
 need=()
-command -v age >/dev/null 2>&1 || need+=(age)
 # libsodium: GitHub's sealed boxes (the CSodium system library target).
 dpkg -s libsodium-dev >/dev/null 2>&1 || need+=(libsodium-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
-command -v git >/dev/null 2>&1 || need+=(git)   # the gitignore tests compare with git itself
-# The .env cross-reader test: Node's util.parseEnv (Node >= 20.12; skipped when older) and dash.
-command -v node >/dev/null 2>&1 || need+=(nodejs)
-command -v dash >/dev/null 2>&1 || need+=(dash)
-python3 -c 'import dotenv, yaml' >/dev/null 2>&1 || pip_need=1
-# PyNaCl: the sealed-box interop test.
-python3 -c 'import nacl.public' >/dev/null 2>&1 || nacl_need=1
-# check-jsonschema: the generated GitHub workflow is validated against its builtin (offline) workflow schema.
-command -v check-jsonschema >/dev/null 2>&1 || jsonschema_need=1
+if [ "$what" != build ]; then
+  command -v age >/dev/null 2>&1 || need+=(age)
+  command -v git >/dev/null 2>&1 || need+=(git)   # the gitignore tests compare with git itself
+  # The .env cross-reader test: Node's util.parseEnv (Node >= 20.12; skipped when older) and dash.
+  command -v node >/dev/null 2>&1 || need+=(nodejs)
+  command -v dash >/dev/null 2>&1 || need+=(dash)
+  python3 -c 'import dotenv, yaml' >/dev/null 2>&1 || pip_need=1
+  # PyNaCl: the sealed-box interop test.
+  python3 -c 'import nacl.public' >/dev/null 2>&1 || nacl_need=1
+  # check-jsonschema: the generated GitHub workflow is validated against its builtin (offline) workflow schema.
+  command -v check-jsonschema >/dev/null 2>&1 || jsonschema_need=1
+fi
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq

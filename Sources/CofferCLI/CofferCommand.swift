@@ -44,11 +44,15 @@ public struct CofferCommand: ParsableCommand {
       do {
         try RunEnvironment.execute(
           project: fast.project, verbose: fast.verbose, env: fast.env, noOverride: fast.noOverride,
-          allowPartial: fast.allowPartial, auditNames: fast.auditNames, command: fast.command)
+          allowPartial: fast.allowPartial, allowMissing: fast.allowMissing, auditNames: fast.auditNames,
+          command: fast.command)
         Glibc.exit(0)
       } catch {
         Glibc.exit(status(for: error))
       }
+    }
+    if let refusal = UnknownCommand.check(Array(args.dropFirst())) {
+      Glibc.exit(status(for: refusal))
     }
     do {
       var command = try parseAsRoot(ValueArgument.joined(Array(args.dropFirst())))
@@ -114,6 +118,28 @@ enum ValueArgument {
     return out
   }
 }
+
+
+/// A first argument that names no command: refused with the closest command name (ArgumentParser would only say
+/// "unexpected argument").
+enum UnknownCommand {
+  /// Every command name and alias, and ArgumentParser's `help`.
+  static var names: [String] {
+    CofferCommand.configuration.subcommands.flatMap { [$0.configuration.commandName ?? ""] + $0.configuration.aliases } + ["help"]
+  }
+
+  /// The refusal for `arguments` (without the program name), or nil when the first one is a command or an option.
+  static func check(_ arguments: [String]) -> UsageError? {
+    guard let first = arguments.first, !first.hasPrefix("-"), !names.contains(first) else { return nil }
+    // Only a word is echoed: anything else may be a value pasted in the wrong place.
+    let isWord = first.count <= 40 && first.unicodeScalars.allSatisfy { ($0.value >= 0x61 && $0.value <= 0x7A) || $0 == "-" }
+    var hints: [String] = []
+    if isWord, let close = Suggest.closest(to: first, among: names.filter { $0 != "help" }) { hints.append("did you mean `coffer \(close)`?") }
+    hints.append("`coffer --help` lists the commands")
+    return UsageError(description: isWord ? "unknown command '\(first)'" : "unknown command", hints: hints)
+  }
+}
+
 
 /// Keeps argument text out of ArgumentParser's usage errors: any of it may be a secret.
 ///

@@ -8,19 +8,31 @@ struct AccessDenied: CofferError {
   var hints: [String] = []
   var exitStatus: ExitStatus { .accessDenied }
 
-  /// The environment key is not wrapped to this identity: name who can open the environment.
+  /// The environment key is not wrapped to this identity: say where the identity came from, print its recipient
+  /// (to send to an admin), whether an access rule keeps it out, and who can open the environment and grant access.
   static func environment(
-    _ error: VaultError, bytes: [UInt8], environment: String, manifest: Manifest, identities: [AgeX25519Identity]
+    _ error: VaultError, bytes: [UInt8], environment: String, manifest: Manifest?, identities: [AgeX25519Identity]
   ) -> AccessDenied {
     let summary = try? VaultFile.inspect(bytes, file: error.file)
-    let holders = summary?.groups[VaultGrammar.environmentSlot] ?? []
-    var hints: [String] = []
-    if !holders.isEmpty {
-      hints.append(
-        "recipients who can open \(environment) and grant access: \(Naming.names(holders, manifest: manifest).joined(separator: ", "))")
+    let holders = Naming.names(summary?.groups[VaultGrammar.environmentSlot] ?? [], manifest: manifest)
+    let mine = identities.first?.recipient.encoded ?? "?"
+    var hints = [
+      "the identity used came from \(IdentitySourceText.describe(IdentityStore.source())); its recipient is \(mine)"
+    ]
+    let who = holders.isEmpty ? "someone who can open \(environment)" : "one of \(holders.joined(separator: ", "))"
+    if let manifest, let me = Naming.manifestName(of: identities, in: manifest) {
+      let policy = AccessPolicy(manifest: manifest)
+      if policy.isRestricted, !policy.environmentReaders(environment).contains(where: { $0.name == me }) {
+        hints.append("the access: rules of coffer.yaml give \(me) no group in \(environment), so access was removed or never granted")
+        hints.append("ask \(who) to run `coffer access grant \(me) --env \(environment)`")
+      } else {
+        hints.append("coffer.yaml lists you as \(me), but the \(environment) vault was not re-wrapped to you since: ask \(who) to run `coffer rewrap --env \(environment)`")
+      }
+    } else {
+      hints.append("this recipient is not in coffer.yaml: send it to \(who), to add under recipients: and grant you access")
+      hints.append("if you have another identity, point COFFER_IDENTITY_FILE at it")
     }
-    hints.append(contentsOf: error.hints)
-    return AccessDenied(description: error.description, hints: hints)
+    return AccessDenied(description: "this identity cannot open the \(environment) vault (\(error.file))", hints: hints)
   }
 
   /// A group's data key is not wrapped to this identity: name the group, the environment and who can grant.
@@ -54,6 +66,18 @@ struct AccessDenied: CofferError {
       hints.append("your recipient is not in coffer.yaml: ask them to add it and grant you access")
     }
     return hints
+  }
+}
+
+/// Where the identity came from, for messages: the variable, the file variable and its path, or the default path.
+enum IdentitySourceText {
+  static func describe(_ source: IdentityStore.Source) -> String {
+    switch source {
+    case .environment: return "the COFFER_IDENTITY variable"
+    case .file(let path):
+      if let named = ProcessEnvironment.get("COFFER_IDENTITY_FILE"), !named.isEmpty { return "COFFER_IDENTITY_FILE (\(path))" }
+      return "the default path \(path)"
+    }
   }
 }
 

@@ -14,6 +14,9 @@ struct KnownValues {
   var unreadable: [String] = []
   /// The project root, when there is a project.
   var projectRoot: String?
+  /// Values not looked for because they are not evidence of a leak (``Evidence``): plain settings, short or common
+  /// values, placeholders.
+  var skipped: [SkippedValue] = []
 
   /// Loads the values.
   /// - Parameters:
@@ -21,7 +24,10 @@ struct KnownValues {
   ///   - environments: only these (nil: all the manifest declares).
   ///   - required: whether a project is required (redaction); else a scan without one looks for formats only.
   ///   - action: the audit action (`scan`, `redact`).
-  static func load(_ global: GlobalOptions, environments only: [String]?, required: Bool, action: String) throws -> KnownValues {
+  ///   - purpose: which ``Evidence`` rule decides the values left out.
+  static func load(
+    _ global: GlobalOptions, environments only: [String]?, required: Bool, action: String, purpose: Evidence.Purpose
+  ) throws -> KnownValues {
     let project: Project
     do {
       project = try Project.locate(from: global.project)
@@ -55,8 +61,13 @@ struct KnownValues {
       var read: [String] = []
       for name in vault.names {
         guard let group = vault.group(of: name), !vault.unreadableGroups.contains(group) else { continue }
+        let spec = ws.manifest.secret(named: name)
         for version in vault.versions(of: name) {
           let value = try vault.value(of: name, version: version.number)
+          if let reason = Evidence.reasonToSkip(value, isSecret: spec?.isSecret ?? true, example: spec?.example, purpose: purpose) {
+            result.skipped.append(SkippedValue(name: name, environment: environment, version: version.number, reason: reason))
+            continue
+          }
           result.values.append(KnownValue(
             name: name, environment: environment, version: version.number, value: value,
             fingerprint: vault.fingerprint(of: value)))
@@ -74,11 +85,23 @@ struct KnownValues {
     return result
   }
 
-  /// Notes on stderr which values are too short to be patterns.
-  static func noteSkipped(_ skipped: [SkippedValue]) {
-    guard !skipped.isEmpty else { return }
-    let list = skipped.map { "\($0.name) (\($0.environment) v\($0.version))" }.joined(separator: ", ")
-    ErrorRenderer.note("\(skipped.count) value\(skipped.count == 1 ? " is" : "s are") shorter than \(Encodings.minimumLength) bytes and not looked for: \(list)")
+  /// Notes on stderr which values are not looked for: those shorter than ``Encodings/minimumLength`` bytes by name
+  /// (a secret that short is worth knowing about); the others (settings, short, common or placeholder values) as a
+  /// count, and by name with the reason under `--verbose`. Never a value.
+  static func noteSkipped(_ skipped: [SkippedValue], verbose: Bool) {
+    let tooShort = skipped.filter { $0.reason == "shorter than \(Encodings.minimumLength) bytes" }
+    let others = skipped.filter { $0.reason != "shorter than \(Encodings.minimumLength) bytes" }
+    if !tooShort.isEmpty {
+      let list = tooShort.map { "\($0.name) (\($0.environment) v\($0.version))" }.joined(separator: ", ")
+      ErrorRenderer.note("\(tooShort.count) value\(tooShort.count == 1 ? " is" : "s are") shorter than \(Encodings.minimumLength) bytes and not looked for: \(list)")
+    }
+    guard !others.isEmpty else { return }
+    if verbose {
+      for s in others { ErrorRenderer.note("not looked for: \(s.name) (\(s.environment) v\(s.version)): \(s.reason)") }
+    } else {
+      ErrorRenderer.note(
+        "\(others.count) known value\(others.count == 1 ? " is" : "s are") not looked for (plain settings, short, common or placeholder values; --verbose names them)")
+    }
   }
 }
 

@@ -57,9 +57,10 @@ struct Workspace {
   func environment(named explicit: String?) throws -> String {
     let name = explicit ?? Workspace.environmentVariable ?? manifest.environments.first ?? ""
     guard manifest.environments.contains(name) else {
-      throw UsageError(
-        description: "unknown environment \(name.isEmpty ? "(none)" : name)",
-        hints: ["the manifest declares: \(manifest.environments.joined(separator: ", "))"])
+      var hints: [String] = []
+      if let close = Suggest.closest(to: name, among: manifest.environments) { hints.append("did you mean \(close)?") }
+      hints.append("the manifest declares: \(manifest.environments.joined(separator: ", "))")
+      throw UsageError(description: "unknown environment \(name.isEmpty ? "(none)" : name)", hints: hints)
     }
     return name
   }

@@ -147,3 +147,19 @@ public enum Bech32 {
     return out
   }
 }
+
+extension Bech32.DecodingError: CustomStringConvertible {
+  /// A phrase for messages, e.g. `no '1' separator`; never the text that was decoded.
+  public var description: String {
+    switch self {
+    case .tooLong: return "too long"
+    case .invalidCharacter: return "a character outside the bech32 alphabet"
+    case .mixedCase: return "upper- and lowercase letters mixed"
+    case .missingSeparator: return "no '1' separator"
+    case .emptyHumanReadablePart: return "nothing before the '1' separator"
+    case .checksumTooShort: return "fewer than six characters after the '1' separator"
+    case .invalidChecksum: return "the checksum does not match (a character is wrong or missing)"
+    case .invalidPadding: return "the data does not end on a whole byte"
+    }
+  }
+}

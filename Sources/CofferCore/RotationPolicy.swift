@@ -111,7 +111,7 @@ public struct RotationPolicy: Sendable {
     return manifest.group(named: group)?.rotation
   }
 
-  /// Computes one secret's status.
+  /// Computes one secret's status. A plain setting (`secret: false`) is never `needs-rotation`.
   /// - Parameters:
   ///   - facts: what the vault says about it.
   ///   - now: the current time.
@@ -132,10 +132,12 @@ public struct RotationPolicy: Sendable {
         state = .dueSoon
       }
     }
-    if facts.revoked != nil { state = .needsRotation }
+    // A plain setting (`secret: false`) may be shown to anyone: a reader losing access exposes nothing.
+    let revoked = manifest.secret(named: facts.name)?.isSecret == false ? nil : facts.revoked
+    if revoked != nil { state = .needsRotation }
     return RotationStatus(
       name: facts.name, group: facts.group, lastRotated: facts.lastRotated, ageDays: age, period: period, due: due,
-      daysLeft: daysLeft, state: state, revoked: facts.revoked)
+      daysLeft: daysLeft, state: state, revoked: revoked)
   }
 
   /// Computes the status of many secrets.

@@ -142,6 +142,20 @@ enum CommentText {
     return s.isEmpty ? nil : String(s)
   }
 
+  /// Whether a comment line is a section heading framed by decoration: after its `#` marks, it starts and ends with
+  /// two or more of `-`, `=`, `*`, `~` or `#`, or starts or ends with three or more (`# --- Third-party APIs ---`,
+  /// `# -- Mail --`, `# ==== Database`); `# -- a note` is not one.
+  static func isHeading(_ line: Substring) -> Bool {
+    var s: Substring = line.drop(while: { $0 == " " || $0 == "\t" })
+    s = s.drop(while: { $0 == "#" })
+    s = s.drop(while: { $0 == " " || $0 == "\t" })
+    while let last = s.last, last == " " || last == "\t" { s = s.dropLast() }
+    let decoration: Set<Character> = ["-", "=", "*", "~", "#"]
+    let leading = s.prefix { decoration.contains($0) }.count
+    let trailing = s.reversed().prefix { decoration.contains($0) }.count
+    return (leading >= 2 && trailing >= 2) || leading >= 3 || trailing >= 3
+  }
+
   /// Phrases saying a variable is optional.
   static let optionalPhrases = [
     "optional", "if you", "only required", "only needed", "not required", "required if", "required when",
@@ -268,8 +282,10 @@ enum DotEnvTemplate {
           scan.entries.append(entry)
           block.append((nil, number, false))
         } else {
+          // A pure banner line, or a heading framed by decoration (`# --- Third-party APIs ---`), ends the block
+          // of description lines: it titles a section, it does not describe the next variable.
           let text = CommentText.clean(trimmed)
-          block.append((text, number, text == nil))
+          block.append((text, number, text == nil || CommentText.isHeading(trimmed)))
         }
         continue
       }

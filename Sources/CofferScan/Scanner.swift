@@ -33,6 +33,19 @@ public struct SkippedValue: Sendable, Equatable {
   public let version: Int
   /// Why, e.g. `shorter than 4 bytes`.
   public let reason: String
+
+  /// Creates a skipped value record.
+  /// - Parameters:
+  ///   - name: the secret's name.
+  ///   - environment: the environment.
+  ///   - version: the version.
+  ///   - reason: why it is not looked for (never the value).
+  public init(name: String, environment: String, version: Int, reason: String) {
+    self.name = name
+    self.environment = environment
+    self.version = version
+    self.reason = reason
+  }
 }
 
 /// One place where a secret was found. Carries no byte of the secret.

@@ -101,14 +101,31 @@ public enum IdentityStore {
   }
 
   static func parse(_ text: String, label: String) throws(SystemError) -> [AgeX25519Identity] {
+    let fromVariable = label == "COFFER_IDENTITY"
+    let place = fromVariable ? "the COFFER_IDENTITY variable" : label
     do {
       let ids = try Age.parseIdentities(text)
-      guard !ids.isEmpty else { throw SystemError("no identity in", path: label, reason: "no AGE-SECRET-KEY-1 line", status: .accessDenied) }
+      guard !ids.isEmpty else { throw SystemError("no identity in", path: place, reason: "no AGE-SECRET-KEY-1 line", status: .accessDenied) }
       return ids
     } catch let e as SystemError {
       throw e
+    } catch let e as AgeError {
+      // The variable holds the key text itself: "identity file line 1" would send the reader looking for a file.
+      var detail = e.detail
+      if fromVariable, detail.hasPrefix("identity file line ") {
+        let rest = detail.drop { $0 != ":" }.dropFirst().drop { $0 == " " }
+        let lines = text.split(separator: "\n").filter { !$0.isEmpty && !$0.hasPrefix("#") }.count
+        let number = detail.dropFirst("identity file line ".count).prefix { $0 != ":" }
+        detail = lines > 1 ? "line \(number): \(rest)" : String(rest)
+      }
+      if fromVariable, detail == "the identity file contains no identity" { detail = "it holds no AGE-SECRET-KEY-1 identity" }
+      throw SystemError(
+        "invalid identity in", path: place, reason: detail, status: .accessDenied,
+        hints: [fromVariable
+          ? "COFFER_IDENTITY must hold the text of an age identity (AGE-SECRET-KEY-1…), as `coffer keygen` or age-keygen writes it"
+          : "an identity file holds AGE-SECRET-KEY-1… lines, as `coffer keygen` or age-keygen writes it"])
     } catch {
-      throw SystemError("invalid identity in", path: label, reason: "\(error)", status: .accessDenied)
+      throw SystemError("invalid identity in", path: place, reason: "\(error)", status: .accessDenied)
     }
   }
 

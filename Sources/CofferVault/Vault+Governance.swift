@@ -87,11 +87,12 @@ extension Vault {
   ///   - recipient: who lost access (a manifest name or `age1…`; characters outside the author alphabet become
   ///     `_`).
   ///   - time: when.
+  ///   - except: names not to mark (plain settings, `secret: false`, which need no rotation).
   /// - Returns: the names of the secrets marked, sorted.
   @discardableResult
-  public mutating func markExposed(group: String, to recipient: String, at time: Timestamp) -> [String] {
+  public mutating func markExposed(group: String, to recipient: String, at time: Timestamp, except: Set<String> = []) -> [String] {
     var marked: [String] = []
-    for name in names {
+    for name in names where !except.contains(name) {
       guard var record = records[name], record.group == group, let newest = record.versions.first else { continue }
       let through = max(newest.number, record.exposure?.throughVersion ?? 0)
       record.exposure = SecretExposure(

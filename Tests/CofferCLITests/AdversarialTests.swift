@@ -82,9 +82,9 @@ struct AdversarialTests {
   func hostileEnvironmentNames(env: String) throws {
     let sb = try seededSandbox()
     let before = vaultBytes(sb)
-    for args in [["set", "API_TOKEN", "--env", env], ["get", "API_TOKEN", "--env", env], ["export", "--env", env],
+    for args in [["set", "API_TOKEN", "--undeclared", "--env", env], ["get", "API_TOKEN", "--env", env], ["export", "--env", env],
                  ["list", "--env", env], ["check", "--env", env], ["rm", "API_TOKEN", "--env", env],
-                 ["rewrap", "--env", env], ["run", "--env", env, "--", "true"],
+                 ["rewrap", "--env", env], ["run", "--allow-missing", "--env", env, "--", "true"],
                  ["import-from-env", "--env", env, "--env-file", "in.env"]] {
       try sb.write("in.env", "API_TOKEN=other\n")
       let r = sb.run(args, stdin: Data("v".utf8))
@@ -141,7 +141,7 @@ struct AdversarialTests {
     let sb = try seededSandbox()
     var big = [UInt8](repeating: 0, count: 1 << 20)
     for i in big.indices { big[i] = UInt8(0x21 + (i * 7919) % 94) }  // printable, no newline
-    let s = sb.run(["set", "BIG"], stdin: Data(big))
+    let s = sb.run(["set", "BIG", "--undeclared"], stdin: Data(big))
     expectStatus(s, 0, "set 1 MB")
     let g = sb.run(["get", "-n", "BIG"])
     expectStatus(g, 0, "get 1 MB")
@@ -150,14 +150,14 @@ struct AdversarialTests {
     let j = sb.run(["export", "--format", "json"])
     expectStatus(j, 0, "export json with 1 MB value")
     // Linux caps one environment string at 128 KiB (MAX_ARG_STRLEN): execve fails with E2BIG, reported, not silent.
-    let r = sb.run(["run", "--", "true"])
+    let r = sb.run(["run", "--allow-missing", "--", "true"])
     let status = r.status
     let notSilent = status != 0 && r.stderr.contains("BIG") == false ? !r.stderr.isEmpty : status != 0
     #expect(notSilent, "run with a 1 MB value must fail visibly (exit \(status))")
     let noLeak = !r.all.contains(String(decoding: big.prefix(64), as: UTF8.self))
     #expect(noLeak, "run failure printed part of the value")
     // Versions of 1 MB values: 10 kept, vault still opens.
-    for _ in 0..<11 { sb.run(["set", "BIG"], stdin: Data(big.reversed())) }
+    for _ in 0..<11 { sb.run(["set", "BIG", "--undeclared"], stdin: Data(big.reversed())) }
     let l = sb.run(["list", "--json"])
     expectStatus(l, 0, "list after 11 big versions")
     let old = sb.run(["get", "BIG", "--version", "1"])
@@ -166,17 +166,17 @@ struct AdversarialTests {
 
   @Test func emptyValue() throws {
     let sb = try seededSandbox()
-    expectStatus(sb.run(["set", "EMPTY"], stdin: Data()), 0, "set empty (stdin)")
-    expectStatus(sb.run(["set", "EMPTY2", "--value", ""]), 0, "set empty (--value)")
+    expectStatus(sb.run(["set", "EMPTY", "--undeclared"], stdin: Data()), 0, "set empty (stdin)")
+    expectStatus(sb.run(["set", "EMPTY2", "--undeclared", "--value", ""]), 0, "set empty (--value)")
     try sb.write("empty.bin", Data())
-    expectStatus(sb.run(["set", "EMPTY3", "--file", "empty.bin"]), 0, "set empty (--file)")
-    expectStatus(sb.run(["set", "EMPTY4"], stdin: Data("\n".utf8)), 0, "set a lone newline (stripped)")
+    expectStatus(sb.run(["set", "EMPTY3", "--undeclared", "--file", "empty.bin"]), 0, "set empty (--file)")
+    expectStatus(sb.run(["set", "EMPTY4", "--undeclared"], stdin: Data("\n".utf8)), 0, "set a lone newline (stripped)")
     for n in ["EMPTY", "EMPTY2", "EMPTY3", "EMPTY4"] {
       let g = sb.run(["get", "-n", n])
       let ok = g.status == 0 && g.stdout.isEmpty
       #expect(ok, "get -n \(n) should print nothing and exit 0")
     }
-    let r = sb.run(["run", "--", "sh", "-c", "test \"${EMPTY+set}\" = set && test -z \"$EMPTY\" && echo ok"])
+    let r = sb.run(["run", "--allow-missing", "--", "sh", "-c", "test \"${EMPTY+set}\" = set && test -z \"$EMPTY\" && echo ok"])
     let ok = r.status == 0 && r.out == "ok\n"
     #expect(ok, "run: an empty value must be set and empty in the child")
     let e = sb.run(["export"])
@@ -190,9 +190,9 @@ struct AdversarialTests {
 
   @Test func trailingNewlineHandling() throws {
     let sb = try seededSandbox()
-    sb.run(["set", "CRLF"], stdin: Data("v\r\n".utf8))
-    sb.run(["set", "TWO"], stdin: Data("v\n\n".utf8))
-    sb.run(["set", "KEEP", "--keep-newline"], stdin: Data("v\n".utf8))
+    sb.run(["set", "CRLF", "--undeclared"], stdin: Data("v\r\n".utf8))
+    sb.run(["set", "TWO", "--undeclared"], stdin: Data("v\n\n".utf8))
+    sb.run(["set", "KEEP", "--undeclared", "--keep-newline"], stdin: Data("v\n".utf8))
     let crlf = sb.run(["get", "-n", "CRLF"]).out == "v"
     let two = sb.run(["get", "-n", "TWO"]).out == "v\n"
     let keep = sb.run(["get", "-n", "KEEP"]).out == "v\n"
@@ -205,7 +205,7 @@ struct AdversarialTests {
     let sb = try seededSandbox()
     let bytes: [UInt8] = [0x61, 0, 0x62, 0xFF, 0xFE, 0x0A]
     try sb.write("nul.bin", Data(bytes))
-    expectStatus(sb.run(["set", "BLOB", "--file", "nul.bin"]), 0, "set --file with NUL and invalid UTF-8")
+    expectStatus(sb.run(["set", "BLOB", "--undeclared", "--file", "nul.bin"]), 0, "set --file with NUL and invalid UTF-8")
     let g = sb.run(["get", "-n", "BLOB"])
     let exact = g.stdout == Data(bytes)
     #expect(exact, "get of binary value is byte-exact")
@@ -216,13 +216,13 @@ struct AdversarialTests {
       let none = !sb.exists("out.\(f)")
       #expect(none, "export \(f) wrote a file although it refused")
     }
-    let r = sb.run(["run", "--", "sh", "-c", "echo ran"])
+    let r = sb.run(["run", "--allow-missing", "--", "sh", "-c", "echo ran"])
     expectStatus(r, 2, "run with a NUL value")
     let notRun = !r.out.contains("ran")
     #expect(notRun, "run executed the command despite a NUL value")
     expectStatus(sb.run(["check"]), 1, "check (required OPENAI_API_KEY missing)")
-    expectStatus(sb.run(["set", "X", "--file", "no-such-file"]), 2, "set --file missing file")
-    expectStatus(sb.run(["set", "X", "--file", "nul.bin", "--value", "v"]), 2, "set --file and --value")
+    expectStatus(sb.run(["set", "X", "--undeclared", "--file", "no-such-file"]), 2, "set --file missing file")
+    expectStatus(sb.run(["set", "X", "--undeclared", "--file", "nul.bin", "--value", "v"]), 2, "set --file and --value")
   }
 
   // MARK: - Identity
@@ -232,7 +232,7 @@ struct AdversarialTests {
     let sb = try seededSandbox()
     let before = vaultBytes(sb)
     chmod(sb.identityFile.path, mode_t(mode))
-    for args in [["get", "API_TOKEN"], ["set", "API_TOKEN"], ["export"], ["run", "--", "true"], ["check"], ["rewrap"]] {
+    for args in [["get", "API_TOKEN"], ["set", "API_TOKEN", "--undeclared"], ["export"], ["run", "--allow-missing", "--", "true"], ["check"], ["rewrap"]] {
       let r = sb.run(args, stdin: Data("new".utf8))
       let what = "\(args[0]) with identity mode \(String(mode, radix: 8))"
       expectStatus(r, 3, what)
@@ -250,7 +250,7 @@ struct AdversarialTests {
     let sb = try seededSandbox()
     let before = vaultBytes(sb)
     for env in [["COFFER_IDENTITY_FILE": sb.path("home/nope.txt")], ["COFFER_IDENTITY_FILE": ""]] {
-      for args in [["get", "API_TOKEN"], ["set", "API_TOKEN"], ["export"], ["run", "--", "true"], ["rm", "API_TOKEN"]] {
+      for args in [["get", "API_TOKEN"], ["set", "API_TOKEN", "--undeclared"], ["export"], ["run", "--allow-missing", "--", "true"], ["rm", "API_TOKEN"]] {
         let r = sb.run(args, stdin: Data("x".utf8), env: env)
         let what = "\(args[0]) without identity (\(env.values.first!.isEmpty ? "empty var" : "missing file"))"
         expectStatus(r, 3, what)
@@ -276,7 +276,7 @@ struct AdversarialTests {
     // A corrupted key: exit 3, and the key text is not echoed.
     var broken = Array(line)
     broken[30] = broken[30] == "Q" ? "P" : "Q"
-    for args in [["get", "API_TOKEN"], ["set", "X"], ["export", "--verbose"]] {
+    for args in [["get", "API_TOKEN"], ["set", "X", "--undeclared"], ["export", "--verbose"]] {
       let r = sb.run(args, stdin: Data("v".utf8), env: ["COFFER_IDENTITY": String(broken)])
       expectStatus(r, 3, "\(args[0]) with corrupted COFFER_IDENTITY")
       let echoed = r.all.contains(String(broken.dropFirst(15).prefix(20))) || r.all.contains(String(line.dropFirst(15).prefix(20)))
@@ -295,7 +295,7 @@ struct AdversarialTests {
     let sb = try seededSandbox()
     let key = String(decoding: try Data(contentsOf: sb.identityFile), as: UTF8.self)
     let line = key.split(separator: "\n").first { $0.hasPrefix("AGE-SECRET-KEY-") }.map(String.init) ?? ""
-    let r = sb.run(["run", "--", "sh", "-c", "printf '%s' \"${COFFER_IDENTITY-unset}\""], env: ["COFFER_IDENTITY": line])
+    let r = sb.run(["run", "--allow-missing", "--", "sh", "-c", "printf '%s' \"${COFFER_IDENTITY-unset}\""], env: ["COFFER_IDENTITY": line])
     expectStatus(r, 0, "run with COFFER_IDENTITY")
     let scrubbed = r.out == "unset"
     #expect(scrubbed, "the child of run can read COFFER_IDENTITY (the private key)")
@@ -309,7 +309,7 @@ struct AdversarialTests {
     nonisolated(unsafe) var statuses = [Int32](repeating: -1, count: 8)
     let lock = NSLock()
     DispatchQueue.concurrentPerform(iterations: 8) { i in
-      let r = sb.run(["set", names[i]], stdin: Data("value-\(i)".utf8))
+      let r = sb.run(["set", names[i], "--undeclared"], stdin: Data("value-\(i)".utf8))
       lock.lock()
       statuses[i] = r.status
       lock.unlock()
@@ -324,7 +324,7 @@ struct AdversarialTests {
     let seed = sb.run(["get", "-n", "API_TOKEN"]).out == adversarialValue
     #expect(seed, "the seed value was lost by concurrent writers")
     // Same name from 8 writers: 8 new versions, none lost.
-    DispatchQueue.concurrentPerform(iterations: 8) { i in sb.run(["set", "SAME"], stdin: Data("v\(i)".utf8)) }
+    DispatchQueue.concurrentPerform(iterations: 8) { i in sb.run(["set", "SAME", "--undeclared"], stdin: Data("v\(i)".utf8)) }
     let l = sb.run(["list", "--json"])
     let obj = (try? JSONSerialization.jsonObject(with: l.stdout)) as? [String: Any]
     let secrets = obj?["secrets"] as? [[String: Any]] ?? []
@@ -342,7 +342,7 @@ struct AdversarialTests {
     let get = sb.run(["get", "-n", "API_TOKEN"], env: ["COFFER_ENV": ""])
     expectStatus(get, 0, "get with COFFER_ENV empty")
     #expect(get.out == adversarialValue)
-    let run = sb.run(["run", "--", "sh", "-c", "printf %s \"$API_TOKEN\""], env: ["COFFER_ENV": ""])
+    let run = sb.run(["run", "--allow-missing", "--", "sh", "-c", "printf %s \"$API_TOKEN\""], env: ["COFFER_ENV": ""])
     expectStatus(run, 0, "run with COFFER_ENV empty")
     #expect(run.out == adversarialValue)
     expectStatus(sb.run(["get", "-n", "API_TOKEN"], env: ["COFFER_ENV": "staging"]), 1, "get from staging, where it is not set")
@@ -363,7 +363,7 @@ struct AdversarialTests {
     holder.standardOutput = holderOut
     try holder.run()
     #expect(holderOut.fileHandleForReading.readLine() == "locked")
-    let (writer, _) = try #require(spawnCoffer(sb, ["set", "LOCKED"], stdin: Data("v".utf8)))
+    let (writer, _) = try #require(spawnCoffer(sb, ["set", "LOCKED", "--undeclared"], stdin: Data("v".utf8)))
     var waiting = false
     for _ in 0..<60_000 where !waiting && writer.isRunning {
       waiting = blockedOnFlock(pid: writer.processIdentifier)
@@ -384,7 +384,7 @@ struct AdversarialTests {
     chownTree(sb.dir.path, uid: 65534, gid: 65534)
     chmod(sb.path(".coffer/vault"), 0o555)
     defer { chmod(sb.path(".coffer/vault"), 0o755) }
-    for args in [["set", "API_TOKEN"], ["set", "OTHER"], ["rm", "API_TOKEN"], ["rewrap"]] {
+    for args in [["set", "API_TOKEN", "--undeclared"], ["set", "OTHER", "--undeclared"], ["rm", "API_TOKEN"], ["rewrap"]] {
       let r = runAsNobody(sb, args, stdin: Data("new".utf8))
       let what = "\(args.joined(separator: " ")) with a read-only vault directory"
       let status = r.status
@@ -412,7 +412,7 @@ struct AdversarialTests {
     try? FileManager.default.removeItem(atPath: sb.path(".coffer/.lock"))
     chmod(sb.path(".coffer"), 0o555)
     defer { chmod(sb.path(".coffer"), 0o755) }
-    let l = runAsNobody(sb, ["set", "API_TOKEN"], stdin: Data("new".utf8))
+    let l = runAsNobody(sb, ["set", "API_TOKEN", "--undeclared"], stdin: Data("new".utf8))
     let lockFailed = l.status != 0
     #expect(lockFailed, "set without a lock file should fail")
     let same = vaultBytes(sb) == before
@@ -428,7 +428,7 @@ struct AdversarialTests {
     let sb = try seededSandbox()
     let big = Data(repeating: 0x41, count: 200_000)
     for round in 0..<12 {
-      guard let (p, _) = spawnCoffer(sb, ["set", "BIG_\(round % 3)"], stdin: big) else { continue }
+      guard let (p, _) = spawnCoffer(sb, ["set", "BIG_\(round % 3)", "--undeclared"], stdin: big) else { continue }
       usleep(UInt32(20_000 + (round * 17_000) % 150_000))
       kill(p.processIdentifier, SIGKILL)
       p.waitUntilExit()
@@ -448,7 +448,7 @@ struct AdversarialTests {
     let sb = try seededSandbox()
     let before = vaultBytes(sb)
     for sig in [SIGKILL, SIGKILL] {
-      guard let (p, input) = spawnCoffer(sb, ["set", "API_TOKEN"], stdin: Data("partial".utf8), keepStdinOpen: true)
+      guard let (p, input) = spawnCoffer(sb, ["set", "API_TOKEN", "--undeclared"], stdin: Data("partial".utf8), keepStdinOpen: true)
       else { continue }
       usleep(300_000)
       kill(p.processIdentifier, sig)
@@ -500,10 +500,10 @@ struct AdversarialTests {
       (["set", "A", "--project", "/"], 2), (["get", "NOPE"], 1), (["get", "API_TOKEN", "--version", "2"], 1),
       (["get", "API_TOKEN", "--version", "0"], 1), (["rm", "NOPE"], 1), (["check"], 1),
       (["get", "API_TOKEN", "-e", "staging"], 1), (["rm", "API_TOKEN", "-e", "staging"], 1),
-      (["run", "--", "sh", "-c", "exit 42"], 42), (["run", "--", "no-such-cmd-xyz"], 127),
-      (["run", "--", "/no/such/path"], 127), (["run", "--", "./coffer.yaml"], 126),
+      (["run", "--allow-missing", "--", "sh", "-c", "exit 42"], 42), (["run", "--allow-missing", "--", "no-such-cmd-xyz"], 127),
+      (["run", "--allow-missing", "--", "/no/such/path"], 127), (["run", "--allow-missing", "--", "./coffer.yaml"], 126),
       // SIGKILL: the test runner's threads block most signals and children inherit that mask.
-      (["run", "--", "sh", "-c", "kill -KILL $$"], 128 + 9),
+      (["run", "--allow-missing", "--", "sh", "-c", "kill -KILL $$"], 128 + 9),
     ]
     for (args, expected) in cases {
       let r = sb.run(args, stdin: Data("v".utf8))
@@ -516,7 +516,7 @@ struct AdversarialTests {
     let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("coffer-noproj-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: tmp) }
-    for args in [["get", "X"], ["set", "X"], ["list"], ["check"], ["run", "--", "true"]] {
+    for args in [["get", "X"], ["set", "X", "--undeclared"], ["list"], ["check"], ["run", "--allow-missing", "--", "true"]] {
       let r = sb.run(args, stdin: Data("v".utf8), cwd: tmp)
       expectStatus(r, 2, "\(args[0]) outside a project")
     }
@@ -529,7 +529,7 @@ struct AdversarialTests {
     let manifest = basicManifest.replacingOccurrences(
       of: "groups:", with: "recipients:\n  mallory: age1notarecipient\ngroups:")
     try sb.write("coffer.yaml", manifest)
-    for args in [["set", "API_TOKEN"], ["rewrap"]] {
+    for args in [["set", "API_TOKEN", "--undeclared"], ["rewrap"]] {
       let r = sb.run(args, stdin: Data("x".utf8))
       let status = r.status
       let refused = status == 2 || status == 3
@@ -546,7 +546,7 @@ struct AdversarialTests {
     try sb.write(".coffer/vault/staging.vault", try sb.read(".coffer/vault/development.vault"))
     let g = sb.run(["get", "API_TOKEN", "-e", "staging"])
     expectStatus(g, 3, "get from a vault holding another environment")
-    let r = sb.run(["run", "-e", "staging", "--", "sh", "-c", "printf '%s' \"${API_TOKEN-unset}\""])
+    let r = sb.run(["run", "--allow-missing", "-e", "staging", "--", "sh", "-c", "printf '%s' \"${API_TOKEN-unset}\""])
     expectStatus(r, 3, "run from a vault holding another environment")
     let notInjected = !r.out.contains(adversarialValue)
     #expect(notInjected, "run injected development's secrets into a staging run")
@@ -600,9 +600,15 @@ struct AdversarialTests {
     #expect(noManifest, "init wrote coffer.yaml for invalid environments \(envs.debugDescription)")
   }
 
-  /// Undeclared names can still be set (with a warning), read and removed.
+  /// Undeclared names are refused by `set` (exit 2, nothing written), and with --undeclared can still be set (with a
+  /// warning), read and removed.
   @Test func undeclaredNamesWarn() throws {
     let sb = try seededSandbox()
+    let before = vaultBytes(sb)
+    let refused = sb.run(["set", "UNDECLARED_THING"], stdin: Data("v".utf8))
+    expectStatus(refused, 2, "set undeclared without --undeclared")
+    let untouched = vaultBytes(sb) == before
+    #expect(untouched, "a refused set changed the vault")
     let r = sb.set("UNDECLARED_THING", "v")
     expectStatus(r, 0, "set undeclared")
     let warns = r.stderr.contains("warning") && r.stderr.contains("UNDECLARED_THING")

@@ -224,10 +224,10 @@ func plantedSandbox() throws -> Sandbox {
   expectStatus(f, 0, "set --file")
   expectNoLeak(f, "set --file")
   try sb.write("nul.bin", Data(Canaries.nul.bytes))
-  let n = sb.run(["set", Canaries.nul.name, "--env", "staging", "--file", "nul.bin", "--verbose"])
+  let n = sb.run(["set", Canaries.nul.name, "--env", "staging", "--file", "nul.bin", "--verbose", "--undeclared"])
   expectStatus(n, 0, "set --file (NUL)")
   expectNoLeak(n, "set --file (NUL)")
-  let d = sb.run(["set", Canaries.dotted.name, "--env", "production"], stdin: Data(Canaries.dotted.bytes))
+  let d = sb.run(["set", Canaries.dotted.name, "--env", "production", "--undeclared"], stdin: Data(Canaries.dotted.bytes))
   expectStatus(d, 2, "set dotted.name")
   expectNoLeak(d, "set dotted.name")
   let refused = d.stderr == """
@@ -292,10 +292,16 @@ struct CanaryTests {
       (["export", "-o", "out.env"], 0), (["export", "--format", "json", "-o", "out.json"], 0),
       (["export", "--format", "yaml", "-o", "out.yaml"], 0), (["export", "--format", "shell", "-o", "out.sh"], 0),
       (["export-to-env", "--env-file", "out2.env"], 0),
-      (["run", "--", "true"], 0), (["run", "-e", "development", "--", "false"], 1),
-      (["run", "--", "sh", "-c", "exit 7"], 7), (["run", "--", "no-such-program-xyz"], 127),
+      (["run", "--allow-missing", "--", "true"], 0), (["run", "--allow-missing", "-e", "development", "--", "false"], 1),
+      (["run", "--allow-missing", "--", "sh", "-c", "exit 7"], 7), (["run", "--allow-missing", "--", "no-such-program-xyz"], 127),
       (["get", "NO_SUCH_NAME"], 1), (["get", Canaries.simple.name, "--version", "99"], 1),
       (["rm", "NO_SUCH_NAME"], 1),
+      // Issue 17's messages: refusals, did-you-mean, skipped values.
+      (["run", "--", "true"], 1), (["run", "--redact", "--", "true"], 1), (["run", "-e", "staging", "--", "true"], 1),
+      (["get", "SIMPLE_TOKN"], 1), (["get", "MISSING_ONE"], 1), (["set", "SIMPLE_TOKN"], 2), (["sacn"], 2),
+      (["list", "-e", "developmen"], 2), (["template", "-o", "tpl1.env"], 0), (["template", "-o", "out.env"], 2),
+      (["export", "-e", "nosuchenv"], 2), (["redact"], 0), (["redact", "-e", "development"], 0),
+      (["rotate", Canaries.simple.name, "--generate", "--charset", "hex"], 0),
     ]
     for (args, expected) in quiet {
       for verbose in [false, true] {
@@ -390,16 +396,16 @@ struct CanaryTests {
       }
       // run: the child sees the exact value in its environment, and not in its argv.
       for c in Canaries.development {
-        let r = sb.run(["run"] + v + ["--", "sh", "-c", "printf '%s' \"$\(c.name)\""])
+        let r = sb.run(["run", "--allow-missing"] + v + ["--", "sh", "-c", "printf '%s' \"$\(c.name)\""])
         expectStatus(r, 0, "run printf \(c.label)")
         expectStderrClean(r, "run printf \(c.label)")
         let exact = r.stdout == Data(c.bytes)
         #expect(exact, "run: the child did not get \(c.label) exactly")
       }
-      let argv = sb.run(["run"] + v + ["--", "cat", "/proc/self/cmdline"])
+      let argv = sb.run(["run", "--allow-missing"] + v + ["--", "cat", "/proc/self/cmdline"])
       expectStatus(argv, 0, "run cat /proc/self/cmdline")
       expectNoLeak(argv, "argv of the child of run")
-      let environ = sb.run(["run"] + v + ["--", "cat", "/proc/self/environ"])
+      let environ = sb.run(["run", "--allow-missing"] + v + ["--", "cat", "/proc/self/environ"])
       expectContainsMarkers(environ.out, Canaries.development, "environment of the child of run")
       expectStderrClean(environ, "run cat /proc/self/environ")
     }
@@ -601,7 +607,7 @@ struct CanaryTests {
     try sb.write(path, lines.joined(separator: "\n"))
     let tampered = try sb.read(path)
     for args in [["get", Canaries.simple.name], ["get", Canaries.unicode.name], ["export"], ["export", "--format", "json"],
-                 ["check"], ["check", "--json"], ["run", "--", "true"], ["set", "NEW_ONE"], ["rewrap"],
+                 ["check"], ["check", "--json"], ["run", "--", "true"], ["set", "NEW_ONE", "--undeclared"], ["rewrap"],
                  ["rm", Canaries.unicode.name], ["import-from-env", "--env-file", "missing.env"]] {
       for verbose in [false, true] {
         let argv = verbose ? [args[0], "--verbose"] + args.dropFirst() : args
@@ -624,7 +630,7 @@ struct CanaryTests {
     let before = try sb.read(".coffer/vault/development.vault")
     let otherKey = String(decoding: try Data(contentsOf: URL(fileURLWithPath: other)), as: UTF8.self)
       .split(separator: "\n").first { $0.hasPrefix("AGE-SECRET-KEY-") }.map(String.init) ?? "unreachable"
-    for args in [["get", Canaries.simple.name], ["export"], ["check"], ["run", "--", "true"], ["rewrap"], ["set", "X1"],
+    for args in [["get", Canaries.simple.name], ["export"], ["check"], ["run", "--", "true"], ["rewrap"], ["set", "X1", "--undeclared"],
                  ["rm", Canaries.simple.name]] {
       for env in [["COFFER_IDENTITY_FILE": other], ["COFFER_IDENTITY": otherKey]] {
         for verbose in [false, true] {
@@ -740,7 +746,7 @@ struct CanaryTests {
     let sb = try plantedSandbox()
     for verbose in [false, true] {
       let v = verbose ? ["--verbose"] : []
-      let r = sb.run(["run", "-e", "staging"] + v + ["--", "sh", "-c", "echo ran"])
+      let r = sb.run(["run", "-e", "staging", "--allow-missing"] + v + ["--", "sh", "-c", "echo ran"])
       let what = "run with a NUL value\(verbose ? " --verbose" : "")"
       expectStatus(r, 2, what)
       expectNoLeak(r, what)

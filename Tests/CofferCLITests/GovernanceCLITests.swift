@@ -243,7 +243,7 @@ func openSealed(_ sealed: [UInt8], key: [UInt8], environment: String, name: Stri
     // check and rotate status report what dave saw.
     let check = g.box.run(["check", "--env", "production", "--json"])
     #expect(check.status == 1)
-    #expect(check.out == #"{"environment":"production","missing":[],"invalid":[],"undeclared":[],"ok":["API_KEY","INFRA_TOKEN"],"unreadable_groups":[],"needs_rotation":[{"name":"INFRA_TOKEN","revoked":"dave","since":"2026-01-02T00:00:00Z"}]}"# + "\n")
+    #expect(check.out == #"{"environment":"production","missing":[],"invalid":[],"undeclared":[],"ok":["API_KEY"],"unreadable_groups":[],"needs_rotation":[{"name":"INFRA_TOKEN","revoked":"dave","since":"2026-01-02T00:00:00Z"}]}"# + "\n")
     let status = g.box.run(["rotate", "status", "--env", "production"], env: ["COFFER_NOW": "2026-01-03T00:00:00Z"])
     #expect(status.status == 1)
     #expect(status.out == """
@@ -276,11 +276,13 @@ func openSealed(_ sealed: [UInt8], key: [UInt8], environment: String, name: Stri
         == g.manifest.replacingOccurrences(of: "recipients: [alice, dave] }", with: "recipients: [alice] }"))
     let denied = g.asDave(["get", "API_KEY", "--env", "production"])
     #expect(denied.status == 3)
-    #expect(denied.stderr.hasPrefix("""
-      coffer: error: no identity can open the vault: .coffer/vault/production.vault
-      coffer: hint: recipients who can open production and grant access: alice
+    #expect(denied.stderr == """
+      coffer: error: this identity cannot open the production vault (.coffer/vault/production.vault)
+      coffer: hint: the identity used came from COFFER_IDENTITY_FILE (\(g.daveFile)); its recipient is \(g.dave)
+      coffer: hint: the access: rules of coffer.yaml give dave no group in production, so access was removed or never granted
+      coffer: hint: ask one of alice to run `coffer access grant dave --env production`
 
-      """))
+      """)
     // Only API_KEY was readable by dave; INFRA_TOKEN was not and needs no rotation.
     let status = g.box.run(["rotate", "status", "--env", "production", "--json"])
     #expect(status.status == 1)

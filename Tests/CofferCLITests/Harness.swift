@@ -91,10 +91,11 @@ final class Sandbox: @unchecked Sendable {  // used from one test at a time
     }
   }
 
-  /// Sets a value through stdin (the way scripts should).
+  /// Sets a value through stdin (the way scripts should). Seeding only: `--undeclared` lets tests store names their
+  /// manifest does not declare (`set` refuses those without it; FirstDayTests covers the refusal).
   @discardableResult
   func set(_ name: String, _ value: String, env: String = "development") -> CLIResult {
-    run(["set", name, "--env", env], stdin: Data(value.utf8))
+    run(["set", name, "--env", env, "--undeclared"], stdin: Data(value.utf8))
   }
 }
 

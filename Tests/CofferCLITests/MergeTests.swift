@@ -27,7 +27,7 @@ import Testing
   func repo(_ box: Sandbox) -> URL { box.dir.appendingPathComponent("repo") }
 
   func set(_ box: Sandbox, _ name: String, _ value: String, env: String) {
-    let r = box.run(["set", name, "--env", env], stdin: Data(value.utf8), cwd: repo(box))
+    let r = box.run(["set", name, "--undeclared", "--env", env], stdin: Data(value.utf8), cwd: repo(box))
     #expect(r.status == 0, "\(r.stderr)")
   }
 
@@ -85,7 +85,7 @@ import Testing
     let clone = box.dir.appendingPathComponent("clone")
     func inClone(_ args: [String]) throws -> (Int32, String) { try git(["-C", clone.path] + args, in: box) }
     func setInClone(_ name: String, _ value: String) -> CLIResult {
-      box.run(["set", name, "--env", "dev"], stdin: Data(value.utf8), cwd: clone)
+      box.run(["set", name, "--undeclared", "--env", "dev"], stdin: Data(value.utf8), cwd: clone)
     }
     #expect(try inClone(["config", "merge.coffer.driver"]).0 == 1)
     let before = setInClone("EARLY", "early-value")

@@ -190,11 +190,11 @@ import Testing
       "LOG_LEVEL": "debug",
     ]
     for (name, value) in values.sorted(by: { $0.key < $1.key }) {
-      #expect(await run(box, ["set", name, "--env", "production"], stdin: Data(value.utf8), env: [:]).status == 0)
+      #expect(await run(box, ["set", name, "--undeclared", "--env", "production"], stdin: Data(value.utf8), env: [:]).status == 0)
     }
     // go-version is refused by the one naming rule (issue 11, kind 4); GITHUB_REF_PIN is a valid name GitHub refuses.
-    #expect(await run(box, ["set", "go-version", "--env", "production"], stdin: Data("1.22".utf8)).status == 2)
-    #expect(await run(box, ["set", "GITHUB_REF_PIN", "--env", "production"], stdin: Data("1.22".utf8)).status == 0)
+    #expect(await run(box, ["set", "go-version", "--undeclared", "--env", "production"], stdin: Data("1.22".utf8)).status == 2)
+    #expect(await run(box, ["set", "GITHUB_REF_PIN", "--undeclared", "--env", "production"], stdin: Data("1.22".utf8)).status == 0)
 
     var outputs: [CLIResult] = []
     let plan = await run(box, ["plan"])
@@ -246,7 +246,7 @@ import Testing
     #expect(drift.out.contains("  drifted   DATABASE_URL"))
 
     // A failure exits 4, reports the secret, and a rerun converges.
-    #expect(await run(box, ["set", "OPENAI_API_KEY", "--env", "production"], stdin: Data("sk-\(Self.canary)-v2".utf8)).status == 0)
+    #expect(await run(box, ["set", "OPENAI_API_KEY", "--undeclared", "--env", "production"], stdin: Data("sk-\(Self.canary)-v2".utf8)).status == 0)
     github.inject(.serverError, method: "PUT", pathContains: "OPENAI_API_KEY", times: 5)
     let failing = await run(box, ["sync-to-github"])
     outputs.append(failing)
@@ -340,8 +340,8 @@ import Testing
     defer { Task { await github.stop() } }
     let box = try Sandbox(manifest: manifest(github: github.baseURL, esc: "http://127.0.0.1:9"))
     box.extraEnvironment = ["COFFER_TEST_ONLY_NO_SLEEP": "1"]
-    #expect(await run(box, ["set", "GITHUB_TOKEN", "--env", "production"], stdin: Data(Self.githubToken.utf8)).status == 0)
-    #expect(await run(box, ["set", "DATABASE_URL", "--env", "production"], stdin: Data("db-\(Self.canary)".utf8)).status == 0)
+    #expect(await run(box, ["set", "GITHUB_TOKEN", "--undeclared", "--env", "production"], stdin: Data(Self.githubToken.utf8)).status == 0)
+    #expect(await run(box, ["set", "DATABASE_URL", "--undeclared", "--env", "production"], stdin: Data("db-\(Self.canary)".utf8)).status == 0)
     let result = await run(box, ["sync", "--to", "github-prod"])
     #expect(result.status == 0, "\(result.all)")
     #expect(github.secretNames(in: .repository("acme/api")) == ["DATABASE_URL"])
@@ -358,7 +358,7 @@ import Testing
     defer { Task { await github.stop() } }
     let box = try Sandbox(manifest: manifest(github: github.baseURL, esc: "http://127.0.0.1:9"))
     box.extraEnvironment = ["GITHUB_TOKEN": Self.githubToken, "COFFER_TEST_ONLY_NO_SLEEP": "1"]
-    #expect(await run(box, ["set", "DATABASE_URL", "--env", "production"], stdin: Data("x".utf8)).status == 0)
+    #expect(await run(box, ["set", "DATABASE_URL", "--undeclared", "--env", "production"], stdin: Data("x".utf8)).status == 0)
     github.inject(.serverError, method: "GET", pathContains: "/actions/secrets", skip: 1, times: 100)
     let result = await run(box, ["sync", "--to", "github-prod", "--prune"])
     #expect(result.status == 4)

@@ -102,7 +102,11 @@ func at(_ text: String) -> Timestamp {
     #expect(s.state == .needsRotation)
     #expect(s.revoked == mark)
     #expect(s.daysLeft == 85)
-    #expect(status("LOG_LEVEL", group: "default", rotated: "2026-01-01T00:00:00Z", now: "2026-01-02T00:00:00Z", revoked: mark).state == .needsRotation)
+    // An undeclared name is treated as a secret; a plain setting (`secret: false`) never needs rotation (issue 17).
+    #expect(status("UNDECLARED", group: "default", rotated: "2026-01-01T00:00:00Z", now: "2026-01-02T00:00:00Z", revoked: mark).state == .needsRotation)
+    let setting = status("LOG_LEVEL", group: "default", rotated: "2026-01-01T00:00:00Z", now: "2026-01-02T00:00:00Z", revoked: mark)
+    #expect(setting.state == .ok)
+    #expect(setting.revoked == nil)
   }
 
   @Test func theWindowIsConfigurableAndAFutureDateIsAgeZero() {

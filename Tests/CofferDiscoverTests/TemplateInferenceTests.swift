@@ -13,6 +13,39 @@ import Testing
     return Dictionary(uniqueKeysWithValues: settings.map { ($0.spec.name, $0) })
   }
 
+  /// A heading framed by decoration titles a section; it is not glued into the next variable's description
+  /// (issue 17). Neighbours: `====`, `***`, a heading decorated on one side, and plain comments that stay.
+  @Test func sectionHeadingsAreNotDescriptions() throws {
+    let s = try infer(
+      """
+      # --- Third-party APIs ---
+      # Stripe secret key
+      STRIPE_SECRET_KEY=changeme
+
+      # ==== Database ====
+      DATABASE_PASSWORD=changeme
+
+      # *** Mail
+      SMTP_PASSWORD=changeme
+
+      # Database section -- primary
+      # the replica's password
+      REPLICA_PASSWORD=changeme
+      # -- a note, not a heading
+      OTHER_PASSWORD=changeme
+
+      # -- Mail --
+      MAIL_PASSWORD=changeme
+
+      """, file: ".env.example")
+    #expect(s["STRIPE_SECRET_KEY"]?.spec.description == "Stripe secret key")
+    #expect(s["DATABASE_PASSWORD"]?.spec.description == nil)
+    #expect(s["SMTP_PASSWORD"]?.spec.description == nil)
+    #expect(s["REPLICA_PASSWORD"]?.spec.description == "Database section -- primary the replica's password")
+    #expect(s["OTHER_PASSWORD"]?.spec.description == "a note, not a heading")
+    #expect(s["MAIL_PASSWORD"]?.spec.description == nil)
+  }
+
   @Test func dotenvCommentsSectionsAndCommentedOutVariables() throws {
     let s = try infer(
       """

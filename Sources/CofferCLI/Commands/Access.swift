@@ -163,6 +163,8 @@ enum AccessChange {
 
     let author = ws.author(identities)
     let now = SystemClock.now()
+    // Plain settings (`secret: false`) may be shown to anyone: a reader losing access exposes nothing to rotate.
+    let settings = Swift.Set(after.manifest.secrets.filter { !$0.isSecret }.map(\.name))
     for plan in plans {
       let marked = try after.modifyVaultHoldingLock(
         plan.environment, identities: identities, action: "access", detail: "\(grant ? "grant" : "revoke") \(name)"
@@ -170,7 +172,7 @@ enum AccessChange {
         var marked: [String] = []
         for group in plan.rekey {
           try vault.rekey(group: group)
-          marked += vault.markExposed(group: group, to: name, at: now)
+          marked += vault.markExposed(group: group, to: name, at: now, except: settings)
         }
         if plan.rekeyEnvironment { try vault.rekeyEnvironment() }
         return marked

@@ -8,8 +8,13 @@ extension CofferCommand {
   /// `coffer audit`: show and verify the hash-chained audit log.
   struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
-      commandName: "audit", abstract: "Show or verify this project's audit log (names and keyed fingerprints, never values).",
-      discussion: "The log lives outside the repository, in segments; `coffer audit path` prints where. See docs/audit.md.",
+      commandName: "audit", abstract: "Show or verify your audit log for this project, on this machine (names and keyed fingerprints, never values).",
+      discussion: """
+        The log records what this user did with this project's secrets on this machine: it lives outside the \
+        repository, in segments, and is not shared, so teammates' reads and changes are in their own logs, not here \
+        (`coffer audit export` writes a copy to keep, for example from CI). `coffer audit path` prints where it is. \
+        See docs/audit.md.
+        """,
       subcommands: [Show.self, Verify.self, Export.self, Prune.self, Where.self],
       defaultSubcommand: Show.self)
 

@@ -35,12 +35,17 @@ extension CofferCommand {
         for (name, value) in try vault.currentValues() { values[name] = value }
         unreadable = vault.unreadableGroups
         notReadable = Swift.Set(vault.names.filter { !vault.isReadable($0) })
-        needsRotation = vault.names.compactMap { name in vault.needsRotation(name).map { (name, $0) } }
+        // Plain settings (`secret: false`) never need rotation, whatever an older coffer recorded.
+        needsRotation = vault.names.filter { ws.manifest.secret(named: $0)?.isSecret ?? true }
+          .compactMap { name in vault.needsRotation(name).map { (name, $0) } }
         try ws.auditor(identities).record("check", environment: environment, secrets: vault.names, durable: false)
       }
       var report = Checker.check(ws.manifest, environment: environment, values: values)
       // A value this identity cannot read is present, not missing; it is simply not checked.
       report.missing.removeAll { notReadable.contains($0) }
+      // A secret that needs rotation is listed there, not also as ok.
+      let rotate = Swift.Set(needsRotation.map(\.name))
+      report.ok.removeAll { rotate.contains($0) }
       let inCode = try CodeDiscovery.undeclaredNames(ws, enabled: discover)
       if json {
         let doc = JSON.object([
@@ -68,15 +73,19 @@ extension CofferCommand {
   struct Template: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "template", abstract: "Write an env.example: every declared secret, grouped, with its description and example.",
-      discussion: "An existing .env or .env.NAME (real values) is never overwritten, nor coffer.yaml or anything under .coffer/.")
+      discussion: """
+        An existing .env or .env.NAME (real values) is never overwritten, nor coffer.yaml or anything under .coffer/. \
+        Another existing file that differs from the template is replaced only with --force (exit 2 otherwise).
+        """)
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE instead of stdout.", valueName: "file"))
     var output: String?
+    @Flag(name: .long, help: "Replace FILE when it exists and differs.") var force = false
 
     mutating func run() throws {
       let ws = try Workspace.load(global)
-      try TemplateWriter.write(ws.manifest, to: output, project: ws.project)
+      try TemplateWriter.write(ws.manifest, to: output, project: ws.project, force: force)
     }
   }
 
@@ -87,10 +96,11 @@ extension CofferCommand {
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: "The file to write.") var outputFile = "env.example"
+    @Flag(name: .long, help: "Replace the file when it exists and differs.") var force = false
 
     mutating func run() throws {
       let ws = try Workspace.load(global)
-      try TemplateWriter.write(ws.manifest, to: outputFile, project: ws.project)
+      try TemplateWriter.write(ws.manifest, to: outputFile, project: ws.project, force: force)
     }
   }
 
@@ -101,13 +111,16 @@ extension CofferCommand {
       discussion: """
         The command replaces coffer (execve, looked up on PATH, no shell): it keeps the process id, receives \
         signals directly, and its exit status is coffer's. Secrets override inherited variables unless \
-        --no-override. Exit status 127 when the command is not found.
+        --no-override. Exit status 127 when the command is not found. When the environment has no vault, or a \
+        secret coffer.yaml requires there has no value, the command is not started (exit status 1, naming what is \
+        missing) unless --allow-missing.
         """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var env: EnvironmentOption
     @Flag(name: .long, help: "Keep variables already set in the environment.") var noOverride = false
     @Flag(name: .long, help: "Run even if some groups are not readable with this identity.") var allowPartial = false
+    @Flag(name: .long, help: "Run even if the environment has no vault or required secrets have no value.") var allowMissing = false
     @Flag(name: .long, help: "Run the command as a child with its output redacted (values become [redacted:NAME]); see docs/scan.md.")
     var redact = false
     @Flag(name: .long, help: "Record every secret's name in the audit log, however many (by default a run of more than 20 records a count and a set fingerprint; see docs/audit.md).")
@@ -123,20 +136,21 @@ extension CofferCommand {
         // Its text is not shown: argument text in a usage error may be a secret.
         throw UsageError(
           description: "an option before -- is not one run knows",
-          hints: ["coffer run [--env NAME] [--no-override] [--allow-partial] [--redact] [--audit-names] -- COMMAND ARGS…"])
+          hints: ["coffer run [--env NAME] [--no-override] [--allow-partial] [--allow-missing] [--redact] [--audit-names] -- COMMAND ARGS…"])
       }
       if redact {
         var argv = command
         if argv.first == "--" { argv.removeFirst() }
         guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --env NAME -- COMMAND ARGS…"]) }
         let entries = try RunEnvironment.secrets(
-          project: global.project, verbose: global.verbose, env: env.env, allowPartial: allowPartial, auditNames: auditNames)
+          project: global.project, verbose: global.verbose, env: env.env, allowPartial: allowPartial,
+          allowMissing: allowMissing, auditNames: auditNames)
         let environment = try RunEnvironment.childEnvironment(entries, override: !noOverride)
         try RedactedRunCommand.run(argv: argv, environment: environment.entries, global: global, env: env)
       }
       try RunEnvironment.execute(
         project: global.project, verbose: global.verbose, env: env.env, noOverride: noOverride,
-        allowPartial: allowPartial, auditNames: auditNames, command: command)
+        allowPartial: allowPartial, allowMissing: allowMissing, auditNames: auditNames, command: command)
     }
   }
 
@@ -177,6 +191,7 @@ enum RunEnvironment {
     var env: String?
     var noOverride = false
     var allowPartial = false
+    var allowMissing = false
     var auditNames = false
     var command: [String] = []
 
@@ -200,7 +215,7 @@ enum RunEnvironment {
           command = Array(args[i...])
           break
         }
-        if arg == "--no-override" { noOverride = true } else if arg == "--allow-partial" { allowPartial = true } else if arg == "--audit-names" { auditNames = true } else if arg == "--verbose" { verbose = true } else if let v = value("--project") {
+        if arg == "--no-override" { noOverride = true } else if arg == "--allow-partial" { allowPartial = true } else if arg == "--allow-missing" { allowMissing = true } else if arg == "--audit-names" { auditNames = true } else if arg == "--verbose" { verbose = true } else if let v = value("--project") {
           guard let v else { return nil }
           project = v
         } else if let v = value("--env") ?? value("-e") {
@@ -217,13 +232,14 @@ enum RunEnvironment {
 
   /// Reads the secrets and replaces this process with the command.
   static func execute(
-    project: String?, verbose: Bool, env: String?, noOverride: Bool, allowPartial: Bool, auditNames: Bool = false,
+    project: String?, verbose: Bool, env: String?, noOverride: Bool, allowPartial: Bool, allowMissing: Bool,
+    auditNames: Bool = false,
     command: [String]
   ) throws {
     var argv = command
     if argv.first == "--" { argv.removeFirst() }
     guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --env NAME -- COMMAND ARGS…"]) }
-    guard let opened = try openVault(project: project, verbose: verbose, env: env, allowPartial: allowPartial) else {
+    guard let opened = try openVault(project: project, verbose: verbose, env: env, allowPartial: allowPartial, allowMissing: allowMissing) else {
       try Exec.replaceProcess(argv: argv, environment: try childEnvironment([], override: !noOverride))
     }
     // Values go from the decryption buffer straight into the child's environment and the audit's set fingerprint:
@@ -268,9 +284,10 @@ enum RunEnvironment {
 
   /// The environment's current values, with the read recorded (`run --redact`, which needs them all at once).
   static func secrets(
-    project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool, auditNames: Bool = false
+    project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool, allowMissing: Bool,
+    auditNames: Bool = false
   ) throws -> [(name: String, value: SecretValue)] {
-    guard let opened = try openVault(project: projectOption, verbose: verbose, env: env, allowPartial: allowPartial) else {
+    guard let opened = try openVault(project: projectOption, verbose: verbose, env: env, allowPartial: allowPartial, allowMissing: allowMissing) else {
       return []
     }
     let values = try opened.vault.currentValues()
@@ -279,25 +296,38 @@ enum RunEnvironment {
   }
 
   /// Opens the environment's vault for `run`, with the auditor that records the read; nil when the environment has
-  /// no vault yet (a warning says so).
-  static func openVault(project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool) throws -> (
-    vault: Vault, auditor: Auditor
-  )? {
+  /// no vault yet and `allowMissing` (a warning says so). Fails closed: without `allowMissing`, a missing vault or a
+  /// required secret without a value is a ``MissingForRun`` error (exit 1) before anything runs.
+  static func openVault(
+    project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool, allowMissing: Bool
+  ) throws -> (vault: Vault, auditor: Auditor)? {
     let project = try Project.locate(from: projectOption)
     var environment = env ?? Workspace.environmentVariable
+    var workspace: Workspace?
     if environment == nil || !isSafeEnvironmentName(environment!) || !Files.exists(project.vaultPath(environment!)) {
       // Slow path: the manifest decides the default and whether the name is declared at all.
       let ws = try Workspace.load(project: projectOption, verbose: verbose)
       environment = try ws.environment(named: environment)
+      workspace = ws
     }
     guard let environment else { return nil }
     let path = project.vaultPath(environment)
     guard Files.exists(path) else {
-      ErrorRenderer.warn("\(environment) has no vault yet: running without secrets")
-      return nil
+      if allowMissing {
+        ErrorRenderer.warn("\(environment) has no vault yet: running without secrets (--allow-missing)")
+        return nil
+      }
+      let required = workspace.map { ws in ws.manifest.secrets.filter { $0.isRequired(in: environment) }.map(\.name) } ?? []
+      throw MissingForRun(environment: environment, noVault: true, names: required)
     }
     let identities = try IdentityLoader.load()
-    let vault = try VaultFile.open(try Files.read(path), file: project.display(path), with: identities)
+    let bytes = try Files.read(path)
+    let opened = Result { () throws(VaultError) -> Vault in try VaultFile.open(bytes, file: project.display(path), with: identities) }
+    if case .failure(let error) = opened, error.code == .noMatchingIdentity {
+      let manifest = try? (workspace ?? Workspace.load(project: projectOption, verbose: verbose)).manifest
+      throw AccessDenied.environment(error, bytes: bytes, environment: environment, manifest: manifest, identities: identities)
+    }
+    let vault = try opened.get()
     guard vault.environment == environment else {
       throw VaultError(.malformed, file: project.display(path), detail: "holds environment \(vault.environment)")
     }
@@ -306,8 +336,37 @@ enum RunEnvironment {
       let manifest = try? Workspace.load(project: projectOption, verbose: verbose).manifest
       try Partial.check(vault, environment: environment, allowPartial: allowPartial, manifest: manifest, identities: identities)
     }
+    if !allowMissing {
+      // Fail closed: the manifest says what this environment requires (docs/performance.md prices this read).
+      let ws = try workspace ?? Workspace.load(project: projectOption, verbose: verbose)
+      let present = Swift.Set(vault.names)
+      let missing = ws.manifest.secrets.filter { $0.isRequired(in: environment) && !present.contains($0.name) }.map(\.name)
+      if !missing.isEmpty { throw MissingForRun(environment: environment, noVault: false, names: missing) }
+    }
     // The manifest is not read on this path, so the actor is the identity's recipient.
     return (vault, Auditor(root: project.root, actor: identities[0].recipient.encoded, identities: identities))
+  }
+
+  /// `run` refuses to start a command without the secrets the manifest requires (exit 1), naming them, never values.
+  struct MissingForRun: CofferError {
+    let environment: String
+    let noVault: Bool
+    let names: [String]
+    var exitStatus: ExitStatus { .problemsFound }
+    var description: String {
+      let list = names.isEmpty ? "" : ": " + names.joined(separator: ", ")
+      if noVault {
+        return "\(environment) has no vault yet, so the command was not started"
+          + (names.isEmpty ? "" : " (it requires \(names.count) secret\(names.count == 1 ? "" : "s")\(list))")
+      }
+      return "\(names.count) required secret\(names.count == 1 ? " has" : "s have") no value in \(environment), so the command was not started\(list)"
+    }
+    var hints: [String] {
+      let first = names.first.map { "`coffer set \($0) --env \(environment)`" } ?? "`coffer set NAME --env \(environment)`"
+      return [
+        "set \(noVault ? "its secrets" : "them") (\(first), or `coffer import FILE --env \(environment)`), or pass --allow-missing to run anyway"
+      ]
+    }
   }
 
   static func isSafeEnvironmentName(_ s: String) -> Bool {
@@ -484,10 +543,17 @@ enum TemplateWriter {
     return out
   }
 
-  static func write(_ manifest: Manifest, to output: String?, project: Project) throws {
+  /// Writes the template to `output` (stdout when nil). An existing file is replaced only with `force` (or when it
+  /// already holds exactly this template): it may be a hand-written template whose comments and layout would be lost.
+  static func write(_ manifest: Manifest, to output: String?, project: Project, force: Bool) throws {
     let text = render(manifest)
     if let output {
       try refuseToReplaceRealFiles(output, project: project)
+      if !force, Files.exists(output), (try? Files.read(output)) != Array(text.utf8) {
+        throw UsageError(
+          description: "refusing to replace \(output): it exists and differs from the template (its comments and layout would be lost)",
+          hints: ["pass --force to replace it, or write elsewhere with -o FILE"])
+      }
       try Files.writeAtomically(output, Array(text.utf8), newFileMode: 0o644)
       ErrorRenderer.note("wrote \(output)")
     } else {

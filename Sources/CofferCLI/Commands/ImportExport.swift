@@ -43,7 +43,11 @@ extension CofferCommand {
   struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "export", abstract: "Write an environment's values as dotenv, JSON, YAML or shell.",
-      discussion: "Files are written atomically with mode 0600 (an existing file keeps its mode). The manifest and anything under .coffer/ are refused: they are committed.")
+      discussion: """
+        Files are written atomically with mode 0600 (an existing file keeps its mode). The manifest and anything \
+        under .coffer/ are refused: they are committed. An environment with no values (no vault yet, or an empty \
+        one) is an error (exit 1, nothing written) unless --allow-empty.
+        """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var env: EnvironmentOption
@@ -51,9 +55,10 @@ extension CofferCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE instead of stdout.", valueName: "file"))
     var output: String?
     @Flag(name: .long, help: "Export what is readable even if some groups are not.") var allowPartial = false
+    @Flag(name: .long, help: "Succeed (with empty output) when the environment has no values.") var allowEmpty = false
 
     mutating func run() throws {
-      try Exporter.run(global: global, env: env, format: format, output: output, allowPartial: allowPartial)
+      try Exporter.run(global: global, env: env, format: format, output: output, allowPartial: allowPartial, allowEmpty: allowEmpty)
     }
   }
 
@@ -66,9 +71,10 @@ extension CofferCommand {
     @OptionGroup var env: EnvironmentOption
     @Option(name: .long, help: "The file to write.") var envFile = ".env"
     @Flag(name: .long, help: "Export what is readable even if some groups are not.") var allowPartial = false
+    @Flag(name: .long, help: "Succeed (with an empty file) when the environment has no values.") var allowEmpty = false
 
     mutating func run() throws {
-      try Exporter.run(global: global, env: env, format: .dotenv, output: envFile, allowPartial: allowPartial)
+      try Exporter.run(global: global, env: env, format: .dotenv, output: envFile, allowPartial: allowPartial, allowEmpty: allowEmpty)
     }
   }
 }
@@ -127,7 +133,8 @@ enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
 
 enum Exporter {
   static func run(
-    global: GlobalOptions, env: EnvironmentOption, format: ExportFormat, output: String?, allowPartial: Bool
+    global: GlobalOptions, env: EnvironmentOption, format: ExportFormat, output: String?, allowPartial: Bool,
+    allowEmpty: Bool
   ) throws {
     let ws = try Workspace.load(global)
     let environment = try ws.environment(env)
@@ -140,6 +147,13 @@ enum Exporter {
       try ws.auditor(identities).recordRead("export", vault: vault, values: entries, destination: output.map { "file:" + Paths.lastComponent($0) })
     } else {
       entries = []
+    }
+    if entries.isEmpty, !allowEmpty {
+      let exists = Files.exists(ws.project.vaultPath(environment))
+      throw UsageError(
+        description: "\(environment) has no values to export\(exists ? "" : " (it has no vault yet)")",
+        hints: ["set some with `coffer set NAME --env \(environment)` or `coffer import FILE --env \(environment)`, or pass --allow-empty to export nothing"],
+        exitStatus: .problemsFound)
     }
     let bytes = try ExportFormatter.render(entries, as: format)
     if let output {

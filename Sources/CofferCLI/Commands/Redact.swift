@@ -25,9 +25,9 @@ extension CofferCommand {
     var env: String?
 
     mutating func run() throws {
-      let known = try KnownValues.load(global, environments: env.map { [$0] }, required: true, action: "redact")
+      let known = try KnownValues.load(global, environments: env.map { [$0] }, required: true, action: "redact", purpose: .redact)
       let set = RedactionSet(values: known.values)
-      KnownValues.noteSkipped(set.skipped)
+      KnownValues.noteSkipped(known.skipped + set.skipped, verbose: global.verbose)
       var redactor = Redactor(set)
       let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
       defer { buffer.deallocate() }
@@ -49,9 +49,9 @@ enum RedactedRunCommand {
     var name = env.env ?? Workspace.environmentVariable
     if name == nil { name = try Workspace.load(global).manifest.environments.first }
     let known = Files.exists(project.vaultPath(name ?? ""))
-      ? try KnownValues.load(global, environments: name.map { [$0] }, required: true, action: "redact") : KnownValues(fingerprinter: .ephemeral())
+      ? try KnownValues.load(global, environments: name.map { [$0] }, required: true, action: "redact", purpose: .redact) : KnownValues(fingerprinter: .ephemeral())
     let set = RedactionSet(values: known.values)
-    KnownValues.noteSkipped(set.skipped)
+    KnownValues.noteSkipped(known.skipped + set.skipped, verbose: global.verbose)
     let status = try RedactedRun.run(argv: argv, environment: environment, set: set)
     throw Finish(status: status)
   }

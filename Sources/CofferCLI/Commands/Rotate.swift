@@ -47,10 +47,16 @@ extension CofferCommand {
         let environment = try ws.environment(env)
         try SecretNames.validate(name)
         let identities = try IdentityLoader.load()
+        if generate { try GeneratedRotation.refuseProviderFormat(name, manifest: ws.manifest, environment: environment) }
         let secret = try ValueInput.read(
           name: name, file: file, value: value, generate: generate ? (length, charset, ws.manifest.secret(named: name)?.prefix) : nil,
           keepNewline: keepNewline)
-        try RuleCheck.refuseInvalid(name, secret, manifest: ws.manifest, environment: environment)
+        do {
+          try RuleCheck.refuseInvalid(name, secret, manifest: ws.manifest, environment: environment)
+        } catch var error as UsageError where generate {
+          error.hints = GeneratedRotation.hints(name, manifest: ws.manifest, environment: environment, length: length, tried: charset)
+          throw error
+        }
         let version = try Governed.write(ws, environment, identities: identities, action: "rotate") { vault in
           try Rotation.record(name, secret, in: &vault, ws: ws, environment: environment, identities: identities)
         }
@@ -256,6 +262,40 @@ enum ValueInput {
       if bytes.last == 0x0D { bytes.removeLast() }
     }
     return SecretValue(bytes)
+  }
+}
+
+/// `rotate --generate` against the secret's format: a provider-issued format is refused before anything is generated
+/// (a random value can never be one), and a generated value that breaks `prefix`/`pattern`/length rules gets a
+/// hint naming the `--charset`/`--length` that would meet them, found by generating with each.
+enum GeneratedRotation {
+  static func refuseProviderFormat(_ name: String, manifest: Manifest, environment: String) throws {
+    guard let spec = manifest.secret(named: name),
+      let (expected, assumed) = FormatCatalog.expectation(forSecret: name, format: spec.format)
+    else { return }
+    throw UsageError(
+      description: "\(name) holds \(expected.phrase) (format \(expected.id)\(assumed ? ", assumed from the name" : "")), "
+        + "which a random value cannot be, so --generate cannot rotate it; nothing was written",
+      hints: [
+        "issue a new value with the provider and record it: `coffer rotate \(name) --env \(environment)` (stdin or --file)",
+        "if the value is really yours to generate, set `format: none` on \(name) in coffer.yaml",
+      ])
+  }
+
+  static func hints(_ name: String, manifest: Manifest, environment: String, length: Int, tried: SecretCharset) -> [String] {
+    let prefix = manifest.secret(named: name)?.prefix ?? ""
+    var random = SystemRandomNumberGenerator()
+    for bytes in [length, 16, 24, 32, 48, 64] where (16...4096).contains(bytes) {
+      for charset in SecretCharset.allCases {
+        guard bytes != length || charset != tried else { continue }
+        let candidate = SecretValue(Array(prefix.utf8) + SecretGenerator.generate(byteCount: bytes, charset: charset, using: &random).reveal())
+        let single = Manifest(project: manifest.project, environments: [environment], secrets: manifest.secret(named: name).map { [$0] } ?? [])
+        if Checker.check(single, environment: environment, values: [name: candidate]).invalid.isEmpty {
+          return ["`--generate --charset \(charset.rawValue) --length \(bytes)` makes values that meet the rules in coffer.yaml"]
+        }
+      }
+    }
+    return ["no --charset and --length makes a value that meets the rules in coffer.yaml: record one with stdin or --file"]
   }
 }
 

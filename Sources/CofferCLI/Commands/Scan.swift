@@ -42,10 +42,11 @@ extension CofferCommand {
         throw UsageError(description: "--max-file-size: expected a number of bytes, optionally with K, M or G")
       }
       let known = formatsOnly
-        ? KnownValues(fingerprinter: .ephemeral()) : try KnownValues.load(global, environments: nil, required: false, action: "scan")
+        ? KnownValues(fingerprinter: .ephemeral()) : try KnownValues.load(global, environments: nil, required: false, action: "scan", purpose: .scan)
       let fingerprinter = known.fingerprinter
       let scanner = Scanner(values: known.values, rules: [PrivateKeyRule(), AgeIdentityRule()]) { fingerprinter.fingerprint(rule: $0, material: $1) }
-      KnownValues.noteSkipped(scanner.skipped)
+      let skipped = known.skipped + scanner.skipped
+      KnownValues.noteSkipped(skipped, verbose: global.verbose)
 
       let roots = paths.isEmpty ? ["."] : paths
       let ignoreRoot = try ScanDriver.ignoreRoot(for: staged || history ? "." : roots[0])
@@ -83,7 +84,7 @@ extension CofferCommand {
       }
       let mode = staged ? "staged" : history ? "history" : "tree"
       if json {
-        Terminal.out(ScanReport.json(rows, mode: mode, skipped: scanner.skipped, summary: summary, baselined: baselined))
+        Terminal.out(ScanReport.json(rows, mode: mode, skipped: skipped, summary: summary, baselined: baselined))
       } else if sarif {
         Terminal.out(ScanReport.sarif(rows, version: CofferCommand.configuration.version))
       } else {

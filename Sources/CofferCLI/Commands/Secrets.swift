@@ -12,7 +12,10 @@ extension CofferCommand {
       commandName: "set", abstract: "Store a new version of a secret.",
       discussion: """
         The value comes from --file (byte-exact), --value, a hidden prompt when stdin is a terminal, or stdin \
-        (exactly one trailing LF or CRLF removed unless --keep-newline). The last 10 versions are kept.
+        (exactly one trailing LF or CRLF removed unless --keep-newline). The last 10 versions are kept. A name \
+        coffer.yaml does not declare is refused (exit 2, with the closest declared name) unless --undeclared. A \
+        value that breaks the secret's rules (prefix, pattern, format, placeholder) is stored with a warning \
+        naming the rule, never the value.
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -27,22 +30,26 @@ extension CofferCommand {
     var value: String?
     @Flag(name: .long, help: "Keep a trailing newline read from stdin.")
     var keepNewline = false
+    @Flag(name: .long, help: "Store a name coffer.yaml does not declare.")
+    var undeclared = false
 
     mutating func run() throws {
       let ws = try Workspace.load(global)
       let environment = try ws.environment(env)
       try SecretNames.validate(name)
-      let secret = try readValue()
-      let identities = try IdentityLoader.load()
       if ws.manifest.secret(named: name) == nil {
+        guard undeclared else { throw ws.undeclaredName(name, action: "set") }
         ErrorRenderer.warn("\(name) is not declared in coffer.yaml")
       }
       SecretNames.warnAboutDestinations([name], ws: ws)
+      let secret = try readValue()
+      let identities = try IdentityLoader.load()
       let name = self.name
       let version = try ws.modifyVault(environment, identities: identities) { vault in
         try vault.set(name, to: secret, group: ws.group(of: name), author: ws.author(identities), at: SystemClock.now())
       }
       ErrorRenderer.note("set \(name) in \(environment) (version \(version))")
+      ws.warnIfInvalid(name, secret, environment: environment)
     }
 
     func readValue() throws -> SecretValue {
@@ -66,7 +73,7 @@ extension CofferCommand {
       let environment = try ws.environment(env)
       let identities = try IdentityLoader.load()
       guard let vault = try ws.openVault(environment, identities: identities), vault.current(name) != nil else {
-        throw VaultError(.notFound, file: ws.project.display(ws.project.vaultPath(environment)), detail: name)
+        throw ws.noValue(name, environment: environment)
       }
       let value = try ws.value(of: name, version: version, in: vault, environment: environment, identities: identities)
       try ws.auditor(identities).recordRead("read", vault: vault, values: [(name, value)])
@@ -92,10 +99,9 @@ extension CofferCommand {
       let environment = try ws.environment(env)
       let identities = try IdentityLoader.load()
       let name = self.name
-      let path = ws.project.display(ws.project.vaultPath(environment))
-      guard Files.exists(ws.project.vaultPath(environment)) else { throw VaultError(.notFound, file: path, detail: name) }
+      guard Files.exists(ws.project.vaultPath(environment)) else { throw ws.noValue(name, environment: environment, toSet: false) }
       try ws.modifyVault(environment, identities: identities, action: "delete") { vault in
-        guard vault.remove(name) else { throw VaultError(.notFound, file: path, detail: name) }
+        guard vault.remove(name) else { throw ws.noValue(name, environment: environment, present: vault.names, toSet: false) }
       }
       ErrorRenderer.note("removed \(name) from \(environment)")
     }
@@ -136,6 +142,78 @@ extension CofferCommand {
       }
       Terminal.out(Table.render(rows))
     }
+  }
+}
+
+extension Workspace {
+  /// The refusal for a name the manifest does not declare: exit 2, with the closest declared name.
+  /// - Parameters:
+  ///   - name: the name given.
+  ///   - action: the command (`set`), for the hint naming its `--undeclared` flag.
+  func undeclaredName(_ name: String, action: String) -> UsageError {
+    var hints: [String] = []
+    if let close = Suggest.closest(to: name, among: manifest.secrets.map(\.name)) { hints.append("did you mean \(close)?") }
+    hints.append("declare it in \(project.display(project.manifestPath)), or pass --undeclared to \(action) it anyway")
+    return UsageError(description: "\(name) is not declared in \(project.display(project.manifestPath))", hints: hints)
+  }
+
+  /// The error for a secret with no value in an environment (exit 1): says so, suggests a close name that has one,
+  /// and how to set it.
+  func noValue(_ name: String, environment: String, present: [String] = [], toSet: Bool = true) -> UsageError {
+    var hints: [String] = []
+    let candidates = manifest.secrets.map(\.name) + present
+    if manifest.secret(named: name) == nil, let close = Suggest.closest(to: name, among: candidates) {
+      hints.append("did you mean \(close)?")
+    }
+    if toSet { hints.append("set it with `coffer set \(name) --env \(environment)`") }
+    let declared = manifest.secret(named: name) == nil ? " (and coffer.yaml does not declare it)" : ""
+    return UsageError(
+      description: "\(name) has no value in \(environment)\(declared)", hints: hints, exitStatus: .problemsFound)
+  }
+
+  /// Warns (never failing) when a value just stored breaks its declared rules, as `coffer check` would report it.
+  func warnIfInvalid(_ name: String, _ value: SecretValue, environment: String) {
+    guard let spec = manifest.secret(named: name) else { return }
+    let single = Manifest(project: manifest.project, environments: [environment], secrets: [spec])
+    for issue in Checker.check(single, environment: environment, values: [name: value]).invalid {
+      ErrorRenderer.warn("\(name) \(issue.reason) (stored anyway; `coffer check` reports it)")
+    }
+  }
+}
+
+/// "Did you mean" suggestions for names given on the command line.
+enum Suggest {
+  /// The closest candidate to `name`: equal ignoring case, else the nearest within an edit distance of 2 (3 for
+  /// names of 10 characters or more); nil when none is that close.
+  static func closest(to name: String, among candidates: [String]) -> String? {
+    if let same = candidates.first(where: { $0.lowercased() == name.lowercased() && $0 != name }) { return same }
+    let limit = name.count >= 10 ? 3 : 2
+    var best: (name: String, distance: Int)?
+    for candidate in candidates where candidate != name {
+      let distance = EditDistance.levenshtein(name.lowercased(), candidate.lowercased())
+      if distance <= limit, distance < (best?.distance ?? Int.max) { best = (candidate, distance) }
+    }
+    return best?.name
+  }
+}
+
+/// Levenshtein distance over Unicode scalars.
+enum EditDistance {
+  static func levenshtein(_ a: String, _ b: String) -> Int {
+    let x = Array(a.unicodeScalars)
+    let y = Array(b.unicodeScalars)
+    if x.isEmpty { return y.count }
+    if y.isEmpty { return x.count }
+    var previous = Array(0...y.count)
+    var current = [Int](repeating: 0, count: y.count + 1)
+    for i in 1...x.count {
+      current[0] = i
+      for j in 1...y.count {
+        current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+      }
+      swap(&previous, &current)
+    }
+    return previous[y.count]
   }
 }
 
