@@ -42,11 +42,11 @@ import Testing
     let env = (0..<1000).map { String(format: "SERVICE_%04d_API_KEY=value-%04d\n", $0, $0) }.joined()
     try box.write("bulk.env", env)
     #expect(box.run(["import", "bulk.env", "--env", "development"]).status == 0)
-    #expect(box.run(["run", "--env", "development", "--", "true"]).status == 0)
-    #expect(box.run(["run", "--env", "development", "--redact", "--", "true"]).status == 0)
+    #expect(box.run(["run", "--allow-missing", "--env", "development", "--", "true"]).status == 0)
+    #expect(box.run(["run", "--allow-missing", "--env", "development", "--redact", "--", "true"]).status == 0)
     #expect(box.run(["export", "--env", "development", "--format", "json", "-o", "out.json"]).status == 0)
     #expect(box.run(["check", "--env", "development"]).status == 1)
-    #expect(box.run(["run", "--env", "development", "--audit-names", "--", "true"]).status == 0)
+    #expect(box.run(["run", "--allow-missing", "--env", "development", "--audit-names", "--", "true"]).status == 0)
     let text = try String(contentsOfFile: log, encoding: .utf8)
     let lines = text.split(separator: "\n")
     let records = Self.records(text)
@@ -82,7 +82,7 @@ import Testing
       let (box, log) = try Self.box(limit: nil)
       try box.write("few.env", (0..<n).map { String(format: "K%02d=value-%02d\n", $0, $0) }.joined())
       #expect(box.run(["import", "few.env", "--env", "development"]).status == 0)
-      #expect(box.run(["run", "--env", "development", "--", "true"]).status == 0)
+      #expect(box.run(["run", "--allow-missing", "--env", "development", "--", "true"]).status == 0)
       let records = Self.records(try String(contentsOfFile: log, encoding: .utf8))
       #expect(records.count == 2)
       for r in records {
@@ -285,7 +285,7 @@ import Testing
       #expect(r.status == 2)
       #expect(r.stderr == "coffer: error: invalid setting COFFER_AUDIT_SEGMENT_BYTES: expected a whole number of bytes from 1 to 1099511627776 (unset: 1048576)\n")
       #expect(try box.read(".coffer/vault/development.vault") == vault)
-      let run = box.run(["run", "--env", "development", "--", "echo", "ran"], env: ["COFFER_AUDIT_SEGMENT_BYTES": bad])
+      let run = box.run(["run", "--allow-missing", "--env", "development", "--", "echo", "ran"], env: ["COFFER_AUDIT_SEGMENT_BYTES": bad])
       #expect(run.status == 2)
       #expect(run.out == "")
     }
@@ -305,9 +305,9 @@ import Testing
     try FileManager.default.removeItem(atPath: sb.path("bulk.env"))
     sb.extraEnvironment["COFFER_AUDIT_SEGMENT_BYTES"] = "1500"
     let commands: [([String], Int32)] = [
-      (["run", "--", "true"], 0), (["run", "--audit-names", "--", "true"], 0),
-      (["run", "--redact", "--audit-names", "--", "true"], 0), (["run", "--redact", "--", "true"], 0),
-      (["export", "-o", "out.env"], 0), (["check"], 1), (["run", "-e", "production", "--", "true"], 0),
+      (["run", "--allow-missing", "--", "true"], 0), (["run", "--allow-missing", "--audit-names", "--", "true"], 0),
+      (["run", "--allow-missing", "--redact", "--audit-names", "--", "true"], 0), (["run", "--allow-missing", "--redact", "--", "true"], 0),
+      (["export", "-o", "out.env"], 0), (["check"], 1), (["run", "--allow-missing", "-e", "production", "--", "true"], 0),
       (["audit"], 0), (["audit", "--json"], 0), (["audit", "verify"], 0), (["audit", "prune", "--keep", "2"], 0),
       (["audit", "verify"], 0), (["audit", "prune"], 2), (["audit", "prune", "--before", "2999-01-01"], 0),
       (["audit", "prune", "--keep", "1"], 0), (["audit", "verify"], 0), (["audit", "--json"], 0),
@@ -319,7 +319,7 @@ import Testing
       expectNoLeak(r, what)
     }
     // An invalid segment size is never echoed (it could be anything pasted there).
-    let bad = sb.run(["run", "--", "true"], env: ["COFFER_AUDIT_SEGMENT_BYTES": Canaries.simple.text])
+    let bad = sb.run(["run", "--allow-missing", "--", "true"], env: ["COFFER_AUDIT_SEGMENT_BYTES": Canaries.simple.text])
     expectStatus(bad, 2, "run with an invalid COFFER_AUDIT_SEGMENT_BYTES")
     expectNoLeak(bad, "run with an invalid COFFER_AUDIT_SEGMENT_BYTES")
     // A tampered log's report names files and lines, never values.

@@ -574,7 +574,7 @@ struct ChildEnvironmentTests {
     }
     // git children.
     let gitCases: [[String]] = [
-      ["set", "API_TOKEN", "--env", "development", "--value", "v2"],  // the merge-driver check on a vault write
+      ["set", "API_TOKEN", "--env", "development", "--value", "v2", "--undeclared"],  // the merge-driver check on a vault write
       ["init", "--merge-driver"], ["scan"], ["scan", "--staged"], ["scan", "--history"], ["hook", "install"],
       ["setup-repo", "--name", sb.path("new-repo")],
     ]
@@ -588,9 +588,10 @@ struct ChildEnvironmentTests {
     }
     // run's command and run --redact's child.
     let runCases: [[String]] = [
-      ["run", "--env", "development", "--", "env"], ["run", "-e", "development", "env"],
-      ["run", "--env", "staging", "--", "env"],  // no vault there: the no-secrets path
-      ["run", "--redact", "--env", "development", "--", "env"], ["run", "--allow-partial", "--redact", "--", "env"],
+      ["run", "--allow-missing", "--env", "development", "--", "env"], ["run", "--allow-missing", "-e", "development", "env"],
+      ["run", "--allow-missing", "--env", "staging", "--", "env"],  // no vault there: the no-secrets path
+      ["run", "--allow-missing", "--redact", "--env", "development", "--", "env"],
+      ["run", "--allow-missing", "--allow-partial", "--redact", "--", "env"],
     ]
     for args in runCases {
       let r = sb.run(args, env: env)
