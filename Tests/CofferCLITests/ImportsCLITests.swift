@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+
+/// `imports:` through the CLI: the one place the manifest is loaded merges, and `manifest show` explains it.
+@Suite("ImportsCLI")
+struct ImportsCLITests {
+  static let catalog = """
+    version: 1
+    project: org-catalog
+    groups:
+      api-keys:
+        rotation: 90d
+    secrets:
+      OPENAI_API_KEY:
+        group: api-keys
+        description: OpenAI key
+        prefix: sk-
+        required: [production]
+      SENTRY_DSN:
+        required: false
+
+    """
+
+  static let web = """
+    version: 1
+    project: web
+    environments: [development, production]
+    imports:
+      - ../catalog
+    secrets:
+      OPENAI_API_KEY:
+        example: sk-example
+      PORT:
+        secret: false
+        required: false
+
+    """
+
+  static func organization(web: String = ImportsCLITests.web) throws -> Sandbox {
+    let sb = try Sandbox()
+    try sb.write("catalog/coffer.yaml", catalog)
+    try sb.write("web/coffer.yaml", web)
+    return sb
+  }
+
+  @Test func manifestShowPrintsTheMergedManifestWithOrigins() throws {
+    let sb = try Self.organization()
+    let r = sb.run(["manifest", "show"], cwd: sb.dir.appendingPathComponent("web"))
+    expectStatus(r, 0, "manifest show")
+    #expect(
+      r.out == """
+        version: 1
+        project: web
+        environments: [development, production]
+        recipients: {}
+        groups:
+          api-keys:                                 # ../catalog/coffer.yaml:4:3
+            rotation: 90d                           # ../catalog/coffer.yaml:5:15
+        secrets:
+          OPENAI_API_KEY:                           # ../catalog/coffer.yaml:7:3
+            group: api-keys                         # ../catalog/coffer.yaml:8:12
+            description: OpenAI key                 # ../catalog/coffer.yaml:9:18
+            required: [production]                  # ../catalog/coffer.yaml:11:15
+            prefix: sk-                             # ../catalog/coffer.yaml:10:13
+            example: sk-example                     # coffer.yaml:8:14
+          PORT:                                     # coffer.yaml:9:3
+            required: false                         # coffer.yaml:11:15
+            secret: false                           # coffer.yaml:10:13
+
+        """)
+    #expect(r.stderr == "")
+    let json = sb.run(["manifest", "show", "--json"], cwd: sb.dir.appendingPathComponent("web"))
+    expectStatus(json, 0, "manifest show --json")
+    #expect(
+      json.out.contains(
+        #"{"name":"OPENAI_API_KEY","group":"api-keys","description":"OpenAI key","required":["production"],"prefix":"sk-","pattern":null,"min_length":null,"max_length":null,"example":"sk-example","secret":true,"format":null,"rotation":null,"from":{"":"../catalog/coffer.yaml:7:3","group":"../catalog/coffer.yaml:8:12","description":"../catalog/coffer.yaml:9:18","required":"../catalog/coffer.yaml:11:15","prefix":"../catalog/coffer.yaml:10:13","example":"coffer.yaml:8:14"}}"#
+      ))
+  }
+
+  @Test func checkAndTemplateSeeImportedDefinitions() throws {
+    let sb = try Self.organization()
+    let web = sb.dir.appendingPathComponent("web")
+    let set = sb.run(["set", "OPENAI_API_KEY", "--env", "production"], stdin: Data("not-a-key".utf8), cwd: web)
+    expectStatus(set, 0, "set")
+    let check = sb.run(["check", "--env", "production", "--json"], cwd: web)
+    expectStatus(check, 1, "check")
+    #expect(check.out.contains("OPENAI_API_KEY"))
+    #expect(check.out.contains("sk-"))
+    #expect(!check.out.contains("SENTRY_DSN"))
+    #expect(!check.all.contains("not-a-key"))
+    let template = sb.run(["template"], cwd: web)
+    expectStatus(template, 0, "template")
+    #expect(template.out.contains("OPENAI_API_KEY=sk-example"))
+    #expect(!template.out.contains("SENTRY_DSN"))
+  }
+
+  @Test(arguments: [
+    (
+      "    group: other\n", "coffer.yaml:8:12: secrets.OPENAI_API_KEY.group: cannot change the group of the imported secret OPENAI_API_KEY, defined at ../catalog/coffer.yaml:8:12"
+    ),
+    (
+      "    prefix: sk_\n", "coffer.yaml:8:13: secrets.OPENAI_API_KEY.prefix: cannot change the prefix of the imported secret OPENAI_API_KEY, defined at ../catalog/coffer.yaml:10:13"
+    ),
+    (
+      "    rotation: 30d\n", "coffer.yaml:8:15: secrets.OPENAI_API_KEY.rotation: cannot change the rotation of the imported secret OPENAI_API_KEY, defined at ../catalog/coffer.yaml:7:3"
+    ),
+    (
+      "    required: [development]\n", "coffer.yaml:8:15: secrets.OPENAI_API_KEY.required: cannot require OPENAI_API_KEY in fewer environments than the imported secret OPENAI_API_KEY, defined at ../catalog/coffer.yaml:11:15"
+    ),
+  ])
+  func forbiddenOverridesExitTwoNamingBothPlaces(field: String, message: String) throws {
+    let web = Self.web.replacingOccurrences(of: "    example: sk-example\n", with: field)
+    let sb = try Self.organization(web: web)
+    for args in [["check"], ["template"], ["manifest", "show"]] {
+      let r = sb.run(args, cwd: sb.dir.appendingPathComponent("web"))
+      expectStatus(r, 2, args.joined(separator: " "))
+      #expect(r.out == "")
+      #expect(r.stderr.hasPrefix("coffer: error: \(message)\n"))
+    }
+  }
+
+  @Test func unreadableAndGitImportsAreBadInput() throws {
+    let missing = Self.web.replacingOccurrences(of: "../catalog", with: "../nowhere")
+    let sb = try Self.organization(web: missing)
+    let r = sb.run(["check"], cwd: sb.dir.appendingPathComponent("web"))
+    expectStatus(r, 2, "check with a missing import")
+    #expect(r.stderr == "coffer: error: coffer.yaml:5:5: imports[0]: cannot read import ../nowhere/coffer.yaml: no such file\n")
+    let git = Self.web.replacingOccurrences(of: "- ../catalog", with: "- { git: 'file:///nowhere/catalog.git' }")
+    try sb.write("web/coffer.yaml", git)
+    let g = sb.run(["check"], cwd: sb.dir.appendingPathComponent("web"))
+    expectStatus(g, 2, "check with a git import")
+    #expect(
+      g.stderr
+        == "coffer: error: coffer.yaml:5:5: imports[0]: git imports (file:///nowhere/catalog.git) are not supported by this version; use a path to a checkout\n"
+    )
+  }
+
+  @Test func aCycleThroughFilesIsNamed() throws {
+    let sb = try Sandbox()
+    try sb.write("a/coffer.yaml", "version: 1\nimports: [../b]\n")
+    try sb.write("b/coffer.yaml", "version: 1\nimports: [../a]\n")
+    try sb.write("web/coffer.yaml", "version: 1\nproject: web\nenvironments: [dev]\nimports: [../a]\n")
+    let r = sb.run(["check"], cwd: sb.dir.appendingPathComponent("web"))
+    expectStatus(r, 2, "check with a cycle")
+    #expect(
+      r.stderr
+        == "coffer: error: ../b/coffer.yaml:2:10: imports[0]: import cycle: ../a/coffer.yaml → ../b/coffer.yaml → ../a/coffer.yaml\n"
+    )
+  }
+}
