@@ -156,7 +156,8 @@ extension ManifestDecoder {
     return imports
   }
 
-  /// Where the fields merging cares about are written: for a mapping entry, its scalar value, else its key.
+  /// Where the fields merging cares about are written: for a mapping entry, its value (a scalar or a list), else
+  /// its key.
   func fieldPositions(_ root: Node.Mapping) -> [String: ManifestPosition] {
     var positions: [String: ManifestPosition] = [:]
     func record(_ mapping: Node.Mapping, under prefix: String, depth: Int) {
@@ -167,10 +168,10 @@ extension ManifestDecoder {
         guard depth > 0, case .mapping(let fields) = value else { continue }
         for (fieldKey, fieldValue) in fields {
           guard let field = fieldKey.string else { continue }
-          if case .scalar = fieldValue {
-            positions[path + "." + field] = position(of: fieldValue)
-          } else {
+          if case .mapping = fieldValue {
             positions[path + "." + field] = position(of: fieldKey)
+          } else {
+            positions[path + "." + field] = position(of: fieldValue)
           }
         }
       }

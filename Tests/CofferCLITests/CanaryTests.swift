@@ -285,7 +285,7 @@ struct CanaryTests {
       (["run", "--", "sh", "-c", "exit 7"], 7), (["run", "--", "no-such-program-xyz"], 127),
       (["get", "NO_SUCH_NAME"], 1), (["get", Canaries.simple.name, "--version", "99"], 1),
       (["rm", "NO_SUCH_NAME"], 1),
-      (["manifest", "show"], 0), (["manifest", "show", "--json"], 0),
+      (["manifest", "show"], 0), (["manifest", "show", "--json"], 0), (["imports", "update"], 0),
     ]
     for (args, expected) in quiet {
       for verbose in [false, true] {

@@ -131,7 +131,7 @@ struct ImportsCLITests {
     expectStatus(g, 2, "check with a git import")
     #expect(
       g.stderr
-        == "coffer: error: coffer.yaml:5:5: imports[0]: git imports (file:///nowhere/catalog.git) are not supported by this version; use a path to a checkout\n"
+        == "coffer: error: coffer.yaml:5:5: imports[0]: git import file:///nowhere/catalog.git (HEAD) is not pinned in coffer.lock; run `coffer imports update`\n"
     )
   }
 
@@ -144,7 +144,7 @@ struct ImportsCLITests {
     expectStatus(r, 2, "check with a cycle")
     #expect(
       r.stderr
-        == "coffer: error: ../b/coffer.yaml:2:10: imports[0]: import cycle: ../a/coffer.yaml → ../b/coffer.yaml → ../a/coffer.yaml\n"
+        == "coffer: error: ../b/coffer.yaml:2:11: imports[0]: import cycle: ../a/coffer.yaml → ../b/coffer.yaml → ../a/coffer.yaml\n"
     )
   }
 }

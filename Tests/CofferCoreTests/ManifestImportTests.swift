@@ -127,7 +127,7 @@ import Testing
   }
 
   @Test func changingTheGroupToAnotherImportedGroupIsAnError() {
-    let catalog = Self.catalog.replacingOccurrences(of: "groups:\n", with: "groups:\n  other: {}\n")
+    let catalog = Self.catalog.replacing("groups:\n", with: "groups:\n  other: {}\n")
     #expect(
       Self.failure { () throws(ManifestError) in
         try Self.merge(Self.repo("  OPENAI_API_KEY:\n    group: other\n"), files: ["../catalog/coffer.yaml": catalog])
@@ -175,15 +175,15 @@ import Testing
         try Self.merge(
           root, files: ["a.yaml": a, "b.yaml": b],
           edges: ["coffer.yaml": ["a.yaml"], "a.yaml": ["b.yaml"], "b.yaml": ["a.yaml"]])
-      } == "b.yaml:2:10: imports[0]: import cycle: a.yaml → b.yaml → a.yaml")
+      } == "b.yaml:2:11: imports[0]: import cycle: a.yaml → b.yaml → a.yaml")
     #expect(
       Self.failure { () throws(ManifestError) in
         try Self.merge(root, files: ["a.yaml": "version: 1\nimports: [coffer.yaml]\n"], edges: ["coffer.yaml": ["a.yaml"], "a.yaml": ["coffer.yaml"]])
-      } == "a.yaml:2:10: imports[0]: import cycle: coffer.yaml → a.yaml → coffer.yaml")
+      } == "a.yaml:2:11: imports[0]: import cycle: coffer.yaml → a.yaml → coffer.yaml")
     #expect(
       Self.failure { () throws(ManifestError) in
         try Self.merge(root, files: ["a.yaml": "version: 1\nimports: [a.yaml]\n"], edges: ["coffer.yaml": ["a.yaml"], "a.yaml": ["a.yaml"]])
-      } == "a.yaml:2:10: imports[0]: import cycle: a.yaml → a.yaml")
+      } == "a.yaml:2:11: imports[0]: import cycle: a.yaml → a.yaml")
   }
 
   @Test func theSameNameFromTwoImportsIsAnErrorNamingBothChains() {

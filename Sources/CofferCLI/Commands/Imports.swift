@@ -31,6 +31,10 @@ extension CofferCommand {
         let lock = try FileLock(path: project.lockPath)
         defer { withExtendedLifetime(lock) {} }
         let merged = try ManifestLoader.load(project.manifestPath, rootDisplay: display, git: &git)
+        guard !git.pins.isEmpty else {
+          ErrorRenderer.note("no git imports; nothing to pin")
+          return
+        }
         try git.writeLock()
         var out = ""
         for pin in git.pins {
