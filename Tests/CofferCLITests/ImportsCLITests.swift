@@ -148,3 +148,53 @@ struct ImportsCLITests {
     )
   }
 }
+
+/// Access rules may name imported groups; `access grant`/`revoke` refuse to edit rules for an imported group
+/// (fail closed) and name unknown ones.
+@Suite("ImportsAccessCLI")
+struct ImportsAccessCLITests {
+  @Test(arguments: ["grant", "revoke"])
+  func accessEditsOfImportedGroupsAreRefused(verb: String) throws {
+    let box = try Sandbox()
+    let daveFile = box.path("home/dave.txt")
+    let dave = box.run(["keygen", "-o", daveFile]).out.trimmingCharacters(in: .newlines)
+    try box.write(
+      "catalog/coffer.yaml",
+      "version: 1\ngroups:\n  api-keys: { rotation: 90d }\n  infrastructure-credentials: { rotation: 90d }\nsecrets:\n  API_KEY: { group: api-keys }\n  INFRA_TOKEN: { group: infrastructure-credentials }\n"
+    )
+    try box.write(
+      "coffer.yaml",
+      """
+      version: 1
+      project: gov
+      environments: [production]
+      imports: [catalog]
+      recipients:
+        alice: \(box.recipient)
+        dave: \(dave)
+      secrets:
+        API_KEY:
+        INFRA_TOKEN:
+      access:
+        - { environments: [production], groups: [infrastructure-credentials], recipients: [alice] }
+        - { environments: [production], groups: [api-keys], recipients: [alice, dave] }
+
+      """)
+    #expect(box.set("INFRA_TOKEN", "infra-value-Qx7v2", env: "production").status == 0)
+    #expect(box.set("API_KEY", "api-value-M3nB8", env: "production").status == 0)
+    let daveEnv = ["COFFER_IDENTITY_FILE": daveFile]
+    #expect(box.run(["get", "API_KEY", "-n", "--env", "production"], env: daveEnv).out == "api-value-M3nB8")
+    expectStatus(box.run(["get", "INFRA_TOKEN", "-n", "--env", "production"], env: daveEnv), 3, "dave reads INFRA_TOKEN")
+    let manifest = try box.read("coffer.yaml")
+    let imported = box.run(["access", verb, "dave", "--groups", "infrastructure-credentials", "--env", "production"])
+    expectStatus(imported, 2, "access \(verb) of an imported group")
+    #expect(
+      imported.stderr
+        == "coffer: error: coffer.yaml: access: infrastructure-credentials is an imported group; `coffer access \(verb)` edits only groups declared in this file\ncoffer: hint: edit the access: rules in coffer.yaml by hand, then run `coffer rewrap`\n"
+    )
+    let unknown = box.run(["access", verb, "dave", "--groups", "nope", "--env", "production"])
+    expectStatus(unknown, 2, "access \(verb) of an unknown group")
+    #expect(unknown.stderr == "coffer: error: coffer.yaml: access: no group named \"nope\" is declared under groups or in an import\n")
+    #expect(try box.read("coffer.yaml") == manifest)
+  }
+}
