@@ -116,6 +116,39 @@ struct GitImportsCLITests {
     expectStatus(bad, 2, "check with a malformed lock")
   }
 
+  @Test(arguments: [String(repeating: "f", count: 64), String(repeating: "a", count: 63) + "b", "0123456789abcdef" + String(repeating: "9", count: 48)])
+  func anyOtherPinnedHashIsRefused(forged: String) throws {
+    let sb = try Self.organization()
+    let web = sb.dir.appendingPathComponent("web")
+    expectStatus(sb.run(["imports", "update"], cwd: web), 0, "imports update")
+    let lock = String(decoding: try sb.read("web/coffer.lock"), as: UTF8.self)
+    let hash = lock.split(separator: "\n").last.map { String($0.split(separator: "\t").last ?? "") } ?? ""
+    try sb.write("web/coffer.lock", lock.replacingOccurrences(of: hash, with: forged))
+    for args in [["check"], ["manifest", "show"], ["template"]] {
+      let r = sb.run(args, cwd: web)
+      expectStatus(r, 2, args.joined(separator: " ") + " with a forged hash")
+      #expect(r.stderr.contains("changed: coffer.lock pins sha256 \(forged.prefix(16))…, the fetched file has \(hash.prefix(16))…"))
+      #expect(r.out == "")
+    }
+  }
+
+  @Test func aPinnedCommitNeitherCachedNorFetchableIsAnError() throws {
+    let sb = try Self.organization()
+    let web = sb.dir.appendingPathComponent("web")
+    expectStatus(sb.run(["imports", "update"], cwd: web), 0, "imports update")
+    // A fresh machine: no cache, and the remote is gone.
+    try FileManager.default.removeItem(atPath: sb.path("cache"))
+    try FileManager.default.moveItem(atPath: sb.path("remote.git"), toPath: sb.path("moved.git"))
+    let r = sb.run(["check"], cwd: web)
+    expectStatus(r, 2, "check without cache or remote")
+    let commit = try String(decoding: sb.read("web/coffer.lock"), as: UTF8.self).split(separator: "\n").last?
+      .split(separator: "\t")[3].prefix(12) ?? ""
+    #expect(
+      r.stderr.hasPrefix(
+        "coffer: error: coffer.yaml:5:5: imports[0]: cannot fetch \(sb.path("remote.git")) and commit \(commit) is not in the cache: "
+      ))
+  }
+
   @Test func gitRunsWithoutCofferIdentityVariables() throws {
     // A fake git on PATH records its environment; the identity variables must not be in it.
     let sb = try Self.organization()
