@@ -24,22 +24,30 @@ struct EnvironmentOption: ParsableArguments {
 /// A located project with its decoded manifest: what most commands start from.
 struct Workspace {
   let project: Project
+  /// The merged manifest: the project's `coffer.yaml` with its `imports:` applied (docs/manifest.md, "Imports").
   let manifest: Manifest
   let logger: Logger
+  /// Where each merged field came from (`secrets.NAME.group` → file:line:column).
+  var provenance: [String: ManifestLocation] = [:]
+  /// The secrets whose definition comes from an import.
+  var importedSecrets: Set<String> = []
 
   /// Finds the project and decodes its manifest.
   static func load(_ global: GlobalOptions) throws -> Workspace {
     try load(project: global.project, verbose: global.verbose)
   }
 
-  /// Finds the project (from `project`, else the current directory) and decodes its manifest.
+  /// Finds the project (from `project`, else the current directory), decodes its manifest and merges its imports.
+  /// This is the one place commands load the manifest.
   static func load(project start: String?, verbose: Bool) throws -> Workspace {
     let logger = CLILog.make(verbose: verbose)
     let project = try Project.locate(from: start)
-    let bytes = try Files.read(project.manifestPath)
-    let manifest = try Manifest.decode(bytes, file: project.display(project.manifestPath))
+    let merged = try ManifestLoader.load(project.manifestPath, rootDisplay: project.display(project.manifestPath))
+    let manifest = merged.manifest
     logger.debug("project \(project.root): \(manifest.secrets.count) declared secrets")
-    return Workspace(project: project, manifest: manifest, logger: logger)
+    return Workspace(
+      project: project, manifest: manifest, logger: logger, provenance: merged.provenance,
+      importedSecrets: merged.importedSecrets)
   }
 
   /// Resolves `--env`, `COFFER_ENV` or the first environment, and checks it is declared.

@@ -22,6 +22,9 @@ public struct Manifest: Sendable, Equatable {
   /// manifest has no `access:` key (or a null one), which lets every recipient read everything. Evaluate them with
   /// ``AccessPolicy``.
   public var access: [AccessRule]?
+  /// The `imports:` list: base manifests (a shared catalog) whose groups and secrets this one draws on, in
+  /// declared order; empty when the key is absent. A manifest returned by ``ManifestMerger`` has none left.
+  public var imports: [ManifestImport]
 
   /// Creates a manifest in memory (for example for `coffer init`). Nothing is validated here; a manifest built
   /// this way is checked when its ``encodedYAML()`` is decoded again.
@@ -34,10 +37,11 @@ public struct Manifest: Sendable, Equatable {
   ///   - secrets: secrets, in order.
   ///   - destinations: the reserved `destinations` section, if any.
   ///   - access: the access rules, or `nil` for none (every recipient reads everything).
+  ///   - imports: the base manifests it imports, in order.
   public init(
     version: Int = 1, project: String, environments: [String], recipients: [ManifestRecipient] = [],
     groups: [SecretGroup] = [], secrets: [SecretSpec] = [], destinations: ManifestValue? = nil,
-    access: [AccessRule]? = nil
+    access: [AccessRule]? = nil, imports: [ManifestImport] = []
   ) {
     self.version = version
     self.project = project
@@ -47,6 +51,7 @@ public struct Manifest: Sendable, Equatable {
     self.secrets = secrets
     self.destinations = destinations
     self.access = access
+    self.imports = imports
   }
 
   /// The secret declared under this exact (case-sensitive) name.

@@ -77,7 +77,7 @@ extension ManifestDecoder {
       if name == "*" {
         wildcard = true
       } else {
-        guard universe.names.contains(name) else {
+        guard universe.names.contains(name) || (openGroups && universe.kind == "group") else {
           var hints: [String] = []
           if let suggestion = ManifestSyntax.suggestion(for: name, among: universe.names) {
             hints.append("did you mean '\(suggestion)'?")

@@ -1,7 +1,7 @@
 import Yams
 
 /// A 1-based line and column (in Unicode scalars); (0, 0) when unknown.
-struct ManifestPosition: Equatable {
+struct ManifestPosition: Equatable, Sendable {
   var line: Int
   var column: Int
 }
@@ -10,6 +10,12 @@ struct ManifestPosition: Equatable {
 /// basic resolver, so scalars are typed here, by YAML 1.2 core rules, not by Yams' YAML 1.1 rules), then walks it.
 struct ManifestDecoder {
   let file: String
+  /// Decoding a file another manifest imports: `project` and `environments` may be left out, and `required` lists
+  /// may name any valid environment when the file declares none.
+  var importMode = false
+  /// Group names referenced by secrets and access rules need not be declared here (the manifest has `imports:`;
+  /// references are checked after merging, by ``ManifestMerger``).
+  var openGroups = false
 
   /// A decoded manifest together with what the editor needs to patch its text.
   struct Document {
@@ -20,6 +26,7 @@ struct ManifestDecoder {
 
   static let topLevelFields = [
     "version", "project", "environments", "recipients", "groups", "secrets", "destinations", "access",
+    "imports",
   ]
   static let groupFields = ["rotation", "description"]
   static let secretFields = [
@@ -80,28 +87,36 @@ struct ManifestDecoder {
       throw error(at: versionNode, field: "version", "unsupported version \(version); this coffer reads version 1")
     }
 
-    let projectNode = try required("project")
-    guard let project = try optionalString(projectNode, path: "project"), !project.isEmpty else {
-      throw error(at: projectNode, field: "project", "expected a non-empty string")
+    var project = file
+    if fields["project"] != nil || !importMode {
+      let projectNode = try required("project")
+      guard let name = try optionalString(projectNode, path: "project"), !name.isEmpty else {
+        throw error(at: projectNode, field: "project", "expected a non-empty string")
+      }
+      project = name
     }
 
-    let environments = try decodeEnvironments(try required("environments"))
+    let environments =
+      importMode && fields["environments"] == nil ? [] : try decodeEnvironments(try required("environments"))
+    let imports = try fields["imports"].map { (entry) throws(ManifestError) in try decodeImports(entry.value) } ?? []
+    var this = self
+    this.openGroups = !imports.isEmpty
     let recipients = try fields["recipients"].map { (entry) throws(ManifestError) in
       try decodeRecipients(entry.value)
     } ?? []
     let groups = try fields["groups"].map { (entry) throws(ManifestError) in try decodeGroups(entry.value) } ?? []
     let secrets = try fields["secrets"].map { (entry) throws(ManifestError) in
-      try decodeSecrets(entry.value, environments: environments, groups: groups)
+      try this.decodeSecrets(entry.value, environments: environments, groups: groups)
     } ?? []
     let destinations = try fields["destinations"].map { (entry) throws(ManifestError) in
       try opaque(entry.value, path: "destinations", budget: Self.opaqueNodeLimit)
     }
     let access = try fields["access"].flatMap { (entry) throws(ManifestError) in
-      try decodeAccess(entry.value, environments: environments, groups: groups, recipients: recipients)
+      try this.decodeAccess(entry.value, environments: environments, groups: groups, recipients: recipients)
     }
     return Manifest(
       version: version, project: project, environments: environments, recipients: recipients, groups: groups,
-      secrets: secrets, destinations: destinations, access: access)
+      secrets: secrets, destinations: destinations, access: access, imports: imports)
   }
 
   private func decodeEnvironments(_ node: Node) throws(ManifestError) -> [String] {
@@ -207,7 +222,7 @@ struct ManifestDecoder {
         switch field {
         case "group":
           guard let group = try optionalString(fieldValue, path: fieldPath) else { break }
-          guard groupNames.contains(group) else {
+          guard groupNames.contains(group) || openGroups else {
             throw error(at: fieldValue, field: fieldPath, "no group named \"\(group)\" is declared under groups")
           }
           spec.group = group
@@ -290,7 +305,8 @@ struct ManifestDecoder {
         guard let name = try optionalString(item, path: itemPath) else {
           throw error(at: item, field: itemPath, "expected an environment name")
         }
-        guard environments.contains(name) else {
+        guard environments.contains(name) || (importMode && environments.isEmpty && ManifestSyntax.isEnvironmentName(name))
+        else {
           throw error(at: item, field: itemPath, "no environment named \"\(name)\" is declared under environments")
         }
         guard !names.contains(name) else {

@@ -39,7 +39,9 @@ extension ManifestEditor {
     let document = try decoder.decodeDocument(Array(text.utf8))
     let manifest = document.manifest
     let policy = AccessPolicy(manifest: manifest)
-    try validate(recipient: recipient, environments: environments, groups: groups, policy: policy, file: file)
+    try validate(
+      recipient: recipient, environments: environments, groups: groups, policy: policy, file: file,
+      openGroups: !manifest.imports.isEmpty)
     let envNames = environments.expanded(over: policy.environments)
     let groupNames = groups.expanded(over: policy.groups)
     let missing = envNames.contains { e in groupNames.contains { !policy.canRead(recipient, environment: e, group: $0) } }
@@ -84,7 +86,9 @@ extension ManifestEditor {
     let document = try decoder.decodeDocument(Array(text.utf8))
     let manifest = document.manifest
     let policy = AccessPolicy(manifest: manifest)
-    try validate(recipient: recipient, environments: environments, groups: groups, policy: policy, file: file)
+    try validate(
+      recipient: recipient, environments: environments, groups: groups, policy: policy, file: file,
+      openGroups: !manifest.imports.isEmpty)
     let everything = AccessRule(environments: .any, groups: .any, recipients: .any)
     let rules = manifest.access ?? [everything]
     var changes: [RuleChange] = []
@@ -131,7 +135,8 @@ extension ManifestEditor {
   }
 
   static func validate(
-    recipient: String, environments: AccessSelector, groups: AccessSelector, policy: AccessPolicy, file: String
+    recipient: String, environments: AccessSelector, groups: AccessSelector, policy: AccessPolicy, file: String,
+    openGroups: Bool = false
   ) throws(ManifestError) {
     func failure(_ message: String) -> ManifestError {
       ManifestError(file: file, line: 0, column: 0, field: "access", message: message)
@@ -147,7 +152,8 @@ extension ManifestEditor {
     }
     if case .names(let names) = groups {
       guard !names.isEmpty else { throw failure("expected at least one group") }
-      for name in names where !policy.groups.contains(name) {
+      // With imports, groups may be imported ones; the caller checks them against the merged manifest.
+      for name in names where !policy.groups.contains(name) && !openGroups {
         throw failure(
           "no group named \"\(name)\" is declared under groups (or \"\(AccessPolicy.ungroupedGroup)\" for ungrouped secrets)")
       }

@@ -4,7 +4,7 @@ extension Manifest {
   /// The canonical text of this manifest, as `coffer init` writes it.
   ///
   /// The output is deterministic: top-level keys in the order `version`, `project`, `environments`,
-  /// `recipients`, `groups`, `secrets`, then `destinations` and `access` when present; every list in declared
+  /// `recipients`, `groups`, `secrets`, then `destinations`, `access` and `imports` (one flow mapping per entry) when present; every list in declared
   /// order; access rules one per line in flow style (`- { environments: [production], groups: ['*'],
   /// recipients: [alice] }`); two-space indentation; `environments` and `required` lists in flow style (`[a, b]`); secret fields in
   /// the order `group`, `description`, `required`, `prefix`, `pattern`, `min_length`, `max_length`, `example`,
@@ -58,10 +58,20 @@ extension Manifest {
       lines.append("access:")
       lines.append(contentsOf: access.map { "  - " + YAMLText.accessRule($0) })
     }
+    if !imports.isEmpty {
+      lines.append("imports:")
+      for entry in imports {
+        var fields: [String] = []
+        if let git = entry.git { fields.append("git: " + YAMLText.scalar(git, flow: true)) }
+        if let ref = entry.ref { fields.append("ref: " + YAMLText.scalar(ref, flow: true)) }
+        if let path = entry.path { fields.append("path: " + YAMLText.scalar(path, flow: true)) }
+        lines.append("  - { " + fields.joined(separator: ", ") + " }")
+      }
+    }
     return lines.joined(separator: "\n") + "\n"
   }
 
-  private static func fields(of spec: SecretSpec) -> [String] {
+  package static func fields(of spec: SecretSpec) -> [String] {
     var fields: [String] = []
     if let group = spec.group { fields.append("group: \(YAMLText.scalar(group))") }
     if let description = spec.description { fields.append("description: \(YAMLText.scalar(description))") }

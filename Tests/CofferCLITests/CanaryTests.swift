@@ -302,6 +302,7 @@ struct CanaryTests {
       (["list", "-e", "developmen"], 2), (["template", "-o", "tpl1.env"], 0), (["template", "-o", "out.env"], 2),
       (["export", "-e", "nosuchenv"], 2), (["redact"], 0), (["redact", "-e", "development"], 0),
       (["rotate", Canaries.simple.name, "--generate", "--charset", "hex"], 0),
+      (["manifest", "show"], 0), (["manifest", "show", "--json"], 0), (["imports", "update"], 0),
     ]
     for (args, expected) in quiet {
       for verbose in [false, true] {

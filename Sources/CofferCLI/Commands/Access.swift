@@ -113,13 +113,32 @@ enum AccessChange {
     let manifestPath = ws.project.manifestPath
     let text = String(decoding: try Files.read(manifestPath), as: UTF8.self)
     let file = ws.project.display(manifestPath)
+    // With imports the editor cannot check imported group names nor who reads them: name unknown groups, and
+    // refuse imported ones (fail closed) rather than edit rules it cannot evaluate.
+    if case .names(let names) = scope.groups, let local = try? Manifest.decode(Array(text.utf8), file: file),
+      !local.imports.isEmpty
+    {
+      let known = AccessPolicy(manifest: ws.manifest).groups
+      for group in names where local.group(named: group) == nil && group != AccessPolicy.ungroupedGroup {
+        throw UsageError(
+          description: known.contains(group)
+            ? "\(file): access: \(group) is an imported group; `coffer access \(grant ? "grant" : "revoke")` edits only groups declared in this file"
+            : "\(file): access: no group named \"\(group)\" is declared under groups or in an import",
+          hints: known.contains(group) ? ["edit the access: rules in \(file) by hand, then run `coffer rewrap`"] : [])
+      }
+    }
     let edit =
       grant
       ? try ManifestEditor.grantingAccess(to: name, environments: scope.environments, groups: scope.groups, in: text, file: file)
       : try ManifestEditor.revokingAccess(from: name, environments: scope.environments, groups: scope.groups, in: text, file: file)
-    let after = Workspace(project: ws.project, manifest: edit.manifest, logger: ws.logger)
+    // The edit changes only the access rules: apply them to the merged manifest (imported groups stay known).
+    var edited = ws.manifest
+    edited.access = edit.manifest.access
+    let after = Workspace(
+      project: ws.project, manifest: edited, logger: ws.logger, provenance: ws.provenance,
+      importedSecrets: ws.importedSecrets)
     let before = AccessPolicy(manifest: ws.manifest)
-    let policy = AccessPolicy(manifest: edit.manifest)
+    let policy = AccessPolicy(manifest: edited)
     guard let recipient = ws.manifest.recipient(named: name)?.recipient else {
       throw UsageError(description: "no recipient named \(name) in \(file)")
     }

@@ -1,0 +1,110 @@
+import CofferCore
+
+/// Reads a project's manifest and every manifest it imports, then merges them with ``ManifestMerger``.
+///
+/// This is the edge of the import machinery: it resolves paths and reads files; merging is pure (CofferCore).
+public enum ManifestLoader {
+  /// Reads `manifestPath`, follows its `imports:` (each file read once), and merges.
+  ///
+  /// A path import is relative to the importing manifest's directory and names a manifest file (`.yaml`/`.yml`) or a
+  /// directory holding `coffer.yaml`.
+  /// - Parameters:
+  ///   - manifestPath: the project's `coffer.yaml`.
+  ///   - rootDisplay: the name to show for it in errors (default: relative to the current directory).
+  /// - Returns: the merged manifest with provenance.
+  /// - Throws: ``SystemError`` when the project's manifest cannot be read; ``ManifestError`` (exit 2) for an invalid
+  ///   manifest, an import that cannot be read (at the `imports:` entry), a `git:` import that is not pinned in
+  ///   `coffer.lock`, cannot be fetched, or whose content changed under its pin, or any merge error.
+  public static func load(_ manifestPath: String, rootDisplay: String? = nil) throws -> MergedManifest {
+    var git: GitImports?
+    return try load(manifestPath, rootDisplay: rootDisplay, gitImports: &git)
+  }
+
+  /// ``load(_:rootDisplay:)`` with the `git:` import state given (or created, pinned, at the first git import):
+  /// `coffer imports update` passes one in update mode and writes its pins afterwards.
+  /// - Parameters:
+  ///   - manifestPath: the project's `coffer.yaml`.
+  ///   - rootDisplay: the name to show for it in errors.
+  ///   - git: the git import state; updated with the pins used.
+  /// - Returns: the merged manifest with provenance.
+  /// - Throws: as ``load(_:rootDisplay:)``, and ``ManifestError`` at the `imports:` entry for a git import that is
+  ///   not pinned, cannot be fetched when its commit is not cached, or whose content no longer matches its pin.
+  public static func load(_ manifestPath: String, rootDisplay: String? = nil, git: inout GitImports) throws
+    -> MergedManifest
+  {
+    var optional: GitImports? = git
+    defer { git = optional! }
+    return try load(manifestPath, rootDisplay: rootDisplay, gitImports: &optional)
+  }
+
+  static func load(_ manifestPath: String, rootDisplay: String?, gitImports git: inout GitImports?) throws
+    -> MergedManifest
+  {
+    let rootKey = Paths.resolved(manifestPath)
+    let bytes = try Files.read(manifestPath)
+    let root = try ManifestSource.parse(bytes, file: rootDisplay ?? display(rootKey))
+    var sources: [String: ManifestSource] = [rootKey: root]
+    var edges: [String: [String]] = [:]
+    var pending = [rootKey]
+    while let key = pending.popLast() {
+      guard let source = sources[key] else { continue }
+      var targets: [String] = []
+      for (index, entry) in source.manifest.imports.enumerated() {
+        let location = source.location(of: "imports[\(index)]") ?? ManifestLocation(file: source.file, line: 0, column: 0)
+        func fail(_ message: String) -> ManifestError {
+          ManifestError(
+            file: location.file, line: location.line, column: location.column, field: "imports[\(index)]",
+            message: message)
+        }
+        if entry.git != nil {
+          if git == nil { git = try GitImports(manifestPath: manifestPath) }
+          let fetched = try git!.resolve(entry, fail: fail)
+          targets.append(fetched.key)
+          if sources[fetched.key] != nil { continue }
+          let parsed = try ManifestSource.parse(fetched.bytes, file: fetched.display, imported: true)
+          guard parsed.manifest.imports.isEmpty else {
+            throw fail("\(fetched.display) has imports of its own, which a git import may not have")
+          }
+          sources[fetched.key] = parsed
+          continue
+        }
+        if key.hasPrefix("git:") { throw fail("a git import may not import paths") }
+        guard let relative = entry.path else { throw fail("expected path") }
+        var path = Paths.join(Paths.parent(key), relative)
+        // A directory (or a path that is not a YAML file) means the coffer.yaml inside it.
+        if Files.isDirectory(path) || !(relative.hasSuffix(".yaml") || relative.hasSuffix(".yml")) {
+          path = Paths.join(path, Project.manifestName)
+        }
+        let target = Paths.resolved(path)
+        targets.append(target)
+        if sources[target] != nil { continue }
+        guard Files.exists(target), !Files.isDirectory(target) else {
+          throw fail("cannot read import \(display(target)): no such file")
+        }
+        let imported: [UInt8]
+        do {
+          imported = try Files.read(target)
+        } catch {
+          throw fail("cannot read import \(display(target)): \(error.reason)")
+        }
+        sources[target] = try ManifestSource.parse(imported, file: display(target), imported: true)
+        pending.append(target)
+      }
+      edges[key] = targets
+    }
+    return try ManifestMerger.merge(ManifestImportGraph(root: rootKey, sources: sources, edges: edges))
+  }
+
+  /// A path as shown to the user: relative to the current directory (with `..` where needed), else absolute.
+  public static func display(_ path: String) -> String {
+    let cwd = Paths.resolved(Paths.currentDirectory())
+    let from = cwd.split(separator: "/")
+    let to = path.split(separator: "/")
+    var common = 0
+    while common < from.count, common < to.count, from[common] == to[common] { common += 1 }
+    let ups = from.count - common
+    guard common > 0 || from.isEmpty, ups <= 3 else { return path }
+    let parts = Array(repeating: "..", count: ups) + to[common...].map(String.init)
+    return parts.joined(separator: "/")
+  }
+}
