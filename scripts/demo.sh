@@ -38,8 +38,14 @@ step "coffer template | head -20"
 step "coffer export --env development --format shell | cut -c1-30"
 "$coffer" export --env development --format shell | cut -c1-30
 
-step "coffer run --env development -- sh -c 'echo \$ENVIRONMENT has \${#GONG_CLIENT_SECRET} characters of Gong secret'"
+step "coffer run --env development -- sh -c '…'   # fails closed: required secrets have no value, so nothing runs"
+set +e
 "$coffer" run --env development -- sh -c 'echo "$ENVIRONMENT has ${#GONG_CLIENT_SECRET} characters of Gong secret"'
+echo "(exit status $?)"
+set -e
+
+step "coffer run --env development --allow-missing -- sh -c 'echo \$ENVIRONMENT has \${#GONG_CLIENT_SECRET} characters of Gong secret'"
+"$coffer" run --env development --allow-missing -- sh -c 'echo "$ENVIRONMENT has ${#GONG_CLIENT_SECRET} characters of Gong secret"'
 
 step "coffer audit                            # every read and write, hash-chained; never a value"
 "$coffer" audit | cut -c1-110
