@@ -24,7 +24,7 @@ import Testing
     let box = try Sandbox(manifest: basicManifest)
     let log = box.run(["audit", "path"]).out.trimmingCharacters(in: .newlines)
     for (i, name) in ["OPENAI_API_KEY", "DATABASE_URL", "LOG_LEVEL"].enumerated() {
-      let r = box.run(["set", name, "--env", "development"], stdin: Data("value-\(i)".utf8), env: ["COFFER_NOW": "2026-11-02T10:0\(i):00Z"])
+      let r = box.run(["set", "--undeclared", name, "--env", "development"], stdin: Data("value-\(i)".utf8), env: ["COFFER_NOW": "2026-11-02T10:0\(i):00Z"])
       #expect(r.status == 0)
     }
     return (box, log)
@@ -247,7 +247,7 @@ import Testing
   /// message of either command.
   @Test func noPlantedValueReachesAnExport() throws {
     let sb = try plantedSandbox()
-    for args in [["get", "SIMPLE_TOKEN", "--env", "development"], ["export", "--env", "development"], ["run", "--env", "development", "--", "true"]] {
+    for args in [["get", "SIMPLE_TOKEN", "--env", "development"], ["export", "--env", "development"], ["run", "--allow-missing", "--env", "development", "--", "true"]] {
       expectStatus(sb.run(args), 0, args.joined(separator: " "))
     }
     let out = sb.run(["audit", "export"])

@@ -518,7 +518,7 @@ struct CanaryTests {
     try sb.write("ref.env", "PASSWORD=pw$Q\(simple.marker)tail\nTWO=\"x${Z\(simple.marker)}\"\n")
     var runs: [(String, CLIResult)] = [
       ("import with a $ reference", sb.run(["import", "ref.env", "--env", "development"])),
-      ("set --value -VALUE", sb.run(["set", "DASH_TOKEN", "--env", "development", "--value", "-" + simple.text])),
+      ("set --value -VALUE", sb.run(["set", "DASH_TOKEN", "--undeclared", "--env", "development", "--value", "-" + simple.text])),
       ("rotate --value -VALUE", sb.run(["rotate", "DASH_TOKEN", "--env", "development", "--value", "-=" + simple.text])),
       ("set -VALUE (no --value)", sb.run(["set", "DASH_TOKEN", "-" + simple.text])),
       ("rotate -=VALUE (no --value)", sb.run(["rotate", "DASH_TOKEN", "-=" + simple.text])),

@@ -235,7 +235,7 @@ import Testing
       "a\rb",
     ]
     for (i, value) in values.enumerated() {
-      let set = box.run(["set", "K\(i)", "--keep-newline"], stdin: Data(value.utf8))
+      let set = box.run(["set", "--undeclared", "K\(i)", "--keep-newline"], stdin: Data(value.utf8))
       #expect(set.status == 0, "set K\(i): \(set.stderr)")
     }
     let entries = values.enumerated().map { (name: "K\($0.offset)", value: SecretValue($0.element)) }

@@ -60,7 +60,7 @@ struct OwnerKeptTests {
     let vault = sb.path(".coffer/vault/development.vault")
     try sb.write("in.env", "API_TOKEN=imported-value\nOTHER=2\n")
     let commands: [([String], Data?)] = [
-      (["set", "API_TOKEN"], Data("second".utf8)),
+      (["set", "--undeclared", "API_TOKEN"], Data("second".utf8)),
       (["import", "in.env", "--overwrite"], nil),
       (["rotate"], nil),
       (["rm", "OTHER"], nil),
@@ -108,7 +108,7 @@ struct OwnerKeptTests {
       (["export", "--env", "development", "-o", "exported.env"], "exported.env"),
       (["export", "--env", "development", "--format", "json", "-o", "sub/exported.json"], "sub/exported.json"),
       (["export-to-env", "--env", "development", "--env-file", "to-env.env"], "to-env.env"),
-      (["template", "-o", "env.example"], "env.example"),
+      (["template", "-o", "env.example", "--force"], "env.example"),
     ]
     for (index, (args, file)) in cases.enumerated() {
       let owner = Self.owners[index % Self.owners.count]
@@ -155,7 +155,7 @@ struct OwnerKeptTests {
       ("owned.env", 1, 1, ["export", "--env", "development", "-o", "owned.env"]),
       ("group.json", nobodyUID, 1, ["export", "--env", "development", "--format", "json", "-o", "group.json"]),
       ("daemon.env", 1, nogroupGID, ["export-to-env", "--env", "development", "--env-file", "daemon.env"]),
-      (".coffer/vault/development.vault", 1, 1, ["set", "API_TOKEN", "--env", "development", "--value", "v2"]),
+      (".coffer/vault/development.vault", 1, 1, ["set", "--undeclared", "API_TOKEN", "--env", "development", "--value", "v2"]),
     ]
     for c in cases {
       if !c.file.hasSuffix(".vault") { try sb.write(c.file, "KEEP=1\n") }
@@ -251,7 +251,7 @@ struct ValueFragmentTests {
     let sb = try seededSandbox()
     let values = ["-=q7w8e9-secret", "-x", "--looks-like-an-option", "-", "-e", "--"]
     for value in values {
-      let r = sb.run(["set", "DASHED", "--value", value, "--env", "development"])
+      let r = sb.run(["set", "--undeclared", "DASHED", "--value", value, "--env", "development"])
       expectStatus(r, 0, "set --value <dash value>")
       expectNoLeak(r, "set --value", [Canary("dash", "DASHED", value, marker: value)].filter { _ in value.count >= 4 })
       let g = sb.run(["get", "-n", "DASHED", "--env", "development"])
@@ -260,7 +260,7 @@ struct ValueFragmentTests {
       expectStatus(rot, 0, "rotate --value <dash value>")
       #expect(sb.run(["get", "-n", "API_TOKEN", "--env", "development"]).out == "-r" + value)
     }
-    expectStatus(sb.run(["set", "DASHED", "--value=-y9", "--env", "development"]), 0, "--value=-y9")
+    expectStatus(sb.run(["set", "--undeclared", "DASHED", "--value=-y9", "--env", "development"]), 0, "--value=-y9")
     #expect(sb.run(["get", "-n", "DASHED", "--env", "development"]).out == "-y9")
   }
 
@@ -270,15 +270,15 @@ struct ValueFragmentTests {
     let sb = try seededSandbox()
     let marker = "q7w8e9"
     let cases: [[String]] = [
-      ["set", "API_TOKEN", "-=\(marker)-abc"],
+      ["set", "--undeclared", "API_TOKEN", "-=\(marker)-abc"],
       ["rotate", "API_TOKEN", "-\(marker)"],
       ["get", "API_TOKEN", "--pw=\(marker)"],
       ["list", "-Z\(marker)"],
       ["export", "--format", "x\(marker)"],
-      ["set", "API_TOKEN", "--file", "a", "extra-\(marker)"],
+      ["set", "--undeclared", "API_TOKEN", "--file", "a", "extra-\(marker)"],
       ["check", "--\(marker)"],
       ["rm", "API_TOKEN", "\(marker)-positional"],
-      ["set", "API_TOKEN", "it's-\(marker)"], ["set", "API_TOKEN", "two\nlines-\(marker)"],
+      ["set", "--undeclared", "API_TOKEN", "it's-\(marker)"], ["set", "--undeclared", "API_TOKEN", "two\nlines-\(marker)"],
       ["get", "API_TOKEN", "--version", "v\(marker)"],
     ]
     for args in cases {
@@ -292,7 +292,7 @@ struct ValueFragmentTests {
     expectStatus(grant, 2, "access grant without a name")
     #expect(grant.stderr.hasPrefix("Error: Missing expected argument '<name>'\nHelp:  <name>  The recipient's name in coffer.yaml.\n"), "\(grant.stderr)")
     // A missing value names the option, which is Coffer's text.
-    let missing = sb.run(["set", "API_TOKEN", "--value"])
+    let missing = sb.run(["set", "--undeclared", "API_TOKEN", "--value"])
     expectStatus(missing, 2, "set --value with nothing after it")
     #expect(missing.stderr.hasPrefix("Error: Missing value for '--value <value>'\n"), "\(missing.stderr)")
   }
@@ -348,7 +348,7 @@ struct NamesAndStatusesTests {
       let sb = try seededSandbox()
       let before = vaultBytes(sb)
       let error = "coffer: error: \"\(c.name)\" \(Self.rule)\n"
-      let set = sb.run(["set", c.name, "--env", "development"], stdin: Data("1.22".utf8))
+      let set = sb.run(["set", "--undeclared", c.name, "--env", "development"], stdin: Data("1.22".utf8))
       expectStatus(set, 2, "set \(c.name)")
       #expect(set.stderr == error + c.hint, "set: \(set.stderr)")
       for args in [["generate", c.name, "--env", "development"], ["rotate", c.name, "--env", "development", "--value", "x"]] {
@@ -369,7 +369,7 @@ struct NamesAndStatusesTests {
       #expect(check.stderr == "coffer: error: coffer.yaml:5:3: secrets.\(c.name): \"\(c.name)\" \(Self.rule)\n" + c.hint, "\(check.stderr)")
     }
     let sb = try seededSandbox()
-    let tooLong = sb.run(["set", long, "--env", "development"], stdin: Data("v".utf8))
+    let tooLong = sb.run(["set", "--undeclared", long, "--env", "development"], stdin: Data("v".utf8))
     expectStatus(tooLong, 2, "set with a 257-byte name")
     try sb.write("coffer.yaml", "version: 1\nproject: p\nenvironments: [development]\nsecrets:\n  \(long): {}\n")
     expectStatus(sb.run(["check"]), 2, "a 257-byte name in coffer.yaml")
@@ -429,7 +429,7 @@ struct NamesAndStatusesTests {
     try FileManager.default.createDirectory(atPath: sb.path("out"), withIntermediateDirectories: true)
     expectStatus(sb.set("API_KEY", "delivered"), 0, "set API_KEY")
     try sb.write("blob.bin", Data([0xFF, 0xFE, 0x41]))
-    expectStatus(sb.run(["set", "BLOB", "--env", "development", "--file", "blob.bin"]), 0, "set BLOB")
+    expectStatus(sb.run(["set", "--undeclared", "BLOB", "--env", "development", "--file", "blob.bin"]), 0, "set BLOB")
     let note = "coffer: some items were blocked and not delivered (see `blocked` above): exit status 1; pass --allow-blocked to accept them\n"
     for args in [["sync"], ["sync-all"], ["sync", "--to", "local"], ["sync", "--dry-run"]] {
       let r = sb.run(args)
@@ -470,7 +470,7 @@ struct NamesAndStatusesTests {
     let identity = sb.identityFile.path
     try FileManager.default.createDirectory(atPath: sb.path("a-directory"), withIntermediateDirectories: true)
     let commands: [[String]] = [
-      ["get", "API_TOKEN"], ["set", "API_TOKEN", "--value", "v"], ["export"], ["run", "--env", "development", "--", "true"],
+      ["get", "API_TOKEN"], ["set", "OPENAI_API_KEY", "--value", "v"], ["export"], ["run", "--allow-missing", "--env", "development", "--", "true"],
     ]
     let cases: [(env: [String: String], stderr: String)] = [
       (["COFFER_IDENTITY_FILE": sb.path("a-directory")],
@@ -516,7 +516,7 @@ struct NamesAndStatusesTests {
     chown(sb.path("fresh"), nobodyUID, nogroupGID)
     for c in cases {
       for args in [
-        ["get", "API_TOKEN"], ["export"], ["run", "--env", "development", "--", "true"],
+        ["get", "API_TOKEN"], ["export"], ["run", "--allow-missing", "--env", "development", "--", "true"],
         ["init", "--project", sb.path("fresh")], ["setup-repo", "--name", sb.path("fresh/new")],
       ] {
         let r = sb.run(args, env: c.env, launcher: asNobody)
@@ -574,7 +574,7 @@ struct ChildEnvironmentTests {
     }
     // git children.
     let gitCases: [[String]] = [
-      ["set", "API_TOKEN", "--env", "development", "--value", "v2", "--undeclared"],  // the merge-driver check on a vault write
+      ["set", "--undeclared", "API_TOKEN", "--env", "development", "--value", "v2", "--undeclared"],  // the merge-driver check on a vault write
       ["init", "--merge-driver"], ["scan"], ["scan", "--staged"], ["scan", "--history"], ["hook", "install"],
       ["setup-repo", "--name", sb.path("new-repo")],
     ]
