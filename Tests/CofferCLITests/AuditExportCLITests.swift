@@ -308,4 +308,34 @@ import Testing
     #expect(help.contains("--since <time>"))
     #expect(help.contains("--project <dir>"))
   }
+
+  /// The generated workflow's job: a sync from the vault, then `sync --from-env` in the same job, then the export.
+  /// With the CI identity in both steps (as `init --ci github` writes them) the job's log is one chain that
+  /// verifies; a second step without it keys the head with nothing, so the next append records a log gap, which
+  /// `audit verify` reports.
+  @Test func aVaultSyncThenAFromEnvSyncExportOneChain() throws {
+    let manifest = """
+      version: 1
+      project: ci-job
+      environments: [production]
+      secrets:
+        API_KEY: {}
+      destinations:
+        from-vault: { type: dotenv, path: vault.env, from: production }
+        from-github: { type: dotenv, path: github.env, from: production }
+
+      """
+    for withIdentity in [true, false] {
+      let box = try Sandbox(manifest: manifest)
+      #expect(box.set("API_KEY", "from-the-vault", env: "production").status == 0)
+      expectStatus(box.run(["sync", "--to", "from-vault"]), 0, "sync from the vault")
+      let second = box.run(
+        ["sync", "--from-env", "--to", "from-github"],
+        env: withIdentity ? ["API_KEY": "from-github"] : ["API_KEY": "from-github", "COFFER_IDENTITY_FILE": "/nonexistent"])
+      expectStatus(second, 0, "sync --from-env")
+      expectStatus(box.run(["audit", "export", "-o", "coffer-audit.jsonl"]), 0, "audit export")
+      let verify = box.run(["audit", "verify", box.path("coffer-audit.jsonl")], env: ["COFFER_IDENTITY_FILE": "/nonexistent"])
+      expectStatus(verify, withIdentity ? 0 : 1, "audit verify of the job's export (identity in both steps: \(withIdentity))")
+    }
+  }
 }

@@ -154,6 +154,10 @@ enum CIWorkflow {
         lines.insert("          \(token): ${{ secrets.\(secretName(forToken: token)) }}", at: 0)
       }
       if lines.isEmpty { lines.append("          COFFER_FROM_ENV: \"1\"") }
+      // With a vault step in the same job, this step records its sync under the same identity, so the job's audit
+      // log stays one chain that `coffer audit verify` accepts (a step without it would key the head with nothing,
+      // and the next append would record a log gap).
+      if !vault.isEmpty { lines.insert("          COFFER_IDENTITY: ${{ secrets.COFFER_IDENTITY }}", at: 0) }
       steps.append(
         """
               # From GitHub organization secrets (source: github): the job receives them as environment variables and
