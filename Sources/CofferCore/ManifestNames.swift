@@ -1,5 +1,5 @@
 /// Name and value syntax rules shared by the manifest decoder, editor and encoder.
-enum ManifestSyntax {
+package enum ManifestSyntax {
   /// The lowercase bech32 alphabet used by age recipients.
   static let bech32: Set<Unicode.Scalar> = Set("qpzry9x8gf2tvdw0s3jn54khce6mua7l".unicodeScalars)
 
@@ -39,7 +39,7 @@ enum ManifestSyntax {
   static let recipientRule = "expected an age X25519 recipient: 'age1' and lowercase bech32 with a valid checksum, as age-keygen prints it"
 
   /// Levenshtein distance, for "did you mean" hints on short field names.
-  static func editDistance(_ a: String, _ b: String) -> Int {
+  package static func editDistance(_ a: String, _ b: String) -> Int {
     let x = Array(a.unicodeScalars)
     let y = Array(b.unicodeScalars)
     if x.isEmpty { return y.count }

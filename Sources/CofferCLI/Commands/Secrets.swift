@@ -190,30 +190,10 @@ enum Suggest {
     let limit = name.count >= 10 ? 3 : 2
     var best: (name: String, distance: Int)?
     for candidate in candidates where candidate != name {
-      let distance = EditDistance.levenshtein(name.lowercased(), candidate.lowercased())
+      let distance = ManifestSyntax.editDistance(name.lowercased(), candidate.lowercased())
       if distance <= limit, distance < (best?.distance ?? Int.max) { best = (candidate, distance) }
     }
     return best?.name
-  }
-}
-
-/// Levenshtein distance over Unicode scalars.
-enum EditDistance {
-  static func levenshtein(_ a: String, _ b: String) -> Int {
-    let x = Array(a.unicodeScalars)
-    let y = Array(b.unicodeScalars)
-    if x.isEmpty { return y.count }
-    if y.isEmpty { return x.count }
-    var previous = Array(0...y.count)
-    var current = [Int](repeating: 0, count: y.count + 1)
-    for i in 1...x.count {
-      current[0] = i
-      for j in 1...y.count {
-        current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
-      }
-      swap(&previous, &current)
-    }
-    return previous[y.count]
   }
 }
 
