@@ -161,6 +161,34 @@ import Testing
     #expect(box.run(["run", "--env", "development", "--", "echo", "ran"]).out == "ran\n")
   }
 
+  /// `run`'s required names come from `.coffer/state/required.cache` while `coffer.yaml` is unchanged, and from the
+  /// manifest again as soon as it changes (by its SHA-256); a garbled cache is ignored; a manifest with `imports:`
+  /// is never cached (docs/performance.md).
+  @Test func runsRequiredNamesFollowTheManifestThroughTheCache() throws {
+    let box = try Sandbox(manifest: basicManifest)
+    let cache = box.path(".coffer/state/required.cache")
+    #expect(box.set("OPENAI_API_KEY", Self.token, env: "production").status == 0)
+    let first = box.run(["run", "--env", "production", "--", "echo", "ran"])
+    #expect(first.status == 1)
+    #expect(first.stderr.hasPrefix("coffer: error: 1 required secret has no value in production, so the command was not started: DATABASE_URL\n"))
+    let text = try String(contentsOfFile: cache, encoding: .utf8)
+    #expect(text.hasPrefix("coffer-required-cache v1\nmanifest "))
+    #expect(text.hasSuffix("\ndevelopment\tOPENAI_API_KEY\nstaging\tOPENAI_API_KEY\nproduction\tOPENAI_API_KEY,DATABASE_URL\n"))
+    // From the cache: the same refusal, and it starts once the value is there.
+    #expect(box.run(["run", "--env", "production", "--", "echo", "ran"]).stderr == first.stderr)
+    #expect(box.set("DATABASE_URL", "postgres://u:p@db.example.com:5432/app", env: "production").status == 0)
+    #expect(box.run(["run", "--env", "production", "--", "echo", "ran"]).out == "ran\n")
+    // A new required secret in coffer.yaml: the cache no longer matches, so it is refused at once.
+    try box.write("coffer.yaml", basicManifest + "  STRIPE_SECRET_KEY:\n    required: [production]\n")
+    let changed = box.run(["run", "--env", "production", "--", "echo", "ran"])
+    #expect(changed.status == 1)
+    #expect(changed.stderr.hasPrefix("coffer: error: 1 required secret has no value in production, so the command was not started: STRIPE_SECRET_KEY\n"), "\(changed.stderr)")
+    // A garbled cache is ignored, and rewritten.
+    try box.write(".coffer/state/required.cache", "garbage\n")
+    #expect(box.run(["run", "--env", "production", "--", "echo", "ran"]).stderr == changed.stderr)
+    #expect(try String(contentsOfFile: cache, encoding: .utf8).hasPrefix("coffer-required-cache v1\n"))
+  }
+
   @Test func exportOfNothingFailsUnlessAllowed() throws {
     let box = try Sandbox(manifest: basicManifest)
     let none = box.run(["export", "--env", "staging"])

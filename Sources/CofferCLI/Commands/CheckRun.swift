@@ -337,14 +337,69 @@ enum RunEnvironment {
       try Partial.check(vault, environment: environment, allowPartial: allowPartial, manifest: manifest, identities: identities)
     }
     if !allowMissing {
-      // Fail closed: the manifest says what this environment requires (docs/performance.md prices this read).
-      let ws = try workspace ?? Workspace.load(project: projectOption, verbose: verbose)
+      // Fail closed: the manifest says what this environment requires. Decoding it costs about 13 µs a declared
+      // secret (docs/performance.md), so the answer is cached by the manifest's SHA-256.
+      let manifestBytes = try Files.read(project.manifestPath)
+      let required: [String]
+      if workspace == nil, let cached = RequiredNamesCache.lookup(project, manifest: manifestBytes, environment: environment) {
+        required = cached
+      } else {
+        let ws = try workspace ?? Workspace.load(project: projectOption, verbose: verbose)
+        required = ws.manifest.secrets.filter { $0.isRequired(in: environment) }.map(\.name)
+        RequiredNamesCache.store(project, manifest: manifestBytes, ws.manifest)
+      }
       let present = Swift.Set(vault.names)
-      let missing = ws.manifest.secrets.filter { $0.isRequired(in: environment) && !present.contains($0.name) }.map(\.name)
+      let missing = required.filter { !present.contains($0) }
       if !missing.isEmpty { throw MissingForRun(environment: environment, noVault: false, names: missing) }
     }
     // The manifest is not read on this path, so the actor is the identity's recipient.
     return (vault, Auditor(root: project.root, actor: identities[0].recipient.encoded, identities: identities))
+  }
+
+  /// The names each environment requires, for `run`'s fail-closed check without decoding the manifest every time:
+  /// `.coffer/state/required.cache` (machine-local, ignored by git, mode 0600), valid only for the `coffer.yaml`
+  /// whose SHA-256 it records. A manifest with `imports:` is never cached (the imported files are not in the hash),
+  /// and a cache that does not match, or cannot be read, is ignored: the manifest is decoded as before.
+  ///
+  /// Format: `coffer-required-cache v1`, then `manifest <sha256 hex>`, then one line per environment:
+  /// `<environment>\t<NAME>,<NAME>,…` (environment and secret names hold neither tabs nor commas).
+  enum RequiredNamesCache {
+    static let header = "coffer-required-cache v1"
+
+    static func path(_ project: Project) -> String {
+      Paths.join(Paths.join(project.stateDirectory, "state"), "required.cache")
+    }
+
+    /// The required names of `environment`, or nil when the cache is absent, stale or does not list it.
+    /// - Parameters:
+    ///   - manifest: the bytes of `coffer.yaml` as read now.
+    static func lookup(_ project: Project, manifest: [UInt8], environment: String) -> [String]? {
+      guard let bytes = try? Files.read(path(project)) else { return nil }
+      let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+      guard lines.count >= 2, lines[0] == header, lines[1] == "manifest " + ContentHash.sha256Hex(manifest) else {
+        return nil
+      }
+      for line in lines.dropFirst(2) {
+        let parts = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0] == environment else { continue }
+        return parts[1].split(separator: ",").map(String.init)
+      }
+      return nil
+    }
+
+    /// Records what `manifest` (decoded from `bytes`) requires in each environment; best effort, never an error.
+    static func store(_ project: Project, manifest bytes: [UInt8], _ manifest: Manifest) {
+      guard manifest.imports.isEmpty, !String(decoding: bytes, as: UTF8.self).contains("imports"),
+        (try? Files.read(project.manifestPath)) == bytes  // unchanged since it was decoded
+      else { return }
+      var text = header + "\nmanifest " + ContentHash.sha256Hex(bytes) + "\n"
+      for environment in manifest.environments {
+        text += environment + "\t" + manifest.secrets.filter { $0.isRequired(in: environment) }.map(\.name).joined(separator: ",") + "\n"
+      }
+      let file = path(project)
+      try? Files.makeDirectory(Paths.parent(file))
+      try? Files.writeAtomically(file, Array(text.utf8))
+    }
   }
 
   /// `run` refuses to start a command without the secrets the manifest requires (exit 1), naming them, never values.
