@@ -49,8 +49,7 @@ public struct AuditTrail: Sendable {
     if let explicit = ProcessEnvironment.get("COFFER_AUDIT_LOG"), !explicit.isEmpty {
       return AuditTrail(path: explicit, segmentSetting: setting)
     }
-    let base = ProcessEnvironment.get("XDG_STATE_HOME").flatMap { $0.isEmpty ? nil : $0 }
-      ?? Paths.join(ProcessEnvironment.home(), ".local/state")
+    let base = ProcessEnvironment.stateHome()
     let name = VaultSafeName.make(Paths.lastComponent(root))
     let id = String(AuditLog.hash(of: Array(root.utf8)).prefix(12))
     return AuditTrail(path: Paths.join(base, "coffer/audit/\(name)-\(id).jsonl"), segmentSetting: setting)

@@ -22,6 +22,15 @@ public struct Project: Sendable {
   /// The lock file serializing every write to the project (`.coffer/.lock`, ignored by git).
   public var lockPath: String { Paths.join(stateDirectory, ".lock") }
 
+  /// Whether `path`, resolved through symbolic links and `..`, is the manifest or anything under `.coffer/`:
+  /// Coffer's own committed files, which no output (an export, a template, an audit export) may replace.
+  /// - Parameter path: an output path as the user gave it.
+  public func isOwnFile(_ path: String) -> Bool {
+    let target = Paths.resolved(path)
+    let state = Paths.resolved(stateDirectory)
+    return target == Paths.resolved(manifestPath) || target == state || target.hasPrefix(state + "/")
+  }
+
   /// The vault file of one environment.
   /// - Parameter environment: the environment name.
   public func vaultPath(_ environment: String) -> String { Paths.join(vaultDirectory, "\(environment).vault") }
@@ -100,6 +109,13 @@ public enum ProcessEnvironment {
     if let h = get("HOME"), !h.isEmpty { return h }
     if let pw = getpwuid(getuid()), let d = pw.pointee.pw_dir { return String(cString: d) }
     return "/"
+  }
+
+  /// Where Coffer keeps this user's machine-local state (the audit log, caches): `$XDG_STATE_HOME`, else
+  /// `~/.local/state` (XDG Base Directory Specification). Outside every repository, so no commit can place a file
+  /// there.
+  public static func stateHome() -> String {
+    get("XDG_STATE_HOME").flatMap { $0.isEmpty ? nil : $0 } ?? Paths.join(home(), ".local/state")
   }
 }
 

@@ -161,16 +161,24 @@ import Testing
     #expect(box.run(["run", "--env", "development", "--", "echo", "ran"]).out == "ran\n")
   }
 
-  /// `run`'s required names come from `.coffer/state/required.cache` while `coffer.yaml` is unchanged, and from the
+  /// `run`'s required names come from its cache (outside the repository) while `coffer.yaml` is unchanged, and from the
   /// manifest again as soon as it changes (by its SHA-256); a garbled cache is ignored; a manifest with `imports:`
   /// is never cached (docs/performance.md).
   @Test func runsRequiredNamesFollowTheManifestThroughTheCache() throws {
     let box = try Sandbox(manifest: basicManifest)
-    let cache = box.path(".coffer/state/required.cache")
+    // Outside the repository, beside the audit log ($XDG_STATE_HOME, here under the sandbox's HOME).
+    let cacheDirectory = box.path("home/.local/state/coffer/required")
+    func cachePath() throws -> String {
+      let files = try FileManager.default.contentsOfDirectory(atPath: cacheDirectory)
+      #expect(files.count == 1 && files[0].hasSuffix(".cache"), "\(files)")
+      return cacheDirectory + "/" + (files.first ?? "")
+    }
     #expect(box.set("OPENAI_API_KEY", Self.token, env: "production").status == 0)
     let first = box.run(["run", "--env", "production", "--", "echo", "ran"])
     #expect(first.status == 1)
     #expect(first.stderr.hasPrefix("coffer: error: 1 required secret has no value in production, so the command was not started: DATABASE_URL\n"))
+    let cache = try cachePath()
+    #expect(!box.exists(".coffer/state"), "nothing is cached inside the repository")
     let text = try String(contentsOfFile: cache, encoding: .utf8)
     #expect(text.hasPrefix("coffer-required-cache v1\nmanifest "))
     #expect(text.hasSuffix("\ndevelopment\tOPENAI_API_KEY\nstaging\tOPENAI_API_KEY\nproduction\tOPENAI_API_KEY,DATABASE_URL\n"))
@@ -184,7 +192,7 @@ import Testing
     #expect(changed.status == 1)
     #expect(changed.stderr.hasPrefix("coffer: error: 1 required secret has no value in production, so the command was not started: STRIPE_SECRET_KEY\n"), "\(changed.stderr)")
     // A garbled cache is ignored, and rewritten.
-    try box.write(".coffer/state/required.cache", "garbage\n")
+    try "garbage\n".write(toFile: cache, atomically: false, encoding: .utf8)
     #expect(box.run(["run", "--env", "production", "--", "echo", "ran"]).stderr == changed.stderr)
     #expect(try String(contentsOfFile: cache, encoding: .utf8).hasPrefix("coffer-required-cache v1\n"))
   }

@@ -289,9 +289,7 @@ enum AuditExportVerifier {
   /// Refuses an output path that is the manifest or inside `.coffer/` (both are committed), as `export -o` does.
   /// - Throws: ``UsageError`` (exit 2, nothing written).
   static func refuseCofferFiles(_ output: String, project: Project) throws {
-    let target = Paths.resolved(output)
-    let state = Paths.resolved(project.stateDirectory)
-    guard target == Paths.resolved(project.manifestPath) || target == state || target.hasPrefix(state + "/") else { return }
+    guard project.isOwnFile(output) else { return }
     throw UsageError(
       description: "refusing to write the audit export to \(output): Coffer's own files are committed to git",
       hints: ["write it outside .coffer/, such as coffer-audit.jsonl"])

@@ -357,9 +357,11 @@ enum RunEnvironment {
   }
 
   /// The names each environment requires, for `run`'s fail-closed check without decoding the manifest every time:
-  /// `.coffer/state/required.cache` (machine-local, ignored by git, mode 0600), valid only for the `coffer.yaml`
-  /// whose SHA-256 it records. A manifest with `imports:` is never cached (the imported files are not in the hash),
-  /// and a cache that does not match, or cannot be read, is ignored: the manifest is decoded as before.
+  /// `$XDG_STATE_HOME/coffer/required/<id>.cache`, `<id>` from the SHA-256 of the project's path. It sits beside
+  /// the audit log, outside the repository, so no commit can plant one that declares nothing required. Mode 0600;
+  /// valid only for the `coffer.yaml` whose SHA-256 it records. A manifest with `imports:` is never cached (the
+  /// imported files are not in the hash), and a cache that does not match, or cannot be read, is ignored: the
+  /// manifest is decoded as before.
   ///
   /// Format: `coffer-required-cache v1`, then `manifest <sha256 hex>`, then one line per environment:
   /// `<environment>\t<NAME>,<NAME>,…` (environment and secret names hold neither tabs nor commas).
@@ -367,7 +369,8 @@ enum RunEnvironment {
     static let header = "coffer-required-cache v1"
 
     static func path(_ project: Project) -> String {
-      Paths.join(Paths.join(project.stateDirectory, "state"), "required.cache")
+      let id = String(ContentHash.sha256Hex(Array(project.root.utf8)).prefix(16))
+      return Paths.join(ProcessEnvironment.stateHome(), "coffer/required/\(id).cache")
     }
 
     /// The required names of `environment`, or nil when the cache is absent, stale or does not list it.
@@ -623,11 +626,10 @@ enum TemplateWriter {
   /// the manifest, or anything under `.coffer/`.
   /// - Throws: ``UsageError`` (exit 2, nothing written).
   static func refuseToReplaceRealFiles(_ output: String, project: Project) throws {
-    let target = Paths.resolved(output)
-    let state = Paths.resolved(project.stateDirectory)
-    if target == Paths.resolved(project.manifestPath) || target == state || target.hasPrefix(state + "/") {
+    if project.isOwnFile(output) {
       throw UsageError(description: "refusing to write a template to \(output): it is one of Coffer's own files")
     }
+    let target = Paths.resolved(output)
     let name = Paths.lastComponent(target)
     let realEnv = name == ".env" || (name.hasPrefix(".env.") && !templateSuffixes.contains(String(name.dropFirst(5))))
     if realEnv, Files.exists(target) {

@@ -170,9 +170,7 @@ extension Exporter {
   /// written there would end up in git (and a vault would be destroyed).
   /// - Throws: ``UsageError`` (exit 2, nothing written).
   static func refuseCofferFiles(_ output: String, project: Project) throws {
-    let target = Paths.resolved(output)
-    let state = Paths.resolved(project.stateDirectory)
-    guard target == Paths.resolved(project.manifestPath) || target == state || target.hasPrefix(state + "/") else { return }
+    guard project.isOwnFile(output) else { return }
     throw UsageError(
       description: "refusing to write plaintext values to \(output): Coffer's own files are committed to git",
       hints: ["write to a path outside .coffer/, such as .env (ignored by git)"])
