@@ -120,6 +120,35 @@ extension Workspace {
   func wrapPolicy(
     _ environment: String, fallback identities: [AgeX25519Identity]
   ) throws -> @Sendable (String) -> [AgeX25519Recipient] {
+    if let chain = try policyChain() { return wrapPolicy(environment, chain: chain) }
+    return try wrapPolicyV1(environment, fallback: identities)
+  }
+
+  /// Trust model v2: who each key slot is wrapped to under an approved policy (never coffer.yaml's edits).
+  func wrapPolicy(_ environment: String, chain: PolicyChain) -> @Sendable (String) -> [AgeX25519Recipient] {
+    do {
+      let policy = approvedPolicy(chain)
+      var parsed: [String: AgeX25519Recipient] = [:]
+      for m in chain.head.policy.members { parsed[m.name] = try? AgeX25519Recipient(parsing: m.recipient) }
+      let members = parsed
+      // The environment key opens no value; it keys the file MAC, which every reader and writer must compute.
+      let readersHere = Swift.Set(policy.environmentReaders(environment).map(\.name))
+      let environmentKey = chain.head.policy.members.filter { member in
+        readersHere.contains(member.name)
+          || (policy.rules ?? []).contains { rule in
+            rule.environments.matches(environment) && rule.recipients.matches(member.name)
+          }
+      }.compactMap { members[$0.name] }
+      return { slot in
+        if slot == VaultGrammar.environmentSlot { return environmentKey }
+        return policy.readers(environment: environment, group: slot).compactMap { members[$0.name] }
+      }
+    }
+  }
+
+  func wrapPolicyV1(
+    _ environment: String, fallback identities: [AgeX25519Identity]
+  ) throws -> @Sendable (String) -> [AgeX25519Recipient] {
     let parsed = try parsedRecipients()
     if parsed.isEmpty {
       let mine = identities.map(\.recipient)

@@ -70,7 +70,7 @@ struct KnownValues {
           }
           result.values.append(KnownValue(
             name: name, environment: environment, version: version.number, value: value,
-            fingerprint: vault.fingerprint(of: value)))
+            fingerprint: vault.fingerprint(of: value, name: name)))
         }
         read.append(name)
       }

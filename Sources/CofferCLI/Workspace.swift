@@ -76,6 +76,9 @@ struct Workspace {
   /// The name recorded as a change's author: the manifest's name for this identity, else its `age1…` recipient.
   func author(_ identities: [AgeX25519Identity]) -> String {
     let mine = Set(identities.map(\.recipient.encoded))
+    if let chain = Trust.cache[project.root], let member = chain.head.policy.members.first(where: { mine.contains($0.recipient) }) {
+      return member.name
+    }
     if let named = manifest.recipients.first(where: { mine.contains($0.recipient) }) { return named.name }
     return identities.first?.recipient.encoded ?? ProcessEnvironment.userName()
   }
@@ -88,8 +91,9 @@ struct Workspace {
     let path = project.vaultPath(environment)
     guard Files.exists(path) else { return nil }
     let bytes = try Files.read(path)
+    let trust = try policyChain()
     let opened = Result { () throws(VaultError) -> Vault in
-      try VaultFile.open(bytes, file: project.display(path), with: identities)
+      try VaultFile.open(bytes, file: project.display(path), with: identities, trust: trust)
     }
     if case .failure(let error) = opened, error.code == .noMatchingIdentity {
       throw AccessDenied.environment(error, bytes: bytes, environment: environment, manifest: manifest, identities: identities)
@@ -133,11 +137,16 @@ struct Workspace {
     _ body: (inout Vault) throws -> R
   ) throws -> R {
     let path = project.vaultPath(environment)
+    let chain = try policyChain()
     let wrap = try wrapPolicy(environment, fallback: identities)
+    let signer = try chain.map { try self.signer($0, identities: identities) }
     var vault =
       try openVault(environment, identities: identities)
-      ?? Vault.create(environment: environment, recipients: try environmentRecipients(environment, wrap), file: project.display(path))
+      ?? Vault.create(
+        environment: environment, recipients: try environmentRecipients(environment, wrap), file: project.display(path),
+        signer: signer)
     vault.useRecipients(forSlot: wrap)
+    if let signer { try vault.useSigner(signer) }
     // The current version of each name: a new number is a write, new sealed bytes under the same number a re-seal
     // (access revoke re-keys a group); both are recorded.
     let before = Dictionary(uniqueKeysWithValues: vault.names.map { ($0, vault.current($0)) })
@@ -158,7 +167,7 @@ struct Workspace {
       // A large change is recorded as a count and one fingerprint of the set (docs/audit.md).
       fingerprints["*"] = vault.setFingerprint(of: changed)
     } else {
-      for (name, value) in changed { fingerprints[name] = vault.fingerprint(of: value) }
+      for (name, value) in changed { fingerprints[name] = vault.fingerprint(of: value, name: name) }
     }
     let auditor = auditor(identities)
     try auditor.record(action, environment: environment, secrets: touched.sorted(), fingerprints: fingerprints, detail: detail, durable: true)

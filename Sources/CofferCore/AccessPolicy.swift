@@ -39,6 +39,9 @@ public struct AccessRule: Sendable, Equatable, Hashable {
   public var groups: AccessSelector
   /// The recipients (names from the manifest's `recipients:` map) the rule lets read.
   public var recipients: AccessSelector
+  /// Whether the rule lets its recipients write the groups without reading them (`write_only: true`): their new
+  /// values are sealed to the groups' readers (trust model v2, docs/access.md). Other rules grant read and write.
+  public var writeOnly: Bool
   /// The 1-based line of the rule in the manifest, or 0 when built in memory.
   public var line: Int
 
@@ -47,15 +50,20 @@ public struct AccessRule: Sendable, Equatable, Hashable {
   ///   - environments: the environments covered.
   ///   - groups: the groups covered.
   ///   - recipients: the recipients allowed to read.
+  ///   - writeOnly: whether the rule grants writing only.
   ///   - line: where it is declared, or 0.
-  public init(environments: AccessSelector, groups: AccessSelector, recipients: AccessSelector, line: Int = 0) {
+  public init(
+    environments: AccessSelector, groups: AccessSelector, recipients: AccessSelector, writeOnly: Bool = false,
+    line: Int = 0
+  ) {
     self.environments = environments
     self.groups = groups
     self.recipients = recipients
+    self.writeOnly = writeOnly
     self.line = line
   }
 
-  /// Whether the rule lets `recipient` read `group` in `environment`.
+  /// Whether the rule covers `recipient`, `group` and `environment` (for reading unless ``writeOnly``).
   /// - Parameters:
   ///   - recipient: a recipient name.
   ///   - environment: an environment name.
@@ -67,6 +75,7 @@ public struct AccessRule: Sendable, Equatable, Hashable {
   /// Compares every field except ``line``.
   public static func == (lhs: AccessRule, rhs: AccessRule) -> Bool {
     lhs.environments == rhs.environments && lhs.groups == rhs.groups && lhs.recipients == rhs.recipients
+      && lhs.writeOnly == rhs.writeOnly
   }
 
   /// Hashes every field except ``line``, consistently with `==`.
@@ -74,6 +83,7 @@ public struct AccessRule: Sendable, Equatable, Hashable {
     hasher.combine(environments)
     hasher.combine(groups)
     hasher.combine(recipients)
+    hasher.combine(writeOnly)
   }
 }
 
@@ -94,16 +104,61 @@ public struct AccessPolicy: Sendable, Equatable {
   public let environments: [String]
   /// Every group a rule can name: the declared groups in order, then ``ungroupedGroup`` unless declared.
   public let groups: [String]
+  /// Who may approve changes to the policy (trust model v2); `nil`: every recipient.
+  public let admins: [String]?
 
   /// Builds the policy of a manifest.
   /// - Parameter manifest: a decoded manifest.
   public init(manifest: Manifest) {
-    rules = manifest.access
-    recipients = manifest.recipients
-    environments = manifest.environments
-    var names = manifest.groups.map(\.name)
+    self.init(
+      rules: manifest.access, recipients: manifest.recipients, admins: manifest.admins,
+      environments: manifest.environments, groups: manifest.groups.map(\.name))
+  }
+
+  /// Builds a policy from its parts (for example an approved policy record, with the manifest's names).
+  /// - Parameters:
+  ///   - rules: the rules, or `nil` for "every recipient reads everything".
+  ///   - recipients: the recipients.
+  ///   - admins: who may approve policy changes, or `nil` for every recipient.
+  ///   - environments: the declared environments.
+  ///   - groups: the declared group names (``ungroupedGroup`` is added unless present).
+  public init(
+    rules: [AccessRule]?, recipients: [ManifestRecipient], admins: [String]?, environments: [String],
+    groups: [String]
+  ) {
+    self.rules = rules
+    self.recipients = recipients
+    self.admins = admins
+    self.environments = environments
+    var names = groups
     if !names.contains(Self.ungroupedGroup) { names.append(Self.ungroupedGroup) }
-    groups = names
+    self.groups = names
+  }
+
+  /// Whether a recipient may approve changes to the access policy.
+  /// - Parameter recipient: a recipient name.
+  public func isAdmin(_ recipient: String) -> Bool {
+    guard recipients.contains(where: { $0.name == recipient }) else { return false }
+    return admins?.contains(recipient) ?? true
+  }
+
+  /// Whether a recipient may write a group in an environment: readers may, and so may recipients of a
+  /// `write_only` rule covering it.
+  /// - Parameters:
+  ///   - recipient: a recipient name.
+  ///   - environment: an environment name.
+  ///   - group: a group name.
+  public func canWrite(_ recipient: String, environment: String, group: String) -> Bool {
+    guard self.recipients.contains(where: { $0.name == recipient }) else { return false }
+    guard let rules else { return true }
+    return rules.contains {
+      $0.environments.matches(environment) && $0.groups.matches(group) && $0.recipients.matches(recipient)
+    }
+  }
+
+  /// The recipients who may write a group in an environment (readers and write-only writers), in declared order.
+  public func writers(environment: String, group: String) -> [ManifestRecipient] {
+    recipients.filter { canWrite($0.name, environment: environment, group: group) }
   }
 
   /// Whether access is restricted by rules (`false` when the manifest has no `access:` key).
@@ -117,7 +172,7 @@ public struct AccessPolicy: Sendable, Equatable {
   public func canRead(_ recipient: String, environment: String, group: String) -> Bool {
     guard self.recipients.contains(where: { $0.name == recipient }) else { return false }
     guard let rules else { return true }
-    return rules.contains { $0.allows(recipient, environment: environment, group: group) }
+    return rules.contains { !$0.writeOnly && $0.allows(recipient, environment: environment, group: group) }
   }
 
   /// The recipients allowed to read a group in an environment: those its data key is wrapped to.
@@ -148,7 +203,7 @@ public struct AccessPolicy: Sendable, Equatable {
   public func environmentReaders(_ environment: String) -> [ManifestRecipient] {
     guard let rules else { return recipients }
     return recipients.filter { r in
-      rules.contains { $0.environments.matches(environment) && $0.recipients.matches(r.name) }
+      rules.contains { !$0.writeOnly && $0.environments.matches(environment) && $0.recipients.matches(r.name) }
     }
   }
 

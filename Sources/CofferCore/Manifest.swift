@@ -25,6 +25,9 @@ public struct Manifest: Sendable, Equatable {
   /// The `imports:` list: base manifests (a shared catalog) whose groups and secrets this one draws on, in
   /// declared order; empty when the key is absent. A manifest returned by ``ManifestMerger`` has none left.
   public var imports: [ManifestImport]
+  /// The `admins:` list: the recipients who may approve changes to the access policy (trust model v2,
+  /// docs/access.md); `nil` when absent, which makes every recipient an admin.
+  public var admins: [String]? = nil
 
   /// Creates a manifest in memory (for example for `coffer init`). Nothing is validated here; a manifest built
   /// this way is checked when its ``encodedYAML()`` is decoded again.
@@ -111,15 +114,24 @@ public struct ManifestRecipient: Sendable, Equatable, Hashable {
   public var name: String
   /// The age X25519 recipient, `age1…` in lowercase bech32.
   public var recipient: String
+  /// The public half of the recipient's signing key, `ed25519:` and 32 bytes in padded base64, when published
+  /// (written after the recipient, separated by one space: `age1… ed25519:…`). Only recipients with one can write
+  /// under trust model v2 (docs/access.md, "Signing keys").
+  public var signingKey: String?
 
   /// Creates a recipient entry.
   /// - Parameters:
   ///   - name: the recipient's name.
   ///   - recipient: the age recipient string.
-  public init(name: String, recipient: String) {
+  ///   - signingKey: `ed25519:BASE64`, or `nil`.
+  public init(name: String, recipient: String, signingKey: String? = nil) {
     self.name = name
     self.recipient = recipient
+    self.signingKey = signingKey
   }
+
+  /// The manifest's text for this recipient: `age1…`, followed by ` ed25519:…` when a signing key is published.
+  public var manifestValue: String { signingKey.map { recipient + " " + $0 } ?? recipient }
 }
 
 /// A named group of secrets that share a rotation period.

@@ -2,6 +2,24 @@ import Yams
 
 extension ManifestDecoder {
   static let accessRuleFields = ["environments", "groups", "recipients"]
+  static let accessRuleOptionalFields = ["write_only"]
+
+  /// Decodes `admins:`: a non-empty list of declared recipient names, without repeats.
+  func decodeAdmins(_ node: Node, recipients: [ManifestRecipient]) throws(ManifestError) -> [String] {
+    guard case .sequence(let sequence) = node, !sequence.isEmpty else {
+      throw error(at: node, field: "admins", "expected a non-empty list of recipient names")
+    }
+    var names: [String] = []
+    for (index, item) in sequence.enumerated() {
+      let path = "admins[\(index)]"
+      guard let name = try optionalString(item, path: path), recipients.contains(where: { $0.name == name }) else {
+        throw error(at: item, field: path, "expected the name of a recipient declared under recipients")
+      }
+      guard !names.contains(name) else { throw error(at: item, field: path, "duplicate admin \"\(name)\"") }
+      names.append(name)
+    }
+    return names
+  }
 
   /// Decodes `access:`: `nil` for a null value (no rules), else a non-empty list of rules, each a mapping with
   /// exactly `environments`, `groups` and `recipients`, each a non-empty list of declared names or `["*"]`.
@@ -41,15 +59,23 @@ extension ManifestDecoder {
         "expected a rule { environments: [...], groups: [...], recipients: [...] }, found \(kind(of: node))")
     }
     var selectors: [String: AccessSelector] = [:]
+    var writeOnly = false
     for (key, value) in mapping {
       let field = try keyText(key, parent: path)
       let fieldPath = path + "." + field
       let universe: (names: [String], kind: String, section: String)
       switch field {
+      case "write_only":
+        guard case .scalar(let scalar) = value, scalar.string == "true" || scalar.string == "false" else {
+          throw error(at: value, field: fieldPath, "expected true or false")
+        }
+        writeOnly = scalar.string == "true"
+        continue
       case "environments": universe = (environments, "environment", "environments")
       case "groups": universe = (groups, "group", "groups")
       case "recipients": universe = (recipients, "recipient", "recipients")
-      default: throw unknownField(key, name: field, path: fieldPath, allowed: Self.accessRuleFields)
+      default:
+        throw unknownField(key, name: field, path: fieldPath, allowed: Self.accessRuleFields + Self.accessRuleOptionalFields)
       }
       selectors[field] = try accessSelector(value, path: fieldPath, universe: universe)
     }
@@ -58,7 +84,7 @@ extension ManifestDecoder {
     }
     return AccessRule(
       environments: selectors["environments"] ?? .any, groups: selectors["groups"] ?? .any,
-      recipients: selectors["recipients"] ?? .any, line: position(of: node).line)
+      recipients: selectors["recipients"] ?? .any, writeOnly: writeOnly, line: position(of: node).line)
   }
 
   private func accessSelector(

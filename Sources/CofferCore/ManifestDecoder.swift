@@ -25,8 +25,8 @@ struct ManifestDecoder {
   }
 
   static let topLevelFields = [
-    "version", "project", "environments", "recipients", "groups", "secrets", "destinations", "access",
-    "imports",
+    "version", "project", "environments", "recipients", "admins", "groups", "secrets", "destinations",
+    "access", "imports",
   ]
   static let groupFields = ["rotation", "description"]
   static let secretFields = [
@@ -114,9 +114,14 @@ struct ManifestDecoder {
     let access = try fields["access"].flatMap { (entry) throws(ManifestError) in
       try this.decodeAccess(entry.value, environments: environments, groups: groups, recipients: recipients)
     }
-    return Manifest(
+    let admins = try fields["admins"].map { (entry) throws(ManifestError) in
+      try this.decodeAdmins(entry.value, recipients: recipients)
+    }
+    var manifest = Manifest(
       version: version, project: project, environments: environments, recipients: recipients, groups: groups,
       secrets: secrets, destinations: destinations, access: access, imports: imports)
+    manifest.admins = admins
+    return manifest
   }
 
   private func decodeEnvironments(_ node: Node) throws(ManifestError) -> [String] {
@@ -155,13 +160,22 @@ struct ManifestDecoder {
       guard ManifestSyntax.isRecipientName(name) else {
         throw error(at: key, field: path, "\"\(name)\" is not a valid recipient name; \(ManifestSyntax.recipientNameRule)")
       }
-      guard let recipient = try optionalString(value, path: path), ManifestSyntax.isAgeRecipient(recipient) else {
+      guard let text = try optionalString(value, path: path) else {
         throw error(at: value, field: path, ManifestSyntax.recipientRule)
+      }
+      let parts = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+      guard parts.count <= 2, ManifestSyntax.isAgeRecipient(parts[0]) else {
+        throw error(at: value, field: path, ManifestSyntax.recipientRule)
+      }
+      let recipient = parts[0]
+      let signingKey = parts.count == 2 ? parts[1] : nil
+      if let signingKey, !ManifestSyntax.isSigningKey(signingKey) {
+        throw error(at: value, field: path, ManifestSyntax.signingKeyRule)
       }
       if let other = recipients.first(where: { $0.recipient == recipient }) {
         throw error(at: value, field: path, "the same recipient is already listed as \(other.name)")
       }
-      recipients.append(ManifestRecipient(name: name, recipient: recipient))
+      recipients.append(ManifestRecipient(name: name, recipient: recipient, signingKey: signingKey))
     }
     return recipients
   }

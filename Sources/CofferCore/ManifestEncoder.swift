@@ -25,9 +25,10 @@ extension Manifest {
     } else {
       lines.append("recipients:")
       for recipient in recipients {
-        lines.append("  \(YAMLText.scalar(recipient.name)): \(YAMLText.scalar(recipient.recipient))")
+        lines.append("  \(YAMLText.scalar(recipient.name)): \(YAMLText.scalar(recipient.manifestValue))")
       }
     }
+    if let admins { lines.append("admins: \(YAMLText.flowList(admins))") }
     if groups.isEmpty {
       lines.append("groups: {}")
     } else {
@@ -115,7 +116,7 @@ public enum YAMLText {
       }
     }
     return "{ environments: \(list(rule.environments)), groups: \(list(rule.groups)), "
-      + "recipients: \(list(rule.recipients)) }"
+      + "recipients: \(list(rule.recipients))\(rule.writeOnly ? ", write_only: true" : "") }"
   }
 
   static func isPrintableInline(_ scalar: Unicode.Scalar) -> Bool {

@@ -36,6 +36,17 @@ package enum ManifestSyntax {
   static let environmentNameRule = "use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit"
   static let secretNameRule = SecretName.rule
   static let recipientNameRule = "use letters, digits, '.', '_', '@', '+' and '-', starting with a letter or digit"
+  /// Whether `text` is a published signing key: `ed25519:` and 32 bytes in canonical padded base64.
+  static func isSigningKey(_ text: String) -> Bool {
+    guard text.hasPrefix("ed25519:"), let raw = Base64.decode(Array(text.utf8.dropFirst(8))[...], padded: true) else {
+      return false
+    }
+    return raw.count == 32
+  }
+
+  static let signingKeyRule =
+    "expected `age1… ed25519:BASE64`: an age recipient, optionally followed by one space and the signing key `coffer identity` prints"
+
   static let recipientRule = "expected an age X25519 recipient: 'age1' and lowercase bech32 with a valid checksum, as age-keygen prints it"
 
   /// Levenshtein distance, for "did you mean" hints on short field names.

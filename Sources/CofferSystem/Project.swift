@@ -21,6 +21,8 @@ public struct Project: Sendable {
   public var vaultDirectory: String { Paths.join(stateDirectory, "vault") }
   /// The lock file serializing every write to the project (`.coffer/.lock`, ignored by git).
   public var lockPath: String { Paths.join(stateDirectory, ".lock") }
+  /// The approved access policy (trust model v2), committed: `.coffer/policy`.
+  public var policyPath: String { Paths.join(stateDirectory, "policy") }
 
   /// Whether `path`, resolved through symbolic links and `..`, is the manifest or anything under `.coffer/`:
   /// Coffer's own committed files, which no output (an export, a template, an audit export) may replace.

@@ -17,8 +17,11 @@ public struct ScanFingerprinter: Sendable {
   /// Keyed by a vault's environment key.
   /// - Parameter vault: an opened vault.
   public init(vault: Vault) {
+    // Format 2 keys it from the group keys this identity holds (``Vault/fingerprintKey``), not the environment
+    // key every member of the environment holds.
     key = HKDF<SHA256>.deriveKey(
-      inputKeyMaterial: vault.envKey, info: Array("coffer-vault/v1 scan fingerprint".utf8), outputByteCount: 32)
+      inputKeyMaterial: vault.v2 == nil ? vault.envKey : vault.fingerprintKey,
+      info: Array("coffer-vault/v1 scan fingerprint".utf8), outputByteCount: 32)
     source = "environment \(vault.environment)"
   }
 

@@ -49,11 +49,7 @@ extension Vault {
       var versions: [SecretVersion] = []
       for v in record.versions {
         guard let old = key(of: v, group: group) else { throw VaultError(.groupNotReadable, file: file, detail: group) }
-        let plain = try open(v, name: name, key: old)
-        versions.append(
-          try seal(
-            plain, name: name, number: v.number, created: v.created, author: v.author, key: fresh, generation: 1,
-            restores: v.restores))
+        versions.append(try reseal(v, name: name, from: old, to: fresh, generation: 1))
       }
       record.versions = versions
       records[name] = record
@@ -62,7 +58,7 @@ extension Vault {
     for generation in generations(ofGroup: group) {
       slots[VaultGrammar.slotName(group: group, generation: generation)] = nil
     }
-    slots[group] = try Vault.wrap(fresh, to: recipients, file: file)
+    slots[group] = try wrapSigned(fresh, slot: group, to: recipients)
     return resealed
   }
 
@@ -76,7 +72,7 @@ extension Vault {
     let recipients = wrapTo(VaultGrammar.environmentSlot)
     guard !recipients.isEmpty else { throw VaultError(.noRecipients, file: file, detail: VaultGrammar.environmentSlot) }
     let fresh = SymmetricKey(size: .bits256)
-    slots[VaultGrammar.environmentSlot] = try Vault.wrap(fresh, to: recipients, file: file)
+    slots[VaultGrammar.environmentSlot] = try wrapSigned(fresh, slot: VaultGrammar.environmentSlot, to: recipients)
     envKey = fresh
   }
 

@@ -1,6 +1,12 @@
 import CofferCore
 import Crypto
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// One environment's encrypted values, opened with an identity: the model behind `.coffer/vault/<env>.vault`.
 ///
 /// The format is specified in docs/vault-format.md. In short: every value is sealed with ChaCha20-Poly1305
@@ -40,6 +46,9 @@ public struct Vault: Sendable {
     var recipients: [String]
     var wrapped: [UInt8]
     var key: SymmetricKey?
+    /// Format 2: who wrapped this key and their Ed25519 signature over it (``VaultV2/keyMessage``).
+    var signer: String? = nil
+    var signature: [UInt8]? = nil
   }
 
   struct Record: Sendable {
@@ -55,6 +64,11 @@ public struct Vault: Sendable {
   var order: [String]
   /// Who new and re-wrapped keys are wrapped to, by slot: `*` for the environment key, else a group name.
   var wrapTo: @Sendable (String) -> [AgeX25519Recipient]
+  /// Trust model v2 state; `nil` for a format-1 vault.
+  var v2: VaultV2.State? = nil
+
+  /// The format version of the file this vault was read from or will be written as: 1 or 2.
+  public var formatVersion: Int { v2 == nil ? 1 : 2 }
 
   /// The names of all secrets in the vault, sorted by their UTF-8 bytes.
   public var names: [String] { order }
@@ -150,15 +164,30 @@ public struct Vault: Sendable {
   public static func create(
     environment: String, recipients: [AgeX25519Recipient], file: String
   ) throws(VaultError) -> Vault {
+    try create(environment: environment, recipients: recipients, file: file, signer: nil)
+  }
+
+  /// Creates an empty vault; with a signer, a format-2 vault bound to the signer's project (trust model v2).
+  /// - Parameters:
+  ///   - environment: the environment name.
+  ///   - recipients: who holds the environment key (every reader and writer of the environment).
+  ///   - file: the label for error messages.
+  ///   - signer: the writer, or `nil` for format 1.
+  /// - Throws: ``VaultError`` `.invalidName` for a bad environment name or an empty recipient list.
+  public static func create(
+    environment: String, recipients: [AgeX25519Recipient], file: String, signer: VaultSigner?
+  ) throws(VaultError) -> Vault {
     guard VaultGrammar.isToken(environment) else { throw VaultError(.invalidName, file: file, detail: "environment") }
     guard !recipients.isEmpty else {
       throw VaultError(.invalidName, file: file, detail: "no recipients to encrypt to")
     }
     let key = SymmetricKey(size: .bits256)
-    let slot = try wrap(key, to: recipients, file: file)
-    return Vault(
-      environment: environment, file: file, envKey: key, slots: [VaultGrammar.environmentSlot: slot],
+    var vault = Vault(
+      environment: environment, file: file, envKey: key, slots: [:],
       records: [:], order: [], wrapTo: { _ in recipients })
+    if let signer { vault.v2 = VaultV2.State(project: signer.project, seals: [:], sealedDigests: [:], signer: signer) }
+    vault.slots[VaultGrammar.environmentSlot] = try vault.wrapSigned(key, slot: VaultGrammar.environmentSlot, to: recipients)
+    return vault
   }
 
   /// Decrypts one version of a secret (the newest when `version` is `nil`).
@@ -198,7 +227,7 @@ public struct Vault: Sendable {
   ///   buffer is reused for every value).
   /// - Throws: ``VaultError`` ``VaultError/Code/authenticationFailed`` naming the first value that does not open.
   public func forEachCurrentValue(_ body: (_ name: String, _ value: UnsafeBufferPointer<UInt8>) -> Void) throws(VaultError) {
-    var aad = AssociatedData(environment: environment)
+    var aad = AssociatedData(environment: environment, project: v2?.project)
     var scratch = [UInt8](repeating: 0, count: 4096)
     // Secrets of one group usually follow each other: look the key up once per run of them.
     var last: (group: String, generation: Int, key: SymmetricKey)?
@@ -253,11 +282,7 @@ public struct Vault: Sendable {
         guard let oldKey = self.key(of: v, group: record.group) else {
           throw VaultError(.groupNotReadable, file: file, detail: "\(record.group) (secret \(name))")
         }
-        let plain = try open(v, name: name, key: oldKey)
-        moved.append(
-          try seal(
-            plain, name: name, number: v.number, created: v.created, author: v.author, key: key,
-            generation: generation, restores: v.restores))
+        moved.append(try reseal(v, name: name, from: oldKey, to: key, generation: generation))
       }
       record = Record(group: group, versions: moved, exposure: record.exposure)
     }
@@ -325,14 +350,32 @@ public struct Vault: Sendable {
   ) throws(VaultError) -> [String] {
     wrapTo = recipientsForSlot
     var skipped = Set<String>()
-    for (slotName, slot) in slots {
+    for slotName in slots.keys.sorted(by: utf8Less) {
+      guard let slot = slots[slotName] else { continue }
       guard let parsed = VaultGrammar.parseSlot(slotName) else { continue }
       let recipients = recipientsForSlot(parsed.group)
       if recipients.map(\.encoded).sorted(by: utf8Less) == slot.recipients { continue }
       let key = slotName == VaultGrammar.environmentSlot ? envKey : slot.key
       guard let key else { skipped.insert(parsed.group); continue }
       guard !recipients.isEmpty else { throw VaultError(.noRecipients, file: file, detail: parsed.group) }
-      slots[slotName] = try Vault.wrap(key, to: recipients, file: file)
+      if v2 != nil {
+        // Format 2: a key someone lost is never re-wrapped (they may have kept it): the group is re-keyed, or, when
+        // this identity cannot re-key it, left alone and reported.
+        let wanted = Set(recipients.map(\.encoded))
+        if !slot.recipients.allSatisfy(wanted.contains) {
+          if slotName == VaultGrammar.environmentSlot {
+            try rekeyEnvironment()
+          } else if parsed.generation == 1, canRead(group: parsed.group) {
+            try rekey(group: parsed.group)
+          } else if parsed.generation > 1, canRead(group: parsed.group) {
+            try rekey(group: parsed.group)
+          } else {
+            skipped.insert(parsed.group)
+          }
+          continue
+        }
+      }
+      slots[slotName] = try wrapSigned(key, slot: slotName, to: recipients)
     }
     return skipped.sorted(by: utf8Less)
   }
@@ -362,16 +405,53 @@ public struct Vault: Sendable {
   /// - Parameter value: the value to fingerprint.
   /// - Returns: 64 lowercase hex digits.
   public func fingerprint(of value: SecretValue) -> String {
-    Fingerprinter(envKey: envKey).fingerprint(of: value)
+    Fingerprinter(key: fingerprintKey).fingerprint(of: value)
+  }
+
+  /// The keyed fingerprint of a secret's value under its group's key (format 2: `HKDF(DK(group, 1))`, so a reader
+  /// of one group learns nothing from the fingerprints of another's values); format 1: as ``fingerprint(of:)``.
+  /// - Parameters:
+  ///   - value: the value.
+  ///   - name: the secret it belongs to (its group chooses the key).
+  /// - Returns: 64 lowercase hex digits.
+  public func fingerprint(of value: SecretValue, name: String) -> String {
+    Fingerprinter(key: fingerprintKey(name: name)).fingerprint(of: value)
+  }
+
+  /// The key of ``fingerprint(of:)``: format 1 derives it from the environment key; format 2 from the
+  /// generation-1 keys of every group this identity holds, in group order, so only someone holding all of them
+  /// derives it (sync state and large audit lines, which are local to a clone).
+  var fingerprintKey: SymmetricKey {
+    guard v2 != nil else { return AgeCrypto.hkdf(envKey, salt: [], info: Array("coffer-vault/v1 fingerprint".utf8)) }
+    var material: [UInt8] = []
+    for group in groups {
+      guard let k = slots[group]?.key else { continue }
+      material += Array(group.utf8) + [0]
+      k.withUnsafeBytes { material += Array($0) }
+    }
+    if material.isEmpty { return SymmetricKey(size: .bits256) }
+    return AgeCrypto.hkdf(material, salt: [], info: "coffer-vault/v2 fingerprint\u{0}\(environment)")
+  }
+
+  /// The per-group fingerprint key of a secret (format 2), else ``fingerprintKey``. A group whose generation-1 key
+  /// this identity does not hold gets a random key: such fingerprints match nothing.
+  func fingerprintKey(name: String) -> SymmetricKey {
+    guard v2 != nil, let group = records[name]?.group else { return fingerprintKey }
+    guard let k = slots[group]?.key else { return SymmetricKey(size: .bits256) }
+    return AgeCrypto.hkdf(k, salt: [], info: Array("coffer-vault/v2 fingerprint\u{0}\(environment)\u{0}\(group)".utf8))
   }
 
   /// Keyed fingerprints of many values, deriving the key once (see ``fingerprint(of:)``).
   /// - Parameter values: name → value pairs.
   /// - Returns: name → 64 lowercase hex digits.
   public func fingerprints(of values: [(name: String, value: SecretValue)]) -> [String: String] {
-    let f = Fingerprinter(envKey: envKey)
     var out: [String: String] = [:]
     out.reserveCapacity(values.count)
+    if v2 != nil {
+      for v in values { out[v.name] = fingerprint(of: v.value, name: v.name) }
+      return out
+    }
+    let f = Fingerprinter(key: fingerprintKey)
     for v in values { out[v.name] = f.fingerprint(of: v.value) }
     return out
   }
@@ -389,7 +469,7 @@ public struct Vault: Sendable {
   /// A ``setFingerprint(of:)`` built one value at a time, for values that are never held together.
   /// - Parameter reservingBytes: an estimate of the message size (names + 9 + values), to avoid regrowing.
   public func setFingerprintBuilder(reservingBytes: Int = 0) -> SetFingerprintBuilder {
-    SetFingerprintBuilder(key: Fingerprinter(envKey: envKey).key, reservingBytes: reservingBytes)
+    SetFingerprintBuilder(key: fingerprintKey, reservingBytes: reservingBytes)
   }
 
   /// Accumulates `name ‖ 0x00 ‖ u64be(length) ‖ value` for each value added, in order, and MACs it once: one MAC call,
@@ -418,9 +498,6 @@ public struct Vault: Sendable {
 
   struct Fingerprinter {
     let key: SymmetricKey
-    init(envKey: SymmetricKey) {
-      key = AgeCrypto.hkdf(envKey, salt: [], info: Array("coffer-vault/v1 fingerprint".utf8))
-    }
     func fingerprint(of value: SecretValue) -> String {
       hex(AgeCrypto.hmac(value.reveal()[...], key: key))
     }
@@ -431,6 +508,7 @@ public struct Vault: Sendable {
   /// The key that new values of a group are sealed under: the newest generation when this identity holds it,
   /// else a new generation wrapped to the group's readers (generation 1 for a group without a key).
   mutating func writingKey(for group: String) throws(VaultError) -> (SymmetricKey, Int) {
+    if v2 != nil { return try writingKeyV2(for: group) }
     let newest = generations(ofGroup: group).last
     if let newest, let key = slots[VaultGrammar.slotName(group: group, generation: newest)]?.key {
       return (key, newest)
@@ -441,6 +519,18 @@ public struct Vault: Sendable {
     let key = SymmetricKey(size: .bits256)
     slots[VaultGrammar.slotName(group: group, generation: generation)] = try Vault.wrap(key, to: recipients, file: file)
     return (key, generation)
+  }
+
+  /// Wraps a key to recipients and, in a format-2 vault, signs the slot as the current writer.
+  func wrapSigned(_ key: SymmetricKey, slot: String, to recipients: [AgeX25519Recipient]) throws(VaultError) -> KeySlot {
+    var wrapped = try Vault.wrap(key, to: recipients, file: file)
+    if let v2 {
+      guard let signer = v2.signer else { throw VaultError(.invalidName, file: file, detail: "no signing identity to write with") }
+      wrapped.signer = signer.name
+      wrapped.signature = signer.identity.sign(
+        VaultV2.keyMessage(project: v2.project, environment: environment, slot: slot, wrapped: wrapped.wrapped, recipients: wrapped.recipients))
+    }
+    return wrapped
   }
 
   /// The data key a version is sealed under, if this identity holds it.
@@ -472,7 +562,7 @@ public struct Vault: Sendable {
   }
 
   func aad(name: String, number: Int) -> [UInt8] {
-    var builder = AssociatedData(environment: environment)
+    var builder = AssociatedData(environment: environment, project: v2?.project)
     return builder.bytes(name: name, number: number)
   }
 
@@ -482,8 +572,15 @@ public struct Vault: Sendable {
     private var buffer: [UInt8]
     private let prefixCount: Int
 
-    init(environment: String) {
-      buffer = Array("coffer-vault/v1 value".utf8)
+    init(environment: String, project: String? = nil) {
+      if let project {
+        // Format 2 binds the project too: `"coffer-vault/v2 value" 0x00 PROJECT 0x00 ENV 0x00 NAME 0x00 VERSION`.
+        buffer = Array("coffer-vault/v2 value".utf8)
+        buffer.append(0)
+        buffer.append(contentsOf: project.utf8)
+      } else {
+        buffer = Array("coffer-vault/v1 value".utf8)
+      }
       buffer.append(0)
       buffer.append(contentsOf: environment.utf8)
       buffer.append(0)
@@ -517,23 +614,66 @@ public struct Vault: Sendable {
     }
   }
 
+  /// Seals a new value as a new version by the current writer. Format 2 prefixes a random 16-byte salt to the
+  /// plaintext and signs a commitment to it (``VaultV2/commitment(salt:value:)``) as the author.
   func seal(
     _ value: SecretValue, name: String, number: Int, created: Timestamp, author: String, key: SymmetricKey,
     generation: Int = 1, restores: VersionOrigin? = nil
   ) throws(VaultError) -> SecretVersion {
+    guard let v2 else {
+      return try sealRaw(
+        value.reveal(), name: name, number: number, created: created, author: author, key: key,
+        generation: generation, restores: restores, attestation: nil)
+    }
+    guard let signer = v2.signer else { throw VaultError(.invalidName, file: file, detail: "no signing identity to write with") }
+    let salt = AgeCrypto.randomBytes(VaultV2.saltCount)
+    let plain = salt + value.reveal()
+    let commitment = VaultV2.commitment(plaintext: plain)
+    let signature = signer.identity.sign(
+      VaultV2.versionMessage(
+        project: v2.project, environment: environment, name: name, number: number, created: created,
+        author: signer.name, restores: restores, commitment: commitment))
+    return try sealRaw(
+      plain, name: name, number: number, created: created, author: signer.name, key: key, generation: generation,
+      restores: restores, attestation: commitment + signature)
+  }
+
+  /// Seals plaintext bytes as they are (format 2: salt included) with the given attestation: for re-sealing a
+  /// version under another key without changing who wrote it.
+  func sealRaw(
+    _ plain: [UInt8], name: String, number: Int, created: Timestamp, author: String, key: SymmetricKey,
+    generation: Int, restores: VersionOrigin?, attestation: [UInt8]?
+  ) throws(VaultError) -> SecretVersion {
     // nonce ‖ ciphertext ‖ tag (docs/vault-format.md); the nonce is random, the key is used for many values.
     let nonce = AgeCrypto.randomBytes(AgeCrypto.nonceCount)
-    guard let box = AgeCrypto.seal(value.reveal()[...], key: key, nonce: nonce, aad: aad(name: name, number: number)) else {
+    guard let box = AgeCrypto.seal(plain[...], key: key, nonce: nonce, aad: aad(name: name, number: number)) else {
       throw VaultError(.authenticationFailed, file: file, detail: "cannot seal \(name)")
     }
     let sealed = nonce + box
     return SecretVersion(
-      number: number, created: created, author: author, sealed: sealed, generation: generation, restores: restores)
+      number: number, created: created, author: author, sealed: sealed, generation: generation, restores: restores,
+      attestation: attestation)
+  }
+
+  /// Re-seals a stored version under another key: same plaintext (and salt), number, date, author and attestation.
+  func reseal(_ v: SecretVersion, name: String, from old: SymmetricKey, to key: SymmetricKey, generation: Int) throws(VaultError) -> SecretVersion {
+    let plain = try openRaw(v, name: name, key: old)
+    return try sealRaw(
+      plain, name: name, number: v.number, created: v.created, author: v.author, key: key, generation: generation,
+      restores: v.restores, attestation: v.attestation)
+  }
+
+  /// Opens one version to its stored plaintext (format 2: salt ‖ value).
+  func openRaw(_ entry: SecretVersion, name: String, key: SymmetricKey) throws(VaultError) -> [UInt8] {
+    var aad = AssociatedData(environment: environment, project: v2?.project)
+    var scratch = [UInt8]()
+    let count = try open(entry, name: name, key: key, aad: &aad, into: &scratch, raw: true)
+    return Array(scratch[..<count])
   }
 
   /// Opens one version.
   func open(_ entry: SecretVersion, name: String, key: SymmetricKey) throws(VaultError) -> SecretValue {
-    var aad = AssociatedData(environment: environment)
+    var aad = AssociatedData(environment: environment, project: v2?.project)
     var scratch = [UInt8]()
     let count = try open(entry, name: name, key: key, aad: &aad, into: &scratch)
     return SecretValue(Array(scratch[..<count]))
@@ -541,7 +681,8 @@ public struct Vault: Sendable {
 
   /// Opens one version into `scratch`; returns the value's length.
   func open(
-    _ entry: SecretVersion, name: String, key: SymmetricKey, aad: inout AssociatedData, into scratch: inout [UInt8]
+    _ entry: SecretVersion, name: String, key: SymmetricKey, aad: inout AssociatedData, into scratch: inout [UInt8],
+    raw: Bool = false
   ) throws(VaultError) -> Int {
     let sealed = entry.sealed
     let count = sealed.withUnsafeBytes { raw -> Int? in
@@ -552,6 +693,18 @@ public struct Vault: Sendable {
     }
     guard let count else {
       throw VaultError(.authenticationFailed, file: file, detail: "\(name) version \(entry.number)")
+    }
+    if v2 != nil, !raw {
+      // Format 2: drop the salt, keeping the value at the start of `scratch`.
+      guard count >= VaultV2.saltCount else {
+        throw VaultError(.authenticationFailed, file: file, detail: "\(name) version \(entry.number)")
+      }
+      scratch.withUnsafeMutableBufferPointer { b in
+        if count > VaultV2.saltCount {
+          _ = memmove(b.baseAddress!, b.baseAddress! + VaultV2.saltCount, count - VaultV2.saltCount)
+        }
+      }
+      return count - VaultV2.saltCount
     }
     return count
   }
@@ -571,11 +724,14 @@ public struct SecretVersion: Sendable, Equatable {
   public let generation: Int
   /// Set when this version restores an earlier value (`coffer rollback`): where that value came from.
   public let restores: VersionOrigin?
+  /// Format 2: the commitment to the plaintext (32 bytes) and the author's Ed25519 signature (64 bytes).
+  let attestation: [UInt8]?
 
   init(
     number: Int, created: Timestamp, author: String, sealed: [UInt8], generation: Int = 1,
-    restores: VersionOrigin? = nil
+    restores: VersionOrigin? = nil, attestation: [UInt8]? = nil
   ) {
+    self.attestation = attestation
     self.number = number
     self.created = created
     self.author = author

@@ -21,6 +21,11 @@ public struct VaultError: CofferError, Equatable {
     public static let invalidName = Code(description: "invalid name")
     /// A key must be wrapped, but the access policy lets nobody read its group (or environment).
     public static let noRecipients = Code(description: "no recipient may read this key")
+    /// Trust model v2: the approved policy does not let this identity do what was asked (write a group, approve).
+    public static let notPermitted = Code(description: "not permitted by the access policy")
+    /// Trust model v2: the file (or the policy) is older than a revocation this clone or the policy records: it was
+    /// restored from an earlier commit.
+    public static let rolledBack = Code(description: "restored from before a revocation")
   }
 
   /// The kind of failure.
@@ -62,6 +67,13 @@ public struct VaultError: CofferError, Equatable {
 
   public var hints: [String] {
     switch code {
+    case .rolledBack:
+      return [
+        "someone restored this file from before the revocation (for example `git checkout` of an older commit)",
+        "restore the newer file from git history; if it is lost, a reader of the group runs `coffer access rekey --env ENV`",
+      ]
+    case .notPermitted:
+      return ["`coffer access list` shows who may read and write what; an admin changes it with `coffer access grant`"]
     case .authenticationFailed:
       return [
         "the file was changed outside coffer (an entry edited, removed, reordered or rolled back on its own)",

@@ -26,6 +26,22 @@ public enum VaultFile {
   ///   when no identity unwraps the environment key, ``VaultError/Code/authenticationFailed`` when the MAC does not
   ///   verify (an entry added, removed, reordered, edited or rolled back on its own).
   public static func open(_ bytes: [UInt8], file: String, with identities: [any AgeIdentity]) throws(VaultError) -> Vault {
+    try open(bytes, file: file, with: identities, trust: nil)
+  }
+
+  /// Opens a vault file and, for format 2, verifies it against the approved access policy.
+  /// - Parameters:
+  ///   - bytes: the file's contents.
+  ///   - file: the label to name in errors.
+  ///   - identities: the identities to try on each wrapped key.
+  ///   - trust: the verified policy chain; required for a format-2 file (refused as `.authenticationFailed`
+  ///     without it), ignored for format 1.
+  /// - Returns: the opened vault.
+  /// - Throws: as ``open(_:file:with:)``, plus `.authenticationFailed` naming the key, group or version whose
+  ///   signature or rule does not hold, and `.rolledBack` for a group sealed before a revocation of its readers.
+  public static func open(
+    _ bytes: [UInt8], file: String, with identities: [any AgeIdentity], trust: PolicyChain?
+  ) throws(VaultError) -> Vault {
     let parsed = try parse(bytes, file: file)
     guard let envSlot = parsed.slots[VaultGrammar.environmentSlot] else {
       throw VaultError(.malformed, file: file, detail: "no environment key")
@@ -40,20 +56,36 @@ public enum VaultFile {
     }
     guard envKeyBytes.count == 32 else { throw VaultError(.malformed, file: file, detail: "environment key length") }
     let envKey = SymmetricKey(data: envKeyBytes)
-    let expected = mac(parsed.bytes[parsed.authenticated], envKey: envKey)
+    let expected = mac(parsed.bytes[parsed.authenticated], envKey: envKey, version: parsed.project == nil ? 1 : 2)
     guard safeEqual(expected, parsed.mac) else { throw VaultError(.authenticationFailed, file: file) }
 
     var slots = parsed.slots
+    let mine = Set(identities.compactMap { ($0 as? AgeX25519Identity)?.recipient.encoded })
     for (group, slot) in slots where group != VaultGrammar.environmentSlot {
       if let raw = try? Age.decrypt(slot.wrapped, with: identities), raw.count == 32 {
         slots[group]?.key = SymmetricKey(data: raw)
+      } else if parsed.project != nil, slot.recipients.contains(where: mine.contains) {
+        // Format 2: a key whose `to` lines name this identity but that does not open is damage, not "no access".
+        throw VaultError(.authenticationFailed, file: file, detail: "key \(group) is listed for this identity but does not open")
       }
     }
     slots[VaultGrammar.environmentSlot]?.key = envKey
     let recipients = envSlot.recipients.compactMap { try? AgeX25519Recipient(parsing: $0) }
-    return Vault(
+    var vault = Vault(
       environment: parsed.environment, file: file, envKey: envKey, slots: slots, records: parsed.records,
       order: parsed.order, wrapTo: { _ in recipients })
+    if let project = parsed.project {
+      guard let trust else {
+        throw VaultError(.authenticationFailed, file: file, detail: "a format-2 vault needs the project's access policy (.coffer/policy), which is missing")
+      }
+      vault.v2 = VaultV2.State(project: project, seals: parsed.seals, sealedDigests: parsed.groupDigests, signer: nil)
+      try vault.verifyTrust(trust, digests: parsed.groupDigests)
+    } else if trust != nil {
+      throw VaultError(
+        .authenticationFailed, file: file,
+        detail: "a format-1 vault in a project with a signed access policy (run `coffer migrate` if it was never migrated)")
+    }
+    return vault
   }
 
   /// Reads the environment name and the readable metadata without any key: for `list`-like views by someone who
@@ -80,28 +112,68 @@ public enum VaultFile {
   /// - Returns: the file's bytes: LF line endings, sorted, deterministic apart from new ciphertexts.
   public static func seal(_ vault: Vault) -> [UInt8] {
     var out = [UInt8]()
-    func line(_ s: String) { out.append(contentsOf: s.utf8); out.append(0x0A) }
-    line(magic)
-    line("environment \(vault.environment)")
-    for group in vault.slots.keys.sorted(by: utf8Less) {
-      guard let slot = vault.slots[group] else { continue }
-      line("key \(group) \(Base64.encode(slot.wrapped, padded: true))")
-      for r in slot.recipients { line(" to \(r)") }
+    func line(_ s: String, into buffer: inout [UInt8]) { buffer.append(contentsOf: s.utf8); buffer.append(0x0A) }
+    let v2 = vault.v2
+    line(v2 == nil ? magic : VaultV2.magic, into: &out)
+    if let v2 { line("project \(v2.project)", into: &out) }
+    line("environment \(vault.environment)", into: &out)
+    // Format 2 seals each group over its own lines, so they are collected per group as they are written.
+    var groupLines: [String: [UInt8]] = [:]
+    var keyLines: [UInt8] = []
+    for slotName in vault.slots.keys.sorted(by: utf8Less) {
+      guard let slot = vault.slots[slotName] else { continue }
+      var block: [UInt8] = []
+      line("key \(slotName) \(Base64.encode(slot.wrapped, padded: true))", into: &block)
+      for r in slot.recipients { line(" to \(r)", into: &block) }
+      if v2 != nil { line(" by \(slot.signer ?? "-") \(Base64.encode(slot.signature ?? [], padded: true))", into: &block) }
+      keyLines += block
+      if let group = VaultGrammar.parseSlot(slotName)?.group, group != VaultGrammar.environmentSlot {
+        groupLines[group, default: []] += block
+      }
     }
+    var secretLines: [UInt8] = []
+    secretLines.reserveCapacity(vault.names.count * 160)
     for name in vault.names {
       guard let record = vault.records[name] else { continue }
-      line("secret \(name) \(record.group)")
-      if let e = record.exposure { line(" exposed \(e.throughVersion) \(e.time.rfc3339) \(e.recipient)") }
+      var block: [UInt8] = []
+      line("secret \(name) \(record.group)", into: &block)
+      if let e = record.exposure { line(" exposed \(e.throughVersion) \(e.time.rfc3339) \(e.recipient)", into: &block) }
       for v in record.versions {
         var fields = " v \(v.number) \(v.created.rfc3339) \(v.author)"
         if v.generation > 1 { fields += " #\(v.generation)" }
         if let r = v.restores { fields += " <\(r.number)@\(r.created.rfc3339)" }
-        line(fields + " " + Base64.encode(v.sealed, padded: true))
+        if v2 != nil { fields += " " + Base64.encode(v.attestation ?? [], padded: true) }
+        line(fields + " " + Base64.encode(v.sealed, padded: true), into: &block)
+      }
+      secretLines += block
+      if v2 != nil { groupLines[record.group, default: []] += block }
+    }
+    out += keyLines
+    if let v2 {
+      for group in groupLines.keys.sorted(by: utf8Less) {
+        let digest = sha256(groupLines[group] ?? [])
+        var seal = v2.seals[group]
+        if seal == nil || v2.sealedDigests[group] != digest || v2.signer.map({ seal!.epoch < $0.epoch && sealNeedsRenewal(seal!, $0, group: group, environment: vault.environment) }) == true,
+          let signer = v2.signer
+        {
+          seal = VaultV2.GroupSeal(
+            epoch: signer.epoch, signer: signer.name,
+            signature: signer.identity.sign(
+              VaultV2.sealMessage(project: v2.project, environment: vault.environment, group: group, epoch: signer.epoch, digest: digest)))
+        }
+        if let seal { line("seal \(group) \(seal.epoch) \(seal.signer) \(Base64.encode(seal.signature, padded: true))", into: &out) }
       }
     }
-    let tag = mac(out[...], envKey: vault.envKey)
-    line("mac \(Base64.encode(tag, padded: true))")
+    out += secretLines
+    let tag = mac(out[...], envKey: vault.envKey, version: v2 == nil ? 1 : 2)
+    line("mac \(Base64.encode(tag, padded: true))", into: &out)
     return out
+  }
+
+  /// Whether an unchanged group's seal must be renewed by the current writer: its signer may no longer write it.
+  static func sealNeedsRenewal(_ seal: VaultV2.GroupSeal, _ signer: VaultSigner, group: String, environment: String) -> Bool {
+    !(signer.policy.canWrite(seal.signer, environment: environment, group: group) || signer.policy.isAdmin(seal.signer))
+      && (signer.policy.canWrite(signer.name, environment: environment, group: group) || signer.policy.isAdmin(signer.name))
   }
 
   // MARK: - Parsing
@@ -118,6 +190,10 @@ public enum VaultFile {
     /// The part of ``bytes`` the MAC covers: everything before the `mac` line.
     var authenticated: Range<Int>
     var mac: [UInt8]
+    /// Format 2: the project, the group seals and the SHA-256 of each group's lines.
+    var project: String? = nil
+    var seals: [String: VaultV2.GroupSeal] = [:]
+    var groupDigests: [String: [UInt8]] = [:]
   }
 
   static func parse(_ input: [UInt8], file: String) throws(VaultError) -> Parsed {
@@ -211,20 +287,34 @@ public enum VaultFile {
     }
 
     guard !lines.isEmpty else { throw VaultError(.malformed, file: file, line: 1, detail: "empty file") }
-    if !bytes[lines[0].range].elementsEqual(magic.utf8) {
+    let isV2 = bytes[lines[0].range].elementsEqual(VaultV2.magic.utf8)
+    if !isV2, !bytes[lines[0].range].elementsEqual(magic.utf8) {
       let first = string(lines[0].range)
       if first.hasPrefix("coffer-vault ") {
         throw VaultError(.unsupportedVersion, file: file, line: 1, detail: String(first.dropFirst(13)))
       }
       throw fail(0, "not a coffer vault")
     }
-    guard lines.count >= 3 else { throw fail(lines.count - 1, "truncated") }
-    guard starts(1, "environment "), case let f = fields(1, skip: 12), f.count == 1, isToken(f[0]) else {
-      throw fail(1, "expected `environment NAME`")
+    var n = 1
+    var project: String?
+    if isV2 {
+      guard lines.count > 1, starts(1, "project "), PolicyChain.isHexID(Substring(string((lines[1].lowerBound + 8)..<lines[1].upperBound)))
+      else { throw fail(1, "expected `project HEX`") }
+      project = string((lines[1].lowerBound + 8)..<lines[1].upperBound)
+      n = 2
+    }
+    guard lines.count >= n + 2 else { throw fail(lines.count - 1, "truncated") }
+    guard starts(n, "environment "), case let f = fields(n, skip: 12), f.count == 1, isToken(f[0]) else {
+      throw fail(n, "expected `environment NAME`")
     }
     let environment = string(f[0])
+    var groupBytes: [String: [UInt8]] = [:]
+    func addGroupLines(_ group: String, from a: Int, through b: Int) {
+      guard isV2 else { return }
+      groupBytes[group, default: []] += bytes[lines[a].lowerBound..<(lines[b].upperBound + 1)]
+    }
 
-    var n = 2
+    n += 1
     var slots: [String: Vault.KeySlot] = [:]
     var envSlotLine = 0
     var lastSlot: Range<Int>?
@@ -239,6 +329,7 @@ public enum VaultFile {
       lastSlot = f[0]
       let slot = string(f[0])
       if slot == VaultGrammar.environmentSlot { envSlotLine = n + 1 }
+      let blockStart = n
       n += 1
       var recipients: [String] = []
       var lastRecipient: Range<Int>?
@@ -252,12 +343,36 @@ public enum VaultFile {
         n += 1
       }
       guard !recipients.isEmpty else { throw fail(n, "key without recipients") }
-      slots[slot] = Vault.KeySlot(recipients: recipients, wrapped: wrapped, key: nil)
+      var keySlot = Vault.KeySlot(recipients: recipients, wrapped: wrapped, key: nil)
+      if isV2 {
+        guard n < lines.count, starts(n, " by "), case let b = fields(n, skip: 4), b.count == 2,
+          VaultGrammar.isAuthor(bytes[b[0]]), let signature = Base64.decode(bytes[b[1]], padded: true), signature.count == 64
+        else { throw fail(n, "expected ` by MEMBER SIGNATURE`") }
+        keySlot.signer = string(b[0])
+        keySlot.signature = signature
+        if let group = VaultGrammar.parseSlot(slot)?.group, group != VaultGrammar.environmentSlot {
+          addGroupLines(group, from: blockStart, through: n)
+        }
+        n += 1
+      }
+      slots[slot] = keySlot
     }
     guard slots[VaultGrammar.environmentSlot] != nil else { throw fail(n, "no environment key (`key * …`)") }
-    for name in slots.keys {
+    for name in slots.keys where !isV2 {
       guard let slot = VaultGrammar.parseSlot(name), slot.generation > 1, slots[slot.group] == nil else { continue }
       throw fail(2, "key \(name) without key \(slot.group)")
+    }
+    var seals: [String: VaultV2.GroupSeal] = [:]
+    var lastSeal: Range<Int>?
+    while isV2, n < lines.count, starts(n, "seal ") {
+      let f = fields(n, skip: 5)
+      guard f.count == 4, isToken(f[0]), let epoch = VaultGrammar.number(bytes[f[1]]), VaultGrammar.isAuthor(bytes[f[2]]),
+        let signature = Base64.decode(bytes[f[3]], padded: true), signature.count == 64
+      else { throw fail(n, "expected `seal GROUP EPOCH MEMBER SIGNATURE`") }
+      if let lastSeal, !less(lastSeal, f[0]) { throw fail(n, "seal lines out of order or repeated") }
+      lastSeal = f[0]
+      seals[string(f[0])] = VaultV2.GroupSeal(epoch: epoch, signer: string(f[2]), signature: signature)
+      n += 1
     }
 
     var records: [String: Vault.Record] = [:]
@@ -286,9 +401,12 @@ public enum VaultFile {
       }
       // A run of secrets in one group checks the group's key once.
       if !groupHasKey {
-        guard slots[group] != nil else { throw fail(n, "group \(group) has no key") }
+        guard slots[group] != nil || (isV2 && slots.keys.contains(where: { VaultGrammar.parseSlot($0)?.group == group })) else {
+          throw fail(n, "group \(group) has no key")
+        }
         groupHasKey = true
       }
+      let blockStart = n
       n += 1
       var exposure: SecretExposure?
       if n < lines.count, starts(n, " exposed ") {
@@ -301,13 +419,13 @@ public enum VaultFile {
       }
       var versions: [SecretVersion] = []
       while n < lines.count, starts(n, " v ") {
-        guard let version = parseVersion(fields(n, skip: 3), bytes, lastAuthor: &lastAuthor, lastTime: &lastTime),
+        guard let version = parseVersion(fields(n, skip: 3), bytes, lastAuthor: &lastAuthor, lastTime: &lastTime, attested: isV2),
           version.restores.map({ $0.number < version.number }) ?? true
         else {
           throw fail(n, "expected ` v N TIME AUTHOR [#GEN] [<N@TIME] BASE64`")
         }
         if let last = versions.last, last.number <= version.number { throw fail(n, "versions out of order") }
-        guard version.generation == 1 || slots[VaultGrammar.slotName(group: group, generation: version.generation)] != nil
+        guard slots[VaultGrammar.slotName(group: group, generation: version.generation)] != nil
         else {
           throw fail(n, "version \(version.number) uses key \(group)#\(version.generation), which is missing")
         }
@@ -319,6 +437,7 @@ public enum VaultFile {
       }
       records[name] = Vault.Record(group: group, versions: versions, exposure: exposure)
       order.append(name)
+      addGroupLines(group, from: blockStart, through: n - 1)
     }
     guard n == lines.count - 1, starts(n, "mac "), case let mf = fields(n, skip: 4), mf.count == 1,
       let tag = Base64.decode(bytes[mf[0]], padded: true), tag.count == 32
@@ -327,15 +446,17 @@ public enum VaultFile {
     }
     return Parsed(
       environment: environment, slots: slots, envSlotLine: envSlotLine, records: records, order: order,
-      bytes: bytes, authenticated: 0..<lines[n].lowerBound, mac: tag)
+      bytes: bytes, authenticated: 0..<lines[n].lowerBound, mac: tag, project: project, seals: seals,
+      groupDigests: groupBytes.mapValues { sha256($0) })
   }
 
   /// Parses the fields of a version line after ` v `: `N TIME AUTHOR [#GEN] [<N@TIME] BASE64`.
   static func parseVersion(
     _ v: LineFields, _ bytes: [UInt8], lastAuthor: inout (range: Range<Int>, text: String)?,
-    lastTime: inout (range: Range<Int>, time: Timestamp)?
+    lastTime: inout (range: Range<Int>, time: Timestamp)?, attested: Bool = false
   ) -> SecretVersion? {
-    guard v.count >= 4 else { return nil }
+    let extra = attested ? 1 : 0
+    guard v.count >= 4 + extra else { return nil }
     // The author and the time usually repeat the previous line's (an import writes many values at once), which were
     // already checked.
     let sameAuthor = lastAuthor.map { sameBytes(bytes, $0.range, v[2]) } ?? false
@@ -347,18 +468,24 @@ public enum VaultFile {
       created = parsed
       lastTime = (v[1], parsed)
     }
-    guard v.count <= 6, let number = VaultGrammar.number(bytes[v[0]]), sameAuthor || VaultGrammar.isAuthor(bytes[v[2]]),
+    guard v.count <= 6 + extra, let number = VaultGrammar.number(bytes[v[0]]), sameAuthor || VaultGrammar.isAuthor(bytes[v[2]]),
       let sealed = Base64.decode(bytes[v[v.count - 1]], padded: true), sealed.count >= 28
     else { return nil }
+    var attestation: [UInt8]?
+    if attested {
+      guard let a = Base64.decode(bytes[v[v.count - 2]], padded: true), a.count >= 96 else { return nil }
+      attestation = a
+    }
+    let last = v.count - 1 - extra
     var i = 3
     var generation = 1
     var restores: VersionOrigin?
-    if i < v.count - 1, bytes[v[i]].first == UInt8(ascii: "#") {
+    if i < last, bytes[v[i]].first == UInt8(ascii: "#") {
       guard let g = VaultGrammar.number(bytes[v[i]].dropFirst()), g >= 2 else { return nil }
       generation = g
       i += 1
     }
-    if i < v.count - 1, bytes[v[i]].first == UInt8(ascii: "<") {
+    if i < last, bytes[v[i]].first == UInt8(ascii: "<") {
       let text = String(decoding: bytes[v[i]].dropFirst(), as: UTF8.self)
       let parts = text.split(separator: "@", omittingEmptySubsequences: false)
       guard parts.count == 2, let origin = VaultGrammar.number(ArraySlice(parts[0].utf8)),
@@ -367,7 +494,7 @@ public enum VaultFile {
       restores = VersionOrigin(number: origin, created: time)
       i += 1
     }
-    guard i == v.count - 1 else { return nil }
+    guard i == last else { return nil }
     let author: String
     if sameAuthor, let last = lastAuthor {
       author = last.text
@@ -377,7 +504,7 @@ public enum VaultFile {
     }
     return SecretVersion(
       number: number, created: created, author: author, sealed: sealed,
-      generation: generation, restores: restores)
+      generation: generation, restores: restores, attestation: attestation)
   }
 
   /// Whether two ranges of `bytes` hold the same bytes (one `memcmp`; the generic comparison walks them one by one).
@@ -387,8 +514,8 @@ public enum VaultFile {
     return bytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + a.lowerBound, $0.baseAddress! + b.lowerBound, a.count) == 0 }
   }
 
-  static func mac(_ bytes: ArraySlice<UInt8>, envKey: SymmetricKey) -> [UInt8] {
-    AgeCrypto.hmac(bytes, key: AgeCrypto.hkdf(envKey, salt: [], info: Array("coffer-vault/v1 mac".utf8)))
+  static func mac(_ bytes: ArraySlice<UInt8>, envKey: SymmetricKey, version: Int = 1) -> [UInt8] {
+    AgeCrypto.hmac(bytes, key: AgeCrypto.hkdf(envKey, salt: [], info: Array("coffer-vault/v\(version) mac".utf8)))
   }
 
   static func safeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool { AgeCrypto.constantTimeEqual(a, b) }

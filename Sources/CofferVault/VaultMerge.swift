@@ -30,10 +30,13 @@ public enum VaultMerge {
   /// - Throws: ``VaultError`` when a side does not open or verify (or they use different environment keys), and
   ///   ``Conflict`` when a secret or key slot changed differently on both sides.
   public static func merge(
-    base: [UInt8]?, ours: [UInt8], theirs: [UInt8], file: String, identities: [any AgeIdentity]
+    base: [UInt8]?, ours: [UInt8], theirs: [UInt8], file: String, identities: [any AgeIdentity],
+    trust: PolicyChain? = nil, signer: VaultSigner? = nil
   ) throws -> [UInt8] {
-    let a = try VaultFile.open(ours, file: file, with: identities)
-    let b = try VaultFile.open(theirs, file: file, with: identities)
+    // Format 2: both sides verify against the approved policy, and the merger re-seals the groups whose lines
+    // changed (so the merger must be allowed to write them).
+    let a = try VaultFile.open(ours, file: file, with: identities, trust: trust)
+    let b = try VaultFile.open(theirs, file: file, with: identities, trust: trust)
     let o = base.flatMap { try? VaultFile.parse($0, file: file) }
     let sameKey = a.envKey.withUnsafeBytes { x in b.envKey.withUnsafeBytes { y in Array(x) == Array(y) } }
     guard sameKey, a.environment == b.environment else {
@@ -74,7 +77,13 @@ public enum VaultMerge {
     }
     guard conflicts.isEmpty else { throw Conflict(names: conflicts, file: file) }
     merged.reindex()
-    for (name, record) in merged.records where merged.slots[record.group] == nil {
+    if merged.v2 != nil {
+      guard let signer else {
+        throw VaultError(.notPermitted, file: file, detail: "merging format-2 vaults needs a member's identity to re-seal the merged groups")
+      }
+      merged.v2?.signer = signer
+    }
+    for (name, record) in merged.records where merged.slots[record.group] == nil && merged.v2 == nil {
       throw VaultError(.malformed, file: file, detail: "\(name): group \(record.group) has no key after merging")
     }
     return VaultFile.seal(merged)

@@ -322,7 +322,10 @@ enum RunEnvironment {
     }
     let identities = try IdentityLoader.load()
     let bytes = try Files.read(path)
-    let opened = Result { () throws(VaultError) -> Vault in try VaultFile.open(bytes, file: project.display(path), with: identities) }
+    let trust = try workspace?.policyChain() ?? Trust.chain(for: project)
+    let opened = Result { () throws(VaultError) -> Vault in
+      try VaultFile.open(bytes, file: project.display(path), with: identities, trust: trust)
+    }
     if case .failure(let error) = opened, error.code == .noMatchingIdentity {
       let manifest = try? (workspace ?? Workspace.load(project: projectOption, verbose: verbose)).manifest
       throw AccessDenied.environment(error, bytes: bytes, environment: environment, manifest: manifest, identities: identities)

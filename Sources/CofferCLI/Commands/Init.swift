@@ -75,16 +75,25 @@ extension CofferCommand {
         }
       }
       let recipient = identities[0].recipient.encoded
+      // Trust model v2: the recipient is published with its signing key, and the first approved policy names
+      // this user its admin (docs/access.md).
+      let signing = SigningIdentity(deriving: identities[0])
+      let published = "\(recipient) \(signing.publicKey.encoded)"
 
-      var yaml = Init.defaultManifest(project: projectName, environments: envs, recipientName: recipientName, recipient: recipient)
+      var yaml = Init.defaultManifest(project: projectName, environments: envs, recipientName: recipientName, recipient: published)
       if let imported {
-        yaml = try imported.manifestText(project: projectName, environments: envs, recipientName: recipientName, recipient: recipient)
+        yaml = try imported.manifestText(project: projectName, environments: envs, recipientName: recipientName, recipient: published)
         imported.report()
       }
+      yaml = Init.addingAdmins(yaml, recipientName: recipientName)
       // Validate what we are about to write with the real decoder.
-      _ = try Manifest.decode(Array(yaml.utf8), file: Project.manifestName)
+      let manifest = try Manifest.decode(Array(yaml.utf8), file: Project.manifestName)
+      let chain = try PolicyChain.genesis(
+        PolicyBody(AccessPolicy(manifest: manifest)), signer: recipientName, identity: signing, at: SystemClock.now(),
+        project: PolicyChain.newProjectID())
       try Files.makeDirectory(target.vaultDirectory)
       try Files.writeAtomically(target.manifestPath, Array(yaml.utf8), newFileMode: 0o644)
+      try Files.writeAtomically(target.policyPath, chain.serialized(), newFileMode: 0o644)
       yaml = ""
       try GitIgnore.ensure(in: root)
       ErrorRenderer.note("wrote \(target.display(target.manifestPath)) with recipient \(recipientName)")
@@ -95,6 +104,16 @@ extension CofferCommand {
 }
 
 extension CofferCommand.Init {
+  /// Adds `admins: [NAME]` after the `recipients:` block of a manifest `init` wrote.
+  static func addingAdmins(_ yaml: String, recipientName: String) -> String {
+    var lines = yaml.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    guard let start = lines.firstIndex(where: { $0.hasPrefix("recipients:") }) else { return yaml }
+    var end = start + 1
+    while end < lines.count, lines[end].hasPrefix(" ") { end += 1 }
+    lines.insert("admins: [\(yamlScalar(recipientName))]", at: end)
+    return lines.joined(separator: "\n")
+  }
+
   /// The manifest `coffer init` writes: the five groups of the reference guide, one recipient, no secrets yet.
   static func defaultManifest(project: String, environments: [String], recipientName: String, recipient: String) -> String {
     """

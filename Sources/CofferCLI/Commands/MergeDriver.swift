@@ -23,9 +23,14 @@ extension CofferCommand {
     mutating func run() throws {
       let label = path ?? ours
       let baseBytes = try Files.read(base)
+      let identities = try IdentityLoader.load()
+      // Trust model v2: the project's approved policy verifies both sides; this identity re-seals the result.
+      let ws = try? Workspace.load(project: nil, verbose: false)
+      let chain = try ws?.policyChain()
+      let signer = try chain.flatMap { c in try ws?.signer(c, identities: identities) }
       let merged = try VaultMerge.merge(
         base: baseBytes.isEmpty ? nil : baseBytes, ours: try Files.read(ours), theirs: try Files.read(theirs),
-        file: label, identities: try IdentityLoader.load())
+        file: label, identities: identities, trust: chain, signer: signer)
       try Files.writeAtomically(ours, merged, newFileMode: 0o600)
       ErrorRenderer.note("merged \(label)")
     }

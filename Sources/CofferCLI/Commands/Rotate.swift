@@ -333,7 +333,8 @@ enum VaultMetadata {
         "\(label): \(cause.map { "\($0), so " } ?? "")no identity to verify the file MAC with: dates and authors are not authenticated")
       return summary.secrets
     }
-    let opened = Result { () throws(VaultError) in try VaultFile.open(bytes, file: label, with: ids) }
+    let trust = try ws.policyChain()
+    let opened = Result { () throws(VaultError) in try VaultFile.open(bytes, file: label, with: ids, trust: trust) }
     if case .failure(let error) = opened {
       guard error.code == .noMatchingIdentity else { throw error }
       ErrorRenderer.warn("\(label): this identity cannot open it: dates and authors are not authenticated")

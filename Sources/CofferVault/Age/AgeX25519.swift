@@ -80,6 +80,8 @@ public struct AgeX25519Identity: AgeIdentity, CustomStringConvertible, CustomDeb
   static let hrp = "AGE-SECRET-KEY-"
 
   private let privateKey: Curve25519.KeyAgreement.PrivateKey
+  /// The X25519 scalar's 32 bytes, for deriving this identity's signing key (Signing.swift); never printed.
+  var secretBytes: [UInt8] { Array(privateKey.rawRepresentation) }
   /// The matching recipient (public key), computed once.
   public let recipient: AgeX25519Recipient
 

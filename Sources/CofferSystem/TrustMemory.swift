@@ -1,0 +1,62 @@
+/// What this clone remembers of a project's approved access policy, so that restoring an older policy (or deleting
+/// it) is noticed: the newest epoch seen and its record's hash, per project, in
+/// `$XDG_STATE_HOME/coffer/trust/<project>` (outside the repository, so no commit can change it).
+public enum TrustMemory {
+  /// What was remembered.
+  public struct Entry: Sendable, Equatable {
+    /// The newest epoch seen.
+    public let epoch: Int
+    /// The SHA-256 (hex) of that epoch's record.
+    public let hash: String
+
+    /// Creates an entry.
+    public init(epoch: Int, hash: String) {
+      self.epoch = epoch
+      self.hash = hash
+    }
+  }
+
+  static func path(project: String) -> String {
+    Paths.join(ProcessEnvironment.stateHome(), "coffer/trust/\(project)")
+  }
+
+  /// The remembered entry for a project, if any.
+  /// - Parameter project: the project identifier (hex).
+  public static func recall(project: String) -> Entry? {
+    guard let bytes = try? Files.read(path(project: project)) else { return nil }
+    let parts = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
+    guard parts.count == 2, let epoch = Int(parts[0]) else { return nil }
+    return Entry(epoch: epoch, hash: String(parts[1]))
+  }
+
+  /// Remembers a newer epoch (an older one is never written over a newer).
+  /// - Parameters:
+  ///   - project: the project identifier.
+  ///   - entry: the epoch and hash.
+  public static func remember(project: String, _ entry: Entry) {
+    if let old = recall(project: project), old.epoch >= entry.epoch { return }
+    let file = path(project: project)
+    try? Files.makeDirectory(Paths.parent(file), mode: 0o700)
+    try? Files.writeAtomically(file, Array("\(entry.epoch) \(entry.hash)\n".utf8), newFileMode: 0o600)
+  }
+
+  /// The projects this clone's user has seen a signed policy for, keyed by the project's root path, so a deleted
+  /// policy file is noticed: `$XDG_STATE_HOME/coffer/trust/roots/<sha of root>` holds the project identifier.
+  public static func rememberRoot(_ root: String, project: String, digest: String) {
+    let file = Paths.join(ProcessEnvironment.stateHome(), "coffer/trust/roots/\(digest)")
+    if (try? Files.read(file)).map({ String(decoding: $0, as: UTF8.self) }) == project + "\n" { return }
+    try? Files.makeDirectory(Paths.parent(file), mode: 0o700)
+    try? Files.writeAtomically(file, Array((project + "\n").utf8), newFileMode: 0o600)
+  }
+
+  /// The project identifier remembered for a root, if any.
+  public static func recallRoot(digest: String) -> String? {
+    guard let bytes = try? Files.read(Paths.join(ProcessEnvironment.stateHome(), "coffer/trust/roots/\(digest)")) else { return nil }
+    let text = String(decoding: bytes, as: UTF8.self).trimmingSuffixNewline()
+    return text.isEmpty ? nil : text
+  }
+}
+
+extension String {
+  fileprivate func trimmingSuffixNewline() -> String { hasSuffix("\n") ? String(dropLast()) : self }
+}
