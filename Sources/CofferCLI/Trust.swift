@@ -39,6 +39,11 @@ extension Trust {
       return nil
     }
     let chain = try PolicyChain.parse(try Files.read(path), file: display)
+    if let project = TrustMemory.recallRoot(digest: rootDigest), project != chain.project {
+      throw VaultError(
+        .authenticationFailed, file: display,
+        detail: "the policy belongs to project \(chain.project), but this clone has seen project \(project) here: it was replaced")
+    }
     if let seen = TrustMemory.recall(project: chain.project) {
       if seen.epoch > chain.head.epoch {
         throw VaultError(

@@ -87,13 +87,13 @@ struct Workspace {
   func group(of name: String) -> String { manifest.secret(named: name)?.group ?? "default" }
 
   /// Opens an environment's vault for reading, or returns `nil` when it has no vault file yet.
-  func openVault(_ environment: String, identities: [AgeX25519Identity]) throws -> Vault? {
+  func openVault(_ environment: String, identities: [AgeX25519Identity], allowRolledBack: Bool = false) throws -> Vault? {
     let path = project.vaultPath(environment)
     guard Files.exists(path) else { return nil }
     let bytes = try Files.read(path)
     let trust = try policyChain()
     let opened = Result { () throws(VaultError) -> Vault in
-      try VaultFile.open(bytes, file: project.display(path), with: identities, trust: trust)
+      try VaultFile.open(bytes, file: project.display(path), with: identities, trust: trust, allowRolledBack: allowRolledBack)
     }
     if case .failure(let error) = opened, error.code == .noMatchingIdentity {
       throw AccessDenied.environment(error, bytes: bytes, environment: environment, manifest: manifest, identities: identities)
@@ -123,25 +123,26 @@ struct Workspace {
   @discardableResult
   func modifyVault<R>(
     _ environment: String, identities: [AgeX25519Identity], action: String = "write", detail: String? = nil,
-    _ body: (inout Vault) throws -> R
+    allowRolledBack: Bool = false, _ body: (inout Vault) throws -> R
   ) throws -> R {
     try Files.makeDirectory(project.vaultDirectory)
     let lock = try FileLock(path: project.lockPath)
     defer { withExtendedLifetime(lock) {} }
-    return try modifyVaultHoldingLock(environment, identities: identities, action: action, detail: detail, body)
+    return try modifyVaultHoldingLock(
+      environment, identities: identities, action: action, detail: detail, allowRolledBack: allowRolledBack, body)
   }
 
   /// ``modifyVault(_:identities:action:detail:_:)`` for a caller that already holds the project lock.
   func modifyVaultHoldingLock<R>(
     _ environment: String, identities: [AgeX25519Identity], action: String = "write", detail: String? = nil,
-    _ body: (inout Vault) throws -> R
+    allowRolledBack: Bool = false, _ body: (inout Vault) throws -> R
   ) throws -> R {
     let path = project.vaultPath(environment)
     let chain = try policyChain()
     let wrap = try wrapPolicy(environment, fallback: identities)
     let signer = try chain.map { try self.signer($0, identities: identities) }
     var vault =
-      try openVault(environment, identities: identities)
+      try openVault(environment, identities: identities, allowRolledBack: allowRolledBack)
       ?? Vault.create(
         environment: environment, recipients: try environmentRecipients(environment, wrap), file: project.display(path),
         signer: signer)

@@ -166,6 +166,19 @@ public struct PolicyChain: Sendable {
     return PolicyChain(project: project, records: all)
   }
 
+  /// A next record signed by anyone, without the admin check: for tests that play an attacker.
+  func recordUnchecked(_ policy: PolicyBody, signer: String, identity: SigningIdentity) -> Record {
+    let epoch = records.count + 1
+    var text = "record \(epoch) 2026-01-01T00:00:00Z \(signer) \(records.last?.hash ?? "-")\n"
+    for line in policy.lines { text += " " + line + "\n" }
+    let signed = Array(text.utf8)
+    let signature = identity.sign(PolicyChain.recordMessage(project: project, bytes: signed))
+    let bytes = signed + Array(" sig \(Base64.encode(signature, padded: true))\n".utf8)
+    return Record(
+      epoch: epoch, time: Timestamp(rfc3339: "2026-01-01T00:00:00Z")!, signer: signer, body: policy.lines, policy: policy,
+      hash: hex(sha256(bytes)), bytes: bytes)
+  }
+
   /// The file's bytes.
   public func serialized() -> [UInt8] {
     var out = Array("\(PolicyChain.magic)\nproject \(project)\n".utf8)

@@ -40,7 +40,8 @@ public enum VaultFile {
   /// - Throws: as ``open(_:file:with:)``, plus `.authenticationFailed` naming the key, group or version whose
   ///   signature or rule does not hold, and `.rolledBack` for a group sealed before a revocation of its readers.
   public static func open(
-    _ bytes: [UInt8], file: String, with identities: [any AgeIdentity], trust: PolicyChain?
+    _ bytes: [UInt8], file: String, with identities: [any AgeIdentity], trust: PolicyChain?,
+    allowRolledBack: Bool = false
   ) throws(VaultError) -> Vault {
     let parsed = try parse(bytes, file: file)
     guard let envSlot = parsed.slots[VaultGrammar.environmentSlot] else {
@@ -79,7 +80,7 @@ public enum VaultFile {
         throw VaultError(.authenticationFailed, file: file, detail: "a format-2 vault needs the project's access policy (.coffer/policy), which is missing")
       }
       vault.v2 = VaultV2.State(project: project, seals: parsed.seals, sealedDigests: parsed.groupDigests, signer: nil)
-      try vault.verifyTrust(trust, digests: parsed.groupDigests)
+      try vault.verifyTrust(trust, digests: parsed.groupDigests, allowRolledBack: allowRolledBack)
     } else if trust != nil {
       throw VaultError(
         .authenticationFailed, file: file,

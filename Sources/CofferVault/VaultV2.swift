@@ -247,7 +247,7 @@ extension Vault {
 
   /// Format 2: checks every signature and rule of the file against the approved policy (docs/vault-format.md,
   /// "Reading", steps 5–8). Called by ``VaultFile/open(_:file:with:trust:)``.
-  func verifyTrust(_ chain: PolicyChain, digests: [String: [UInt8]]) throws(VaultError) {
+  func verifyTrust(_ chain: PolicyChain, digests: [String: [UInt8]], allowRolledBack: Bool = false) throws(VaultError) {
     guard let v2 else { return }
     let policy = chain.head.policy
     guard v2.project == chain.project else {
@@ -259,6 +259,26 @@ extension Vault {
         policy.rules == nil
           || policy.rules!.contains { $0.environments.matches(environment) && $0.recipients.matches(m.name) }
       }.map(\.recipient))
+    for group in groups {
+      guard let seal = v2.seals[group] else { throw refuse("group \(group) has no seal") }
+      guard policy.canWrite(seal.signer, environment: environment, group: group) || policy.isAdmin(seal.signer),
+        let key = policy.member(seal.signer)?.signingKey
+      else {
+        throw refuse("group \(group) was last written by \(seal.signer), who may not write it in \(environment)")
+      }
+      guard let digest = digests[group],
+        key.verify(seal.signature, of: VaultV2.sealMessage(project: v2.project, environment: environment, group: group, epoch: seal.epoch, digest: digest))
+      else {
+        throw refuse("group \(group): the seal of \(seal.signer) does not verify (the group's lines were changed by someone else)")
+      }
+      guard seal.epoch <= chain.head.epoch else { throw refuse("group \(group) is sealed at epoch \(seal.epoch), after the policy's newest") }
+      let removal = chain.lastReaderRemoval(environment: environment, group: group)
+      guard seal.epoch >= removal || allowRolledBack else {
+        throw VaultError(
+          .rolledBack, file: file,
+          detail: "group \(group) was written at policy epoch \(seal.epoch), before the revocation at epoch \(removal)")
+      }
+    }
     for (slotName, slot) in slots {
       guard let parsed = VaultGrammar.parseSlot(slotName), let by = slot.signer, let signature = slot.signature else {
         throw refuse("key \(slotName) is not signed")
@@ -274,7 +294,7 @@ extension Vault {
       }
       if slotName == VaultGrammar.environmentSlot {
         guard policy.member(by) != nil else { throw refuse("key *: signed by \(by), who is not a member") }
-        guard slot.recipients.allSatisfy(environmentMembers.contains) else {
+        guard slot.recipients.allSatisfy(environmentMembers.contains) || allowRolledBack else {
           throw refuse("key * is wrapped to a recipient who has no access to \(environment)")
         }
         continue
@@ -283,28 +303,8 @@ extension Vault {
       if parsed.generation == 1, !policy.canRead(by, environment: environment, group: parsed.group) {
         throw refuse("key \(slotName) was created by \(by), who may not read \(parsed.group) in \(environment)")
       }
-      guard slot.recipients.allSatisfy(readers.contains) else {
+      guard slot.recipients.allSatisfy(readers.contains) || allowRolledBack else {
         throw refuse("key \(slotName) is wrapped to a recipient who may not read \(parsed.group) in \(environment)")
-      }
-    }
-    for group in groups {
-      guard let seal = v2.seals[group] else { throw refuse("group \(group) has no seal") }
-      guard policy.canWrite(seal.signer, environment: environment, group: group) || policy.isAdmin(seal.signer),
-        let key = policy.member(seal.signer)?.signingKey
-      else {
-        throw refuse("group \(group) was last written by \(seal.signer), who may not write it in \(environment)")
-      }
-      guard let digest = digests[group],
-        key.verify(seal.signature, of: VaultV2.sealMessage(project: v2.project, environment: environment, group: group, epoch: seal.epoch, digest: digest))
-      else {
-        throw refuse("group \(group): the seal of \(seal.signer) does not verify (the group's lines were changed by someone else)")
-      }
-      guard seal.epoch <= chain.head.epoch else { throw refuse("group \(group) is sealed at epoch \(seal.epoch), after the policy's newest") }
-      let removal = chain.lastReaderRemoval(environment: environment, group: group)
-      guard seal.epoch >= removal else {
-        throw VaultError(
-          .rolledBack, file: file,
-          detail: "group \(group) was written at policy epoch \(seal.epoch), before the revocation at epoch \(removal)")
       }
     }
     for group in v2.seals.keys where !groups.contains(group) { throw refuse("seal of group \(group), which has no key") }

@@ -9,7 +9,113 @@ extension CofferCommand {
     static let configuration = CommandConfiguration(
       commandName: "access",
       abstract: "Show, grant and revoke read access by group and environment (docs/access.md).",
-      subcommands: [List.self, Grant.self, Revoke.self])
+      subcommands: [List.self, Grant.self, Revoke.self, Approve.self, AddRecipient.self, Rekey.self])
+
+    /// `coffer access approve`: sign coffer.yaml's recipients, admins and rules as the next policy epoch.
+    struct Approve: ParsableCommand {
+      static let configuration = CommandConfiguration(
+        commandName: "approve",
+        abstract: "Approve coffer.yaml's recipients, admins and access rules (admins only; trust model v2).",
+        discussion: """
+          Until an admin approves them, edits of recipients:, admins: and access: in coffer.yaml change nothing:           every command warns about them and writes under the approved policy. Approving signs them as the next           epoch of .coffer/policy, re-keys every group a reader lost (marking its secrets for rotation) and           re-wraps keys to added readers. Needs read access to the groups it must re-key.
+          """)
+
+      @OptionGroup var global: GlobalOptions
+
+      mutating func run() throws {
+        let loaded = try Workspace.load(global)
+        let identities = try IdentityLoader.load()
+        try Files.makeDirectory(loaded.project.vaultDirectory)
+        let lock = try FileLock(path: loaded.project.lockPath)
+        defer { withExtendedLifetime(lock) {} }
+        let ws = try Workspace.load(global)
+        if try !PolicyApproval.apply(ws, manifest: ws.manifest, manifestText: nil, identities: identities, verb: "approve") {
+          ErrorRenderer.note("nothing to approve: coffer.yaml matches the approved policy")
+        }
+      }
+    }
+
+    /// `coffer access add-recipient`: add a member (with their signing key) and approve.
+    struct AddRecipient: ParsableCommand {
+      static let configuration = CommandConfiguration(
+        commandName: "add-recipient",
+        abstract: "Add a recipient to coffer.yaml (the line `coffer identity` prints) and approve it (admins only).",
+        discussion: "The new recipient reads nothing until `coffer access grant` (or a rule matching '*') lets them.")
+
+      @OptionGroup var global: GlobalOptions
+      @Argument(help: "The recipient's name.") var name: String
+      @Argument(help: "What `coffer identity` printed for them: `age1… ed25519:…`.") var key: String
+
+      mutating func run() throws {
+        let loaded = try Workspace.load(global)
+        let identities = try IdentityLoader.load()
+        try Files.makeDirectory(loaded.project.vaultDirectory)
+        let lock = try FileLock(path: loaded.project.lockPath)
+        defer { withExtendedLifetime(lock) {} }
+        let ws = try Workspace.load(global)
+        let file = ws.project.display(ws.project.manifestPath)
+        guard ws.manifest.recipient(named: name) == nil else {
+          throw UsageError(description: "\(file): a recipient named \(name) already exists")
+        }
+        let text = String(decoding: try Files.read(ws.project.manifestPath), as: UTF8.self)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let start = lines.firstIndex(where: { $0.hasPrefix("recipients:") }), lines[start] == "recipients:" else {
+          throw UsageError(description: "\(file): expected a block `recipients:` mapping to add to")
+        }
+        var end = start + 1
+        while end < lines.count, lines[end].hasPrefix(" ") || lines[end].hasPrefix("#") { end += 1 }
+        lines.insert("  \(name): \(key)", at: end)
+        let edited = lines.joined(separator: "\n")
+        var manifest = try Manifest.decode(Array(edited.utf8), file: file)
+        var merged = ws.manifest
+        merged.recipients = manifest.recipients
+        merged.admins = manifest.admins
+        manifest = merged
+        try PolicyApproval.apply(ws, manifest: manifest, manifestText: edited, identities: identities, verb: "add-recipient \(name)")
+      }
+    }
+
+    /// `coffer access rekey`: replace the data keys of groups (recovery after a vault was restored from before a
+    /// revocation, or on suspicion).
+    struct Rekey: ParsableCommand {
+      static let configuration = CommandConfiguration(
+        commandName: "rekey",
+        abstract: "Give groups fresh data keys and re-seal their versions (readers of the groups only).",
+        discussion: """
+          Recovers a vault restored from before a revocation (which every command refuses): values are re-sealed           under keys only the current readers get, and secrets that a removed reader could read are marked for           rotation. Also useful on suspicion that a key leaked.
+          """)
+
+      @OptionGroup var global: GlobalOptions
+      @OptionGroup var environment: EnvironmentOption
+      @Option(name: .long, help: ArgumentHelp("Groups, comma-separated (default: every group of the environment).", valueName: "a,b"))
+      var groups: String?
+
+      mutating func run() throws {
+        let ws = try Workspace.load(global)
+        let env = try ws.environment(environment)
+        let identities = try IdentityLoader.load()
+        let wanted = try groups.map { try AccessScope.selector($0, what: "--groups") } ?? .any
+        let now = SystemClock.now()
+        let settings = Swift.Set(ws.manifest.secrets.filter { !$0.isSecret }.map(\.name))
+        let done = try ws.modifyVault(env, identities: identities, action: "access", detail: "rekey", allowRolledBack: true) { vault -> [String] in
+          var done: [String] = []
+          for group in vault.groups where wanted.matches(group) {
+            guard vault.canRead(group: group) else {
+              throw AccessDenied.group(group, environment: env, secret: nil, vault: vault, manifest: ws.manifest, identities: identities)
+            }
+            let holders = vault.anyRecipients(ofGroup: group)
+            try vault.rekey(group: group)
+            let readers = Swift.Set(vault.recipients(ofGroup: group))
+            for gone in holders where !readers.contains(gone) {
+              vault.markExposed(group: group, to: Naming.names([gone], manifest: ws.manifest).first ?? gone, at: now, except: settings)
+            }
+            done.append(group)
+          }
+          return done
+        }
+        ErrorRenderer.note("\(env): re-keyed \(done.isEmpty ? "nothing" : done.joined(separator: ", "))")
+      }
+    }
 
     /// `coffer access list`: the rules expanded into a matrix.
     struct List: ParsableCommand {
@@ -131,6 +237,21 @@ enum AccessChange {
       grant
       ? try ManifestEditor.grantingAccess(to: name, environments: scope.environments, groups: scope.groups, in: text, file: file)
       : try ManifestEditor.revokingAccess(from: name, environments: scope.environments, groups: scope.groups, in: text, file: file)
+    if try ws.policyChain() != nil {
+      // Trust model v2: the edit takes effect as a newly approved policy (an admin signs it), never by itself.
+      var edited = ws.manifest
+      edited.access = edit.manifest.access
+      guard ws.manifest.recipient(named: name) != nil else { throw UsageError(description: "no recipient named \(name) in \(file)") }
+      let changed = try PolicyApproval.apply(
+        ws, manifest: edited, manifestText: edit.changed ? edit.text : nil, identities: identities,
+        verb: "\(grant ? "grant" : "revoke") \(name)")
+      ErrorRenderer.note(
+        changed
+          ? "\(grant ? "granted" : "revoked") \(name): groups \(scope.groups) in \(scope.environments)"
+          : "\(name) \(grant ? "could already read that" : "could not read that") (\(file) unchanged)")
+      if !grant, changed { ErrorRenderer.note("run `coffer rotate status` to see what to rotate; values \(name) copied stay valid until rotated") }
+      return
+    }
     // The edit changes only the access rules: apply them to the merged manifest (imported groups stay known).
     var edited = ws.manifest
     edited.access = edit.manifest.access

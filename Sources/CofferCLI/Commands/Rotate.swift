@@ -116,7 +116,22 @@ extension CofferCommand {
       guard let entry = try VaultMetadata.load(ws, environment)?.first(where: { $0.name == name }) else {
         throw VaultError(.notFound, file: path, detail: name)
       }
-      Terminal.out(json ? HistoryText.json(entry, environment: environment) : HistoryText.table(entry))
+      var notes: [Int: String] = [:]
+      if let chain = try ws.policyChain(), let identities = try? IdentityLoader.load(),
+        let vault = try? ws.openVault(environment, identities: identities)
+      {
+        // Trust model v2: every author is checked against their signature; a forged one is refused, not shown.
+        for v in entry.versions {
+          let (check, migratedBy) = vault.authorship(of: name, version: v.number, chain: chain)
+          if check == .forged {
+            throw VaultError(
+              .authenticationFailed, file: path,
+              detail: "\(name) version \(v.number): the signature of its author \(v.author) does not verify (authorship forged or value replaced)")
+          }
+          if let migratedBy { notes[v.number] = "author recorded before signing; attested by \(migratedBy) at migration" }
+        }
+      }
+      Terminal.out(json ? HistoryText.json(entry, environment: environment) : HistoryText.table(entry, notes: notes))
     }
   }
 
@@ -384,10 +399,11 @@ enum HistoryText {
     return parts.joined(separator: "; ")
   }
 
-  static func table(_ entry: VaultSummary.Entry) -> String {
+  static func table(_ entry: VaultSummary.Entry, notes: [Int: String] = [:]) -> String {
     var rows = [["VERSION", "DATE", "BY", "NOTE"]]
     for (i, v) in entry.versions.enumerated() {
-      rows.append([String(v.number), v.created.rfc3339, v.author, note(v, current: i == 0, entry: entry)])
+      let text = [note(v, current: i == 0, entry: entry), notes[v.number] ?? ""].filter { !$0.isEmpty }.joined(separator: "; ")
+      rows.append([String(v.number), v.created.rfc3339, v.author, text])
     }
     // The NOTE column is often empty: drop the padding it leaves at the end of a line.
     return Table.render(rows).split(separator: "\n").map { line in
