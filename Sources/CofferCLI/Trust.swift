@@ -9,6 +9,7 @@ enum Trust {
   /// Chains already loaded in this process, by project root (commands load the workspace more than once).
   nonisolated(unsafe) static var cache: [String: PolicyChain] = [:]
   nonisolated(unsafe) static var warnedPending = false
+  nonisolated(unsafe) static var warnedV1 = false
 }
 
 extension Workspace {

@@ -102,6 +102,14 @@ struct Workspace {
     guard vault.environment == environment else {
       throw VaultError(.malformed, file: project.display(path), detail: "holds environment \(vault.environment)")
     }
+    if vault.formatVersion == 1, !manifest.recipients.isEmpty, !Trust.warnedV1,
+      ProcessEnvironment.get("COFFER_TRUST_V1") != "acknowledged"
+    {
+      // A team project on trust model v1: say once what that means and how to leave it.
+      Trust.warnedV1 = true
+      ErrorRenderer.warn(
+        "\(project.display(path)) uses vault format 1 (trust model v1): writers are not authenticated and coffer.yaml's access rules apply without approval; `coffer migrate` moves the project to v2")
+    }
     logger.debug("opened \(project.display(path)): \(vault.names.count) secrets")
     return vault
   }
@@ -152,7 +160,7 @@ struct Workspace {
     // (access revoke re-keys a group); both are recorded.
     let before = Dictionary(uniqueKeysWithValues: vault.names.map { ($0, vault.current($0)) })
     let result = try body(&vault)
-    let skipped = try vault.rewrap(wrap)
+    let skipped = try vault.rewrap(wrap, at: SystemClock.now())
     if !skipped.isEmpty {
       ErrorRenderer.warn("cannot re-wrap groups \(skipped.joined(separator: ", ")): this identity cannot read them")
     }

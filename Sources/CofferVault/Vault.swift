@@ -346,7 +346,7 @@ public struct Vault: Sendable {
   ///   identity holds.
   @discardableResult
   public mutating func rewrap(
-    _ recipientsForSlot: @escaping @Sendable (String) -> [AgeX25519Recipient]
+    _ recipientsForSlot: @escaping @Sendable (String) -> [AgeX25519Recipient], at rewrapTime: Timestamp = Timestamp(secondsSinceEpoch: 0)
   ) throws(VaultError) -> [String] {
     wrapTo = recipientsForSlot
     var skipped = Set<String>()
@@ -358,22 +358,20 @@ public struct Vault: Sendable {
       let key = slotName == VaultGrammar.environmentSlot ? envKey : slot.key
       guard let key else { skipped.insert(parsed.group); continue }
       guard !recipients.isEmpty else { throw VaultError(.noRecipients, file: file, detail: parsed.group) }
-      if v2 != nil {
-        // Format 2: a key someone lost is never re-wrapped (they may have kept it): the group is re-keyed, or, when
-        // this identity cannot re-key it, left alone and reported.
-        let wanted = Set(recipients.map(\.encoded))
-        if !slot.recipients.allSatisfy(wanted.contains) {
-          if slotName == VaultGrammar.environmentSlot {
-            try rekeyEnvironment()
-          } else if parsed.generation == 1, canRead(group: parsed.group) {
-            try rekey(group: parsed.group)
-          } else if parsed.generation > 1, canRead(group: parsed.group) {
-            try rekey(group: parsed.group)
-          } else {
-            skipped.insert(parsed.group)
-          }
-          continue
+      // A key someone lost is never re-wrapped (they may have kept it): the group is re-keyed and its secrets marked
+      // as needing rotation, or, when this identity cannot re-key it, left alone and reported.
+      let wanted = Set(recipients.map(\.encoded))
+      let lost = slot.recipients.filter { !wanted.contains($0) }
+      if !lost.isEmpty {
+        if slotName == VaultGrammar.environmentSlot {
+          try rekeyEnvironment()
+        } else if canRead(group: parsed.group) {
+          try rekey(group: parsed.group)
+          for who in lost { markExposed(group: parsed.group, to: who, at: rewrapTime) }
+        } else {
+          skipped.insert(parsed.group)
         }
+        continue
       }
       slots[slotName] = try wrapSigned(key, slot: slotName, to: recipients)
     }

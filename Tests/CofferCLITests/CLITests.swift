@@ -14,7 +14,13 @@ import Testing
     let recipient = r.out.trimmingCharacters(in: .newlines)
     #expect(recipient.hasPrefix("age1"))
     let manifest = try String(contentsOf: fresh.appendingPathComponent("coffer.yaml"), encoding: .utf8)
-    #expect(manifest.contains("project: demo\nenvironments: [dev, prod]\nrecipients:\n  tester: \(recipient)\n"))
+    // The recipient is published with its signing key, and the user is the first admin (trust model v2).
+    let signing = box.run(["identity"], env: ["COFFER_IDENTITY_FILE": newIdentity]).out.trimmingCharacters(in: .newlines)
+    #expect(signing.hasPrefix(recipient + " ed25519:"))
+    #expect(manifest.contains("project: demo\nenvironments: [dev, prod]\nrecipients:\n  tester: \(signing)\nadmins: [tester]\n"))
+    let policy = try String(contentsOf: fresh.appendingPathComponent(".coffer/policy"), encoding: .utf8)
+    #expect(policy.hasPrefix("coffer-policy v2\nproject "))
+    #expect(policy.contains(" admins tester\n member tester \(signing)\n open\n sig "))
     let ignore = try String(contentsOf: fresh.appendingPathComponent(".gitignore"), encoding: .utf8)
     #expect(ignore == "# coffer: local secrets and state\n.env\n.env.*\n!.env.example\n!.env.sample\n.coffer/.lock\n.coffer/state/\n.coffer/**/.*.tmp-*\n")
     // What git makes of it: local files ignored, the manifest, vaults and example files not.

@@ -429,3 +429,42 @@ extension AgeX25519Identity {
     #expect(r.stderr.contains("a format-1 vault in a project with a signed access policy"))
   }
 }
+
+@Suite struct TrustMigrationTests {
+  /// A v1 team project (hand-written recipients, no policy): warned once per command, then migrated; history and
+  /// values survive, and the warning can be acknowledged.
+  @Test func aVersionOneProjectIsWarnedThenMigrated() throws {
+    let g = try GovernanceBox()
+    g.box.extraEnvironment["COFFER_TRUST_V1"] = nil
+    let warned = g.box.run(["get", "API_KEY", "--env", "production"])
+    #expect(warned.status == 0)
+    #expect(warned.out == GovernanceBox.api + "\n")
+    #expect(warned.stderr == "coffer: warning: .coffer/vault/production.vault uses vault format 1 (trust model v1): writers are not authenticated and coffer.yaml's access rules apply without approval; `coffer migrate` moves the project to v2\n")
+    let quiet = g.box.run(["get", "API_KEY", "--env", "production"], env: ["COFFER_TRUST_V1": "acknowledged"])
+    #expect(quiet.stderr.isEmpty)
+    let before = try g.box.read(".coffer/vault/production.vault")
+    let plan = g.box.run(["migrate"])
+    #expect(plan.status == 0, "\(plan.stderr)")
+    #expect(plan.stderr.contains("would coffer.yaml: add your signing key to recipients.alice"))
+    #expect(plan.stderr.contains("would .coffer/vault/production.vault: rewrite in format 2 (2 secret(s))"))
+    #expect(plan.stderr.contains("nothing written; run `coffer migrate --yes` to do it"))
+    #expect(try g.box.read(".coffer/vault/production.vault") == before)
+    #expect(!g.box.exists(".coffer/policy"))
+    let done = g.box.run(["migrate", "--yes"])
+    #expect(done.status == 0, "\(done.stderr)")
+    #expect(g.box.exists(".coffer/policy"))
+    #expect(String(decoding: try g.box.read(".coffer/vault/production.vault"), as: UTF8.self).hasPrefix("coffer-vault v2\nproject "))
+    let after = g.box.run(["get", "API_KEY", "--env", "production"])
+    #expect(after.out == GovernanceBox.api + "\n")
+    #expect(after.stderr.isEmpty, "\(after.stderr)")
+    let history = g.box.run(["history", "API_KEY", "--env", "production"])
+    #expect(history.status == 0, "\(history.stderr)")
+    #expect(history.out.contains("author recorded before signing; attested by alice at migration"))
+    // dave has no signing key published yet: he reads what he was given but cannot write.
+    let daveGet = g.asDave(["get", "API_KEY", "--env", "production"])
+    #expect(daveGet.out == GovernanceBox.api + "\n")
+    let daveSet = g.asDave(["set", "API_KEY", "--env", "production"], stdin: Data("sk-x".utf8))
+    #expect(daveSet.status == 3)
+    #expect(daveSet.stderr.contains("dave has no signing key in the approved policy, so cannot write"))
+  }
+}

@@ -87,7 +87,7 @@ func withAccess(_ rules: String) -> String {
         == "coffer.yaml:10:37: access[0].groups[0]: no group named \"h\" is declared under groups (or \"default\" for ungrouped secrets)")
     #expect(
       failure(withAccess("  - { environments: [dev], groups: [g], recipient: [alice] }\n"))
-        == "coffer.yaml:10:41: access[0].recipient: unknown field; expected one of environments, groups, recipients")
+        == "coffer.yaml:10:41: access[0].recipient: unknown field; expected one of environments, groups, recipients, write_only")
     #expect(
       failure(withAccess("  - { environments: [dev], groups: [g] }\n"))
         == "coffer.yaml:10:5: access[0].recipients: missing required field")

@@ -127,7 +127,7 @@ func adding(_ name: String, _ recipient: String, to text: String) -> String {
     #expect(
       adding("bob", bobKey, to: "version: 1\nproject: p\nenvironments: [dev]\nfoo: 1\n")
         == "error: coffer.yaml:4:1: foo: unknown field; expected one of version, project, environments, recipients, "
-        + "groups, secrets, destinations, access, imports")
+        + "admins, groups, secrets, destinations, access, imports")
     #expect(
       adding("bob", bobKey, to: "{version: 1, project: p, environments: [dev]}")
         == "error: coffer.yaml: recipients.bob: cannot edit this layout of recipients safely; edit coffer.yaml by hand")

@@ -25,7 +25,7 @@ import Testing
     #expect(
       failure(withHeader("colour: blue\n"))
         == "coffer.yaml:4:1: colour: unknown field; expected one of version, project, environments, recipients, "
-        + "groups, secrets, destinations, access, imports")
+        + "admins, groups, secrets, destinations, access, imports")
     #expect(
       failure(withHeader("secrets:\n  A:\n    requried: true\n"))
         == "coffer.yaml:6:5: secrets.A.requried: unknown field; expected one of group, description, required, "

@@ -197,7 +197,7 @@ import Testing
 
   @Test func otherVersionsAreRefusedClearly() throws {
     var sealed = VaultFile.seal(try sample())
-    sealed[14] = UInt8(ascii: "2")
+    sealed[14] = UInt8(ascii: "3")
     let error = #expect(throws: VaultError.self) { try VaultFile.open(sealed, file: "x", with: [alice]) }
     #expect(error?.code == .unsupportedVersion)
   }

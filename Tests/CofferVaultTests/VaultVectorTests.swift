@@ -147,7 +147,7 @@ import Testing
     try write("malformed_extra_line", expect: "malformed vault", values: [:], body: join(extra))
     try write("malformed_no_final_newline", expect: "malformed vault", values: [:], body: Array(goodBytes.dropLast()))
     var v2 = goodBytes
-    v2[14] = UInt8(ascii: "2")
+    v2[14] = UInt8(ascii: "3")
     try write("unsupported_version", expect: "unsupported vault version", values: [:], body: v2)
     // Key generations, an exposed line and a rollback: a writer who cannot unwrap `g` adds generation 2, the group
     // is marked exposed, and version 1's value is restored as version 3.

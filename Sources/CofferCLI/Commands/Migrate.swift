@@ -61,7 +61,7 @@ enum PolicyApproval {
       }
       let wanted = Swift.Set(wrap(VaultGrammar.environmentSlot).map(\.encoded))
       if !vault.recipients(ofGroup: VaultGrammar.environmentSlot).allSatisfy(wanted.contains) { try vault.rekeyEnvironment() }
-      let skipped = try vault.rewrap(wrap)
+      let skipped = try vault.rewrap(wrap, at: now)
       if !skipped.isEmpty {
         ErrorRenderer.warn("\(environment): cannot re-wrap groups \(skipped.joined(separator: ", ")) to their new readers: this identity cannot read them; one of their readers runs `coffer rewrap --env \(environment)`")
       }
