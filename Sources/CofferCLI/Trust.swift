@@ -120,6 +120,8 @@ struct IdentityCommand: ParsableCommand {
     abstract: "Print this identity's recipient and signing key, as a recipients: entry of coffer.yaml expects them.",
     discussion: "The signing key is derived from the age identity (docs/vault-format.md, \"Signing keys\"); nothing new is stored.")
 
+  @OptionGroup var global: GlobalOptions
+
   mutating func run() throws {
     let identities = try IdentityLoader.load()
     for id in identities {

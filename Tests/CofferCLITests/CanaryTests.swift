@@ -431,6 +431,40 @@ struct CanaryTests {
   }
 
   /// Every command's help, and the top-level help, are value-free (they run with the project's values present).
+  /// Trust model v2's commands (issue 10): migrating a planted project and every access command print no value,
+  /// and the files they write hold none.
+  @Test func trustModelCommands() throws {
+    let sb = try plantedSandbox()
+    let bobFile = sb.path("home/bob.txt")
+    expectStatus(sb.run(["keygen", "-o", bobFile]), 0, "keygen bob")
+    let bob = sb.run(["identity"], env: ["COFFER_IDENTITY_FILE": bobFile]).out.trimmingCharacters(in: .newlines)
+    let steps: [([String], Int32)] = [
+      (["migrate"], 0), (["migrate", "--yes"], 0), (["migrate", "--yes"], 0), (["identity"], 0),
+      (["access", "approve"], 0), (["access", "add-recipient", "bob", bob], 0), (["access", "list"], 0),
+      (["access", "rekey", "-e", "development"], 0), (["history", Canaries.simple.name, "-e", "development"], 0),
+      (["access", "revoke", "bob", "--env", "development"], 0), (["rewrap"], 0), (["list"], 0),
+      (["access", "approve", "--help"], 0), (["migrate", "--help"], 0),
+    ]
+    for (args, expected) in steps {
+      // Adding the same recipient twice is refused: add-recipient runs once, verbosely.
+      for verbose in args.contains("add-recipient") ? [true] : [false, true] {
+        let argv = verbose && !args.contains("--help") ? args + ["--verbose"] : args
+        let r = sb.run(argv)
+        expectStatus(r, expected, argv.joined(separator: " "))
+        expectNoLeak(r, argv.joined(separator: " "))
+      }
+    }
+    let bobGet = sb.run(["get", Canaries.simple.name, "-e", "development"], env: ["COFFER_IDENTITY_FILE": bobFile])
+    expectStatus(bobGet, 3, "get as revoked bob")
+    expectNoLeak(bobGet, "get as revoked bob")
+    for reveal in ["get", "export"] {
+      let r = sb.run(reveal == "get" ? ["get", Canaries.simple.name, "-e", "development"] : ["export", "-e", "development"])
+      expectStatus(r, 0, reveal)
+      expectContainsMarkers(r.out, reveal == "get" ? [Canaries.simple] : Canaries.development, "\(reveal) after migration")
+    }
+    expectProjectFilesClean(sb, "the trust model commands")
+  }
+
   @Test func helpOfEveryCommand() throws {
     let sb = try plantedSandbox()
     let commands = [
