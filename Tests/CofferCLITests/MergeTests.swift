@@ -61,6 +61,13 @@ import Testing
     let json = box.run(["export", "--env", "dev", "--format", "json"], cwd: repo(box))
     #expect(json.status == 0, "\(json.stderr)")
     #expect(json.out == #"{"ALICE_KEY":"from-alice","BASE":"base-changed-by-bob","BOB_KEY":"from-bob"}"# + "\n")
+    // `init` makes trust model v2 projects: the merged file is format 2, re-sealed by the merging member, and
+    // every author still verifies.
+    let merged = try String(contentsOf: repo(box).appendingPathComponent(".coffer/vault/dev.vault"), encoding: .utf8)
+    #expect(merged.hasPrefix("coffer-vault v2\nproject "))
+    for name in ["ALICE_KEY", "BOB_KEY", "BASE"] {
+      #expect(box.run(["history", name, "--env", "dev"], cwd: repo(box)).status == 0)
+    }
   }
 
   @Test func theSameSecretChangedOnBothBranchesIsAConflict() throws {
