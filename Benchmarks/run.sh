@@ -41,6 +41,8 @@ swiftc -O -static-stdlib "$here/Benchmarks/floor/execfloor.swift" -o "$tmp/execf
 
 echo "== fixtures: one identity; 1,000 and 10,000 secrets as a vault, a .env and an age-encrypted .env"
 export COFFER_IDENTITY_FILE="$tmp/identity.txt"
+# The audit log and the trust memory (issue 10) go to the scratch directory, not the user's state.
+export XDG_STATE_HOME="$tmp/state"
 unset COFFER_IDENTITY COFFER_ENV
 "$coffer" keygen -o "$COFFER_IDENTITY_FILE" >/dev/null 2>&1
 recipient=$(grep -o 'age1[0-9a-z]*' "$COFFER_IDENTITY_FILE" | head -1)
@@ -48,7 +50,10 @@ for n in 1000 10000; do
   p="$tmp/p$n"
   mkdir -p "$p"
   python3 "$here/Benchmarks/gen_fixtures.py" "$n" "$tmp/secrets-$n.env" "$p/coffer.yaml"
+  # Trust model v2, as `coffer init` makes projects: a signed policy, format-2 vaults.
+  (cd "$p" && "$coffer" migrate --yes >/dev/null 2>&1)
   (cd "$p" && "$coffer" import "$tmp/secrets-$n.env" --env development >/dev/null 2>&1)
+  head -1 "$p/.coffer/vault/development.vault" | grep -qx 'coffer-vault v2' || { echo "fixture p$n is not format 2" >&2; exit 1; }
   count=$(cd "$p" && "$coffer" export --env development --format dotenv | wc -l)
   [[ $count == "$n" ]] || { echo "fixture p$n holds $count values, expected $n" >&2; exit 1; }
   age -r "$recipient" -o "$tmp/secrets-$n.env.age" "$tmp/secrets-$n.env"

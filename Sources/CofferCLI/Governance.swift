@@ -28,6 +28,10 @@ struct AccessDenied: CofferError {
       } else {
         hints.append("coffer.yaml lists you as \(me), but the \(environment) vault was not re-wrapped to you since: ask \(who) to run `coffer rewrap --env \(environment)`")
       }
+    } else if !Trust.cache.isEmpty {
+      // Trust model v2: only an admin adds members.
+      hints.append("this identity is not a member of the approved policy: send what `coffer identity` prints to an admin, who runs `coffer access add-recipient NAME LINE` and grants you access")
+      hints.append("if you have another identity, point COFFER_IDENTITY_FILE at it")
     } else {
       hints.append("this recipient is not in coffer.yaml: send it to \(who), to add under recipients: and grant you access")
       hints.append("if you have another identity, point COFFER_IDENTITY_FILE at it")

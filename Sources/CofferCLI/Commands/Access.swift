@@ -121,14 +121,17 @@ extension CofferCommand {
     struct List: ParsableCommand {
       static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "Show who may read each group in each environment, from coffer.yaml's access rules.")
+        abstract: "Show who may read each group in each environment: the approved policy (trust model v2), else coffer.yaml's rules.")
 
       @OptionGroup var global: GlobalOptions
       @Flag(name: .long, help: "Print JSON: one entry per recipient, environment and group.") var json = false
 
       mutating func run() throws {
         let ws = try Workspace.load(global)
-        let policy = AccessPolicy(manifest: ws.manifest)
+        // Trust model v2: the approved policy is what applies (a pending edit is named by the warning).
+        let chain = try ws.policyChain()
+        let policy = chain.map { ws.approvedPolicy($0) } ?? AccessPolicy(manifest: ws.manifest)
+        if let chain { ErrorRenderer.note("the approved policy: epoch \(chain.head.epoch), approved by \(chain.head.signer) at \(chain.head.time.rfc3339)") }
         if !policy.isRestricted { ErrorRenderer.note("coffer.yaml has no access rules: every recipient reads everything") }
         if policy.recipients.isEmpty { ErrorRenderer.note("coffer.yaml lists no recipients") }
         Terminal.out(json ? AccessMatrix.json(policy) : AccessMatrix.text(policy))
