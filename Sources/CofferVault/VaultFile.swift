@@ -309,10 +309,14 @@ public enum VaultFile {
       throw fail(n, "expected `environment NAME`")
     }
     let environment = string(f[0])
-    var groupBytes: [String: [UInt8]] = [:]
+    // Format 2: each group's lines are hashed as they are met (no copy), for its seal.
+    var groupHashers: [String: SHA256] = [:]
     func addGroupLines(_ group: String, from a: Int, through b: Int) {
       guard isV2 else { return }
-      groupBytes[group, default: []] += bytes[lines[a].lowerBound..<(lines[b].upperBound + 1)]
+      let range = lines[a].lowerBound..<(lines[b].upperBound + 1)
+      bytes.withUnsafeBytes { raw in
+        groupHashers[group, default: SHA256()].update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[range]))
+      }
     }
 
     n += 1
@@ -448,7 +452,7 @@ public enum VaultFile {
     return Parsed(
       environment: environment, slots: slots, envSlotLine: envSlotLine, records: records, order: order,
       bytes: bytes, authenticated: 0..<lines[n].lowerBound, mac: tag, project: project, seals: seals,
-      groupDigests: groupBytes.mapValues { sha256($0) })
+      groupDigests: groupHashers.mapValues { Array($0.finalize()) })
   }
 
   /// Parses the fields of a version line after ` v `: `N TIME AUTHOR [#GEN] [<N@TIME] BASE64`.
