@@ -22,6 +22,9 @@ import Testing
     var identity = ""
     var policy: [UInt8] = []
     var values: [String: [UInt8]] = [:]
+    /// Attack 7: a guessed value and the fingerprint a reader of its group recorded for it.
+    var guesses: [String: [UInt8]] = [:]
+    var fingerprints: [String: String] = [:]
     var body: [UInt8] = []
   }
 
@@ -39,6 +42,12 @@ import Testing
       case "value":
         let kv = parts[1].split(separator: "=", maxSplits: 1)
         v.values[String(kv[0])] = Base64.decode(kv.count > 1 ? kv[1] : "", padded: true) ?? []
+      case "guess":
+        let kv = parts[1].split(separator: "=", maxSplits: 1)
+        v.guesses[String(kv[0])] = Base64.decode(kv.count > 1 ? kv[1] : "", padded: true) ?? []
+      case "fingerprint":
+        let kv = parts[1].split(separator: "=", maxSplits: 1)
+        v.fingerprints[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
       default: Issue.record("\(name): unknown header \(parts[0])")
       }
     }
@@ -46,7 +55,7 @@ import Testing
   }
 
   @Test func theVectorsAreThere() {
-    #expect(Self.names.count == 14)
+    #expect(Self.names.count == 15)
   }
 
   @Test(arguments: names)
@@ -72,6 +81,12 @@ import Testing
     var got: [String: [UInt8]] = [:]
     for (n, value) in try vault.currentValues() { got[n] = value.reveal() }
     #expect(got == v.values, "\(name)")
+    // A correct guess reproduces the recorded fingerprint only for an identity that reads the group.
+    for (secret, guess) in v.guesses {
+      let mine = vault.fingerprint(of: SecretValue(guess), name: secret)
+      let readable = vault.isReadable(secret)
+      #expect((mine == v.fingerprints[secret]) == readable, "\(name): \(secret)")
+    }
     for n in vault.names {
       for version in vault.versions(of: n) {
         #expect(vault.authorship(of: n, version: version.number, chain: chain).0 == .verified, "\(name) \(n)")
@@ -120,8 +135,11 @@ import Testing
       v.useRecipients(forSlot: wrap(chain))
       return v
     }
-    func write(_ name: String, _ expect: String, _ chain: PolicyChain, _ bytes: [UInt8], values: [String: String] = [:]) throws {
-      var head = "expect: \(expect)\nidentity: \(String(decoding: ids["alice"]!.encoded.reveal(), as: UTF8.self))\n"
+    func write(
+      _ name: String, _ expect: String, _ chain: PolicyChain, _ bytes: [UInt8], values: [String: String] = [:],
+      reader: String = "alice", extra: String = ""
+    ) throws {
+      var head = "expect: \(expect)\nidentity: \(String(decoding: ids[reader]!.encoded.reveal(), as: UTF8.self))\n" + extra
       head += "policy: \(Base64.encode(chain.serialized(), padded: true))\n"
       for (k, v) in values.sorted(by: { $0.key < $1.key }) { head += "value: \(k)=\(Base64.encode(Array(v.utf8), padded: true))\n" }
       try FileManager.default.createDirectory(at: Self.directory, withIntermediateDirectories: true)
@@ -168,8 +186,15 @@ import Testing
     a.slots["api-keys"] = slot
     try write("attack6_hidden_recipient", fail, chain, VaultFile.seal(a))
 
-    // 7. Confirm guesses: a fingerprint-keyed line is not part of the file; the vector checks bob's key is per group.
-    // (fingerprintsArePerGroup below.)
+    // 7. Confirm guesses: fingerprints alice recorded (sync state, audit) for both groups; bob, who reads api-keys
+    // only, reproduces the api-keys one from a correct guess and not the infrastructure-credentials one.
+    let aliceView = try VaultFile.open(good, file: "v", with: [ids["alice"]!], trust: chain)
+    var extra = ""
+    for (secret, value) in [("API_KEY", "sk-api-v1\n$x\"'"), ("INFRA_TOKEN", "infra-v1")] {
+      extra += "guess: \(secret)=\(Base64.encode(Array(value.utf8), padded: true))\n"
+      extra += "fingerprint: \(secret)=\(aliceView.fingerprint(of: SecretValue(value), name: secret))\n"
+    }
+    try write("attack7_guess_other_groups_fingerprint", "success", chain, good, values: ["API_KEY": "sk-api-v1\n$x\"'"], reader: "bob", extra: extra)
 
     // 8. Lenient reading: a corrupted key listed for alice; an exposure beyond the newest version; another
     // project's vault; a format-1 vault in a v2 project; an unsigned key.
