@@ -45,9 +45,13 @@ struct Workspace {
     let merged = try ManifestLoader.load(project.manifestPath, rootDisplay: project.display(project.manifestPath))
     let manifest = merged.manifest
     logger.debug("project \(project.root): \(manifest.secrets.count) declared secrets")
-    return Workspace(
+    let ws = Workspace(
       project: project, manifest: manifest, logger: logger, provenance: merged.provenance,
       importedSecrets: merged.importedSecrets)
+    // Trust model v2: every command names a pending (unapproved) change of the access policy. A policy that does
+    // not verify is reported where it matters, when a vault is opened or written.
+    _ = try? ws.policyChain()
+    return ws
   }
 
   /// Resolves `--env`, `COFFER_ENV` or the first environment, and checks it is declared.
