@@ -25,7 +25,7 @@ public struct CofferCommand: ParsableCommand {
       Access.self, Rotate.self, History.self, Rollback.self,
       Generate.self,
       SetupRepo.self, Plan.self, Sync.self, SyncToGitHub.self, SyncToPulumi.self, SyncAll.self, Pull.self, Doctor.self,
-      Discover.self, ManifestCommand.self, Imports.self,
+      Discover.self, ManifestCommand.self, Imports.self, Org.self,
       Scan.self, Hook.self, Redact.self,
     ])
 

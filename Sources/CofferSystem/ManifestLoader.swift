@@ -37,8 +37,28 @@ public enum ManifestLoader {
     return try load(manifestPath, rootDisplay: rootDisplay, gitImports: &optional)
   }
 
+  /// ``load(_:rootDisplay:)`` that also returns the import graph it read: every imported manifest (a catalog) by
+  /// its resolved path (or `git:` key), which `coffer org check` needs to see catalog definitions nobody uses.
+  /// - Parameters:
+  ///   - manifestPath: the project's `coffer.yaml`.
+  ///   - rootDisplay: the name to show for it in errors.
+  /// - Returns: the merged manifest and the graph (its root is `manifestPath` resolved).
+  /// - Throws: as ``load(_:rootDisplay:)``.
+  public static func loadWithGraph(_ manifestPath: String, rootDisplay: String? = nil) throws
+    -> (merged: MergedManifest, graph: ManifestImportGraph)
+  {
+    var git: GitImports?
+    return try loadGraph(manifestPath, rootDisplay: rootDisplay, gitImports: &git)
+  }
+
   static func load(_ manifestPath: String, rootDisplay: String?, gitImports git: inout GitImports?) throws
     -> MergedManifest
+  {
+    try loadGraph(manifestPath, rootDisplay: rootDisplay, gitImports: &git).merged
+  }
+
+  static func loadGraph(_ manifestPath: String, rootDisplay: String?, gitImports git: inout GitImports?) throws
+    -> (merged: MergedManifest, graph: ManifestImportGraph)
   {
     let rootKey = Paths.resolved(manifestPath)
     let bytes = try Files.read(manifestPath)
@@ -92,7 +112,8 @@ public enum ManifestLoader {
       }
       edges[key] = targets
     }
-    return try ManifestMerger.merge(ManifestImportGraph(root: rootKey, sources: sources, edges: edges))
+    let graph = ManifestImportGraph(root: rootKey, sources: sources, edges: edges)
+    return (try ManifestMerger.merge(graph), graph)
   }
 
   /// A path as shown to the user: relative to the current directory (with `..` where needed), else absolute.
