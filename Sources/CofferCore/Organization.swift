@@ -187,7 +187,7 @@ public enum OrgAnalysis {
     var users: [String]
   }
 
-  private static let compared: [(field: String, value: (SecretSpec, RotationPeriod?) -> String)] = [
+  private static let compared: [(field: String, value: @Sendable (SecretSpec, RotationPeriod?) -> String)] = [
     ("group", { spec, _ in spec.group ?? "(none)" }),
     ("format", { spec, _ in spec.format ?? "(none)" }),
     ("rotation", { _, rotation in rotation?.description ?? "(none)" }),

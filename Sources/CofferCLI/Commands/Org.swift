@@ -43,7 +43,7 @@ extension CofferCommand {
     @Flag(name: .long, help: "Read manifests only, not vaults.") var manifestsOnly = false
 
     mutating func run() throws {
-      let org = try Organization.load(options)
+      var org = try Organization.load(options)
       var skipped: [(repository: String, environment: String, reason: String)] = []
       if !manifestsOnly {
         skipped = try org.readVaults()
@@ -54,9 +54,10 @@ extension CofferCommand {
       } else {
         OrgText.notChecked(skipped)
         Terminal.out(OrgText.table(findings))
-        let noun = findings.count == 1 ? "finding" : "findings"
+        func count(_ n: Int, _ one: String, _ many: String) -> String { "\(n) \(n == 1 ? one : many)" }
         ErrorRenderer.note(
-          "checked \(org.repositories.count) repositories and \(org.catalogs.count) catalogs: \(findings.count) \(noun)")
+          "checked \(count(org.repositories.count, "repository", "repositories")) and "
+            + "\(count(org.catalogs.count, "catalog", "catalogs")): \(count(findings.count, "finding", "findings"))")
       }
       if !findings.isEmpty { throw Finish(status: ExitStatus.problemsFound.rawValue) }
     }
