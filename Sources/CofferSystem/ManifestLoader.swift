@@ -42,24 +42,28 @@ public enum ManifestLoader {
   /// - Parameters:
   ///   - manifestPath: the project's `coffer.yaml`.
   ///   - rootDisplay: the name to show for it in errors.
+  ///   - cache: imported files already parsed, by resolved path; files read here are added. Many projects that
+  ///     import one catalog parse it once.
   /// - Returns: the merged manifest and the graph (its root is `manifestPath` resolved).
   /// - Throws: as ``load(_:rootDisplay:)``.
-  public static func loadWithGraph(_ manifestPath: String, rootDisplay: String? = nil) throws
-    -> (merged: MergedManifest, graph: ManifestImportGraph)
-  {
+  public static func loadWithGraph(
+    _ manifestPath: String, rootDisplay: String? = nil, cache: inout [String: ManifestSource]
+  ) throws -> (merged: MergedManifest, graph: ManifestImportGraph) {
     var git: GitImports?
-    return try loadGraph(manifestPath, rootDisplay: rootDisplay, gitImports: &git)
+    return try loadGraph(manifestPath, rootDisplay: rootDisplay, gitImports: &git, cache: &cache)
   }
 
   static func load(_ manifestPath: String, rootDisplay: String?, gitImports git: inout GitImports?) throws
     -> MergedManifest
   {
-    try loadGraph(manifestPath, rootDisplay: rootDisplay, gitImports: &git).merged
+    var cache: [String: ManifestSource] = [:]
+    return try loadGraph(manifestPath, rootDisplay: rootDisplay, gitImports: &git, cache: &cache).merged
   }
 
-  static func loadGraph(_ manifestPath: String, rootDisplay: String?, gitImports git: inout GitImports?) throws
-    -> (merged: MergedManifest, graph: ManifestImportGraph)
-  {
+  static func loadGraph(
+    _ manifestPath: String, rootDisplay: String?, gitImports git: inout GitImports?,
+    cache: inout [String: ManifestSource]
+  ) throws -> (merged: MergedManifest, graph: ManifestImportGraph) {
     let rootKey = Paths.resolved(manifestPath)
     let bytes = try Files.read(manifestPath)
     let root = try ManifestSource.parse(bytes, file: rootDisplay ?? display(rootKey))
@@ -98,6 +102,11 @@ public enum ManifestLoader {
         let target = Paths.resolved(path)
         targets.append(target)
         if sources[target] != nil { continue }
+        if let parsed = cache[target] {
+          sources[target] = parsed
+          pending.append(target)
+          continue
+        }
         guard Files.exists(target), !Files.isDirectory(target) else {
           throw fail("cannot read import \(display(target)): no such file")
         }
@@ -108,6 +117,7 @@ public enum ManifestLoader {
           throw fail("cannot read import \(display(target)): \(error.reason)")
         }
         sources[target] = try ManifestSource.parse(imported, file: display(target), imported: true)
+        cache[target] = sources[target]
         pending.append(target)
       }
       edges[key] = targets

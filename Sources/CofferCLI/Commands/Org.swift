@@ -144,10 +144,11 @@ struct Organization {
     var catalogGraphs: [String: ManifestImportGraph] = [:]
     var catalogOrder: [String] = []
     var names: [String: String] = [:]
+    var parsed: [String: ManifestSource] = [:]
     for dir in dirs {
       let manifestPath = Paths.join(dir, Project.manifestName)
       let display = ManifestLoader.display(Paths.resolved(manifestPath))
-      let (merged, graph) = try ManifestLoader.loadWithGraph(manifestPath, rootDisplay: display)
+      let (merged, graph) = try ManifestLoader.loadWithGraph(manifestPath, rootDisplay: display, cache: &parsed)
       for key in graph.sources.keys.sorted() where key != graph.root && catalogGraphs[key] == nil {
         catalogGraphs[key] = graph
         catalogOrder.append(key)
