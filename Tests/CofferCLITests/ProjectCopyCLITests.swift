@@ -49,7 +49,8 @@ struct ProjectCopyCLITests {
   }
 
   func get(_ sb: Sandbox, _ name: String, env: String = "development", project: String = "dst") -> String {
-    sb.run(["get", name, "--env", env, "--project", project]).out
+    let out = sb.run(["get", name, "--env", env, "--project", project]).out
+    return out.hasSuffix("\n") ? String(out.dropLast()) : out
   }
 
   func auditLines(_ sb: Sandbox) throws -> [String] {
