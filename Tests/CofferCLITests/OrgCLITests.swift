@@ -227,6 +227,13 @@ struct OrgCLITests {
         """)
   }
 
+  @Test func dotNamesTheFolderItself() throws {
+    let sb = try Self.organization(vaults: false)
+    let r = sb.run(["org", "matrix", "."], cwd: sb.dir.appendingPathComponent("web"))
+    expectStatus(r, 0, "org matrix . in web")
+    #expect(r.out == "SECRET     web\nAI_KEY     production\nLOG_LEVEL  optional\n")
+  }
+
   @Test(arguments: [
     (["org", "check", "nowhere"], "coffer: error: nowhere has no coffer.yaml\ncoffer: hint: name folders that hold a repository's coffer.yaml\n"),
     (["org", "check", "--repos", "repos.txt"], "coffer: error: repos.txt:2: missing has no coffer.yaml\n"),

@@ -158,7 +158,8 @@ struct Organization {
     var repositories: [OrgRepository] = []
     var workspaces: [Workspace] = []
     for item in loaded where catalogGraphs[item.key] == nil {
-      let root = Paths.resolved(item.dir)
+      // The folder itself, resolved through its coffer.yaml so that `.` and `..` have their real names.
+      let root = Paths.parent(Paths.resolved(Paths.join(item.dir, Project.manifestName)))
       let name = Paths.lastComponent(root)
       if let other = names[name] {
         throw UsageError(description: "two repositories are named \(name): \(other) and \(item.dir)")
