@@ -277,8 +277,9 @@ enum OrgText {
     var rows = [["SECRET"] + matrix.repositories]
     for row in matrix.rows {
       var cells = [row.name]
+      let uses = Dictionary(row.uses.map { ($0.repository, $0) }, uniquingKeysWith: { first, _ in first })
       for repository in matrix.repositories {
-        guard let use = row.uses.first(where: { $0.repository == repository }) else {
+        guard let use = uses[repository] else {
           cells.append("-")
           continue
         }
