@@ -12,7 +12,7 @@ public struct CofferCommand: ParsableCommand {
     commandName: "coffer",
     abstract: "Declare, encrypt, check and deliver a project's secrets.",
     discussion: """
-      Exit statuses: 0 ok; 1 problems found (check, scan; sync when an item was blocked, unless --allow-blocked) or not
+      Exit statuses: 0 ok; 1 problems found (check, scan, org check; sync when an item was blocked, unless --allow-blocked) or not
       found (get); 2 bad usage or input, nothing written; 3 access or decryption failure (including an identity that
       cannot be read, or a file whose owner cannot be kept); 4 a remote destination failed (sync); `run` exits with
       the command's own status (127 when it is not found).

@@ -1,7 +1,7 @@
-/// Organization-wide analysis (`coffer org check`, `coffer org matrix`; docs/organization.md): many repositories'
-/// merged manifests, the catalogs they import, and the verdicts on the vaults the identity could read, in; findings
-/// out. Pure: no file, clock or value is read here; verdicts arrive already computed by ``Checker`` and
-/// ``RotationPolicy``, so the rules are the same as `coffer check` and `coffer rotate status`.
+// Organization-wide analysis (`coffer org check`, `coffer org matrix`; docs/organization.md): many repositories'
+// merged manifests, the catalogs they import, and the verdicts on the vaults the identity could read, in; findings
+// out. Pure: no file, clock or value is read here; verdicts arrive already computed by ``Checker`` and
+// ``RotationPolicy``, so the rules are the same as `coffer check` and `coffer rotate status`.
 
 /// One repository as the organization check sees it.
 public struct OrgRepository: Sendable {

@@ -202,6 +202,31 @@ import Testing
       ])
   }
 
+  @Test(arguments: [
+    ("production", ["UNUSED_KEY": "k9Qz7Lm2Xv4Rt8Wb1Nc6Hy3Pd5Sg0FjA1b2C3d4"], ["missing api production AI_KEY: required in production, has no value"]),
+    ("production", ["UNUSED_KEY": "k9Qz7Lm2Xv4Rt8Wb1Nc6Hy3Pd5Sg0FjA1b2C3d4", "AI_KEY": ""], ["invalid api production AI_KEY: empty: is empty"]),
+    ("development", ["UNUSED_KEY": "k9Qz7Lm2Xv4Rt8Wb1Nc6H"], ["invalid api development UNUSED_KEY: too-short: is 19 characters, needs at least 20"]),
+    ("development", ["UNUSED_KEY": "k9Qz7Lm2Xv4Rt8Wb1Nc6Hy"], []),
+    ("development", ["UNUSED_KEY": "k9Qz7Lm2Xv4Rt8Wb1Nc6Hy3Pd5Sg0FjA1b2C3d4", "STRAY": "x"], []),
+  ])
+  func checkVerdictNeighbours(environment: String, values: [String: String], expected: [String]) throws {
+    var repositories = try Self.cleanPair()
+    repositories[0].verdicts = [Self.verdict(repositories[0], environment, values: values)]
+    #expect(try Self.findings(repositories) == expected)
+  }
+
+  @Test func unusedSecretsOfEachCatalogAreNamedWithTheirFile() throws {
+    let second = try Self.catalog(
+      "version: 1\nproject: second\nenvironments: [production]\nsecrets:\n  SECOND_ONLY: {}\n  AI_KEY:\n    group: api-keys\ngroups:\n  api-keys: { rotation: 90d }\n")
+    var renamed = second
+    renamed.file = "second/coffer.yaml"
+    renamed.provenance = renamed.provenance.mapValues { ManifestLocation(file: "second/coffer.yaml", line: $0.line, column: $0.column) }
+    #expect(
+      try Self.findings(Self.cleanPair(), catalogs: [Self.catalog(), renamed]) == [
+        "unused-in-catalog - - SECOND_ONLY: defined at second/coffer.yaml:5:3; no repository declares it"
+      ])
+  }
+
   @Test func anOptionalSecretWithoutAValueIsNotMissing() throws {
     var repositories = try Self.cleanPair()
     // AI_KEY is required in production only.
