@@ -223,6 +223,18 @@ struct ProjectCopyCLITests {
     #expect(manifest == Self.source.replacing("project: src", with: "project: svc"))
     #expect(get(sb, "EXTRA", project: "svc") == "extra-5d2b")
     #expect(get(sb, "DB_URL", env: "production", project: "svc") == "postgres://prod-42")
+    // A source whose manifest imports a catalog can only be copied beside it (the import paths are relative).
+    try sb.write("catalog/coffer.yaml", "version: 1\nsecrets:\n  SHARED: {}\n")
+    try sb.write("src/coffer.yaml", Self.source.replacing("groups:\n", with: "imports: [../catalog]\ngroups:\n"))
+    let nested = sb.run(["setup-repo", "--name", "deeper/svc3", "--from-project", "src"])
+    expectStatus(nested, 2, "setup-repo --from-project a project with imports, elsewhere")
+    #expect(
+      nested.stderr == """
+        coffer: error: the coffer.yaml of src has imports, whose paths are relative to its folder: set up the new repository beside it
+        coffer: hint: coffer setup-repo --name svc3 --from-project src
+
+        """)
+    #expect(!sb.exists("deeper"))
     let refused = sb.run(["setup-repo", "--name", "svc2", "--from-project", "src", "--template", "reference"])
     expectStatus(refused, 2, "setup-repo with two sources")
     #expect(refused.stderr == "coffer: error: give at most one of --source-env, --from-pulumi, --template and --from-project\n")

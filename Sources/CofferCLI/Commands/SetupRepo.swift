@@ -70,8 +70,8 @@ extension CofferCommand {
         let imports = !(try Manifest.decode(try Files.read(sourceProject.project.manifestPath), file: Project.manifestName).imports.isEmpty)
         if imports, Paths.resolved(Paths.parent(root)) != Paths.resolved(Paths.parent(sourceProject.project.root)) {
           throw UsageError(
-            description: "\(fromProject ?? ""): its coffer.yaml has imports: relative to its folder; set up the new repository beside it",
-            hints: ["coffer setup-repo --name \(Paths.join(Paths.parent(fromProject ?? "."), Paths.lastComponent(root))) --from-project \(fromProject ?? "")"])
+            description: "the coffer.yaml of \(fromProject ?? "") has imports, whose paths are relative to its folder: set up the new repository beside it",
+            hints: ["coffer setup-repo --name \(SourceManifest.beside(fromProject ?? ".", Paths.lastComponent(root))) --from-project \(fromProject ?? "")"])
         }
       }
       let target = env ?? envs.first ?? "development"
@@ -107,7 +107,7 @@ extension CofferCommand {
 
           """
       }
-      if sourceProject == nil { _ = try Manifest.decode(Array(manifest.utf8), file: Project.manifestName) }
+      _ = try Manifest.decode(Array(manifest.utf8), file: Project.manifestName)
 
       try Files.makeDirectory(root)
       if (try? Subprocess.run(["git", "init", "-q", root]))?.status != 0 {
@@ -149,6 +149,12 @@ extension CofferCommand {
 
 /// Another project's manifest text under a new project name.
 enum SourceManifest {
+  /// The path of a folder named `name` beside `dir`, as the user would type it.
+  static func beside(_ dir: String, _ name: String) -> String {
+    let parent = Paths.parent(dir)
+    return parent == "." ? name : Paths.join(parent, name)
+  }
+
   /// Replaces the top-level `project:` line (or adds one after `version:`), keeping every other byte.
   /// - Throws: ``UsageError`` when the text is not UTF-8.
   static func renamed(_ bytes: [UInt8], project: String) throws -> String {
