@@ -205,8 +205,8 @@ import Testing
   @Test(arguments: [
     ("production", ["UNUSED_KEY": "k9Qz7Lm2Xv4Rt8Wb1Nc6Hy3Pd5Sg0FjA1b2C3d4"], ["missing api production AI_KEY: required in production, has no value"]),
     ("production", ["UNUSED_KEY": "k9Qz7Lm2Xv4Rt8Wb1Nc6Hy3Pd5Sg0FjA1b2C3d4", "AI_KEY": ""], ["invalid api production AI_KEY: empty: is empty"]),
-    ("development", ["UNUSED_KEY": "k9Qz7Lm2Xv4Rt8Wb1Nc6H"], ["invalid api development UNUSED_KEY: too-short: is 19 characters, needs at least 20"]),
-    ("development", ["UNUSED_KEY": "k9Qz7Lm2Xv4Rt8Wb1Nc6Hy"], []),
+    ("development", ["UNUSED_KEY": "k9Qz7Lm2Xv4Rt8Wb1Nc"], ["invalid api development UNUSED_KEY: too-short: is 19 characters, needs at least 20"]),
+    ("development", ["UNUSED_KEY": "k9Qz7Lm2Xv4Rt8Wb1Nc6"], []),
     ("development", ["UNUSED_KEY": "k9Qz7Lm2Xv4Rt8Wb1Nc6Hy3Pd5Sg0FjA1b2C3d4", "STRAY": "x"], []),
   ])
   func checkVerdictNeighbours(environment: String, values: [String: String], expected: [String]) throws {
