@@ -1,10 +1,11 @@
 # The two commands a newcomer needs:
 #   make demo   builds Coffer and runs its main job on examples/reference
+#   make demo-org   the same across an organization: examples/organization, `coffer org check` and `org matrix`
 #   make test   runs every test
 # Installing (README "Install"):
 #   make install [PREFIX=/usr/local] [DESTDIR=…]   the release binary into $(PREFIX)/bin
 #   make dist                                      dist/coffer-VERSION-OS-ARCH.tar.gz and its .sha256
-.PHONY: demo test build release deps build-deps bench install dist build-release build-debug
+.PHONY: demo demo-org test build release deps build-deps bench install dist build-release build-debug
 
 PREFIX ?= /usr/local
 # release (static Swift runtime, what install and dist ship) or debug (quick, for trying the targets out).
@@ -29,6 +30,9 @@ build: build-deps
 
 demo: build
 	@scripts/demo.sh
+
+demo-org: build
+	@scripts/demo-org.sh
 
 test: deps
 	swift build

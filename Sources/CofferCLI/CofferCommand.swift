@@ -12,7 +12,7 @@ public struct CofferCommand: ParsableCommand {
     commandName: "coffer",
     abstract: "Declare, encrypt, check and deliver a project's secrets.",
     discussion: """
-      Exit statuses: 0 ok; 1 problems found (check, scan; sync when an item was blocked, unless --allow-blocked) or not
+      Exit statuses: 0 ok; 1 problems found (check, scan, org check; sync when an item was blocked, unless --allow-blocked) or not
       found (get); 2 bad usage or input, nothing written; 3 access or decryption failure (including an identity that
       cannot be read, or a file whose owner cannot be kept); 4 a remote destination failed (sync); `run` exits with
       the command's own status (127 when it is not found).
@@ -25,7 +25,7 @@ public struct CofferCommand: ParsableCommand {
       Access.self, Rotate.self, History.self, Rollback.self,
       Generate.self,
       SetupRepo.self, Plan.self, Sync.self, SyncToGitHub.self, SyncToPulumi.self, SyncAll.self, Pull.self, Doctor.self,
-      Discover.self, ManifestCommand.self, Imports.self,
+      Discover.self, ManifestCommand.self, Imports.self, Org.self,
       Scan.self, Hook.self, Redact.self,
     ])
 

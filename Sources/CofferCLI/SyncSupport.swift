@@ -31,7 +31,8 @@ struct SyncSession {
   static func load(_ global: GlobalOptions) throws -> SyncSession {
     let ws = try Workspace.load(global)
     let bytes = try Files.read(ws.project.manifestPath)
-    let specs = try Manifest.decodeDestinations(bytes, file: ws.project.display(ws.project.manifestPath))
+    // Checked against the merged manifest: a destination may name a group an import declares.
+    let specs = try Manifest.decodeDestinations(bytes, file: ws.project.display(ws.project.manifestPath), merged: ws.manifest)
     return SyncSession(ws: ws, specs: specs)
   }
 

@@ -123,11 +123,27 @@ extension Manifest {
   ///   field, a missing or unknown `type`, a missing required field, an undeclared `from` environment or group,
   ///   a malformed repository, visibility, URL or variable name, or settings that do not go together.
   public static func decodeDestinations(_ bytes: [UInt8], file: String) throws(ManifestError) -> [DestinationSpec] {
-    let decoder = ManifestDecoder(file: file)
+    try decodeDestinations(bytes, file: file, merged: nil)
+  }
+
+  /// ``decodeDestinations(_:file:)`` for a manifest with `imports:`: `groups:` and `from:` are checked against the
+  /// merged manifest, so a destination may name a group a catalog declares.
+  /// - Parameters:
+  ///   - bytes: the manifest file's contents.
+  ///   - file: the name to show in errors.
+  ///   - merged: the manifest with its imports applied (`nil`: the file's own declarations).
+  /// - Returns: the destinations, in the file's order.
+  /// - Throws: ``ManifestError`` at the offending field.
+  public static func decodeDestinations(_ bytes: [UInt8], file: String, merged: Manifest?) throws(ManifestError)
+    -> [DestinationSpec]
+  {
+    var decoder = ManifestDecoder(file: file)
+    decoder.importMode = merged != nil
     let document = try decoder.decodeDocument(bytes)
     guard let node = document.root.first(where: { $0.key.scalar?.string == "destinations" })?.value else { return [] }
-    return try DestinationDecoder(decoder: decoder, manifest: document.manifest).decode(node)
+    return try DestinationDecoder(decoder: decoder, manifest: merged ?? document.manifest).decode(node)
   }
+
 }
 
 struct DestinationDecoder {

@@ -37,9 +37,33 @@ public enum ManifestLoader {
     return try load(manifestPath, rootDisplay: rootDisplay, gitImports: &optional)
   }
 
+  /// ``load(_:rootDisplay:)`` that also returns the import graph it read: every imported manifest (a catalog) by
+  /// its resolved path (or `git:` key), which `coffer org check` needs to see catalog definitions nobody uses.
+  /// - Parameters:
+  ///   - manifestPath: the project's `coffer.yaml`.
+  ///   - rootDisplay: the name to show for it in errors.
+  ///   - cache: imported files already parsed, by resolved path; files read here are added. Many projects that
+  ///     import one catalog parse it once.
+  /// - Returns: the merged manifest and the graph (its root is `manifestPath` resolved).
+  /// - Throws: as ``load(_:rootDisplay:)``.
+  public static func loadWithGraph(
+    _ manifestPath: String, rootDisplay: String? = nil, cache: inout [String: ManifestSource]
+  ) throws -> (merged: MergedManifest, graph: ManifestImportGraph) {
+    var git: GitImports?
+    return try loadGraph(manifestPath, rootDisplay: rootDisplay, gitImports: &git, cache: &cache)
+  }
+
   static func load(_ manifestPath: String, rootDisplay: String?, gitImports git: inout GitImports?) throws
     -> MergedManifest
   {
+    var cache: [String: ManifestSource] = [:]
+    return try loadGraph(manifestPath, rootDisplay: rootDisplay, gitImports: &git, cache: &cache).merged
+  }
+
+  static func loadGraph(
+    _ manifestPath: String, rootDisplay: String?, gitImports git: inout GitImports?,
+    cache: inout [String: ManifestSource]
+  ) throws -> (merged: MergedManifest, graph: ManifestImportGraph) {
     let rootKey = Paths.resolved(manifestPath)
     let bytes = try Files.read(manifestPath)
     let root = try ManifestSource.parse(bytes, file: rootDisplay ?? display(rootKey))
@@ -78,6 +102,11 @@ public enum ManifestLoader {
         let target = Paths.resolved(path)
         targets.append(target)
         if sources[target] != nil { continue }
+        if let parsed = cache[target] {
+          sources[target] = parsed
+          pending.append(target)
+          continue
+        }
         guard Files.exists(target), !Files.isDirectory(target) else {
           throw fail("cannot read import \(display(target)): no such file")
         }
@@ -88,11 +117,13 @@ public enum ManifestLoader {
           throw fail("cannot read import \(display(target)): \(error.reason)")
         }
         sources[target] = try ManifestSource.parse(imported, file: display(target), imported: true)
+        cache[target] = sources[target]
         pending.append(target)
       }
       edges[key] = targets
     }
-    return try ManifestMerger.merge(ManifestImportGraph(root: rootKey, sources: sources, edges: edges))
+    let graph = ManifestImportGraph(root: rootKey, sources: sources, edges: edges)
+    return (try ManifestMerger.merge(graph), graph)
   }
 
   /// A path as shown to the user: relative to the current directory (with `..` where needed), else absolute.

@@ -329,6 +329,48 @@ struct CanaryTests {
     expectProjectFilesClean(sb, "the quiet commands")
   }
 
+  /// `coffer org check|matrix` and `import --from-project`/`setup-repo --from-project` (issue 13): reports, refusals
+  /// and summaries name secrets, never their values; the copies land sealed.
+  @Test func organizationCommandsNeverPrintValues() throws {
+    let sb = try plantedSandbox()
+    // A second project beside the planted one declares some of its names; another project restricts nothing.
+    try sb.write(
+      "team/other/coffer.yaml",
+      "version: 1\nproject: other\nenvironments: [development, staging]\nsecrets:\n  SIMPLE_TOKEN: {}\n  MULTI_KEY: {}\n  QUOTED_PASS:\n    min_length: 200\n")
+    let project = sb.dir.lastPathComponent
+    let runs: [([String], Int32)] = [
+      (["org", "check", "."], 1), (["org", "check", ".", "--json"], 1), (["org", "check", ".", "--manifests-only"], 0),
+      (["org", "check", ".", "team/other"], 1), (["org", "check", ".", "team/other", "--json"], 1),
+      (["org", "matrix", "."], 0), (["org", "matrix", ".", "--json"], 0), (["org", "matrix", ".", "--csv"], 0),
+      (["import", "--from-project", ".", "--env", "development", "--project", "team/other"], 0),
+      (["import", "--from-project", ".", "--env", "development", "--project", "team/other"], 0),
+      (["import", "--from-project", ".", "--env", "development", "--to-env", "staging", "--names", "QUOTED_PASS,SIMPLE_TOKEN", "--project", "team/other"], 0),
+      (["import", "--from-project", ".", "--env", "development", "--groups", "api-keys", "--overwrite", "--project", "team/other"], 0),
+      (["import", "--from-project", ".", "--env", "development", "--names", "SIMPLE_TOKN", "--project", "team/other"], 2),
+      (["import", "--from-project", ".", "--env", "staging", "--project", "team/other"], 0),
+      (["setup-repo", "--name", "team/copy", "--from-project", "."], 0),
+      (["org", "check", "team/other", "team/copy"], 1),
+      (["help", "org"], 0), (["org", "check", "--help"], 0), (["org", "matrix", "--help"], 0),
+    ]
+    for (args, expected) in runs {
+      for verbose in [false, true] {
+        let argv = verbose ? args + ["--verbose"] : args
+        if verbose, args.first == "help" || args.first == "setup-repo" || args.contains("--help") { continue }
+        let r = sb.run(argv)
+        let what = argv.joined(separator: " ")
+        expectStatus(r, expected, what)
+        expectNoLeak(r, what)
+      }
+    }
+    let check = sb.run(["org", "check", "."])
+    let invalid = check.out.split(separator: "\n").contains { $0.hasPrefix("invalid ") && $0.contains(" \(project) ") }
+    #expect(invalid, "org check . lists the planted invalid values")
+    expectProjectFilesClean(sb, "the organization commands")
+    for file in ["team/other/.coffer/vault/development.vault", "team/other/.coffer/vault/staging.vault", "team/copy/coffer.yaml", "team/copy/env.example"] {
+      expectFileClean(try? sb.read(file), file)
+    }
+  }
+
   /// `get`, `export` and `run` print values only where asked (stdout, child output), never on stderr, and exactly.
   @Test func revealingCommandsShowExactlyWhatWasAsked() throws {
     let sb = try plantedSandbox()

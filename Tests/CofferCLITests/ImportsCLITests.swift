@@ -77,6 +77,20 @@ struct ImportsCLITests {
       ))
   }
 
+  @Test func aDestinationMayNameAnImportedGroup() throws {
+    let web = Self.web + """
+      destinations:
+        local: { type: dotenv, path: local.env, from: production, groups: [api-keys] }
+
+      """
+    let sb = try Self.organization(web: web)
+    let cwd = sb.dir.appendingPathComponent("web")
+    expectStatus(sb.run(["set", "OPENAI_API_KEY", "--env", "production"], stdin: Data("sk-imported-group-1".utf8), cwd: cwd), 0, "set")
+    let r = sb.run(["sync"], cwd: cwd)
+    expectStatus(r, 0, "sync to a destination naming an imported group")
+    #expect(try sb.read("web/local.env") == Data("OPENAI_API_KEY=sk-imported-group-1\n".utf8))
+  }
+
   @Test func checkAndTemplateSeeImportedDefinitions() throws {
     let sb = try Self.organization()
     let web = sb.dir.appendingPathComponent("web")

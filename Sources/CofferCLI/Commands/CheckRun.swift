@@ -26,26 +26,10 @@ extension CofferCommand {
       let ws = try Workspace.load(global)
       let environment = try ws.environment(env)
       let identities = try IdentityLoader.load()
-      var values: [String: SecretValue] = [:]
-      var unreadable: [String] = []
-      var notReadable: Swift.Set<String> = []
-      var needsRotation: [(name: String, mark: RevocationMark)] = []
-      if let vault = try ws.openVault(environment, identities: identities) {
+      let verdict = try EnvironmentCheck.verdict(ws, environment, identities: identities) { vault in
         try Partial.check(vault, environment: environment, allowPartial: allowPartial, manifest: ws.manifest, identities: identities)
-        for (name, value) in try vault.currentValues() { values[name] = value }
-        unreadable = vault.unreadableGroups
-        notReadable = Swift.Set(vault.names.filter { !vault.isReadable($0) })
-        // Plain settings (`secret: false`) never need rotation, whatever an older coffer recorded.
-        needsRotation = vault.names.filter { ws.manifest.secret(named: $0)?.isSecret ?? true }
-          .compactMap { name in vault.needsRotation(name).map { (name, $0) } }
-        try ws.auditor(identities).record("check", environment: environment, secrets: vault.names, durable: false)
       }
-      var report = Checker.check(ws.manifest, environment: environment, values: values)
-      // A value this identity cannot read is present, not missing; it is simply not checked.
-      report.missing.removeAll { notReadable.contains($0) }
-      // A secret that needs rotation is listed there, not also as ok.
-      let rotate = Swift.Set(needsRotation.map(\.name))
-      report.ok.removeAll { rotate.contains($0) }
+      let (report, unreadable, needsRotation) = (verdict.report, verdict.unreadable, verdict.needsRotation)
       let inCode = try CodeDiscovery.undeclaredNames(ws, enabled: discover)
       if json {
         let doc = JSON.object([

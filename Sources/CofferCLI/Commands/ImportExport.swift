@@ -5,21 +5,53 @@ import CofferSystem
 import CofferVault
 
 extension CofferCommand {
-  /// `coffer import FILE`: load a .env file into an environment's vault.
+  /// `coffer import FILE`: load a .env file into an environment's vault; `coffer import --from-project DIR`: copy
+  /// values from another project's vault.
   struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
-      commandName: "import", abstract: "Import every key of a .env file into an environment's vault.",
+      commandName: "import", abstract: "Import every key of a .env file, or values from another project's vault, into an environment's vault.",
       discussion: """
         The file is read by the rules in docs/dotenv.md; any error aborts the import and nothing is written. \
         Existing values are kept unless --overwrite. Keys coffer.yaml does not declare are imported and listed.
+
+        With --from-project DIR, values come from DIR's vault for --env (which this identity must be able to \
+        read; it is only read) and go to --to-env here (default: the same name), as new versions: every secret \
+        of that vault, or only --names or those of --groups (groups of the source). Names coffer.yaml does not \
+        declare are not copied and are listed; so are names whose group nobody may read here in the target \
+        environment (blocked). Groups of the source this identity cannot read are refused (exit 3) unless \
+        --allow-partial. Both projects' audit logs record the copy.
         """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var env: EnvironmentOption
-    @Argument(help: "The .env file.") var file: String
-    @Flag(name: .long, help: "Replace values that differ from the file's.") var overwrite = false
+    @Argument(help: "The .env file.") var file: String?
+    @Flag(name: .long, help: "Replace values that differ from the file's (or the source project's).") var overwrite = false
+    @Option(name: .customLong("from-project"), help: ArgumentHelp("Copy values from the project in DIR instead of a file.", valueName: "dir"))
+    var fromProject: String?
+    @Option(name: .customLong("to-env"), help: ArgumentHelp("With --from-project: the environment here (default: --env).", valueName: "name"))
+    var toEnv: String?
+    @Option(name: .long, help: ArgumentHelp("With --from-project: only these secrets (comma-separated).", valueName: "names"))
+    var names: String?
+    @Option(name: .long, help: ArgumentHelp("With --from-project: only the secrets of these groups of the source (comma-separated).", valueName: "groups"))
+    var groups: String?
+    @Flag(name: .long, help: "With --from-project: copy what is readable even if some selected groups are not.")
+    var allowPartial = false
 
     mutating func run() throws {
+      if let fromProject {
+        guard file == nil else { throw UsageError(description: "give a .env file or --from-project DIR, not both") }
+        guard names == nil || groups == nil else { throw UsageError(description: "give --names or --groups, not both") }
+        try ProjectCopy.run(
+          global: global, from: fromProject, sourceEnv: env.env, targetEnv: toEnv, names: ProjectCopy.list(names),
+          groups: ProjectCopy.list(groups), overwrite: overwrite, allowPartial: allowPartial)
+        return
+      }
+      guard let file else {
+        throw UsageError(description: "give a .env file or --from-project DIR", hints: ["coffer import FILE --env NAME", "coffer import --from-project DIR --env NAME"])
+      }
+      for (flag, given) in [("--to-env", toEnv != nil), ("--names", names != nil), ("--groups", groups != nil), ("--allow-partial", allowPartial)] where given {
+        throw UsageError(description: "\(flag) goes with --from-project")
+      }
       try Importer.run(global: global, env: env, file: file, overwrite: overwrite)
     }
   }
@@ -80,6 +112,52 @@ extension CofferCommand {
 }
 
 enum Importer {
+  /// What an import did, by name.
+  struct Summary {
+    var added: [String] = [], updated: [String] = [], unchanged: [String] = [], skipped: [String] = []
+
+    /// The usual summary notes on stderr.
+    func report(_ what: String, extraSkipped: Int = 0) {
+      ErrorRenderer.note(
+        "\(what): \(added.count) added, \(updated.count) updated, "
+          + "\(unchanged.count) unchanged, \(skipped.count + extraSkipped) skipped")
+      if !skipped.isEmpty {
+        ErrorRenderer.note("skipped (already set, differing): \(skipped.joined(separator: ", ")); use --overwrite to replace")
+      }
+    }
+  }
+
+  /// Stores values in an environment's vault under the project lock: a name already holding the same value is
+  /// unchanged; one holding another value (or one this identity cannot read) is kept unless `overwrite`.
+  static func store(
+    _ entries: [(name: String, value: SecretValue)], in ws: Workspace, _ environment: String,
+    identities: [AgeX25519Identity], overwrite: Bool, detail: String
+  ) throws -> Summary {
+    let author = ws.author(identities)
+    let now = SystemClock.now()
+    var summary = Summary()
+    try ws.modifyVault(environment, identities: identities, action: "import", detail: detail) { vault in
+      for (name, value) in entries {
+        if vault.current(name) != nil {
+          // A value this identity cannot read counts as differing: it is replaced only with --overwrite.
+          if vault.isReadable(name), try vault.value(of: name) == value {
+            summary.unchanged.append(name)
+            continue
+          }
+          guard overwrite else {
+            summary.skipped.append(name)
+            continue
+          }
+          summary.updated.append(name)
+        } else {
+          summary.added.append(name)
+        }
+        try vault.set(name, to: value, group: ws.group(of: name), author: author, at: now)
+      }
+    }
+    return summary
+  }
+
   static func run(global: GlobalOptions, env: EnvironmentOption, file: String, overwrite: Bool) throws {
     let ws = try Workspace.load(global)
     let environment = try ws.environment(env)
@@ -91,34 +169,8 @@ enum Importer {
     }
     SecretNames.warnAboutDestinations(entries.map(\.name), ws: ws)
     let identities = try IdentityLoader.load()
-    let author = ws.author(identities)
-    let now = SystemClock.now()
-    var added: [String] = [], updated: [String] = [], unchanged: [String] = [], skipped: [String] = []
-    try ws.modifyVault(environment, identities: identities, action: "import", detail: "from \(Paths.lastComponent(file))") { vault in
-      for (name, value) in entries {
-        if vault.current(name) != nil {
-          // A value this identity cannot read counts as differing: it is replaced only with --overwrite.
-          if vault.isReadable(name), try vault.value(of: name) == value {
-            unchanged.append(name)
-            continue
-          }
-          guard overwrite else {
-            skipped.append(name)
-            continue
-          }
-          updated.append(name)
-        } else {
-          added.append(name)
-        }
-        try vault.set(name, to: value, group: ws.group(of: name), author: author, at: now)
-      }
-    }
-    ErrorRenderer.note(
-      "imported \(file) into \(environment): \(added.count) added, \(updated.count) updated, "
-        + "\(unchanged.count) unchanged, \(skipped.count) skipped")
-    if !skipped.isEmpty {
-      ErrorRenderer.note("skipped (already set, differing): \(skipped.joined(separator: ", ")); use --overwrite to replace")
-    }
+    let summary = try store(entries, in: ws, environment, identities: identities, overwrite: overwrite, detail: "from \(Paths.lastComponent(file))")
+    summary.report("imported \(file) into \(environment)")
     let undeclared = entries.map(\.name).filter { ws.manifest.secret(named: $0) == nil }
     if !undeclared.isEmpty {
       ErrorRenderer.warn("undeclared in coffer.yaml: \(undeclared.joined(separator: ", "))")

@@ -15,7 +15,9 @@ extension CofferCommand {
         The manifest comes from --template reference (the reference system's secrets, groups and rotation), from \
         --source-env FILE (inferred from the file, as `coffer init --from`, and its values imported), from \
         --from-pulumi ORG/PROJECT/ENV (a Pulumi ESC environment whose values are pulled, with the token in \
-        $PULUMI_ACCESS_TOKEN), or an empty one. Refuses a folder that exists and is not empty.
+        $PULUMI_ACCESS_TOKEN), from --from-project DIR (DIR's coffer.yaml under the new name, and the values of \
+        --env, else of every environment DIR has a vault for, copied as `coffer import --from-project` does), or an \
+        empty one. Refuses a folder that exists and is not empty.
         """)
 
     @Option(name: .long, help: ArgumentHelp("The new repository's folder (created; its name is the project name).", valueName: "path"))
@@ -24,6 +26,8 @@ extension CofferCommand {
     var sourceEnv: String?
     @Option(name: .customLong("from-pulumi"), help: ArgumentHelp("A Pulumi ESC environment ORG/PROJECT/ENV (or ORG/ENV) to pull values from.", valueName: "ref"))
     var fromPulumi: String?
+    @Option(name: .customLong("from-project"), help: ArgumentHelp("Start from the project in DIR: its manifest and its values.", valueName: "dir"))
+    var fromProject: String?
     @Option(name: .long, help: ArgumentHelp("Start from a built-in manifest: reference.", valueName: "name"))
     var template: String?
     @Option(name: .long, help: "Comma-separated environments.") var environments = "development,staging,production"
@@ -35,8 +39,10 @@ extension CofferCommand {
     var pulumiAPI = "https://api.pulumi.com"
 
     mutating func run() throws {
-      let sources = [sourceEnv != nil, fromPulumi != nil, template != nil].filter { $0 }.count
-      guard sources <= 1 else { throw UsageError(description: "give at most one of --source-env, --from-pulumi and --template") }
+      let sources = [sourceEnv != nil, fromPulumi != nil, template != nil, fromProject != nil].filter { $0 }.count
+      guard sources <= 1 else {
+        throw UsageError(description: "give at most one of --source-env, --from-pulumi, --template and --from-project")
+      }
       if let template, template != "reference" {
         throw UsageError(description: "--template \(template): unknown", hints: ["the built-in template is: reference"])
       }
@@ -57,6 +63,17 @@ extension CofferCommand {
         }
       }
       if template == "reference" { envs = ReferenceTemplate.environments }
+      let sourceProject = try fromProject.map { try ProjectCopy.loadSource($0, verbose: false) }
+      if let sourceProject {
+        envs = sourceProject.manifest.environments
+        if let env { _ = try sourceProject.environment(named: env) }
+        let imports = !(try Manifest.decode(try Files.read(sourceProject.project.manifestPath), file: Project.manifestName).imports.isEmpty)
+        if imports, Paths.resolved(Paths.parent(root)) != Paths.resolved(Paths.parent(sourceProject.project.root)) {
+          throw UsageError(
+            description: "the coffer.yaml of \(fromProject ?? "") has imports, whose paths are relative to its folder: set up the new repository beside it",
+            hints: ["coffer setup-repo --name \(SourceManifest.beside(fromProject ?? ".", Paths.lastComponent(root))) --from-project \(fromProject ?? "")"])
+        }
+      }
       let target = env ?? envs.first ?? "development"
       guard envs.contains(target) else { throw UsageError(description: "--env \(target) is not one of \(envs.joined(separator: ", "))") }
 
@@ -66,6 +83,11 @@ extension CofferCommand {
       var manifest: String
       if let imported {
         manifest = try imported.manifestText(project: projectName, environments: envs, recipientName: recipientName, recipient: recipient)
+      } else if let sourceProject {
+        manifest = try SourceManifest.renamed(try Files.read(sourceProject.project.manifestPath), project: projectName)
+        if !sourceProject.manifest.recipients.isEmpty, !sourceProject.manifest.recipients.contains(where: { $0.recipient == recipient }) {
+          manifest = try ManifestEditor.addingRecipient(name: recipientName, recipient: recipient, to: manifest)
+        }
       } else if template == "reference" {
         manifest = try ManifestEditor.addingRecipient(name: recipientName, recipient: recipient, to: ReferenceTemplate.manifest)
       } else {
@@ -110,10 +132,43 @@ extension CofferCommand {
       if esc != nil {
         try PullAction.run(global: global, from: "esc", env: target, dryRun: false)
       }
+      if let sourceProject, let fromProject {
+        let environments = env.map { [$0] } ?? envs.filter { Files.exists(sourceProject.project.vaultPath($0)) }
+        for environment in environments {
+          try ProjectCopy.copy(
+            from: sourceProject, label: fromProject, environment: environment, into: ws, environment: environment,
+            names: nil, groups: nil, overwrite: false, allowPartial: false, identities: identities)
+        }
+      }
       if let ci { try CIWorkflow.write(kind: ci, project: root) }
       ErrorRenderer.note("set up \(name): coffer.yaml, .gitignore, .gitattributes, env.example, .coffer/vault; review and commit")
       Terminal.out(root + "\n")
     }
+  }
+}
+
+/// Another project's manifest text under a new project name.
+enum SourceManifest {
+  /// The path of a folder named `name` beside `dir`, as the user would type it.
+  static func beside(_ dir: String, _ name: String) -> String {
+    let parent = Paths.parent(dir)
+    return parent == "." ? name : Paths.join(parent, name)
+  }
+
+  /// Replaces the top-level `project:` line (or adds one after `version:`), keeping every other byte.
+  /// - Throws: ``UsageError`` when the text is not UTF-8.
+  static func renamed(_ bytes: [UInt8], project: String) throws -> String {
+    guard let text = String(validating: bytes, as: UTF8.self) else {
+      throw UsageError(description: "the source project's coffer.yaml is not UTF-8 text")
+    }
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    if let index = lines.firstIndex(where: { $0.hasPrefix("project:") }) {
+      lines[index] = "project: " + yamlScalar(project)
+    } else {
+      let after = lines.firstIndex(where: { $0.hasPrefix("version:") }).map { $0 + 1 } ?? 0
+      lines.insert("project: " + yamlScalar(project), at: after)
+    }
+    return lines.joined(separator: "\n")
   }
 }
 

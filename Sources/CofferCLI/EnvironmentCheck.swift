@@ -1,0 +1,49 @@
+import CofferCore
+import CofferVault
+
+/// The verdict `coffer check` gives on one environment, shared with `coffer org check` so both apply the same rules.
+enum EnvironmentCheck {
+  struct Verdict {
+    /// ``Checker``'s report; values this identity cannot read are present, not missing; a secret that needs
+    /// rotation is listed in ``needsRotation`` rather than as ok.
+    var report: CheckReport
+    /// The vault's groups this identity cannot read.
+    var unreadable: [String] = []
+    /// Secrets (not plain settings) whose current value a revoked reader saw.
+    var needsRotation: [(name: String, mark: RevocationMark)] = []
+    /// What `rotate status` computes its schedule from (empty without a vault).
+    var rotationFacts: [RotationFacts] = []
+  }
+
+  /// Opens the environment's vault (if it has one) with ``Workspace/openVault(_:identities:)``, calls `partial` on
+  /// it (which may refuse a partly readable vault), records the read in the audit log as `check`, and checks the
+  /// readable values.
+  /// - Throws: what opening the vault, `partial` or the audit log throw.
+  static func verdict(
+    _ ws: Workspace, _ environment: String, identities: [AgeX25519Identity], auditDetail: String? = nil,
+    partial: (Vault) throws -> Void
+  ) throws -> Verdict {
+    var values: [String: SecretValue] = [:]
+    var verdict = Verdict(report: CheckReport(environment: environment))
+    var notReadable: Set<String> = []
+    if let vault = try ws.openVault(environment, identities: identities) {
+      try partial(vault)
+      for (name, value) in try vault.currentValues() { values[name] = value }
+      verdict.unreadable = vault.unreadableGroups
+      notReadable = Set(vault.names.filter { !vault.isReadable($0) })
+      // Plain settings (`secret: false`) never need rotation, whatever an older coffer recorded.
+      verdict.needsRotation = vault.names.filter { ws.manifest.secret(named: $0)?.isSecret ?? true }
+        .compactMap { name in vault.needsRotation(name).map { (name, $0) } }
+      verdict.rotationFacts = vault.rotationFacts()
+      try ws.auditor(identities).record("check", environment: environment, secrets: vault.names, detail: auditDetail, durable: false)
+    }
+    var report = Checker.check(ws.manifest, environment: environment, values: values)
+    // A value this identity cannot read is present, not missing; it is simply not checked.
+    report.missing.removeAll { notReadable.contains($0) }
+    // A secret that needs rotation is listed there, not also as ok.
+    let rotate = Set(verdict.needsRotation.map(\.name))
+    report.ok.removeAll { rotate.contains($0) }
+    verdict.report = report
+    return verdict
+  }
+}
