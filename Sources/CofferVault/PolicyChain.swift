@@ -43,7 +43,20 @@ public struct PolicyChain: Sendable {
   /// - Throws: ``VaultError`` `.malformed` (with the line) for any deviation from the grammar,
   ///   `.authenticationFailed` when a record's parent hash or signature does not verify or its signer was not an
   ///   admin with a signing key in the record before.
-  public static func parse(_ bytes: [UInt8], file: String) throws(VaultError) -> PolicyChain {
+  public static func parse(_ input: [UInt8], file: String) throws(VaultError) -> PolicyChain {
+    // A checkout with autocrlf: CR LF reads as LF (a lone CR is damage), as for vault files.
+    var bytes = input
+    if input.contains(0x0D) {
+      bytes = []
+      bytes.reserveCapacity(input.count)
+      for i in input.indices {
+        if input[i] == 0x0D {
+          guard i + 1 < input.count, input[i + 1] == 0x0A else { throw VaultError(.malformed, file: file, detail: "carriage return") }
+          continue
+        }
+        bytes.append(input[i])
+      }
+    }
     guard bytes.last == 0x0A else { throw VaultError(.malformed, file: file, detail: "missing final newline") }
     var lines: [(text: String, start: Int, end: Int)] = []
     var start = 0

@@ -46,8 +46,10 @@ public struct Vault: Sendable {
     var recipients: [String]
     var wrapped: [UInt8]
     var key: SymmetricKey?
-    /// Format 2: who wrapped this key and their Ed25519 signature over it (``VaultV2/keyMessage``).
+    /// Format 2: who wrapped this key, the policy epoch they wrapped it under, and their Ed25519 signature over it
+    /// (``VaultV2/keyMessage``).
     var signer: String? = nil
+    var epoch: Int? = nil
     var signature: [UInt8]? = nil
   }
 
@@ -272,6 +274,14 @@ public struct Vault: Sendable {
       throw VaultError(.invalidName, file: file, detail: "group name")
     }
     var record = records[name] ?? Record(group: group, versions: [])
+    if v2 != nil, record.group != group {
+      // Format 2: a secret's group is what its signed block says. coffer.yaml is not signed, so following a new
+      // `group:` there would re-seal every kept version for the other group's readers on the word of anyone with
+      // commit rights (docs/access.md, threat model).
+      throw VaultError(
+        .notPermitted, file: file,
+        detail: "\(name) is in group \(record.group) here, but coffer.yaml puts it in \(group); a secret does not move groups by an edit of coffer.yaml (remove it with `coffer rm` and set it again to start a new history in \(group), or restore its group: in coffer.yaml)")
+    }
     if record.group != group, !record.versions.allSatisfy({ self.key(of: $0, group: record.group) != nil }) {
       throw VaultError(.groupNotReadable, file: file, detail: "\(record.group) (secret \(name))")
     }
@@ -525,8 +535,11 @@ public struct Vault: Sendable {
     if let v2 {
       guard let signer = v2.signer else { throw VaultError(.invalidName, file: file, detail: "no signing identity to write with") }
       wrapped.signer = signer.name
+      wrapped.epoch = signer.epoch
       wrapped.signature = signer.identity.sign(
-        VaultV2.keyMessage(project: v2.project, environment: environment, slot: slot, wrapped: wrapped.wrapped, recipients: wrapped.recipients))
+        VaultV2.keyMessage(
+          project: v2.project, environment: environment, slot: slot, epoch: signer.epoch, wrapped: wrapped.wrapped,
+          recipients: wrapped.recipients))
     }
     return wrapped
   }

@@ -126,7 +126,9 @@ public enum VaultFile {
       var block: [UInt8] = []
       line("key \(slotName) \(Base64.encode(slot.wrapped, padded: true))", into: &block)
       for r in slot.recipients { line(" to \(r)", into: &block) }
-      if v2 != nil { line(" by \(slot.signer ?? "-") \(Base64.encode(slot.signature ?? [], padded: true))", into: &block) }
+      if v2 != nil {
+        line(" by \(slot.signer ?? "-") \(slot.epoch ?? 0) \(Base64.encode(slot.signature ?? [], padded: true))", into: &block)
+      }
       keyLines += block
       if let group = VaultGrammar.parseSlot(slotName)?.group, group != VaultGrammar.environmentSlot {
         groupLines[group, default: []] += block
@@ -339,6 +341,7 @@ public enum VaultFile {
       var recipients: [String] = []
       var lastRecipient: Range<Int>?
       while n < lines.count, starts(n, " to ") {
+        guard recipients.count < VaultGrammar.maxRecipients else { throw fail(n, "more than \(VaultGrammar.maxRecipients) recipients") }
         let r = (lines[n].lowerBound + 4)..<lines[n].upperBound
         let text = string(r)
         guard VaultGrammar.isRecipient(text) else { throw fail(n, "expected ` to age1…`") }
@@ -350,10 +353,12 @@ public enum VaultFile {
       guard !recipients.isEmpty else { throw fail(n, "key without recipients") }
       var keySlot = Vault.KeySlot(recipients: recipients, wrapped: wrapped, key: nil)
       if isV2 {
-        guard n < lines.count, starts(n, " by "), case let b = fields(n, skip: 4), b.count == 2,
-          VaultGrammar.isAuthor(bytes[b[0]]), let signature = Base64.decode(bytes[b[1]], padded: true), signature.count == 64
-        else { throw fail(n, "expected ` by MEMBER SIGNATURE`") }
+        guard n < lines.count, starts(n, " by "), case let b = fields(n, skip: 4), b.count == 3,
+          VaultGrammar.isAuthor(bytes[b[0]]), let keyEpoch = VaultGrammar.number(bytes[b[1]]),
+          let signature = Base64.decode(bytes[b[2]], padded: true), signature.count == 64
+        else { throw fail(n, "expected ` by MEMBER EPOCH SIGNATURE`") }
         keySlot.signer = string(b[0])
+        keySlot.epoch = keyEpoch
         keySlot.signature = signature
         if let group = VaultGrammar.parseSlot(slot)?.group, group != VaultGrammar.environmentSlot {
           addGroupLines(group, from: blockStart, through: n)
@@ -610,6 +615,8 @@ public struct VaultSummary: Sendable {
 public enum VaultGrammar {
   /// The key slot name of the environment key.
   public static let environmentSlot = "*"
+  /// The most `to` lines a key block may have (a larger one is refused as malformed before any unwrapping).
+  public static let maxRecipients = 1000
 
   /// ``isToken(_:)`` for a `String`, without generic dispatch (the `run` path checks the environment name).
   public static func isToken(_ s: String) -> Bool {

@@ -57,11 +57,14 @@ public enum VaultV2 {
     return sha256(m.bytes)
   }
 
-  static func keyMessage(project: String, environment: String, slot: String, wrapped: [UInt8], recipients: [String]) -> [UInt8] {
+  static func keyMessage(
+    project: String, environment: String, slot: String, epoch: Int, wrapped: [UInt8], recipients: [String]
+  ) -> [UInt8] {
     var m = SignedMessage("coffer-vault/v2 key")
     m.add(project)
     m.add(environment)
     m.add(slot)
+    m.add(String(epoch))
     m.add(recipients.joined(separator: ","))
     m.add(raw: sha256(wrapped))
     return m.bytes
@@ -196,6 +199,11 @@ extension Vault {
       guard tail.hasPrefix("migrated:") else { return (.forged, nil) }
       attester = String(tail.dropFirst(9))
       migratedBy = attester
+      // Only `coffer migrate` attests for someone else: the member who signed policy record 1, for versions
+      // recorded before it.
+      guard let genesis = chain.records.first, attester == genesis.signer, v.created <= genesis.time else {
+        return (.forged, migratedBy)
+      }
     }
     let message = VaultV2.versionMessage(
       project: v2.project, environment: environment, name: name, number: v.number, created: v.created, author: v.author,
@@ -254,11 +262,12 @@ extension Vault {
       throw VaultError(.authenticationFailed, file: file, detail: "the vault belongs to another project (\(v2.project))")
     }
     func refuse(_ what: String) -> VaultError { VaultError(.authenticationFailed, file: file, detail: what) }
-    let environmentMembers = Set(
-      policy.members.filter { m in
-        policy.rules == nil
-          || policy.rules!.contains { $0.environments.matches(environment) && $0.recipients.matches(m.name) }
-      }.map(\.recipient))
+    let environmentMemberList = policy.members.filter { m in
+      policy.rules == nil
+        || policy.rules!.contains { $0.environments.matches(environment) && $0.recipients.matches(m.name) }
+    }
+    let environmentMembers = Set(environmentMemberList.map(\.recipient))
+    let environmentMembersByName = Set(environmentMemberList.map(\.name))
     for group in groups {
       guard let seal = v2.seals[group] else { throw refuse("group \(group) has no seal") }
       guard policy.canWrite(seal.signer, environment: environment, group: group) || policy.isAdmin(seal.signer),
@@ -280,20 +289,26 @@ extension Vault {
       }
     }
     for (slotName, slot) in slots {
-      guard let parsed = VaultGrammar.parseSlot(slotName), let by = slot.signer, let signature = slot.signature else {
+      guard let parsed = VaultGrammar.parseSlot(slotName), let by = slot.signer, let signature = slot.signature,
+        let keyEpoch = slot.epoch
+      else {
         throw refuse("key \(slotName) is not signed")
       }
+      guard keyEpoch <= chain.head.epoch else { throw refuse("key \(slotName) is signed at epoch \(keyEpoch), after the policy's newest") }
       guard VaultV2.isStrictWrap(slot.wrapped, count: slot.recipients.count) else {
         throw refuse("key \(slotName) is not wrapped to exactly the recipients its `to` lines list")
       }
       let message = VaultV2.keyMessage(
-        project: v2.project, environment: environment, slot: slotName, wrapped: slot.wrapped, recipients: slot.recipients)
+        project: v2.project, environment: environment, slot: slotName, epoch: keyEpoch, wrapped: slot.wrapped,
+        recipients: slot.recipients)
       let keys = parsed.generation == 1 ? [policy.member(by)?.signingKey].compactMap { $0 } : chain.signingKeys(of: by)
       guard keys.contains(where: { $0.verify(signature, of: message) }) else {
         throw refuse("key \(slotName): the signature of \(by) does not verify")
       }
       if slotName == VaultGrammar.environmentSlot {
-        guard policy.member(by) != nil else { throw refuse("key *: signed by \(by), who is not a member") }
+        guard policy.member(by) != nil, environmentMembersByName.contains(by) else {
+          throw refuse("key *: signed by \(by), who has no access to \(environment)")
+        }
         guard slot.recipients.allSatisfy(environmentMembers.contains) || allowRolledBack else {
           throw refuse("key * is wrapped to a recipient who has no access to \(environment)")
         }
@@ -302,6 +317,14 @@ extension Vault {
       let readers = Set(policy.members.filter { policy.canRead($0.name, environment: environment, group: parsed.group) }.map(\.recipient))
       if parsed.generation == 1, !policy.canRead(by, environment: environment, group: parsed.group) {
         throw refuse("key \(slotName) was created by \(by), who may not read \(parsed.group) in \(environment)")
+      }
+      // A group key wrapped before a reader of the group was removed may be one they kept: never accepted (a
+      // re-key replaces it at the revocation's epoch).
+      let removal = chain.lastReaderRemoval(environment: environment, group: parsed.group)
+      if parsed.generation == 1, keyEpoch < removal, !allowRolledBack {
+        throw VaultError(
+          .rolledBack, file: file,
+          detail: "key \(slotName) was wrapped at policy epoch \(keyEpoch), before the revocation at epoch \(removal)")
       }
       guard slot.recipients.allSatisfy(readers.contains) || allowRolledBack else {
         throw refuse("key \(slotName) is wrapped to a recipient who may not read \(parsed.group) in \(environment)")

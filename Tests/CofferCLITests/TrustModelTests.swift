@@ -309,6 +309,90 @@ extension AgeX25519Identity {
     #expect(r.status == 3)
   }
 
+  // Red-team findings (a helper attacking this build as an insider): each closed as a kind, with neighbours.
+
+  @Test func aCommitCannotMoveASecretIntoAGroupSomeoneElseReads() throws {
+    let team = try Team()
+    var yaml = String(decoding: try team.box.read("coffer.yaml"), as: UTF8.self)
+    yaml = yaml.replacingOccurrences(of: "INFRA_TOKEN: { group: infrastructure-credentials }", with: "INFRA_TOKEN: { group: api-keys }")
+    try team.box.write("coffer.yaml", yaml)
+    let before = try team.vaultBytes
+    try team.box.write("in.env", "INFRA_TOKEN=infra-v2\n")
+    for args in [
+      ["set", "INFRA_TOKEN", "--env", "production"], ["import", "in.env", "--env", "production", "--overwrite"],
+      ["rotate", "INFRA_TOKEN", "--env", "production", "--generate"],
+    ] {
+      let r = team.run("alice", args, stdin: "infra-v2")
+      #expect(r.status == 3, "\(args)")
+      #expect(r.stderr.contains("INFRA_TOKEN is in group infrastructure-credentials here, but coffer.yaml puts it in api-keys"), "\(args): \(r.stderr)")
+      #expect(try team.vaultBytes == before, "\(args)")
+    }
+    #expect(team.run("bob", ["get", "INFRA_TOKEN", "--env", "production"]).status == 3)
+  }
+
+  @Test func aDemotedReaderCannotPutBackTheKeyTheyKept() throws {
+    let team = try Team()
+    let kept = try team.vaultBytes
+    // bob goes from reading api-keys to writing it only: the approval re-keys api-keys at epoch 5.
+    var yaml = String(decoding: try team.box.read("coffer.yaml"), as: UTF8.self)
+    yaml = yaml.replacingOccurrences(
+      of: "groups: [api-keys], recipients: [bob] }", with: "groups: [api-keys], recipients: [bob], write_only: true }")
+    try team.box.write("coffer.yaml", yaml)
+    let approve = team.run("alice", ["access", "approve"])
+    #expect(approve.status == 0, "\(approve.stderr)")
+    #expect(approve.stderr.contains("production: re-keyed api-keys"))
+    // bob, now a writer of api-keys, puts back the api-keys key block he could open, and seals the group himself.
+    let old = try VaultFile.open(kept, file: "v", with: [try team.identity("bob")], trust: try PolicyChain.parse(kept.isEmpty ? [] : Array(try team.box.read(".coffer/policy")), file: "p"), allowRolledBack: true)
+    try team.tamper(as: "bob") { vault, _ in
+      vault.slots["api-keys"] = old.slots["api-keys"]
+      vault.records["API_KEY"] = old.records["API_KEY"]
+    }
+    let r = team.run("alice", ["set", "API_KEY", "--env", "production"], stdin: "api-v2")
+    #expect(r.status == 3)
+    #expect(r.stderr.contains("key api-keys was wrapped at policy epoch 4, before the revocation at epoch 5"))
+  }
+
+  @Test func grantAndRevokeDoNotSignOtherPendingEdits() throws {
+    let team = try Team()
+    var yaml = String(decoding: try team.box.read("coffer.yaml"), as: UTF8.self)
+    yaml = yaml.replacingOccurrences(of: "admins: [alice]", with: "  mallory: \(team.line("mallory"))\nadmins: [alice]")
+    yaml = yaml.replacingOccurrences(of: "groups: [infrastructure-credentials], recipients: [dave]", with: "groups: [infrastructure-credentials], recipients: [dave, mallory]")
+    try team.box.write("coffer.yaml", yaml)
+    let policy = try team.box.read(".coffer/policy")
+    for args in [
+      ["access", "revoke", "bob", "--groups", "api-keys", "--env", "production"],
+      ["access", "grant", "bob", "--groups", "database-credentials", "--env", "production"],
+      ["access", "add-recipient", "erin", team.line("bob")],
+    ] {
+      let r = team.run("alice", args)
+      #expect(r.status == 2, "\(args)")
+      #expect(r.stderr.contains("coffer.yaml has access policy changes nobody approved"), "\(args): \(r.stderr)")
+      #expect(r.stderr.contains("+ member mallory age1"), "\(args)")
+      #expect(try team.box.read(".coffer/policy") == policy, "\(args)")
+    }
+  }
+
+  @Test func onlyTheMigrationAttestsForSomeoneElse() throws {
+    let team = try Team()
+    #expect(team.run("dave", ["set", "INFRA_TOKEN", "--env", "production"], stdin: "infra-by-dave").status == 0)
+    try team.tamper(as: "dave") { vault, signer in
+      var record = vault.records["INFRA_TOKEN"]!
+      let v = record.versions[0]
+      let commitment = Array(v.attestation![0..<32])
+      let signature = signer.identity.sign(
+        VaultV2.versionMessage(
+          project: signer.project, environment: "production", name: "INFRA_TOKEN", number: v.number, created: v.created,
+          author: "alice", restores: v.restores, commitment: commitment))
+      record.versions[0] = SecretVersion(
+        number: v.number, created: v.created, author: "alice", sealed: v.sealed, generation: v.generation,
+        restores: v.restores, attestation: commitment + signature + Array("migrated:dave".utf8))
+      vault.records["INFRA_TOKEN"] = record
+    }
+    let r = team.run("alice", ["history", "INFRA_TOKEN", "--env", "production"])
+    #expect(r.status == 3)
+    #expect(r.stderr.contains("INFRA_TOKEN version 2: the signature of its author alice does not verify"))
+  }
+
   // MARK: 6. Hide a recipient
 
   @Test func aKeyWrappedToMoreRecipientsThanListedIsRefused() throws {
@@ -319,8 +403,9 @@ extension AgeX25519Identity {
       var slot = try Vault.wrap(key, to: ids.map(\.recipient), file: "v")
       slot.recipients = [ids[0], ids[1]].map(\.recipient.encoded).sorted()
       slot.signer = "bob"
+      slot.epoch = signer.epoch
       slot.signature = signer.identity.sign(
-        VaultV2.keyMessage(project: signer.project, environment: "production", slot: "api-keys", wrapped: slot.wrapped, recipients: slot.recipients))
+        VaultV2.keyMessage(project: signer.project, environment: "production", slot: "api-keys", epoch: signer.epoch, wrapped: slot.wrapped, recipients: slot.recipients))
       vault.slots["api-keys"] = slot
     }
     let r = team.run("alice", ["get", "API_KEY", "--env", "production"])
@@ -339,8 +424,9 @@ extension AgeX25519Identity {
           slot.wrapped = Array(String(decoding: slot.wrapped, as: UTF8.self).replacingOccurrences(of: "-> X25519", with: "-> scrypt").utf8)
         }
         slot.signature = signer.identity.sign(
-          VaultV2.keyMessage(project: signer.project, environment: "production", slot: "api-keys", wrapped: slot.wrapped, recipients: slot.recipients))
+          VaultV2.keyMessage(project: signer.project, environment: "production", slot: "api-keys", epoch: signer.epoch, wrapped: slot.wrapped, recipients: slot.recipients))
         slot.signer = "bob"
+        slot.epoch = signer.epoch
         vault.slots["api-keys"] = slot
       }
       let r = team.run("alice", ["get", "API_KEY", "--env", "production"])
@@ -374,8 +460,9 @@ extension AgeX25519Identity {
       var slot = vault.slots["api-keys"]!
       slot.wrapped[slot.wrapped.count - 1] ^= 1
       slot.signature = signer.identity.sign(
-        VaultV2.keyMessage(project: signer.project, environment: "production", slot: "api-keys", wrapped: slot.wrapped, recipients: slot.recipients))
+        VaultV2.keyMessage(project: signer.project, environment: "production", slot: "api-keys", epoch: signer.epoch, wrapped: slot.wrapped, recipients: slot.recipients))
       slot.signer = "bob"
+      slot.epoch = signer.epoch
       vault.slots["api-keys"] = slot
     }
     let r = team.run("alice", ["get", "API_KEY", "--env", "production"])

@@ -182,7 +182,8 @@ import Testing
     var slot = try Vault.wrap(a.slots["api-keys"]!.key!, to: ["alice", "bob", "dave"].map { ids[$0]!.recipient }, file: "v")
     slot.recipients = ["alice", "bob"].map { ids[$0]!.recipient.encoded }.sorted()
     slot.signer = "bob"
-    slot.signature = signing["bob"]!.sign(VaultV2.keyMessage(project: chain.project, environment: "production", slot: "api-keys", wrapped: slot.wrapped, recipients: slot.recipients))
+    slot.epoch = chain.head.epoch
+    slot.signature = signing["bob"]!.sign(VaultV2.keyMessage(project: chain.project, environment: "production", slot: "api-keys", epoch: chain.head.epoch, wrapped: slot.wrapped, recipients: slot.recipients))
     a.slots["api-keys"] = slot
     try write("attack6_hidden_recipient", fail, chain, VaultFile.seal(a))
 
@@ -202,7 +203,8 @@ import Testing
     var s8 = a.slots["api-keys"]!
     s8.wrapped[s8.wrapped.count - 1] ^= 1
     s8.signer = "bob"
-    s8.signature = signing["bob"]!.sign(VaultV2.keyMessage(project: chain.project, environment: "production", slot: "api-keys", wrapped: s8.wrapped, recipients: s8.recipients))
+    s8.epoch = chain.head.epoch
+    s8.signature = signing["bob"]!.sign(VaultV2.keyMessage(project: chain.project, environment: "production", slot: "api-keys", epoch: chain.head.epoch, wrapped: s8.wrapped, recipients: s8.recipients))
     a.slots["api-keys"] = s8
     try write("attack8_corrupted_key_listed_for_reader", fail, chain, VaultFile.seal(a))
     a = try reopen(good, as: "bob", chain)

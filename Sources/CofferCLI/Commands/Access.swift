@@ -54,6 +54,7 @@ extension CofferCommand {
         defer { withExtendedLifetime(lock) {} }
         let ws = try Workspace.load(global)
         let file = ws.project.display(ws.project.manifestPath)
+        if let chain = try ws.policyChain() { try PolicyApproval.refusePending(ws, chain, doing: "add-recipient") }
         guard ws.manifest.recipient(named: name) == nil else {
           throw UsageError(description: "\(file): a recipient named \(name) already exists")
         }
@@ -240,8 +241,10 @@ enum AccessChange {
       grant
       ? try ManifestEditor.grantingAccess(to: name, environments: scope.environments, groups: scope.groups, in: text, file: file)
       : try ManifestEditor.revokingAccess(from: name, environments: scope.environments, groups: scope.groups, in: text, file: file)
-    if try ws.policyChain() != nil {
-      // Trust model v2: the edit takes effect as a newly approved policy (an admin signs it), never by itself.
+    if let chain = try ws.policyChain() {
+      // Trust model v2: the edit takes effect as a newly approved policy (an admin signs it), never by itself. It
+      // must not carry along other unapproved edits of coffer.yaml (someone else's, perhaps a commit's).
+      try PolicyApproval.refusePending(ws, chain, doing: grant ? "grant" : "revoke")
       var edited = ws.manifest
       edited.access = edit.manifest.access
       guard ws.manifest.recipient(named: name) != nil else { throw UsageError(description: "no recipient named \(name) in \(file)") }

@@ -166,7 +166,7 @@ extension CofferCommand {
 /// Keeps Coffer's files out of git and its vaults' line endings stable.
 enum GitIgnore {
   static let ignoreLines = [".env", ".env.*", "!.env.example", "!.env.sample", ".coffer/.lock", ".coffer/state/", ".coffer/**/.*.tmp-*"]
-  static let attributeLines = [".coffer/vault/*.vault text eol=lf merge=coffer"]
+  static let attributeLines = [".coffer/vault/*.vault text eol=lf merge=coffer", ".coffer/policy text eol=lf"]
 
   static func ensure(in root: String) throws {
     try append(lines: ignoreLines, to: Paths.join(root, ".gitignore"), header: "# coffer: local secrets and state")

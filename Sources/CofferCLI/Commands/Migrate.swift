@@ -7,6 +7,18 @@ import CofferVault
 /// Approving an access policy (trust model v2): a new signed record, then every vault re-keyed where a reader was
 /// removed and re-wrapped where one was added, all computed before anything is written.
 enum PolicyApproval {
+  /// Refuses a grant, revoke or add-recipient while coffer.yaml holds other unapproved policy edits: signing the
+  /// file would approve them too, unseen (docs/access.md, "Admins, writers and approval").
+  static func refusePending(_ ws: Workspace, _ chain: PolicyChain, doing verb: String) throws {
+    let pending = ws.pendingPolicyChanges(chain)
+    guard !pending.isEmpty else { return }
+    throw UsageError(
+      description: "coffer.yaml has access policy changes nobody approved; `coffer access \(verb)` would sign them too: \(pending.joined(separator: "; "))",
+      hints: [
+        "review them: if they are wanted, `coffer access approve` signs them; if not, restore coffer.yaml's recipients:, admins: and access: from the approved policy (`cat .coffer/policy` shows it)"
+      ])
+  }
+
   /// Signs `manifest`'s recipients, admins and rules as the next policy epoch and applies them to every vault.
   /// The caller holds the project lock.
   /// - Returns: false when there was nothing to approve.
