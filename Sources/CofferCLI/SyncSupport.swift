@@ -134,6 +134,11 @@ struct SyncSession {
   /// The token: the named variable, else a vault secret of that name in the destination's environment.
   func token(for spec: DestinationSpec, source: Source) -> String? {
     guard let name = spec.tokenEnv else { return nil }
+    return variable(named: name, source: source)
+  }
+
+  /// A credential: the named process variable, else a vault secret of that name in the source environment.
+  func variable(named name: String, source: Source) -> String? {
     if let value = ProcessEnvironment.get(name), !value.isEmpty { return value }
     return source.values.first { $0.name == name }.map { $0.value.revealString() }
   }
@@ -163,6 +168,9 @@ struct SyncSession {
   /// for a short-lived Pulumi organization token (docs/ci.md); otherwise ``token(for:source:)``.
   /// - Throws: ``SyncError`` when the job's token cannot be had or Pulumi refuses the exchange; never shows a token.
   func resolveToken(for spec: DestinationSpec, source: Source, client: RemoteClient) async throws(SyncError) -> String? {
+    if case .openBao(let settings) = spec.target {
+      return try await ServerLogin.openBaoToken(spec, settings, lookup: { variable(named: $0, source: source) }, client: client)
+    }
     guard spec.auth == .oidc, case .pulumiESC(let organization, _, _) = spec.target else {
       return token(for: spec, source: source)
     }
@@ -218,6 +226,10 @@ struct SyncSession {
         audience = "organization secrets of \(org) (visibility \(visibility)), which every workflow of the repositories they are shared with can read"
       case .pulumiESC(let organization, let project, let environment):
         audience = "the ESC environment \(organization)/\(project)/\(environment), which everyone with access to it can read"
+      case .openBao(let settings):
+        audience = "the KV secrets at \(settings.mount)/\(settings.path), which every token whose policy allows it can read"
+      case .awsSecretsManager(let settings):
+        audience = "AWS Secrets Manager in \(settings.region), which every principal whose IAM policy allows it can read"
       case .dotenv:
         continue
       }
@@ -273,6 +285,14 @@ struct SyncSession {
         name: spec.name, organization: organization, project: project, environment: environment, base: base,
         token: token, tokenSource: spec.auth == .oidc ? "the OIDC token exchange" : spec.tokenEnv ?? "PULUMI_ACCESS_TOKEN",
         client: client)
+    case .openBao(let settings):
+      guard let base else { throw UsageError(description: "\(spec.name): invalid api_url") }
+      return OpenBaoDestination(
+        name: spec.name, base: base, settings: settings, token: token, tokenSource: ServerLogin.tokenSource(spec),
+        client: client)
+    case .awsSecretsManager(let settings):
+      guard let base else { throw UsageError(description: "\(spec.name): invalid api_url") }
+      return try ServerLogin.awsDestination(spec, settings, base: base, client: client)
     case .dotenv(let path):
       let full = path.hasPrefix("/") ? path : Paths.join(ws.project.root, path)
       let lockPath = ws.project.lockPath
@@ -320,6 +340,12 @@ enum SyncRender {
     case .github(.organization(let org, let visibility, _), _): return "github organization \(org) (\(visibility))"
     case .pulumiESC(let organization, let project, let environment): return "pulumi-esc \(organization)/\(project)/\(environment)"
     case .dotenv(let path): return "dotenv \(path)"
+    case .openBao(let settings):
+      return "openbao \(spec.apiURL ?? "") \(settings.mount)/\(settings.path)"
+        + (settings.namespace.map { " namespace \($0)" } ?? "") + (settings.layout == .name ? " (one secret per name)" : "")
+    case .awsSecretsManager(let settings):
+      return "aws-secrets-manager \(settings.region) "
+        + (settings.layout == .name ? "\(settings.prefix)<NAME>" : "\(settings.prefix)\(spec.from)")
     }
   }
 

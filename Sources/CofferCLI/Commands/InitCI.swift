@@ -75,6 +75,8 @@ enum CIWorkflow {
     case .pulumiESC(let organization, let project, let environment):
       return "\(host) pulumi-esc \(organization)/\(project)/\(environment)"
     case .dotenv(let path): return "dotenv \(path)"
+    case .openBao(let settings): return "\(host) openbao \(settings.namespace ?? "")/\(settings.mount)/\(settings.path)"
+    case .awsSecretsManager(let settings): return "\(host) aws-secrets-manager \(settings.prefix)"
     }
   }
 
