@@ -36,6 +36,8 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
   /// How many requests run at once with `layout: name`.
   public let maxConcurrentRequests: Int
   let requestToken: @Sendable () -> String
+  /// What the plan read of each item (`VersionId`, or absent), so a write can tell that the secret changed since.
+  let planned = PlanMemo()
 
   /// Creates a Secrets Manager destination.
   /// - Parameters:
@@ -174,7 +176,9 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
   func read(_ secretName: String) async throws(SyncError) -> Current {
     let answer = try await call(
       "GetSecretValue", encode(["SecretId": secretName, "VersionStage": "AWSCURRENT"]), subject: secretName)
+    // Missing, or scheduled for deletion (an earlier --prune): absent; a create restores it.
     if answer.type == "ResourceNotFoundException" { return .absent }
+    if answer.type == "InvalidRequestException", answer.message?.lowercased().contains("delet") == true { return .absent }
     guard answer.ok else {
       throw SyncError(.remoteFailed, destination: name, detail: failure("GetSecretValue", secretName, answer))
     }
@@ -274,6 +278,7 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
         do throws(SyncError) { return .success(try await read(settings.prefix + key)) } catch { return .failure(error) }
       }
       for (key, result) in zip(wanted, reads) { snapshot.perName[key] = try result.get() }
+      for item in input.items { planned.set(item.name, snapshot.perName[item.name]?.versionID ?? "absent") }
       if input.prune {
         let names = Set(input.items.map { settings.prefix + $0.name })
         snapshot.prunable = listed.filter { $0.managed && !names.contains($0.name) }.map { String($0.name.dropFirst(settings.prefix.count)) }
@@ -309,7 +314,9 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
       let value: String??
       switch settings.layout {
       case .environment: value = snapshot.environmentData[item.name]
-      case .name: value = snapshot.perName[item.name].map { $0.exists ? $0.value : nil }
+      case .name:
+        // Absent; present with a SecretString; present without one (SecretBinary): not Coffer's shape.
+        if let current = snapshot.perName[item.name], current.exists { value = .some(current.value) } else { value = .none }
       }
       let remote: RemoteItem
       switch value {
@@ -504,8 +511,11 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
     let again = diff(
       SyncInput(items: [item], state: input.state, prune: false, fingerprint: input.fingerprint, origin: input.origin),
       Snapshot(perName: [change.name: current]))
+    if let now = again.changes.first, now.action == .unchanged { return .done }
+    if let seen = planned.get(change.name), seen != (current.versionID ?? "absent") {
+      return .failed("conflict: \(secretName) changed at the server since the plan; run sync again")
+    }
     if let now = again.changes.first, now.action != change.action {
-      if now.action == .unchanged { return .done }
       return .failed("conflict: \(secretName) changed at the server since the plan; run sync again")
     }
     if let failure = await put(secretName, item.value.revealString(), exists: current.exists) { return .failed(failure) }

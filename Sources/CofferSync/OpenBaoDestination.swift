@@ -35,6 +35,8 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
   public let client: RemoteClient
   /// How many requests run at once with `layout: name`.
   public let maxConcurrentRequests: Int
+  /// The version the plan read of each item (`layout: name`): a later write with another version is a conflict.
+  let planned = PlanMemo()
 
   /// Creates an OpenBao destination.
   /// - Parameters:
@@ -102,7 +104,7 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
   {
     var text = "\(base.authority): \(RemoteClient.describe(request)): \(response.status)"
     if let errors = try? JSONDecoder().decode(VaultErrors.self, from: Data(response.body)).errors, !errors.isEmpty {
-      text += " " + String(errors.joined(separator: "; ").prefix(200))
+      text += " " + String(errors.map(cleaned).joined(separator: "; ").prefix(200))
     }
     if response.status == 403, let tokenSource { text += " (check the policy of the token from \(tokenSource))" }
     return text
@@ -110,6 +112,17 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
 
   func failure(_ request: HTTPRequest, _ response: RemoteClient.Response) -> String {
     Self.failure(base, request, response, tokenSource: tokenSource)
+  }
+
+  /// One line per server message: `1 error occurred:\n\t* permission denied\n\n` (a wrapped error list) becomes
+  /// `permission denied`; other whitespace runs become one space.
+  static func cleaned(_ message: String) -> String {
+    var lines = message.split(whereSeparator: \.isNewline).map { $0.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
+      .filter { !$0.isEmpty }
+    if let first = lines.first, first.hasSuffix("occurred:"), first.split(separator: " ").first.map({ Int($0) != nil }) == true {
+      lines = lines.dropFirst().map { $0.hasPrefix("* ") ? String($0.dropFirst(2)) : $0 }
+    }
+    return lines.joined(separator: "; ")
   }
 
   // MARK: - Reading
@@ -202,6 +215,7 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
         do throws(SyncError) { return .success(try await readSecret(key)) } catch { return .failure(error) }
       }
       for (key, result) in zip(wanted, reads) { snapshot.perName[key] = try result.get() }
+      for item in input.items { planned.set(item.name, String(snapshot.perName[item.name]?.version ?? 0)) }
       if input.prune {
         let names = Set(input.items.map(\.name))
         let candidates = listed.filter { !names.contains($0) }.sorted()
@@ -483,8 +497,9 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
     let now = diff(
       SyncInput(items: [item], state: input.state, prune: false, fingerprint: input.fingerprint, origin: input.origin),
       Snapshot(perName: [change.name: secret]))
-    if let again = now.changes.first, again.action != change.action {
-      if again.action == .unchanged { return (.done, nil) }
+    if let again = now.changes.first, again.action == .unchanged { return (.done, nil) }
+    let changedSincePlan = planned.get(change.name).map { $0 != String(secret.version) } ?? false
+    if let again = now.changes.first, again.action != change.action || changedSincePlan {
       return (
         .failed(
           "conflict: \(display(change.name)) changed at the server since the plan (now version \(secret.version)); run sync again"),

@@ -99,10 +99,13 @@ public final class LocalServer: @unchecked Sendable {
     throw Failure(description: "\(program) did not answer on 127.0.0.1:\(port): \(logText())")
   }
 
-  /// Ends the program (SIGTERM, then waits for it) and removes its log.
+  /// Ends the program and removes its log: SIGTERM, and SIGKILL if it is still running after 100 checks 10 ms apart
+  /// (a Python child may have inherited SIGTERM blocked; these servers keep nothing on disk).
   public func stop() {
     if process.isRunning {
       process.terminate()
+      for _ in 0..<100 where process.isRunning { usleep(10_000) }
+      if process.isRunning { kill(process.processIdentifier, SIGKILL) }
       process.waitUntilExit()
     }
     try? FileManager.default.removeItem(at: log)

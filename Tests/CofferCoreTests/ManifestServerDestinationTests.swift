@@ -91,7 +91,7 @@ import Testing
           api_url: http://127.0.0.1:8200
 
       """
-    #expect(failure(bao) == "coffer.yaml:7:5: destinations.bao.path: missing required field")
+    #expect(failure(bao) == "coffer.yaml:6:5: destinations.bao.path: missing required field")
     #expect(failure(bao + "    path: a/../b\n").hasPrefix("coffer.yaml:9:11: destinations.bao.path: expected slash-separated segments"))
     #expect(failure(bao + "    path: a\n    layout: folder\n") == "coffer.yaml:10:13: destinations.bao.layout: expected environment or name")
     #expect(failure(bao + "    path: a\n    auth: jwt\n") == "coffer.yaml:10:11: destinations.bao.role: auth: jwt needs role: the jwt auth role to log in at")
@@ -105,7 +105,7 @@ import Testing
           from: production
           path: a
       """
-    #expect(failure(noURL) == "coffer.yaml:7:5: destinations.bao.api_url: missing required field")
+    #expect(failure(noURL) == "coffer.yaml:6:5: destinations.bao.api_url: missing required field")
     let aws = """
       destinations:
         aws:
@@ -113,9 +113,9 @@ import Testing
           from: production
 
       """
-    #expect(failure(aws) == "coffer.yaml:7:5: destinations.aws.region: missing required field")
-    #expect(failure(aws + "    region: EU West\n") == "coffer.yaml:9:13: destinations.aws.region: expected a region such as eu-west-1")
-    #expect(failure(aws + "    region: eu-west-1\n    prefix: my app/\n") == "coffer.yaml:10:13: destinations.aws.prefix: expected ASCII letters, digits and /_+=.@-")
-    #expect(failure(aws + "    region: eu-west-1\n    auth: approle\n") == "coffer.yaml:10:11: destinations.aws.auth: unknown field; expected one of type, from, groups, region, api_url, prefix, layout, profile, allow_custom_api_url")
+    #expect(failure(aws) == "coffer.yaml:6:5: destinations.aws.region: missing required field")
+    #expect(failure(aws + "    region: EU West\n") == "coffer.yaml:8:13: destinations.aws.region: expected a region such as eu-west-1")
+    #expect(failure(aws + "    region: eu-west-1\n    prefix: my app/\n") == "coffer.yaml:9:13: destinations.aws.prefix: expected ASCII letters, digits and /_+=.@-")
+    #expect(failure(aws + "    region: eu-west-1\n    auth: approle\n") == "coffer.yaml:9:5: destinations.aws.auth: unknown field; expected one of type, from, groups, region, api_url, prefix, layout, profile, allow_custom_api_url")
   }
 }
