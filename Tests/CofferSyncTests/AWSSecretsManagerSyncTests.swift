@@ -352,3 +352,106 @@ func withMoto(_ body: (Moto) async throws -> Void) async throws {
     await harness.shutdown()
   }
 }
+
+/// Answers from a script, then from `inner` (a real server), recording what was asked.
+final class ScriptedTransport: HTTPTransport {
+  let inner: (any HTTPTransport)?
+  let script: Mutex<[Result<(Int, String), HTTPTransportError>]>
+  let asked = Mutex<[String]>([])
+
+  init(_ script: [Result<(Int, String), HTTPTransportError>], then inner: (any HTTPTransport)? = nil) {
+    self.script = Mutex(script)
+    self.inner = inner
+  }
+
+  func send(_ request: HTTPRequest, body: [UInt8]?, timeout: Duration) async throws(HTTPTransportError)
+    -> (HTTPResponse, [UInt8])
+  {
+    let target = request.headerFields[HTTPField.Name("X-Amz-Target")!] ?? ""
+    asked.withLock { $0.append("\(request.method.rawValue) \(request.path ?? "") \(target)".trimmingCharacters(in: .whitespaces)) }
+    let next = script.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+    switch next {
+    case .success(let (status, body)): return (HTTPResponse(status: .init(code: status)), Array(body.utf8))
+    case .failure(let error): throw error
+    case nil:
+      guard let inner else { return (HTTPResponse(status: .init(code: 500)), []) }
+      return try await inner.send(request, body: body, timeout: timeout)
+    }
+  }
+}
+
+/// Retries behave as for GitHub and ESC: announced, waited through the injected sleep, and the same request again.
+@Suite struct ServerRetryTests {
+  /// The retry events a client announced.
+  final class RetryLog: Sendable {
+    let events = Mutex<[RemoteClient.Retry]>([])
+    func withLock<T>(_ body: ([RemoteClient.Retry]) -> T) -> T { events.withLock { body($0) } }
+  }
+
+  func client(_ transport: any HTTPTransport, _ sleeper: SleepRecorder, _ retries: RetryLog) -> RemoteClient {
+    RemoteClient(
+      transport: transport, policy: RetryPolicy(maxAttempts: 3), timeout: .seconds(60), sleep: { await sleeper.sleep($0) },
+      now: { 1_440_938_160 }, jitter: { 0.5 }, onRetry: { retry in retries.events.withLock { $0.append(retry) } })
+  }
+
+  func aws(_ client: RemoteClient) -> AWSSecretsManagerDestination {
+    AWSSecretsManagerDestination(
+      name: "aws", base: BaseURL("http://127.0.0.1:9")!, settings: .init(region: "us-east-1", prefix: "p/", layout: .name),
+      environment: "production", credentials: SigV4Tests.credentials, credentialSource: "AWS_ACCESS_KEY_ID", client: client)
+  }
+
+  @Test func awsThrottlingIsRetriedWithTheSameRequest() async {
+    let throttled = #"{"__type":"ThrottlingException","message":"Rate exceeded"}"#
+    let transport = ScriptedTransport([.success((400, throttled)), .success((200, #"{"SecretList":[],"NextToken":null}"#))])
+    let sleeper = SleepRecorder()
+    let retries = RetryLog()
+    let plan = await aws(client(transport, sleeper, retries)).plan(input([item("A", "a")]))
+    #expect(plan.failure == nil)
+    #expect(plan.changes.map(\.action) == [PlannedChange.Action.create])
+    #expect(sleeper.recorded == [.milliseconds(750)])
+    #expect(retries.withLock { $0 } == [RemoteClient.Retry(request: "ListSecrets", status: 400, wait: .milliseconds(750), nextAttempt: 2, maxAttempts: 3)])
+    #expect(transport.asked.withLock { $0 } == ["POST / secretsmanager.ListSecrets", "POST / secretsmanager.ListSecrets"])
+  }
+
+  /// Neighbours: throttled on every try (the listing fails, nothing planned), a 5xx then success, a client error (not
+  /// retried), a connection failure then success.
+  @Test func awsRetryNeighbours() async {
+    let throttled = Result<(Int, String), HTTPTransportError>.success((400, #"{"__type":"ThrottlingException"}"#))
+    let empty = Result<(Int, String), HTTPTransportError>.success((200, #"{"SecretList":[]}"#))
+    let cases: [(String, [Result<(Int, String), HTTPTransportError>], String?, Int)] = [
+      ("always throttled", [throttled, throttled, throttled], "cannot read: 127.0.0.1:9: ListSecrets: 400 ThrottlingException; nothing will be written", 3),
+      ("5xx", [.success((503, "")), empty], nil, 2),
+      ("denied", [.success((400, #"{"__type":"AccessDeniedException","message":"no"}"#))],
+        "cannot read: 127.0.0.1:9: ListSecrets: 400 AccessDeniedException: no (check the credentials from AWS_ACCESS_KEY_ID); nothing will be written", 1),
+      ("connection", [.failure(HTTPTransportError(.connectionFailed, detail: "")), empty], nil, 2),
+    ]
+    for (label, script, failure, tries) in cases {
+      let transport = ScriptedTransport(script)
+      let retries = RetryLog()
+      let plan = await aws(client(transport, SleepRecorder(), retries)).plan(input([item("A", "a")]))
+      #expect(plan.failure == failure, "\(label)")
+      #expect(transport.asked.withLock { $0.count } == tries, "\(label)")
+      #expect(retries.withLock { $0.count } == tries - 1, "\(label)")
+    }
+  }
+
+  @Test func openBaoRetriesAConnectionFailureAndA503() async throws {
+    try await withOpenBao { bao in
+      let transport = ScriptedTransport(
+        [.failure(HTTPTransportError(.connectionFailed, detail: "reset")), .success((503, #"{"errors":["Vault is sealed"]}"#))],
+        then: bao.harness.transport)
+      let sleeper = SleepRecorder()
+      let retries = RetryLog()
+      let destination = OpenBaoDestination(
+        name: "bao", base: bao.base, settings: .init(path: "app/prod"), token: OpenBao.rootToken, tokenSource: "VAULT_TOKEN",
+        client: client(transport, sleeper, retries))
+      let (plan, report) = await sync(destination, input([item("A", "a")]))
+      #expect(plan.failure == nil)
+      #expect(!report.hasFailures)
+      #expect(retries.withLock { $0.map(\.status) } == [nil, 503])
+      #expect(sleeper.recorded == [.milliseconds(750), .milliseconds(1500)])
+      let stored = try await bao.kv("app/prod")
+      #expect(stored == ["A": "a"])
+    }
+  }
+}
