@@ -123,16 +123,21 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
       do {
         response = try await client.send(request, body: body)
       } catch {
-        throw SyncError(.remoteFailed, destination: name, detail: "\(base.authority): \(operation)\(subject.map { " \($0)" } ?? ""): \(error.detail)")
+        throw SyncError(
+          .remoteFailed, destination: name,
+          detail: "\(base.authority): \(operation)\(subject.map { " \($0)" } ?? ""): \(error.detail)")
       }
       // AWS throttles with 400 ThrottlingException: retried like a 5xx (the same body, so the same
       // ClientRequestToken), announced like every retry.
-      guard response.status == 400, String(decoding: response.body.prefix(200), as: UTF8.self).contains("ThrottlingException"),
-        let wait = client.policy.delay(after: .serverError(retryAfterSeconds: nil), attempt: attempt, now: client.now(), jitter: client.jitter())
+      guard response.status == 400,
+        String(decoding: response.body.prefix(200), as: UTF8.self).contains("ThrottlingException"),
+        let wait = client.policy.delay(
+          after: .serverError(retryAfterSeconds: nil), attempt: attempt, now: client.now(), jitter: client.jitter())
       else { break }
       client.onRetry?(
         RemoteClient.Retry(
-          request: "\(operation)", status: 400, wait: wait, nextAttempt: attempt + 1, maxAttempts: client.policy.maxAttempts))
+          request: "\(operation)", status: 400, wait: wait, nextAttempt: attempt + 1,
+          maxAttempts: client.policy.maxAttempts))
       do { try await client.sleep(wait) } catch { break }
       attempt += 1
     }
@@ -144,7 +149,8 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
     var answer = Answer(status: response.status, type: nil, message: nil, body: response.body)
     if !response.isSuccess || response.status >= 300 {
       let decoded = try? JSONDecoder().decode(ErrorBody.self, from: Data(response.body))
-      answer.type = decoded?.__type.map { String($0.split(separator: "#").last ?? Substring($0)) } ?? "HTTP \(response.status)"
+      answer.type =
+        decoded?.__type.map { String($0.split(separator: "#").last ?? Substring($0)) } ?? "HTTP \(response.status)"
       answer.message = decoded?.message ?? decoded?.Message
     }
     return answer
@@ -178,7 +184,9 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
       "GetSecretValue", encode(["SecretId": secretName, "VersionStage": "AWSCURRENT"]), subject: secretName)
     // Missing, or scheduled for deletion (an earlier --prune): absent; a create restores it.
     if answer.type == "ResourceNotFoundException" { return .absent }
-    if answer.type == "InvalidRequestException", answer.message?.lowercased().contains("delet") == true { return .absent }
+    if answer.type == "InvalidRequestException", answer.message?.lowercased().contains("delet") == true {
+      return .absent
+    }
     guard answer.ok else {
       throw SyncError(.remoteFailed, destination: name, detail: failure("GetSecretValue", secretName, answer))
     }
@@ -188,7 +196,8 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
       var VersionId: String?
     }
     guard let value = try? JSONDecoder().decode(Value.self, from: Data(answer.body)) else {
-      throw SyncError(.badResponse, destination: name, detail: "\(base.authority): GetSecretValue \(secretName): not JSON")
+      throw SyncError(
+        .badResponse, destination: name, detail: "\(base.authority): GetSecretValue \(secretName): not JSON")
     }
     return Current(value: value.SecretString, versionID: value.VersionId, exists: true)
   }
@@ -234,7 +243,10 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
         throw SyncError(.remoteFailed, destination: name, detail: failure("ListSecrets", nil, answer))
       }
       for entry in page.SecretList ?? [] where entry.DeletedDate == nil && entry.Name.hasPrefix(settings.prefix) {
-        out.append(Listed(name: entry.Name, managed: entry.Tags?.contains { $0.Key == "managed-by" && $0.Value == "coffer" } ?? false))
+        out.append(
+          Listed(
+            name: entry.Name, managed: entry.Tags?.contains { $0.Key == "managed-by" && $0.Value == "coffer" } ?? false)
+        )
       }
       guard let token = page.NextToken, !token.isEmpty else { return out }
       next = token
@@ -254,7 +266,9 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
   /// The names and values of a per-environment secret; a value that is not a string maps to `nil`.
   func decodeEnvironment(_ current: Current) throws(SyncError) -> [String: String?] {
     guard current.exists else { return [:] }
-    guard let text = current.value, let object = try? JSONDecoder().decode([String: KVValue].self, from: Data(text.utf8)) else {
+    guard let text = current.value,
+      let object = try? JSONDecoder().decode([String: KVValue].self, from: Data(text.utf8))
+    else {
       throw SyncError(
         .badResponse, destination: name,
         detail: "\(base.authority): \(environmentSecret) does not hold a JSON object; Coffer does not rewrite it")
@@ -281,15 +295,18 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
       for item in input.items { planned.set(item.name, snapshot.perName[item.name]?.versionID ?? "absent") }
       if input.prune {
         let names = Set(input.items.map { settings.prefix + $0.name })
-        snapshot.prunable = listed.filter { $0.managed && !names.contains($0.name) }.map { String($0.name.dropFirst(settings.prefix.count)) }
-          .sorted()
+        snapshot.prunable = listed.filter { $0.managed && !names.contains($0.name) }.map {
+          String($0.name.dropFirst(settings.prefix.count))
+        }
+        .sorted()
       }
     }
     return snapshot
   }
 
   static func isNameScalar(_ scalar: Unicode.Scalar) -> Bool {
-    scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "/_+=.@-".unicodeScalars.contains(scalar))
+    scalar.isASCII
+      && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "/_+=.@-".unicodeScalars.contains(scalar))
   }
 
   func diff(_ input: SyncInput, _ snapshot: Snapshot) -> DestinationPlan {
@@ -300,7 +317,8 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
         continue
       }
       if settings.layout == .name {
-        guard (settings.prefix + item.name).unicodeScalars.allSatisfy(Self.isNameScalar), (settings.prefix + item.name).utf8.count <= 512
+        guard (settings.prefix + item.name).unicodeScalars.allSatisfy(Self.isNameScalar),
+          (settings.prefix + item.name).utf8.count <= 512
         else {
           changes.append(PlannedChange(item.name, item.kind, .blocked, reason: "not a valid Secrets Manager name"))
           continue
@@ -316,7 +334,11 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
       case .environment: value = snapshot.environmentData[item.name]
       case .name:
         // Absent; present with a SecretString; present without one (SecretBinary): not Coffer's shape.
-        if let current = snapshot.perName[item.name], current.exists { value = .some(current.value) } else { value = .none }
+        if let current = snapshot.perName[item.name], current.exists {
+          value = .some(current.value)
+        } else {
+          value = .none
+        }
       }
       let remote: RemoteItem
       switch value {
@@ -324,14 +346,17 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
       case .some(.none): remote = .readable(fingerprint: "")
       case .some(.some(let text)): remote = .readable(fingerprint: input.fingerprint(SecretValue(text)))
       }
-      changes.append(input.guarded(SyncDiff.classify(item, remote: remote, record: input.state.record(item.name, item.kind))))
+      changes.append(
+        input.guarded(SyncDiff.classify(item, remote: remote, record: input.state.record(item.name, item.kind))))
     }
     if input.prune {
       let wanted = Set(input.items.map(\.name))
       switch settings.layout {
       case .environment:
         for key in snapshot.environmentData.keys.sorted() where !wanted.contains(key) {
-          guard let kind = [ItemKind.secret, .variable].first(where: { input.state.record(key, $0) != nil }) else { continue }
+          guard let kind = [ItemKind.secret, .variable].first(where: { input.state.record(key, $0) != nil }) else {
+            continue
+          }
           changes.append(PlannedChange(key, kind, .delete))
         }
       case .name:
@@ -356,22 +381,33 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
       var plan = diff(input, snapshot)
       if settings.layout == .environment, let size = environmentSize(input, snapshot, plan), size > Self.maxValueBytes {
         plan = DestinationPlan(
-          destination: name, changes: plan.changes.map {
-            $0.action.writes ? PlannedChange($0.name, $0.kind, .blocked, reason: "\(environmentSecret) would be \(size) bytes; Secrets Manager holds at most 65,536 (use layout: name)") : $0
+          destination: name,
+          changes: plan.changes.map {
+            $0.action.writes
+              ? PlannedChange(
+                $0.name, $0.kind, .blocked,
+                reason:
+                  "\(environmentSecret) would be \(size) bytes; Secrets Manager holds at most 65,536 (use layout: name)"
+              ) : $0
           }, notes: plan.notes)
       }
       return plan
     } catch {
-      return DestinationPlan(destination: name, changes: [], failure: "cannot read: \(error.detail); nothing will be written")
+      return DestinationPlan(
+        destination: name, changes: [], failure: "cannot read: \(error.detail); nothing will be written")
     }
   }
 
-  func environmentJSON(_ input: SyncInput, _ snapshot: Snapshot, _ plan: DestinationPlan, skip: Set<String> = []) -> [UInt8] {
+  func environmentJSON(_ input: SyncInput, _ snapshot: Snapshot, _ plan: DestinationPlan, skip: Set<String> = [])
+    -> [UInt8]
+  {
     var data: [String: String] = [:]
     for (key, value) in snapshot.environmentData { if let value { data[key] = value } }
     let values = Dictionary(input.items.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     for change in plan.writes where !skip.contains(change.name) {
-      if change.action == .delete { data[change.name] = nil } else if let item = values[change.name] {
+      if change.action == .delete {
+        data[change.name] = nil
+      } else if let item = values[change.name] {
         data[item.name] = item.value.revealString()
       }
     }
@@ -406,13 +442,15 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
           input, failure: "\(environmentSecret) would be \(json.count) bytes; Secrets Manager holds at most 65,536",
           progress: progress)
       }
-      let failure = await put(environmentSecret, String(decoding: json, as: UTF8.self), exists: snapshot.environment.exists)
+      let failure = await put(
+        environmentSecret, String(decoding: json, as: UTF8.self), exists: snapshot.environment.exists)
       return current.reportOfSingleWrite(input, failure: failure, progress: progress)
     case .name:
       let values = Dictionary(input.items.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
       let results = await boundedMap(plan.writes, limit: maxConcurrentRequests) { change -> ItemResult in
         let outcome = await write(change, values[change.name], input)
-        let result = ItemResult(name: change.name, kind: change.kind, action: change.action, outcome: outcome, reason: change.reason)
+        let result = ItemResult(
+          name: change.name, kind: change.kind, action: change.action, outcome: outcome, reason: change.reason)
         progress(result)
         return result
       }
@@ -434,7 +472,8 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
         destination: name,
         results: plan.changes.map { change in
           byName["\(change.kind):\(change.name)"]
-            ?? ItemResult(name: change.name, kind: change.kind, action: change.action, outcome: .skipped, reason: change.reason)
+            ?? ItemResult(
+              name: change.name, kind: change.kind, action: change.action, outcome: .skipped, reason: change.reason)
         }, state: state)
     }
   }
@@ -462,7 +501,10 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
       if !exists {
         let answer = try await call(
           "CreateSecret",
-          encode(Create(Name: secretName, SecretString: value, ClientRequestToken: token, Tags: [.init(Key: "managed-by", Value: "coffer")])),
+          encode(
+            Create(
+              Name: secretName, SecretString: value, ClientRequestToken: token,
+              Tags: [.init(Key: "managed-by", Value: "coffer")])),
           subject: secretName)
         if answer.ok { return nil }
         if answer.type == "ResourceExistsException" {
@@ -470,7 +512,9 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
           // else created it since the plan: a conflict, not an overwrite.
           struct Described: Decodable { var DeletedDate: Double? }
           let described = try await call("DescribeSecret", encode(["SecretId": secretName]), subject: secretName)
-          guard described.ok, (try? JSONDecoder().decode(Described.self, from: Data(described.body)))?.DeletedDate != nil else {
+          guard described.ok,
+            (try? JSONDecoder().decode(Described.self, from: Data(described.body)))?.DeletedDate != nil
+          else {
             return "conflict: \(secretName) was created by someone else since the plan; run sync again"
           }
           let restored = try await call("RestoreSecret", encode(["SecretId": secretName]), subject: secretName)
@@ -483,7 +527,8 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
         return failure("CreateSecret", secretName, answer)
       }
       let answer = try await call(
-        "PutSecretValue", encode(Put(SecretId: secretName, SecretString: value, ClientRequestToken: token)), subject: secretName)
+        "PutSecretValue", encode(Put(SecretId: secretName, SecretString: value, ClientRequestToken: token)),
+        subject: secretName)
       return answer.ok ? nil : failure("PutSecretValue", secretName, answer)
     } catch {
       return error.detail
@@ -496,7 +541,8 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
       do throws(SyncError) {
         let answer = try await call(
           "DeleteSecret", encode(DeleteRequest(SecretId: secretName, RecoveryWindowInDays: 30)), subject: secretName)
-        return answer.ok || answer.type == "ResourceNotFoundException" ? .done : .failed(failure("DeleteSecret", secretName, answer))
+        return answer.ok || answer.type == "ResourceNotFoundException"
+          ? .done : .failed(failure("DeleteSecret", secretName, answer))
       } catch {
         return .failed(error.detail)
       }
@@ -518,7 +564,9 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
     if let now = again.changes.first, now.action != change.action {
       return .failed("conflict: \(secretName) changed at the server since the plan; run sync again")
     }
-    if let failure = await put(secretName, item.value.revealString(), exists: current.exists) { return .failed(failure) }
+    if let failure = await put(secretName, item.value.revealString(), exists: current.exists) {
+      return .failed(failure)
+    }
     return .done
   }
 
@@ -536,12 +584,15 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
   /// Every value the destination holds at `AWSCURRENT`, sorted by name.
   /// - Throws: ``SyncError`` when a secret or the listing cannot be read.
   public func values() async throws(SyncError) -> [(name: String, value: SecretValue)] {
-    guard credentials != nil else { throw SyncError(.badInput, destination: name, detail: "no AWS credentials: \(credentialSource)") }
+    guard credentials != nil else {
+      throw SyncError(.badInput, destination: name, detail: "no AWS credentials: \(credentialSource)")
+    }
     switch settings.layout {
     case .environment:
       let current = try await read(environmentSecret)
       guard current.exists else {
-        throw SyncError(.remoteFailed, destination: name, detail: "\(base.authority): the secret \(environmentSecret) does not exist")
+        throw SyncError(
+          .remoteFailed, destination: name, detail: "\(base.authority): the secret \(environmentSecret) does not exist")
       }
       return try decodeEnvironment(current).compactMap { key, value in value.map { (key, SecretValue($0)) } }
         .sorted { $0.name < $1.name }
@@ -553,7 +604,9 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
       var out: [(name: String, value: SecretValue)] = []
       for (secretName, result) in zip(names, reads) {
         let current = try result.get()
-        if let value = current.value { out.append((String(secretName.dropFirst(settings.prefix.count)), SecretValue(value))) }
+        if let value = current.value {
+          out.append((String(secretName.dropFirst(settings.prefix.count)), SecretValue(value)))
+        }
       }
       return out
     }
@@ -564,8 +617,11 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
   public func diagnose() async -> [DoctorCheck] {
     guard credentials != nil else {
       return [
-        DoctorCheck("credentials present", .failed, detail: credentialSource,
-          fix: "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or set AWS_PROFILE (or profile:) to a profile of ~/.aws/credentials"),
+        DoctorCheck(
+          "credentials present", .failed, detail: credentialSource,
+          fix:
+            "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or set AWS_PROFILE (or profile:) to a profile of ~/.aws/credentials"
+        ),
         DoctorCheck("authenticates", .skipped), DoctorCheck("secrets readable", .skipped),
       ]
     }
@@ -576,17 +632,29 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
       switch settings.layout {
       case .environment:
         let current = try await read(environmentSecret)
-        checks.append(DoctorCheck("secrets readable", .ok,
-          detail: current.exists ? "\(environmentSecret) readable" : "\(environmentSecret) does not exist yet; sync creates it"))
+        checks.append(
+          DoctorCheck(
+            "secrets readable", .ok,
+            detail: current.exists
+              ? "\(environmentSecret) readable" : "\(environmentSecret) does not exist yet; sync creates it"))
       case .name:
-        checks.append(DoctorCheck("secrets readable", .ok, detail: "\(listed.count) secrets under \(settings.prefix.isEmpty ? "the account" : settings.prefix)"))
+        checks.append(
+          DoctorCheck(
+            "secrets readable", .ok,
+            detail: "\(listed.count) secrets under \(settings.prefix.isEmpty ? "the account" : settings.prefix)"))
       }
     } catch {
       if checks.count == 1 {
-        checks.append(DoctorCheck("authenticates", .failed, detail: error.detail, fix: "check the credentials and the secretsmanager:ListSecrets permission"))
+        checks.append(
+          DoctorCheck(
+            "authenticates", .failed, detail: error.detail,
+            fix: "check the credentials and the secretsmanager:ListSecrets permission"))
         checks.append(DoctorCheck("secrets readable", .skipped))
       } else {
-        checks.append(DoctorCheck("secrets readable", .failed, detail: error.detail, fix: "grant secretsmanager:GetSecretValue on \(settings.prefix)*"))
+        checks.append(
+          DoctorCheck(
+            "secrets readable", .failed, detail: error.detail,
+            fix: "grant secretsmanager:GetSecretValue on \(settings.prefix)*"))
       }
     }
     return checks
@@ -614,10 +682,12 @@ public enum AWSCredentialsFile {
       let key = String(line[..<equals]).trimmingCharacters(in: " ").lowercased()
       values[key] = String(line[line.index(after: equals)...]).trimmingCharacters(in: " ")
     }
-    guard let id = values["aws_access_key_id"], !id.isEmpty, let secret = values["aws_secret_access_key"], !secret.isEmpty
+    guard let id = values["aws_access_key_id"], !id.isEmpty, let secret = values["aws_secret_access_key"],
+      !secret.isEmpty
     else { return nil }
     return SigV4.Credentials(
-      accessKeyID: id, secretAccessKey: secret, sessionToken: values["aws_session_token"].flatMap { $0.isEmpty ? nil : $0 })
+      accessKeyID: id, secretAccessKey: secret,
+      sessionToken: values["aws_session_token"].flatMap { $0.isEmpty ? nil : $0 })
   }
 }
 

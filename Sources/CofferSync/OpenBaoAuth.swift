@@ -26,7 +26,8 @@ public enum OpenBaoAuth {
   public static func appRole(
     roleID: String, secretID: String, mount: String = "approle", namespace: String?, base: BaseURL, client: RemoteClient
   ) async throws(SyncError) -> String {
-    try await login(mount: mount, body: ["role_id": roleID, "secret_id": secretID], namespace: namespace, base: base, client: client)
+    try await login(
+      mount: mount, body: ["role_id": roleID, "secret_id": secretID], namespace: namespace, base: base, client: client)
   }
 
   /// Logs in with a JWT at a role of the `jwt` auth method.
@@ -49,13 +50,16 @@ public enum OpenBaoAuth {
     mount: String, body: [String: String], namespace: String?, base: BaseURL, client: RemoteClient
   ) async throws(SyncError) -> String {
     let path = "/v1/auth/" + OpenBaoDestination.encodedPath(mount) + "/login"
-    let request = base.request(.post, path, headers: OpenBaoDestination.headers(token: nil, namespace: namespace, json: true))
+    let request = base.request(
+      .post, path, headers: OpenBaoDestination.headers(token: nil, namespace: namespace, json: true))
     let response = try await client.send(request, body: encode(body))
     guard response.status == 200 else {
       let code: SyncError.Code = (400..<500).contains(response.status) ? .accessDenied : .remoteFailed
       throw SyncError(
         code, detail: "login refused: " + OpenBaoDestination.failure(base, request, response, tokenSource: nil),
-        hints: ["check the auth role's bound claims, audience and keys, or the AppRole's role and secret ids (docs/sync.md)"])
+        hints: [
+          "check the auth role's bound claims, audience and keys, or the AppRole's role and secret ids (docs/sync.md)"
+        ])
     }
     struct Answer: Decodable {
       struct Auth: Decodable { var client_token: String? }
@@ -64,7 +68,8 @@ public enum OpenBaoAuth {
     guard let token = (try? JSONDecoder().decode(Answer.self, from: Data(response.body)))?.auth?.client_token,
       !token.isEmpty
     else {
-      throw SyncError(.badResponse, detail: "\(base.authority): \(RemoteClient.describe(request)): the answer has no client token")
+      throw SyncError(
+        .badResponse, detail: "\(base.authority): \(RemoteClient.describe(request)): the answer has no client token")
     }
     return token
   }

@@ -117,9 +117,13 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
   /// One line per server message: `1 error occurred:\n\t* permission denied\n\n` (a wrapped error list) becomes
   /// `permission denied`; other whitespace runs become one space.
   static func cleaned(_ message: String) -> String {
-    var lines = message.split(whereSeparator: \.isNewline).map { $0.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
-      .filter { !$0.isEmpty }
-    if let first = lines.first, first.hasSuffix("occurred:"), first.split(separator: " ").first.map({ Int($0) != nil }) == true {
+    var lines = message.split(whereSeparator: \.isNewline).map {
+      $0.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    }
+    .filter { !$0.isEmpty }
+    if let first = lines.first, first.hasSuffix("occurred:"),
+      first.split(separator: " ").first.map({ Int($0) != nil }) == true
+    {
       lines = lines.dropFirst().map { $0.hasPrefix("* ") ? String($0.dropFirst(2)) : $0 }
     }
     return lines.joined(separator: "; ")
@@ -151,7 +155,9 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
     switch response.status {
     case 200:
       guard let inner = decoded?.data, let metadata = inner.metadata else {
-        throw SyncError(.badResponse, destination: name, detail: "\(base.authority): \(RemoteClient.describe(get)): not a KV v2 answer")
+        throw SyncError(
+          .badResponse, destination: name,
+          detail: "\(base.authority): \(RemoteClient.describe(get)): not a KV v2 answer")
       }
       var data: [String: String?] = [:]
       for (k, v) in inner.data ?? [:] { if case .string(let s) = v { data[k] = s } else { data[k] = .some(nil) } }
@@ -175,9 +181,12 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
     let get = request(.get, kvPath("metadata") + "?list=true")
     let response = try await client.send(get)
     if response.status == 404 { return [] }  // an empty folder
-    guard response.status == 200 else { throw SyncError(.remoteFailed, destination: name, detail: failure(get, response)) }
+    guard response.status == 200 else {
+      throw SyncError(.remoteFailed, destination: name, detail: failure(get, response))
+    }
     guard let listed = try? JSONDecoder().decode(VaultList.self, from: Data(response.body)) else {
-      throw SyncError(.badResponse, destination: name, detail: "\(base.authority): \(RemoteClient.describe(get)): not a listing")
+      throw SyncError(
+        .badResponse, destination: name, detail: "\(base.authority): \(RemoteClient.describe(get)): not a listing")
     }
     return (listed.data?.keys ?? []).filter { !$0.hasSuffix("/") }
   }
@@ -187,7 +196,8 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
     let get = request(.get, kvPath("metadata", key))
     let response = try await client.send(get)
     if response.status == 404 { return ([:], true) }
-    guard response.status == 200, let meta = try? JSONDecoder().decode(VaultMetadata.self, from: Data(response.body)).data
+    guard response.status == 200,
+      let meta = try? JSONDecoder().decode(VaultMetadata.self, from: Data(response.body)).data
     else { throw SyncError(.remoteFailed, destination: name, detail: failure(get, response)) }
     let current = meta.versions?[String(meta.current_version ?? 0)]
     let deleted = current.map { !($0.deletion_time ?? "").isEmpty || ($0.destroyed ?? false) } ?? true
@@ -252,7 +262,8 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
     var changes: [PlannedChange] = []
     for item in input.items {
       guard item.value.isValidUTF8 else {
-        changes.append(PlannedChange(item.name, item.kind, .blocked, reason: "value is not UTF-8 text, which KV's JSON needs"))
+        changes.append(
+          PlannedChange(item.name, item.kind, .blocked, reason: "value is not UTF-8 text, which KV's JSON needs"))
         continue
       }
       let (remote, wrongShape) = remote(item, snapshot, input)
@@ -268,8 +279,9 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
       case .environment:
         let secret = snapshot.environment
         for key in secret.data.keys.sorted() where !wanted.contains(key) {
-          guard let kind = [ItemKind.secret, .variable].first(where: { input.state.record(key, $0) != nil })
-            ?? (secret.isCoffers ? .secret : nil)
+          guard
+            let kind = [ItemKind.secret, .variable].first(where: { input.state.record(key, $0) != nil })
+              ?? (secret.isCoffers ? .secret : nil)
           else { continue }
           changes.append(PlannedChange(key, kind, .delete))
         }
@@ -343,17 +355,21 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
       // partial write, so a map with such keys cannot be written back faithfully.
       if snapshot.environment.data.values.contains(where: { $0 == nil }) {
         return current.reportOfSingleWrite(
-          input, failure: "\(display()) holds values that are not strings; Coffer does not rewrite it", progress: progress)
+          input, failure: "\(display()) holds values that are not strings; Coffer does not rewrite it",
+          progress: progress)
       }
       for change in current.writes where conflicts[change.name] == nil {
-        if change.action == .delete { data[change.name] = nil } else if let item = values[change.name] {
+        if change.action == .delete {
+          data[change.name] = nil
+        } else if let item = values[change.name] {
           data[item.name] = item.value.revealString()
         }
       }
       let post = request(.post, kvPath("data"), json: true)
       let response: RemoteClient.Response
       do {
-        response = try await client.send(post, body: encode(KVWrite(options: .init(cas: snapshot.environment.version), data: data)))
+        response = try await client.send(
+          post, body: encode(KVWrite(options: .init(cas: snapshot.environment.version), data: data)))
       } catch {
         return finish(current, input, failure: error.detail, conflicts: conflicts, progress: progress)
       }
@@ -378,7 +394,8 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
         current = DestinationPlan(
           destination: name,
           changes: planned.changes.map { change in
-            conflicts[change.name] != nil ? change : current.changes.first { $0.name == change.name && $0.kind == change.kind } ?? change
+            conflicts[change.name] != nil
+              ? change : current.changes.first { $0.name == change.name && $0.kind == change.kind } ?? change
           } + current.changes.filter { c in !planned.changes.contains { $0.name == c.name && $0.kind == c.kind } },
           notes: planned.notes)
         continue
@@ -420,7 +437,9 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
       progress(result)
       report.results.append(result)
     }
-    let order = Dictionary(plan.changes.enumerated().map { ("\($0.element.kind):\($0.element.name)", $0.offset) }, uniquingKeysWith: { a, _ in a })
+    let order = Dictionary(
+      plan.changes.enumerated().map { ("\($0.element.kind):\($0.element.name)", $0.offset) },
+      uniquingKeysWith: { a, _ in a })
     report.results.sort { (order["\($0.kind):\($0.name)"] ?? 0) < (order["\($1.kind):\($1.name)"] ?? 0) }
     return report
   }
@@ -449,7 +468,8 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
     let values = Dictionary(input.items.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     let results = await boundedMap(plan.writes, limit: maxConcurrentRequests) { change -> (ItemResult, String?) in
       let (outcome, note) = await write(change, values[change.name], input)
-      let result = ItemResult(name: change.name, kind: change.kind, action: change.action, outcome: outcome, reason: change.reason)
+      let result = ItemResult(
+        name: change.name, kind: change.kind, action: change.action, outcome: outcome, reason: change.reason)
       progress(result)
       return (result, note)
     }
@@ -470,7 +490,8 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
     let byName = Dictionary(results.map { ("\($0.0.kind):\($0.0.name)", $0.0) }, uniquingKeysWith: { a, _ in a })
     let all = plan.changes.map { change in
       byName["\(change.kind):\(change.name)"]
-        ?? ItemResult(name: change.name, kind: change.kind, action: change.action, outcome: .skipped, reason: change.reason)
+        ?? ItemResult(
+          name: change.name, kind: change.kind, action: change.action, outcome: .skipped, reason: change.reason)
     }
     return SyncReport(destination: name, results: all, state: state, notes: results.compactMap(\.1))
   }
@@ -502,7 +523,8 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
     if let again = now.changes.first, again.action != change.action || changedSincePlan {
       return (
         .failed(
-          "conflict: \(display(change.name)) changed at the server since the plan (now version \(secret.version)); run sync again"),
+          "conflict: \(display(change.name)) changed at the server since the plan (now version \(secret.version)); run sync again"
+        ),
         nil
       )
     }
@@ -513,7 +535,8 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
       if response.status == 400, Self.isCASMismatch(response) {
         return (
           .failed(
-            "conflict: \(display(change.name)) was written by someone else while Coffer was writing (cas \(secret.version)); run sync again"),
+            "conflict: \(display(change.name)) was written by someone else while Coffer was writing (cas \(secret.version)); run sync again"
+          ),
           nil
         )
       }
@@ -530,7 +553,9 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
   // MARK: - Pull
 
   public func pull() async throws(SyncError) -> [PulledValue] {
-    guard token != nil else { throw SyncError(.badInput, destination: name, detail: "no token: \(tokenSource) is not set") }
+    guard token != nil else {
+      throw SyncError(.badInput, destination: name, detail: "no token: \(tokenSource) is not set")
+    }
     return try await values().map { PulledValue(name: $0.name, value: $0.value, kind: .secret) }
   }
 
@@ -541,7 +566,8 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
     case .environment:
       let secret = try await readSecret(nil)
       guard secret.exists else {
-        throw SyncError(.remoteFailed, destination: name, detail: "\(base.authority): the KV secret \(display()) does not exist")
+        throw SyncError(
+          .remoteFailed, destination: name, detail: "\(base.authority): the KV secret \(display()) does not exist")
       }
       return secret.data.compactMap { key, value in value.map { (key, SecretValue($0)) } }.sorted { $0.name < $1.name }
     case .name:
@@ -563,7 +589,8 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
   public func diagnose() async -> [DoctorCheck] {
     guard token != nil else {
       return [
-        DoctorCheck("token present", .failed, detail: "\(tokenSource) is not set",
+        DoctorCheck(
+          "token present", .failed, detail: "\(tokenSource) is not set",
           fix: "export \(tokenSource)=<a token>, or use auth: approle, jwt or oidc (docs/sync.md)"),
         DoctorCheck("authenticates", .skipped), DoctorCheck("has permission", .skipped),
         DoctorCheck("secret readable", .skipped),
@@ -574,8 +601,10 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
     do {
       let response = try await client.send(lookup)
       guard response.status == 200 else {
-        checks.append(DoctorCheck("authenticates", .failed, detail: failure(lookup, response),
-          fix: "the token from \(tokenSource) is wrong, expired or for another namespace"))
+        checks.append(
+          DoctorCheck(
+            "authenticates", .failed, detail: failure(lookup, response),
+            fix: "the token from \(tokenSource) is wrong, expired or for another namespace"))
         return checks + [DoctorCheck("has permission", .skipped), DoctorCheck("secret readable", .skipped)]
       }
       checks.append(DoctorCheck("authenticates", .ok))
@@ -588,14 +617,19 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
     let capabilities = request(.post, "/v1/sys/capabilities-self", json: true)
     do {
       let response = try await client.send(capabilities, body: encode(["paths": [probe]]))
-      let granted = (try? JSONDecoder().decode([String: CapabilityList].self, from: Data(response.body)))?[probe]?.list ?? []
+      let granted =
+        (try? JSONDecoder().decode([String: CapabilityList].self, from: Data(response.body)))?[probe]?.list ?? []
       let needed = ["create", "update", "read"]
       if response.status == 200, granted.contains("root") || needed.allSatisfy(granted.contains) {
         checks.append(DoctorCheck("has permission", .ok, detail: "create, update, read on \(probe)"))
       } else {
-        checks.append(DoctorCheck("has permission", .failed,
-          detail: response.status == 200 ? "\(probe): \(granted.isEmpty ? "no capabilities" : granted.joined(separator: ", "))" : failure(capabilities, response),
-          fix: "grant the token's policy create, update, read (and list for layout: name) on \(probe)"))
+        checks.append(
+          DoctorCheck(
+            "has permission", .failed,
+            detail: response.status == 200
+              ? "\(probe): \(granted.isEmpty ? "no capabilities" : granted.joined(separator: ", "))"
+              : failure(capabilities, response),
+            fix: "grant the token's policy create, update, read (and list for layout: name) on \(probe)"))
         return checks + [DoctorCheck("secret readable", .skipped)]
       }
     } catch {
@@ -606,15 +640,20 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
       switch settings.layout {
       case .environment:
         let secret = try await readSecret(nil)
-        checks.append(DoctorCheck("secret readable", .ok,
-          detail: secret.exists ? "\(display()) version \(secret.version)" : "\(display()) does not exist yet; sync creates it"))
+        checks.append(
+          DoctorCheck(
+            "secret readable", .ok,
+            detail: secret.exists
+              ? "\(display()) version \(secret.version)" : "\(display()) does not exist yet; sync creates it"))
       case .name:
         let names = try await list()
         checks.append(DoctorCheck("secret readable", .ok, detail: "\(display()): \(names.count) secrets listed"))
       }
     } catch {
-      checks.append(DoctorCheck("secret readable", .failed, detail: error.detail,
-        fix: "grant the token's policy read (and list) on \(display())"))
+      checks.append(
+        DoctorCheck(
+          "secret readable", .failed, detail: error.detail,
+          fix: "grant the token's policy read (and list) on \(display())"))
     }
     return checks
   }

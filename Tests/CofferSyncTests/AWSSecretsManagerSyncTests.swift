@@ -129,7 +129,9 @@ struct Moto {
       sleep: { await sleeper.sleep($0) }, now: { Int64(Date().timeIntervalSince1970) }, jitter: { 0.5 })
   }
 
-  func destination(prefix: String = "app/prod/", layout: DestinationSpec.Layout = .name, environment: String = "production")
+  func destination(
+    prefix: String = "app/prod/", layout: DestinationSpec.Layout = .name, environment: String = "production"
+  )
     -> AWSSecretsManagerDestination
   {
     AWSSecretsManagerDestination(
@@ -143,8 +145,10 @@ struct Moto {
   func call(_ operation: String, _ body: [String: Any]) async throws -> (status: Int, json: [String: Any]) {
     let bytes = Array(try JSONSerialization.data(withJSONObject: body))
     let signed = SigV4.sign(
-      method: "POST", path: "/", headers: [("host", "127.0.0.1:\(server.port)"), ("x-amz-target", "secretsmanager.\(operation)")],
-      body: bytes, region: "us-east-1", service: "secretsmanager", amzDate: SigV4.amzDate(secondsSinceEpoch: Int64(Date().timeIntervalSince1970)),
+      method: "POST", path: "/",
+      headers: [("host", "127.0.0.1:\(server.port)"), ("x-amz-target", "secretsmanager.\(operation)")],
+      body: bytes, region: "us-east-1", service: "secretsmanager",
+      amzDate: SigV4.amzDate(secondsSinceEpoch: Int64(Date().timeIntervalSince1970)),
       credentials: Self.credentials)
     var fields = HTTPFields()
     fields[.contentType] = "application/x-amz-json-1.1"
@@ -190,7 +194,10 @@ func withMoto(_ body: (Moto) async throws -> Void) async throws {
       #expect(!report.hasFailures, "\(report.results)")
       if layout == .name {
         for (name, value) in values {
-          do { let got1 = try await moto.value("app/prod/\(name)").map { Array($0.utf8) }; #expect(got1 == Array(value.utf8), "\(name)") }
+          do {
+            let got1 = try await moto.value("app/prod/\(name)").map { Array($0.utf8) }
+            #expect(got1 == Array(value.utf8), "\(name)")
+          }
         }
       } else {
         let json = try #require(try await moto.value("app/prod/production"))
@@ -234,7 +241,8 @@ func withMoto(_ body: (Moto) async throws -> Void) async throws {
         try await moto.call("PutSecretValue", ["SecretId": "app/prod/A", "SecretString": "by-hand"])
       } else {
         try await moto.call(
-          "PutSecretValue", ["SecretId": "app/prod/production", "SecretString": #"{"A":"by-hand","B":"coffer-b","THEIRS":"t"}"#])
+          "PutSecretValue",
+          ["SecretId": "app/prod/production", "SecretString": #"{"A":"by-hand","B":"coffer-b","THEIRS":"t"}"#])
       }
       let plan = await moto.destination(layout: layout).plan(input(items, state: first.state))
       #expect(plan.action(of: "A") == .drifted)
@@ -242,7 +250,10 @@ func withMoto(_ body: (Moto) async throws -> Void) async throws {
       let (_, second) = await sync(moto.destination(layout: layout), input(items, state: first.state))
       #expect(second.outcome(of: "A") == .done)
       if layout == .name {
-        do { let got2 = try await moto.value("app/prod/A"); #expect(got2 == "coffer-a") }
+        do {
+          let got2 = try await moto.value("app/prod/A")
+          #expect(got2 == "coffer-a")
+        }
       } else {
         let json = try #require(try await moto.value("app/prod/production"))
         let decoded = try JSONDecoder().decode([String: String].self, from: Data(json.utf8))
@@ -262,19 +273,36 @@ func withMoto(_ body: (Moto) async throws -> Void) async throws {
       let report = await destination.apply(plan, wanted, progress: { _ in })
       #expect(report.outcome(of: "A") == .done)
       #expect(report.outcome(of: "C") == .done)
-      #expect(report.outcome(of: "B") == .failed("conflict: app/prod/B changed at the server since the plan; run sync again"))
-      do { let got3 = try await moto.value("app/prod/B"); #expect(got3 == "someone-else") }
+      #expect(
+        report.outcome(of: "B") == .failed("conflict: app/prod/B changed at the server since the plan; run sync again"))
+      do {
+        let got3 = try await moto.value("app/prod/B")
+        #expect(got3 == "someone-else")
+      }
     }
   }
 
   @Test func retriedWritesReuseTheirClientRequestToken() async throws {
     try await withMoto { moto in
       // The same token twice with the same value is one version (idempotent); with another value, refused.
-      let put: [String: Any] = ["Name": "app/prod/T", "SecretString": "v1", "ClientRequestToken": "11111111-2222-3333-4444-555555555555"]
-      do { let got4 = try await moto.call("CreateSecret", put).status; #expect(got4 == 200) }
-      let same: [String: Any] = ["SecretId": "app/prod/T", "SecretString": "v2", "ClientRequestToken": "21111111-2222-3333-4444-555555555555"]
-      do { let got5 = try await moto.call("PutSecretValue", same).status; #expect(got5 == 200) }
-      do { let got6 = try await moto.call("PutSecretValue", same).status; #expect(got6 == 200) }
+      let put: [String: Any] = [
+        "Name": "app/prod/T", "SecretString": "v1", "ClientRequestToken": "11111111-2222-3333-4444-555555555555",
+      ]
+      do {
+        let got4 = try await moto.call("CreateSecret", put).status
+        #expect(got4 == 200)
+      }
+      let same: [String: Any] = [
+        "SecretId": "app/prod/T", "SecretString": "v2", "ClientRequestToken": "21111111-2222-3333-4444-555555555555",
+      ]
+      do {
+        let got5 = try await moto.call("PutSecretValue", same).status
+        #expect(got5 == 200)
+      }
+      do {
+        let got6 = try await moto.call("PutSecretValue", same).status
+        #expect(got6 == 200)
+      }
       var different = same
       different["SecretString"] = "v3"
       let refused = try await moto.call("PutSecretValue", different)
@@ -308,19 +336,28 @@ func withMoto(_ body: (Moto) async throws -> Void) async throws {
       #expect(report.outcome(of: "B") == .done)
       let described = try await moto.call("DescribeSecret", ["SecretId": "app/prod/B"])
       #expect(described.json["DeletedDate"] is Double)  // scheduled, not gone
-      do { let got7 = try await moto.value("app/prod/THEIRS"); #expect(got7 == "t") }
+      do {
+        let got7 = try await moto.value("app/prod/THEIRS")
+        #expect(got7 == "t")
+      }
       // Wanted again: restored and given the value.
       let (again, back) = await sync(moto.destination(), input([item("A", "a"), item("B", "b2")], state: report.state))
       #expect(again.action(of: "B") == .create)
       #expect(!back.hasFailures, "\(back.results)")
-      do { let got8 = try await moto.value("app/prod/B"); #expect(got8 == "b2") }
+      do {
+        let got8 = try await moto.value("app/prod/B")
+        #expect(got8 == "b2")
+      }
     }
   }
 
   @Test func blocksWhatSecretsManagerCannotHold() async throws {
     try await withMoto { moto in
       let plan = await moto.destination().plan(
-        input([item("BIG", String(repeating: "x", count: 65_537)), item("EMPTY", ""), item("OK", String(repeating: "y", count: 65_536))]))
+        input([
+          item("BIG", String(repeating: "x", count: 65_537)), item("EMPTY", ""),
+          item("OK", String(repeating: "y", count: 65_536)),
+        ]))
       #expect(plan.action(of: "BIG") == .blocked)
       #expect(plan.action(of: "EMPTY") == .blocked)
       #expect(plan.action(of: "OK") == .create)
@@ -343,7 +380,8 @@ func withMoto(_ body: (Moto) async throws -> Void) async throws {
     let harness = Harness()
     let port = try LocalServer.freePort()
     let gone = AWSSecretsManagerDestination(
-      name: "aws", base: BaseURL("http://127.0.0.1:\(port)")!, settings: .init(region: "us-east-1", prefix: "p/", layout: .name),
+      name: "aws", base: BaseURL("http://127.0.0.1:\(port)")!,
+      settings: .init(region: "us-east-1", prefix: "p/", layout: .name),
       environment: "production", credentials: Moto.credentials, credentialSource: "AWS_ACCESS_KEY_ID",
       client: harness.client(attempts: 2))
     let plan = await gone.plan(input([item("A", "a")], prune: true))
@@ -368,7 +406,9 @@ final class ScriptedTransport: HTTPTransport {
     -> (HTTPResponse, [UInt8])
   {
     let target = request.headerFields[HTTPField.Name("X-Amz-Target")!] ?? ""
-    asked.withLock { $0.append("\(request.method.rawValue) \(request.path ?? "") \(target)".trimmingCharacters(in: .whitespaces)) }
+    asked.withLock {
+      $0.append("\(request.method.rawValue) \(request.path ?? "") \(target)".trimmingCharacters(in: .whitespaces))
+    }
     let next = script.withLock { $0.isEmpty ? nil : $0.removeFirst() }
     switch next {
     case .success(let (status, body)): return (HTTPResponse(status: .init(code: status)), Array(body.utf8))
@@ -390,27 +430,37 @@ final class ScriptedTransport: HTTPTransport {
 
   func client(_ transport: any HTTPTransport, _ sleeper: SleepRecorder, _ retries: RetryLog) -> RemoteClient {
     RemoteClient(
-      transport: transport, policy: RetryPolicy(maxAttempts: 3), timeout: .seconds(60), sleep: { await sleeper.sleep($0) },
+      transport: transport, policy: RetryPolicy(maxAttempts: 3), timeout: .seconds(60),
+      sleep: { await sleeper.sleep($0) },
       now: { 1_440_938_160 }, jitter: { 0.5 }, onRetry: { retry in retries.events.withLock { $0.append(retry) } })
   }
 
   func aws(_ client: RemoteClient) -> AWSSecretsManagerDestination {
     AWSSecretsManagerDestination(
-      name: "aws", base: BaseURL("http://127.0.0.1:9")!, settings: .init(region: "us-east-1", prefix: "p/", layout: .name),
-      environment: "production", credentials: SigV4Tests.credentials, credentialSource: "AWS_ACCESS_KEY_ID", client: client)
+      name: "aws", base: BaseURL("http://127.0.0.1:9")!,
+      settings: .init(region: "us-east-1", prefix: "p/", layout: .name),
+      environment: "production", credentials: SigV4Tests.credentials, credentialSource: "AWS_ACCESS_KEY_ID",
+      client: client)
   }
 
   @Test func awsThrottlingIsRetriedWithTheSameRequest() async {
     let throttled = #"{"__type":"ThrottlingException","message":"Rate exceeded"}"#
-    let transport = ScriptedTransport([.success((400, throttled)), .success((200, #"{"SecretList":[],"NextToken":null}"#))])
+    let transport = ScriptedTransport([
+      .success((400, throttled)), .success((200, #"{"SecretList":[],"NextToken":null}"#)),
+    ])
     let sleeper = SleepRecorder()
     let retries = RetryLog()
     let plan = await aws(client(transport, sleeper, retries)).plan(input([item("A", "a")]))
     #expect(plan.failure == nil)
     #expect(plan.changes.map(\.action) == [PlannedChange.Action.create])
     #expect(sleeper.recorded == [.milliseconds(750)])
-    #expect(retries.withLock { $0 } == [RemoteClient.Retry(request: "ListSecrets", status: 400, wait: .milliseconds(750), nextAttempt: 2, maxAttempts: 3)])
-    #expect(transport.asked.withLock { $0 } == ["POST / secretsmanager.ListSecrets", "POST / secretsmanager.ListSecrets"])
+    #expect(
+      retries.withLock { $0 } == [
+        RemoteClient.Retry(
+          request: "ListSecrets", status: 400, wait: .milliseconds(750), nextAttempt: 2, maxAttempts: 3)
+      ])
+    #expect(
+      transport.asked.withLock { $0 } == ["POST / secretsmanager.ListSecrets", "POST / secretsmanager.ListSecrets"])
   }
 
   /// Neighbours: throttled on every try (the listing fails, nothing planned), a 5xx then success, a client error (not
@@ -419,10 +469,16 @@ final class ScriptedTransport: HTTPTransport {
     let throttled = Result<(Int, String), HTTPTransportError>.success((400, #"{"__type":"ThrottlingException"}"#))
     let empty = Result<(Int, String), HTTPTransportError>.success((200, #"{"SecretList":[]}"#))
     let cases: [(String, [Result<(Int, String), HTTPTransportError>], String?, Int)] = [
-      ("always throttled", [throttled, throttled, throttled], "cannot read: 127.0.0.1:9: ListSecrets: 400 ThrottlingException; nothing will be written", 3),
+      (
+        "always throttled", [throttled, throttled, throttled],
+        "cannot read: 127.0.0.1:9: ListSecrets: 400 ThrottlingException; nothing will be written", 3
+      ),
       ("5xx", [.success((503, "")), empty], nil, 2),
-      ("denied", [.success((400, #"{"__type":"AccessDeniedException","message":"no"}"#))],
-        "cannot read: 127.0.0.1:9: ListSecrets: 400 AccessDeniedException: no (check the credentials from AWS_ACCESS_KEY_ID); nothing will be written", 1),
+      (
+        "denied", [.success((400, #"{"__type":"AccessDeniedException","message":"no"}"#))],
+        "cannot read: 127.0.0.1:9: ListSecrets: 400 AccessDeniedException: no (check the credentials from AWS_ACCESS_KEY_ID); nothing will be written",
+        1
+      ),
       ("connection", [.failure(HTTPTransportError(.connectionFailed, detail: "")), empty], nil, 2),
     ]
     for (label, script, failure, tries) in cases {
@@ -438,12 +494,16 @@ final class ScriptedTransport: HTTPTransport {
   @Test func openBaoRetriesAConnectionFailureAndA503() async throws {
     try await withOpenBao { bao in
       let transport = ScriptedTransport(
-        [.failure(HTTPTransportError(.connectionFailed, detail: "reset")), .success((503, #"{"errors":["Vault is sealed"]}"#))],
+        [
+          .failure(HTTPTransportError(.connectionFailed, detail: "reset")),
+          .success((503, #"{"errors":["Vault is sealed"]}"#)),
+        ],
         then: bao.harness.transport)
       let sleeper = SleepRecorder()
       let retries = RetryLog()
       let destination = OpenBaoDestination(
-        name: "bao", base: bao.base, settings: .init(path: "app/prod"), token: OpenBao.rootToken, tokenSource: "VAULT_TOKEN",
+        name: "bao", base: bao.base, settings: .init(path: "app/prod"), token: OpenBao.rootToken,
+        tokenSource: "VAULT_TOKEN",
         client: client(transport, sleeper, retries))
       let (plan, report) = await sync(destination, input([item("A", "a")]))
       #expect(plan.failure == nil)

@@ -33,7 +33,10 @@ final class RecordingTransport: HTTPTransport {
     hook.withLock {
       $0 = { request in
         guard "\(request.method.rawValue) \(request.path ?? "")".hasPrefix(prefix),
-          fired.withLock({ done in defer { done = true }; return !done })
+          fired.withLock({ done in
+            defer { done = true }
+            return !done
+          })
         else { return }
         await action()
       }
@@ -97,7 +100,10 @@ struct OpenBao {
 
   /// A token whose policy is `policy` (HCL).
   func token(policy: String, named name: String) async throws -> String {
-    do { let got1 = try await admin(.put, "/v1/sys/policies/acl/" + name, ["policy": policy]).status; #expect(got1 == 204) }
+    do {
+      let got1 = try await admin(.put, "/v1/sys/policies/acl/" + name, ["policy": policy]).status
+      #expect(got1 == 204)
+    }
     let (_, json) = try await admin(.post, "/v1/auth/token/create", ["policies": [name], "ttl": "1h"])
     return try #require((json["auth"] as? [String: Any])?["client_token"] as? String)
   }
@@ -195,7 +201,10 @@ func withOpenBao(_ body: (OpenBao) async throws -> Void) async throws {
       let restored =
         layout == .environment ? try await bao.kv("app/prod")?["A"] : try await bao.kv("app/prod/A")?["value"]
       #expect(restored == "coffer-a")
-      if layout == .environment { let got2 = try await bao.kv("app/prod")?["THEIRS"]; #expect(got2 == "keep") }
+      if layout == .environment {
+        let got2 = try await bao.kv("app/prod")?["THEIRS"]
+        #expect(got2 == "keep")
+      }
     }
   }
 
@@ -217,7 +226,9 @@ func withOpenBao(_ body: (OpenBao) async throws -> Void) async throws {
         Issue.record("B did not fail")
         return
       }
-      #expect(why == "conflict: secret/app/prod/B was written by someone else while Coffer was writing (cas 1); run sync again")
+      #expect(
+        why
+          == "conflict: secret/app/prod/B was written by someone else while Coffer was writing (cas 1); run sync again")
       let stored = try await bao.kv("app/prod/B")
       #expect(stored?["value"] == "someone-else")  // no lost update
       #expect(report.state.record("B", .secret)?.fingerprint == testFingerprint(SecretValue("b1")))
@@ -237,7 +248,9 @@ func withOpenBao(_ body: (OpenBao) async throws -> Void) async throws {
         Issue.record("B did not fail")
         return
       }
-      #expect(why.hasPrefix("conflict: secret/app/prod key B was changed at the server while Coffer was writing (cas 1 is now 2)"))
+      #expect(
+        why.hasPrefix(
+          "conflict: secret/app/prod key B was changed at the server while Coffer was writing (cas 1 is now 2)"))
       let stored = try await bao.kv("app/prod")
       #expect(stored == ["A": "a2", "B": "theirs", "OTHER": "x"])
     }
@@ -280,16 +293,30 @@ func withOpenBao(_ body: (OpenBao) async throws -> Void) async throws {
       let (_, first) = await sync(bao.destination(layout: .name), input([item("A", "a"), item("B", "b")]))
       #expect(!first.hasFailures)
       try await bao.write("app/prod/THEIRS", ["value": "not coffer's"])
-      let (plan, report) = await sync(bao.destination(layout: .name), input([item("A", "a")], state: first.state, prune: true))
+      let (plan, report) = await sync(
+        bao.destination(layout: .name), input([item("A", "a")], state: first.state, prune: true))
       #expect(plan.changes.map { "\($0.action) \($0.name)" } == ["unchanged A", "delete B"])
       #expect(report.outcome(of: "B") == .done)
       #expect(bao.recording.requests.contains("DELETE /v1/secret/data/app/prod/B"))
-      #expect(!bao.recording.requests.contains { $0.contains("/destroy/") || $0.hasPrefix("DELETE /v1/secret/metadata") })
+      #expect(
+        !bao.recording.requests.contains { $0.contains("/destroy/") || $0.hasPrefix("DELETE /v1/secret/metadata") })
       // Soft: the version is still there and can be undeleted.
-      do { let got3 = try await bao.kv("app/prod/B"); #expect(got3 == nil) }
-      do { let got4 = try await bao.admin(.post, "/v1/secret/undelete/app/prod/B", ["versions": [1]]).status; #expect(got4 == 204) }
-      do { let got5 = try await bao.kv("app/prod/B"); #expect(got5 == ["value": "b"]) }
-      do { let got6 = try await bao.kv("app/prod/THEIRS"); #expect(got6 == ["value": "not coffer's"]) }
+      do {
+        let got3 = try await bao.kv("app/prod/B")
+        #expect(got3 == nil)
+      }
+      do {
+        let got4 = try await bao.admin(.post, "/v1/secret/undelete/app/prod/B", ["versions": [1]]).status
+        #expect(got4 == 204)
+      }
+      do {
+        let got5 = try await bao.kv("app/prod/B")
+        #expect(got5 == ["value": "b"])
+      }
+      do {
+        let got6 = try await bao.kv("app/prod/THEIRS")
+        #expect(got6 == ["value": "not coffer's"])
+      }
     }
   }
 
@@ -301,7 +328,10 @@ func withOpenBao(_ body: (OpenBao) async throws -> Void) async throws {
         bao.destination(path: "shared/prod"), input([item("A", "a")], state: state, prune: true))
       #expect(plan.changes.map { "\($0.action) \($0.name)" } == ["create A", "delete OLD"])
       #expect(!report.hasFailures)
-      do { let got7 = try await bao.kv("shared/prod"); #expect(got7 == ["A": "a", "THEIRS": "x"]) }
+      do {
+        let got7 = try await bao.kv("shared/prod")
+        #expect(got7 == ["A": "a", "THEIRS": "x"])
+      }
     }
   }
 
@@ -310,28 +340,43 @@ func withOpenBao(_ body: (OpenBao) async throws -> Void) async throws {
       let (_, first) = await sync(bao.destination(layout: .name), input([item("A", "a"), item("B", "b")]))
       #expect(!first.hasFailures)
       let noList = try await bao.token(
-        policy: #"path "secret/data/app/prod/*" { capabilities = ["create", "update", "read", "delete"] }"#, named: "nolist")
+        policy: #"path "secret/data/app/prod/*" { capabilities = ["create", "update", "read", "delete"] }"#,
+        named: "nolist")
       bao.recording.reset()
       let (plan, report) = await sync(
         bao.destination(layout: .name, token: noList), input([item("A", "a")], state: first.state, prune: true))
-      #expect(plan.failure?.hasPrefix("cannot read secret/app/prod: 127.0.0.1:\(bao.server.port): GET /v1/secret/metadata/app/prod: 403") == true)
+      #expect(
+        plan.failure?.hasPrefix(
+          "cannot read secret/app/prod: 127.0.0.1:\(bao.server.port): GET /v1/secret/metadata/app/prod: 403") == true)
       #expect(plan.failure?.hasSuffix("; nothing will be written") == true)
       #expect(report.results.isEmpty)
       #expect(bao.recording.writes == [])
-      do { let got8 = try await bao.kv("app/prod/B"); #expect(got8 == ["value": "b"]) }
+      do {
+        let got8 = try await bao.kv("app/prod/B")
+        #expect(got8 == ["value": "b"])
+      }
     }
   }
 
   @Test func writesIntoANamespace() async throws {
     try await withOpenBao { bao in
-      do { let got9 = try await bao.admin(.post, "/v1/sys/namespaces/team", [String: String]()).status; #expect(got9 == 200) }
+      do {
+        let got9 = try await bao.admin(.post, "/v1/sys/namespaces/team", [String: String]()).status
+        #expect(got9 == 200)
+      }
       let mounted = try await bao.admin(
         .post, "/v1/sys/mounts/secret", ["type": "kv", "options": ["version": "2"]], namespace: "team")
       #expect(mounted.status == 204)
       let (_, report) = await sync(bao.destination(namespace: "team"), input([item("A", "in-team")]))
       #expect(!report.hasFailures)
-      do { let got10 = try await bao.kv("app/prod", namespace: "team"); #expect(got10 == ["A": "in-team"]) }
-      do { let got11 = try await bao.kv("app/prod"); #expect(got11 == nil) }
+      do {
+        let got10 = try await bao.kv("app/prod", namespace: "team")
+        #expect(got10 == ["A": "in-team"])
+      }
+      do {
+        let got11 = try await bao.kv("app/prod")
+        #expect(got11 == nil)
+      }
     }
   }
 
@@ -352,7 +397,8 @@ func withOpenBao(_ body: (OpenBao) async throws -> Void) async throws {
       let checks = await bao.destination().diagnose()
       #expect(checks.map(\.status) == [.ok, .ok, .ok, .ok])
       #expect(checks.last?.detail == "secret/app/prod does not exist yet; sync creates it")
-      let readOnly = try await bao.token(policy: #"path "secret/data/app/prod" { capabilities = ["read"] }"#, named: "ro")
+      let readOnly = try await bao.token(
+        policy: #"path "secret/data/app/prod" { capabilities = ["read"] }"#, named: "ro")
       let limited = await bao.destination(token: readOnly).diagnose()
       #expect(limited.map(\.status) == [.ok, .ok, .failed, .skipped])
       #expect(limited[2].detail == "secret/data/app/prod: read")
@@ -369,19 +415,27 @@ func withOpenBao(_ body: (OpenBao) async throws -> Void) async throws {
       data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
         .replacingOccurrences(of: "=", with: "")
     }
-    let header = part(try JSONSerialization.data(withJSONObject: ["alg": "ES256", "typ": "JWT"], options: [.sortedKeys]))
+    let header = part(
+      try JSONSerialization.data(withJSONObject: ["alg": "ES256", "typ": "JWT"], options: [.sortedKeys]))
     let payload = part(try JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys]))
     let signature = try key.signature(for: Data("\(header).\(payload)".utf8))
     return "\(header).\(payload).\(part(signature.rawRepresentation))"
   }
 
   func configureJWT(_ bao: OpenBao, key: P256.Signing.PrivateKey) async throws {
-    do { let got12 = try await bao.admin(.post, "/v1/sys/auth/jwt", ["type": "jwt"]).status; #expect(got12 == 204) }
+    do {
+      let got12 = try await bao.admin(.post, "/v1/sys/auth/jwt", ["type": "jwt"]).status
+      #expect(got12 == 204)
+    }
     let configured = try await bao.admin(
       .post, "/v1/auth/jwt/config",
-      ["jwt_validation_pubkeys": [key.publicKey.pemRepresentation], "bound_issuer": "https://token.actions.githubusercontent.com"])
+      [
+        "jwt_validation_pubkeys": [key.publicKey.pemRepresentation],
+        "bound_issuer": "https://token.actions.githubusercontent.com",
+      ])
     #expect(configured.status == 204)
-    _ = try await bao.token(policy: #"path "secret/data/app/prod" { capabilities = ["create", "update", "read"] }"#, named: "ci")
+    _ = try await bao.token(
+      policy: #"path "secret/data/app/prod" { capabilities = ["create", "update", "read"] }"#, named: "ci")
     let role = try await bao.admin(
       .post, "/v1/auth/jwt/role/coffer-ci",
       [
@@ -397,14 +451,18 @@ func withOpenBao(_ body: (OpenBao) async throws -> Void) async throws {
       try await configureJWT(bao, key: key)
       let now = Int(Date().timeIntervalSince1970)
       let claims: [String: Any] = [
-        "iss": "https://token.actions.githubusercontent.com", "aud": "coffer", "sub": "repo:acme/api:ref:refs/heads/main",
+        "iss": "https://token.actions.githubusercontent.com", "aud": "coffer",
+        "sub": "repo:acme/api:ref:refs/heads/main",
         "repository": "acme/api", "iat": now, "nbf": now - 5, "exp": now + 300,
       ]
       let token = try await OpenBaoAuth.jwt(
         try Self.jwt(claims, key: key), role: "coffer-ci", namespace: nil, base: bao.base, client: bao.client())
       let (_, report) = await sync(bao.destination(token: token), input([item("A", "from-ci")]))
       #expect(!report.hasFailures)
-      do { let got13 = try await bao.kv("app/prod"); #expect(got13 == ["A": "from-ci"]) }
+      do {
+        let got13 = try await bao.kv("app/prod")
+        #expect(got13 == ["A": "from-ci"])
+      }
 
       // Another key, another repository, another audience: refused, with no token or JWT in the message.
       var wrongRepository = claims
@@ -412,7 +470,8 @@ func withOpenBao(_ body: (OpenBao) async throws -> Void) async throws {
       var wrongAudience = claims
       wrongAudience["aud"] = "someone-else"
       for (jwt, label) in [
-        (try Self.jwt(claims, key: P256.Signing.PrivateKey()), "key"), (try Self.jwt(wrongRepository, key: key), "claim"),
+        (try Self.jwt(claims, key: P256.Signing.PrivateKey()), "key"),
+        (try Self.jwt(wrongRepository, key: key), "claim"),
         (try Self.jwt(wrongAudience, key: key), "audience"),
       ] {
         do throws(SyncError) {
@@ -420,7 +479,9 @@ func withOpenBao(_ body: (OpenBao) async throws -> Void) async throws {
           Issue.record("\(label): login succeeded")
         } catch {
           #expect(error.code == .accessDenied, "\(label)")
-          #expect(error.detail.hasPrefix("login refused: 127.0.0.1:\(bao.server.port): POST /v1/auth/jwt/login: 400 "), "\(label)")
+          #expect(
+            error.detail.hasPrefix("login refused: 127.0.0.1:\(bao.server.port): POST /v1/auth/jwt/login: 400 "),
+            "\(label)")
           #expect(!error.detail.contains(jwt) && !error.description.contains(jwt.prefix(20)), "\(label)")
         }
       }
@@ -431,19 +492,23 @@ func withOpenBao(_ body: (OpenBao) async throws -> Void) async throws {
     try await withOpenBao { bao in
       let key = P256.Signing.PrivateKey()
       try await configureJWT(bao, key: key)
-      let oidc = FakeActionsOIDC(requestToken: "runner-secret", subject: "repo:acme/api:ref:refs/heads/main") { audience in
+      let oidc = FakeActionsOIDC(requestToken: "runner-secret", subject: "repo:acme/api:ref:refs/heads/main") {
+        audience in
         let now = Int(Date().timeIntervalSince1970)
-        return (try? Self.jwt(
-          [
-            "iss": "https://token.actions.githubusercontent.com", "aud": audience, "sub": "repo:acme/api:ref:refs/heads/main",
-            "repository": "acme/api", "iat": now, "nbf": now - 5, "exp": now + 300,
-          ], key: key)) ?? ""
+        return
+          (try? Self.jwt(
+            [
+              "iss": "https://token.actions.githubusercontent.com", "aud": audience,
+              "sub": "repo:acme/api:ref:refs/heads/main",
+              "repository": "acme/api", "iat": now, "nbf": now - 5, "exp": now + 300,
+            ], key: key)) ?? ""
       }
       try await oidc.start()
       do {
         let idToken = try await OIDCExchange.githubIDToken(
           requestURL: oidc.requestURL, requestToken: "runner-secret", audience: "coffer", client: bao.client())
-        let token = try await OpenBaoAuth.jwt(idToken, role: "coffer-ci", namespace: nil, base: bao.base, client: bao.client())
+        let token = try await OpenBaoAuth.jwt(
+          idToken, role: "coffer-ci", namespace: nil, base: bao.base, client: bao.client())
         let (_, report) = await sync(bao.destination(token: token), input([item("A", "via-oidc")]))
         #expect(!report.hasFailures)
         #expect(oidc.requestedAudiences == ["coffer"])
@@ -457,11 +522,19 @@ func withOpenBao(_ body: (OpenBao) async throws -> Void) async throws {
 
   @Test func appRoleLogin() async throws {
     try await withOpenBao { bao in
-      do { let got14 = try await bao.admin(.post, "/v1/sys/auth/approle", ["type": "approle"]).status; #expect(got14 == 204) }
-      _ = try await bao.token(policy: #"path "secret/data/app/prod" { capabilities = ["create", "update", "read"] }"#, named: "app")
-      do { let got15 = try await bao.admin(.post, "/v1/auth/approle/role/deployer", ["token_policies": ["app"]]).status; #expect(got15 == 204) }
+      do {
+        let got14 = try await bao.admin(.post, "/v1/sys/auth/approle", ["type": "approle"]).status
+        #expect(got14 == 204)
+      }
+      _ = try await bao.token(
+        policy: #"path "secret/data/app/prod" { capabilities = ["create", "update", "read"] }"#, named: "app")
+      do {
+        let got15 = try await bao.admin(.post, "/v1/auth/approle/role/deployer", ["token_policies": ["app"]]).status
+        #expect(got15 == 204)
+      }
       let roleID = try #require(
-        (try await bao.admin(.get, "/v1/auth/approle/role/deployer/role-id").json["data"] as? [String: Any])?["role_id"] as? String)
+        (try await bao.admin(.get, "/v1/auth/approle/role/deployer/role-id").json["data"] as? [String: Any])?["role_id"]
+          as? String)
       let secretID = try #require(
         (try await bao.admin(.post, "/v1/auth/approle/role/deployer/secret-id", [String: String]()).json["data"]
           as? [String: Any])?["secret_id"] as? String)
