@@ -152,6 +152,21 @@ struct SyncSession {
   /// - Throws: ``UsageError`` (exit 2) naming the destination, before anything is read or written.
   func checkAPIURLs(_ specs: [DestinationSpec], allowed: Bool) throws {
     guard Self.inCI, !allowed else { return }
+    // OpenBao has no address of its own: the workflow pins it in VAULT_ADDR (a repository variable, out of a
+    // branch's reach), and a destination must use exactly that one.
+    for spec in specs where !spec.allowCustomAPIURL {
+      guard case .openBao = spec.target else { continue }
+      func bare(_ url: String) -> String { url.hasSuffix("/") ? bare(String(url.dropLast())) : url }
+      let pinned = ProcessEnvironment.get("VAULT_ADDR").map(bare) ?? ""
+      guard bare(spec.apiURL ?? "") != pinned else { continue }
+      throw UsageError(
+        description: "\(spec.name): api_url \(spec.apiURL ?? "") is not VAULT_ADDR (\(pinned.isEmpty ? "unset" : pinned)); "
+          + "in CI (CI=true) Coffer sends a Vault token or login only to the address the workflow pins",
+        hints: [
+          "set VAULT_ADDR in the workflow (coffer init --ci github reads it from the repository variable VAULT_ADDR), "
+            + "or add allow_custom_api_url: true to the destination \(spec.name) in coffer.yaml"
+        ])
+    }
     for spec in specs where spec.hasCustomAPIURL && !spec.allowCustomAPIURL {
       throw UsageError(
         description: "\(spec.name): api_url \(spec.apiURL ?? "") is not \(spec.defaultAPIURL ?? ""); in CI (CI=true) "

@@ -227,7 +227,7 @@ struct DestinationDecoder {
   static let dotenvFields = common + ["path"]
   static let openBaoFields = common + [
     "api_url", "mount", "path", "layout", "namespace", "auth", "token_env", "role", "auth_mount", "jwt_env",
-    "role_id_env", "secret_id_env", "audience",
+    "role_id_env", "secret_id_env", "audience", "allow_custom_api_url",
   ]
   static let awsFields = common + ["region", "api_url", "prefix", "layout", "profile", "allow_custom_api_url"]
 

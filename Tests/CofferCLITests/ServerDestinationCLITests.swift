@@ -171,4 +171,50 @@ import Testing
     #expect(json?["OPENAI_API_KEY"] == values["OPENAI_API_KEY"])
     #expect(json?["DATABASE_URL"] == values["DATABASE_URL"])  // bao-env and aws were not synced after the change
   }
+
+  /// In CI an openbao destination's address must be the one the workflow pins in VAULT_ADDR: the sample (unset)
+  /// and its neighbours (another address, GITHUB_ACTIONS instead of CI, and the two ways to allow it).
+  @Test func inCIOpenBaoGoesOnlyToVaultAddr() async throws {
+    let port = try LocalServer.freePort()  // nothing listens: an allowed run fails to connect (exit 4), never 2
+    func box(allow: Bool) throws -> Sandbox {
+      let box = try Sandbox(
+        manifest: """
+          version: 1
+          project: ci
+          environments: [production]
+          destinations:
+            bao:
+              type: openbao
+              api_url: http://127.0.0.1:\(port)
+              path: app/prod
+              from: production
+          \(allow ? "    allow_custom_api_url: true\n" : "")
+          """)
+      box.extraEnvironment = ["VAULT_TOKEN": Self.rootToken, "COFFER_TEST_ONLY_NO_SLEEP": "1"]
+      return box
+    }
+    let strict = try box(allow: false)
+    #expect(strict.set("A", "value-\(Self.canary)", env: "production").status == 0)
+    let refusal =
+      "coffer: error: bao: api_url http://127.0.0.1:\(port) is not VAULT_ADDR (unset); in CI (CI=true) Coffer sends a "
+      + "Vault token or login only to the address the workflow pins\n"
+    let cases: [(String, [String: String], [String], Int32)] = [
+      ("unset", ["CI": "true"], [], 2),
+      ("another address", ["CI": "true", "VAULT_ADDR": "http://127.0.0.1:8200"], [], 2),
+      ("GitHub Actions", ["GITHUB_ACTIONS": "true"], [], 2),
+      ("pinned", ["CI": "true", "VAULT_ADDR": "http://127.0.0.1:\(port)/"], [], 4),
+      ("flag", ["CI": "true"], ["--allow-custom-api-url"], 4),
+    ]
+    for (label, env, flags, status) in cases {
+      let result = await run(strict, ["plan"] + flags, env: env)
+      clean(result, "plan in CI (\(label))")
+      #expect(result.status == status, "\(label): \(result.stderr)")
+      if status == 2 { #expect(result.stderr.hasPrefix(refusal.replacingOccurrences(of: "(unset)", with: label == "another address" ? "(http://127.0.0.1:8200)" : "(unset)")), "\(label)") }
+    }
+    let allowed = try box(allow: true)
+    #expect(allowed.set("A", "value-\(Self.canary)", env: "production").status == 0)
+    let result = await run(allowed, ["plan"], env: ["CI": "true"])
+    clean(result, "plan in CI with allow_custom_api_url")
+    #expect(result.status == 4)
+  }
 }

@@ -135,6 +135,10 @@ enum CIWorkflow {
         for name in names where !tokens.contains(name) { tokens.append(name) }
       }
       for token in tokens.sorted() { env.append("          \(token): ${{ secrets.\(secretName(forToken: token)) }}") }
+      // OpenBao's address is pinned by the repository, not by coffer.yaml (docs/ci.md).
+      if vault.contains(where: { if case .openBao = $0.target { return true } else { return false } }) {
+        env.append("          VAULT_ADDR: ${{ vars.VAULT_ADDR }}")
+      }
       steps.append(
         """
               # From the vault: COFFER_IDENTITY is the age key of the CI recipient in coffer.yaml (the access rules
