@@ -217,4 +217,43 @@ import Testing
     clean(result, "plan in CI with allow_custom_api_url")
     #expect(result.status == 4)
   }
+
+  /// Missing credentials: each destination fails (exit 4) with a message naming what is missing, never a value.
+  @Test func missingCredentialsAreNamedNeverShown() async throws {
+    let port = try LocalServer.freePort()
+    let box = try Sandbox(
+      manifest: """
+        version: 1
+        project: creds
+        environments: [production]
+        destinations:
+          approle: { type: openbao, api_url: "http://127.0.0.1:\(port)", path: a, auth: approle, from: production }
+          jwt: { type: openbao, api_url: "http://127.0.0.1:\(port)", path: a, auth: jwt, role: ci, from: production }
+          oidc: { type: openbao, api_url: "http://127.0.0.1:\(port)", path: a, auth: oidc, role: ci, from: production }
+          token: { type: openbao, api_url: "http://127.0.0.1:\(port)", path: a, from: production }
+          aws: { type: aws-secrets-manager, region: eu-west-1, api_url: "http://127.0.0.1:\(port)", from: production }
+
+        """)
+    #expect(box.set("A", "value-\(Self.canary)", env: "production").status == 0)
+    // Only the secret id: the role id is missing.
+    let result = await run(box, ["plan"], env: ["VAULT_SECRET_ID": Self.secretID, "AWS_SECRET_ACCESS_KEY": Self.awsSecret])
+    clean(result, "plan without credentials")
+    #expect(result.status == 4)
+    let home = box.path("home")
+    #expect(
+      result.out
+        == """
+        approle (openbao http://127.0.0.1:\(port) secret/a, from production)
+          FAILED: no token: auth: approle needs VAULT_ROLE_ID and VAULT_SECRET_ID to be set
+        jwt (openbao http://127.0.0.1:\(port) secret/a, from production)
+          FAILED: no token: auth: jwt needs VAULT_JWT to hold a JWT
+        oidc (openbao http://127.0.0.1:\(port) secret/a, from production)
+          FAILED: no token: auth: oidc needs ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN, which GitHub Actions sets only in a job with permissions: id-token: write
+        token (openbao http://127.0.0.1:\(port) secret/a, from production)
+          FAILED: no token: VAULT_TOKEN is not set
+        aws (aws-secrets-manager eu-west-1 production, from production)
+          FAILED: no AWS credentials: AWS_ACCESS_KEY_ID is not set and \(home)/.aws/credentials has no profile default with both keys
+
+        """)
+  }
 }
