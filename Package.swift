@@ -75,7 +75,8 @@ let package = Package(
     // No pkgConfig: its `-L/usr/lib/x86_64-linux-gnu` would come first on the link line and defeat the static link
     // above; the headers and library are on the default paths where Debian's package installs them.
     .systemLibrary(name: "CSodium", providers: [.apt(["libsodium-dev"])]),
-    // Sync to destinations (GitHub Actions, Pulumi ESC, .env): plans, name rules, retry policy, destinations.
+    // Sync to destinations (GitHub Actions, Pulumi ESC, OpenBao, AWS Secrets Manager, .env): plans, name rules, retry
+    // policy, destinations.
     // Talks HTTP only through the `HTTPTransport` protocol; no sockets, files or clocks of its own.
     .target(
       name: "CofferSync",
@@ -83,6 +84,8 @@ let package = Package(
         "CofferCore", "CofferDotEnv", "CSodium",
         .product(name: "HTTPTypes", package: "swift-http-types"),
         .product(name: "Yams", package: "Yams"),
+        // AWS SigV4: HMAC-SHA256 and SHA-256.
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       swiftSettings: strict),
     // Variables a project uses: references in source code, declarations in existing templates. No I/O.
@@ -156,6 +159,8 @@ let package = Package(
       dependencies: [
         "CofferSync", "CofferCore", "CofferDotEnv", "CofferSystem", "CofferTesting", "CSodium",
         .product(name: "HTTPTypes", package: "swift-http-types"),
+        // Signing the JWTs the OpenBao login tests present.
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       swiftSettings: strict),
   ]

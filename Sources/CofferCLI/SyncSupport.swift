@@ -135,6 +135,11 @@ struct SyncSession {
   /// The token: the named variable, else a vault secret of that name in the destination's environment.
   func token(for spec: DestinationSpec, source: Source) -> String? {
     guard let name = spec.tokenEnv else { return nil }
+    return variable(named: name, source: source)
+  }
+
+  /// A credential: the named process variable, else a vault secret of that name in the source environment.
+  func variable(named name: String, source: Source) -> String? {
     if let value = ProcessEnvironment.get(name), !value.isEmpty { return value }
     return source.values.first { $0.name == name }.map { $0.value.revealString() }
   }
@@ -148,6 +153,21 @@ struct SyncSession {
   /// - Throws: ``UsageError`` (exit 2) naming the destination, before anything is read or written.
   func checkAPIURLs(_ specs: [DestinationSpec], allowed: Bool) throws {
     guard Self.inCI, !allowed else { return }
+    // OpenBao has no address of its own: the workflow pins it in VAULT_ADDR (a repository variable, out of a
+    // branch's reach), and a destination must use exactly that one.
+    for spec in specs where !spec.allowCustomAPIURL {
+      guard case .openBao = spec.target else { continue }
+      func bare(_ url: String) -> String { url.hasSuffix("/") ? bare(String(url.dropLast())) : url }
+      let pinned = ProcessEnvironment.get("VAULT_ADDR").map(bare) ?? ""
+      guard bare(spec.apiURL ?? "") != pinned else { continue }
+      throw UsageError(
+        description: "\(spec.name): api_url \(spec.apiURL ?? "") is not VAULT_ADDR (\(pinned.isEmpty ? "unset" : pinned)); "
+          + "in CI (CI=true) Coffer sends a Vault token or login only to the address the workflow pins",
+        hints: [
+          "set VAULT_ADDR in the workflow (coffer init --ci github reads it from the repository variable VAULT_ADDR), "
+            + "or add allow_custom_api_url: true to the destination \(spec.name) in coffer.yaml"
+        ])
+    }
     for spec in specs where spec.hasCustomAPIURL && !spec.allowCustomAPIURL {
       throw UsageError(
         description: "\(spec.name): api_url \(spec.apiURL ?? "") is not \(spec.defaultAPIURL ?? ""); in CI (CI=true) "
@@ -164,6 +184,9 @@ struct SyncSession {
   /// for a short-lived Pulumi organization token (docs/ci.md); otherwise ``token(for:source:)``.
   /// - Throws: ``SyncError`` when the job's token cannot be had or Pulumi refuses the exchange; never shows a token.
   func resolveToken(for spec: DestinationSpec, source: Source, client: RemoteClient) async throws(SyncError) -> String? {
+    if case .openBao(let settings) = spec.target {
+      return try await ServerLogin.openBaoToken(spec, settings, lookup: { variable(named: $0, source: source) }, client: client)
+    }
     guard spec.auth == .oidc, case .pulumiESC(let organization, _, _) = spec.target else {
       return token(for: spec, source: source)
     }
@@ -219,6 +242,10 @@ struct SyncSession {
         audience = "organization secrets of \(org) (visibility \(visibility)), which every workflow of the repositories they are shared with can read"
       case .pulumiESC(let organization, let project, let environment):
         audience = "the ESC environment \(organization)/\(project)/\(environment), which everyone with access to it can read"
+      case .openBao(let settings):
+        audience = "the KV secrets at \(settings.mount)/\(settings.path), which every token whose policy allows it can read"
+      case .awsSecretsManager(let settings):
+        audience = "AWS Secrets Manager in \(settings.region), which every principal whose IAM policy allows it can read"
       case .dotenv:
         continue
       }
@@ -274,6 +301,14 @@ struct SyncSession {
         name: spec.name, organization: organization, project: project, environment: environment, base: base,
         token: token, tokenSource: spec.auth == .oidc ? "the OIDC token exchange" : spec.tokenEnv ?? "PULUMI_ACCESS_TOKEN",
         client: client)
+    case .openBao(let settings):
+      guard let base else { throw UsageError(description: "\(spec.name): invalid api_url") }
+      return OpenBaoDestination(
+        name: spec.name, base: base, settings: settings, token: token, tokenSource: ServerLogin.tokenSource(spec),
+        client: client)
+    case .awsSecretsManager(let settings):
+      guard let base else { throw UsageError(description: "\(spec.name): invalid api_url") }
+      return try ServerLogin.awsDestination(spec, settings, base: base, client: client)
     case .dotenv(let path):
       let full = path.hasPrefix("/") ? path : Paths.join(ws.project.root, path)
       let lockPath = ws.project.lockPath
@@ -321,6 +356,12 @@ enum SyncRender {
     case .github(.organization(let org, let visibility, _), _): return "github organization \(org) (\(visibility))"
     case .pulumiESC(let organization, let project, let environment): return "pulumi-esc \(organization)/\(project)/\(environment)"
     case .dotenv(let path): return "dotenv \(path)"
+    case .openBao(let settings):
+      return "openbao \(spec.apiURL ?? "") \(settings.mount)/\(settings.path)"
+        + (settings.namespace.map { " namespace \($0)" } ?? "") + (settings.layout == .name ? " (one secret per name)" : "")
+    case .awsSecretsManager(let settings):
+      return "aws-secrets-manager \(settings.region) "
+        + (settings.layout == .name ? "\(settings.prefix)<NAME>" : "\(settings.prefix)\(spec.from)")
     }
   }
 

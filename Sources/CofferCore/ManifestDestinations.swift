@@ -22,6 +22,80 @@ public struct DestinationSpec: Sendable, Equatable {
     case pulumiESC(organization: String, project: String, environment: String)
     /// `type: dotenv`: a `.env` file, relative to the project root unless absolute.
     case dotenv(path: String)
+    /// `type: openbao` (or `vault`): a KV v2 engine of OpenBao or HashiCorp Vault.
+    case openBao(OpenBaoSettings)
+    /// `type: aws-secrets-manager`: AWS Secrets Manager in one region.
+    case awsSecretsManager(AWSSecretsManagerSettings)
+  }
+
+  /// How a server destination lays out an environment: one secret holding every name, or one secret per name.
+  public enum Layout: String, Sendable, Equatable {
+    /// One secret per environment whose keys are the names (`layout: environment`, the default).
+    case environment
+    /// One secret per name (`layout: name`).
+    case name
+  }
+
+  /// The settings of an `openbao` destination (docs/manifest.md, *Destinations*).
+  public struct OpenBaoSettings: Sendable, Equatable {
+    /// The KV v2 mount, without slashes (`secret`).
+    public var mount: String
+    /// The path prefix under the mount, without leading or trailing slash (`myapp/production`).
+    public var path: String
+    /// One KV secret at ``path`` (environment) or one per name under it.
+    public var layout: Layout
+    /// The namespace (`X-Vault-Namespace`), if any.
+    public var namespace: String?
+    /// The auth role (`jwt`, `oidc`: the jwt auth method's role).
+    public var role: String?
+    /// Where the auth method is mounted (`jwt` or `approle` by default).
+    public var authMount: String?
+    /// The variable holding the JWT for `auth: jwt` (default `VAULT_JWT`).
+    public var jwtEnv: String
+    /// The variables holding the AppRole role id and secret id (default `VAULT_ROLE_ID`, `VAULT_SECRET_ID`).
+    public var roleIDEnv: String
+    /// See ``roleIDEnv``.
+    public var secretIDEnv: String
+    /// The audience of the GitHub Actions OIDC token for `auth: oidc` (default: the destination's `api_url`).
+    public var audience: String?
+
+    /// Creates settings.
+    public init(
+      mount: String = "secret", path: String, layout: Layout = .environment, namespace: String? = nil,
+      role: String? = nil, authMount: String? = nil, jwtEnv: String = "VAULT_JWT", roleIDEnv: String = "VAULT_ROLE_ID",
+      secretIDEnv: String = "VAULT_SECRET_ID", audience: String? = nil
+    ) {
+      self.mount = mount
+      self.path = path
+      self.layout = layout
+      self.namespace = namespace
+      self.role = role
+      self.authMount = authMount
+      self.jwtEnv = jwtEnv
+      self.roleIDEnv = roleIDEnv
+      self.secretIDEnv = secretIDEnv
+      self.audience = audience
+    }
+  }
+
+  /// The settings of an `aws-secrets-manager` destination.
+  public struct AWSSecretsManagerSettings: Sendable, Equatable {
+    /// The region (`eu-west-1`).
+    public var region: String
+    /// Prepended to each secret's name (`myapp/prod/`); with `layout: environment` the secret is `prefix + from`.
+    public var prefix: String
+    /// One JSON secret per environment, or one secret per name.
+    public var layout: Layout
+    /// The credentials profile (`profile:`), else `AWS_PROFILE`, else the environment's keys.
+    public var profile: String?
+
+    /// Creates settings.
+    public init(region: String, prefix: String = "", layout: Layout = .environment, profile: String? = nil) {
+      self.region = region
+      self.prefix = prefix
+      self.layout = layout
+      self.profile = profile
+    }
   }
 
   /// The destination's name (the mapping key), matching `[a-z0-9][a-z0-9._-]*`.
@@ -61,8 +135,12 @@ public struct DestinationSpec: Sendable, Equatable {
   public enum AuthMethod: String, Sendable, Equatable {
     /// A token from `token_env` (or a vault secret of that name).
     case token
-    /// GitHub Actions OIDC, exchanged for a short-lived token (Pulumi ESC only).
+    /// GitHub Actions OIDC, exchanged for a short-lived token (Pulumi ESC; OpenBao at a `jwt` auth role).
     case oidc
+    /// OpenBao AppRole login with a role id and secret id from the environment.
+    case approle
+    /// OpenBao `jwt` auth login with a JWT from the variable named by `jwt_env`.
+    case jwt
   }
 
   /// The service's own API root for this type (`https://api.github.com`, `https://api.pulumi.com`), or `nil` for
@@ -71,7 +149,8 @@ public struct DestinationSpec: Sendable, Equatable {
     switch target {
     case .github: return "https://api.github.com"
     case .pulumiESC: return "https://api.pulumi.com"
-    case .dotenv: return nil
+    case .awsSecretsManager(let settings): return "https://secretsmanager.\(settings.region).amazonaws.com"
+    case .dotenv, .openBao: return nil
     }
   }
 
@@ -88,6 +167,8 @@ public struct DestinationSpec: Sendable, Equatable {
     case .github: return "github"
     case .pulumiESC: return "pulumi-esc"
     case .dotenv: return "dotenv"
+    case .openBao: return "openbao"
+    case .awsSecretsManager: return "aws-secrets-manager"
     }
   }
 
@@ -150,7 +231,7 @@ struct DestinationDecoder {
   let decoder: ManifestDecoder
   let manifest: Manifest
 
-  static let types = ["github", "pulumi-esc", "dotenv"]
+  static let types = ["github", "pulumi-esc", "dotenv", "openbao", "vault", "aws-secrets-manager"]
   static let common = ["type", "from", "groups"]
   static let githubFields = common + [
     "repository", "organization", "visibility", "repositories", "environment", "token_env", "api_url",
@@ -160,6 +241,11 @@ struct DestinationDecoder {
     "organization", "project", "environment", "token_env", "api_url", "allow_custom_api_url", "source", "auth",
   ]
   static let dotenvFields = common + ["path"]
+  static let openBaoFields = common + [
+    "api_url", "mount", "path", "layout", "namespace", "auth", "token_env", "role", "auth_mount", "jwt_env",
+    "role_id_env", "secret_id_env", "audience", "allow_custom_api_url",
+  ]
+  static let awsFields = common + ["region", "api_url", "prefix", "layout", "profile", "allow_custom_api_url"]
 
   func decode(_ node: Node) throws(ManifestError) -> [DestinationSpec] {
     guard let mapping = try decoder.mappingOrNull(node, path: "destinations", expected: "a mapping of destination names to destinations")
@@ -192,7 +278,14 @@ struct DestinationDecoder {
     guard let type = try decoder.optionalString(typeEntry.value, path: path + ".type"), Self.types.contains(type) else {
       throw decoder.error(at: typeEntry.value, field: path + ".type", "expected one of \(Self.types.joined(separator: ", "))")
     }
-    let allowed = type == "github" ? Self.githubFields : type == "pulumi-esc" ? Self.escFields : Self.dotenvFields
+    let allowed: [String]
+    switch type {
+    case "github": allowed = Self.githubFields
+    case "pulumi-esc": allowed = Self.escFields
+    case "openbao", "vault": allowed = Self.openBaoFields
+    case "aws-secrets-manager": allowed = Self.awsFields
+    default: allowed = Self.dotenvFields
+    }
     for (key, _) in fields {
       let field = try decoder.keyText(key, parent: path)
       guard allowed.contains(field) else {
@@ -240,12 +333,19 @@ struct DestinationDecoder {
     }
     var tokenEnv: String?
     var apiURL: String?
-    if type != "dotenv" {
-      tokenEnv = try string("token_env") ?? (type == "github" ? "GITHUB_TOKEN" : "PULUMI_ACCESS_TOKEN")
+    if type == "github" || type == "pulumi-esc" || type == "openbao" || type == "vault" {
+      tokenEnv = try string("token_env") ?? (type == "github" ? "GITHUB_TOKEN" : type == "pulumi-esc" ? "PULUMI_ACCESS_TOKEN" : "VAULT_TOKEN")
       if let entry = values["token_env"], let token = tokenEnv, !ManifestSyntax.isSecretName(token) {
         throw decoder.error(at: entry.value, field: path + ".token_env", "expected a variable name such as GITHUB_TOKEN")
       }
-      apiURL = try string("api_url") ?? (type == "github" ? "https://api.github.com" : "https://api.pulumi.com")
+    }
+    if type != "dotenv" {
+      switch type {
+      case "github": apiURL = try string("api_url") ?? "https://api.github.com"
+      case "pulumi-esc": apiURL = try string("api_url") ?? "https://api.pulumi.com"
+      case "aws-secrets-manager": apiURL = try string("api_url")
+      default: apiURL = try required("api_url")
+      }
       if let entry = values["api_url"], let url = apiURL, !Self.isHTTPURL(url) {
         throw decoder.error(at: entry.value, field: path + ".api_url", "expected an http:// or https:// URL without query")
       }
@@ -301,6 +401,20 @@ struct DestinationDecoder {
         throw decoder.error(at: values[field]?.value ?? node, field: path + "." + field, "expected letters, digits, '-', '_' and '.'")
       }
       target = .pulumiESC(organization: organization, project: project, environment: environment)
+    case "openbao", "vault":
+      target = .openBao(try openBao(string: string, required: required, values: values, path: path, node: node))
+    case "aws-secrets-manager":
+      let region = try required("region")
+      guard Self.isRegion(region) else {
+        throw decoder.error(at: values["region"]?.value ?? node, field: path + ".region", "expected a region such as eu-west-1")
+      }
+      let prefix = try string("prefix") ?? ""
+      guard prefix.unicodeScalars.allSatisfy({ Self.isAWSNameScalar($0) }) else {
+        throw decoder.error(at: values["prefix"]?.value ?? node, field: path + ".prefix", "expected ASCII letters, digits and /_+=.@-")
+      }
+      let layout = try self.layout(string, values: values, path: path)
+      if apiURL == nil { apiURL = "https://secretsmanager.\(region).amazonaws.com" }
+      target = .awsSecretsManager(.init(region: region, prefix: prefix, layout: layout, profile: try string("profile")))
     default:
       target = .dotenv(path: try required("path"))
     }
@@ -315,8 +429,14 @@ struct DestinationDecoder {
     if let entry = values["auth"] {
       guard let text = try decoder.optionalString(entry.value, path: path + ".auth"),
         let parsed = DestinationSpec.AuthMethod(rawValue: text)
-      else { throw decoder.error(at: entry.value, field: path + ".auth", "expected token or oidc") }
+      else { throw decoder.error(at: entry.value, field: path + ".auth", "expected \(type == "openbao" || type == "vault" ? "token, approle, jwt or oidc" : "token or oidc")") }
+      guard type == "openbao" || type == "vault" || parsed == .token || parsed == .oidc else {
+        throw decoder.error(at: entry.value, field: path + ".auth", "expected token or oidc")
+      }
       auth = parsed
+      if case .openBao(let settings) = target, parsed == .jwt || parsed == .oidc, settings.role == nil {
+        throw decoder.error(at: entry.value, field: path + ".role", "auth: \(text) needs role: the jwt auth role to log in at")
+      }
     }
     var allowCustom = false
     if let entry = values["allow_custom_api_url"] {
@@ -328,6 +448,61 @@ struct DestinationDecoder {
     return DestinationSpec(
       name: name, target: target, from: from, groups: groups, tokenEnv: tokenEnv, apiURL: apiURL, line: line,
       source: source, auth: auth, allowCustomAPIURL: allowCustom)
+  }
+
+  typealias StringField = (String) throws(ManifestError) -> String?
+  typealias RequiredField = (String) throws(ManifestError) -> String
+
+  func layout(_ string: StringField, values: [String: (key: Node, value: Node)], path: String) throws(ManifestError)
+    -> DestinationSpec.Layout
+  {
+    guard let text = try string("layout") else { return .environment }
+    guard let layout = DestinationSpec.Layout(rawValue: text) else {
+      throw decoder.error(at: values["layout"]!.value, field: path + ".layout", "expected environment or name")
+    }
+    return layout
+  }
+
+  func openBao(
+    string: StringField, required: RequiredField, values: [String: (key: Node, value: Node)], path: String, node: Node
+  ) throws(ManifestError) -> DestinationSpec.OpenBaoSettings {
+    func segments(_ field: String, _ text: String) throws(ManifestError) -> String {
+      let trimmed = Substring(text).trimmingSlashes
+      let pieces = trimmed.split(separator: "/", omittingEmptySubsequences: false)
+      guard !trimmed.isEmpty, pieces.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && !$0.hasSuffix(".") && $0.unicodeScalars.allSatisfy(Self.isPathScalar) }) else {
+        throw decoder.error(
+          at: values[field]?.value ?? node, field: path + "." + field,
+          "expected slash-separated segments of letters, digits, '-', '_', '.', '@' (not ending in '.')")
+      }
+      return trimmed
+    }
+    var settings = DestinationSpec.OpenBaoSettings(
+      mount: try segments("mount", try string("mount") ?? "secret"), path: try segments("path", try required("path")))
+    settings.layout = try layout(string, values: values, path: path)
+    if let namespace = try string("namespace") { settings.namespace = try segments("namespace", namespace) }
+    settings.role = try string("role")
+    if let mount = try string("auth_mount") { settings.authMount = try segments("auth_mount", mount) }
+    for (field, keyPath) in [("jwt_env", \DestinationSpec.OpenBaoSettings.jwtEnv), ("role_id_env", \.roleIDEnv), ("secret_id_env", \.secretIDEnv)] {
+      guard let text = try string(field) else { continue }
+      guard ManifestSyntax.isSecretName(text) else {
+        throw decoder.error(at: values[field]?.value ?? node, field: path + "." + field, "expected a variable name such as VAULT_TOKEN")
+      }
+      settings[keyPath: keyPath] = text
+    }
+    settings.audience = try string("audience")
+    return settings
+  }
+
+  static func isPathScalar(_ scalar: Unicode.Scalar) -> Bool {
+    scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-_.@".unicodeScalars.contains(scalar))
+  }
+
+  static func isAWSNameScalar(_ scalar: Unicode.Scalar) -> Bool {
+    scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "/_+=.@-".unicodeScalars.contains(scalar))
+  }
+
+  static func isRegion(_ text: String) -> Bool {
+    !text.isEmpty && text.count <= 32 && text.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
   }
 
   static func isHTTPURL(_ text: String) -> Bool {
@@ -343,5 +518,14 @@ struct DestinationDecoder {
 
   static func isESCName(_ text: String) -> Bool {
     !text.isEmpty && text.count <= 100 && text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }
+  }
+}
+
+extension Substring {
+  var trimmingSlashes: String {
+    var s = self
+    while s.first == "/" { s = s.dropFirst() }
+    while s.last == "/" { s = s.dropLast() }
+    return String(s)
   }
 }

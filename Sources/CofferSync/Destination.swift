@@ -1,4 +1,5 @@
 public import CofferCore
+import Synchronization
 
 /// A place secrets are delivered to: GitHub Actions, a Pulumi ESC environment, a .env file.
 ///
@@ -221,4 +222,12 @@ func boundedMap<T: Sendable, R: Sendable>(
     }
     return results.compactMap { $0 }
   }
+}
+
+/// What a destination's plan saw of each item (a version), kept for its apply: a destination object is planned
+/// and applied once, and a write can then tell that the remote changed in between (a conflict, not an overwrite).
+final class PlanMemo: Sendable {
+  let seen = Mutex<[String: String]>([:])
+  func set(_ name: String, _ marker: String) { seen.withLock { $0[name] = marker } }
+  func get(_ name: String) -> String? { seen.withLock { $0[name] } }
 }

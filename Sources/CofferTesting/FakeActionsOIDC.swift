@@ -20,7 +20,21 @@ public final class FakeActionsOIDC: Sendable {
   public init(requestToken: String, subject: String = "repo:acme/api:environment:coffer-sync") {
     self.requestToken = requestToken
     self.subject = subject
+    self.sign = nil
   }
+
+  /// Creates a fake that issues tokens made by `sign` (a signed JWT for the audience), for servers that verify them.
+  /// - Parameters:
+  ///   - requestToken: the `ACTIONS_ID_TOKEN_REQUEST_TOKEN` to accept.
+  ///   - subject: the `sub` claim.
+  ///   - sign: makes the ID token for an audience.
+  public init(requestToken: String, subject: String, sign: @escaping @Sendable (String) -> String) {
+    self.requestToken = requestToken
+    self.subject = subject
+    self.sign = sign
+  }
+
+  let sign: (@Sendable (String) -> String)?
 
   /// Starts serving on 127.0.0.1 with a free port.
   public func start() async throws {
@@ -36,6 +50,7 @@ public final class FakeActionsOIDC: Sendable {
   /// The ID token issued for an audience (what the fake answers).
   /// - Parameter audience: the `aud` claim.
   public func idToken(audience: String) -> String {
+    if let sign { return sign(audience) }
     func part(_ object: [String: String]) -> String {
       let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
       return data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")

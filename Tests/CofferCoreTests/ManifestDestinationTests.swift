@@ -85,9 +85,9 @@ import Testing
 
   @Test func errorsArePositioned() {
     #expect(failure("destinations:\n  d: { path: .env, from: development }\n")
-      == "coffer.yaml:7:6: destinations.d.type: missing required field; expected one of github, pulumi-esc, dotenv")
+      == "coffer.yaml:7:6: destinations.d.type: missing required field; expected one of github, pulumi-esc, dotenv, openbao, vault, aws-secrets-manager")
     #expect(failure("destinations:\n  d: { type: vercel, from: development }\n")
-      == "coffer.yaml:7:14: destinations.d.type: expected one of github, pulumi-esc, dotenv")
+      == "coffer.yaml:7:14: destinations.d.type: expected one of github, pulumi-esc, dotenv, openbao, vault, aws-secrets-manager")
     #expect(failure("destinations:\n  d:\n    type: dotenv\n    path: .env\n    from: qa\n")
       == "coffer.yaml:10:11: destinations.d.from: no environment named \"qa\" is declared under environments")
     #expect(failure("destinations:\n  d:\n    type: dotenv\n    path: .env\n    from: development\n    repository: a/b\n")

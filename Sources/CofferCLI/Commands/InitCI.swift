@@ -28,7 +28,7 @@ enum CIWorkflow {
     let remote = specs.filter { $0.typeName != "dotenv" }
     guard !remote.isEmpty else {
       throw UsageError(
-        description: "\(file) declares no github or pulumi-esc destination to sync to",
+        description: "\(file) declares no remote destination (github, pulumi-esc, openbao, aws-secrets-manager) to sync to",
         hints: ["add one under destinations:, then run coffer init --ci github again"])
     }
     try checkOneSource(remote, file: file)
@@ -75,6 +75,8 @@ enum CIWorkflow {
     case .pulumiESC(let organization, let project, let environment):
       return "\(host) pulumi-esc \(organization)/\(project)/\(environment)"
     case .dotenv(let path): return "dotenv \(path)"
+    case .openBao(let settings): return "\(host) openbao \(settings.namespace ?? "")/\(settings.mount)/\(settings.path)"
+    case .awsSecretsManager(let settings): return "\(host) aws-secrets-manager \(settings.prefix)"
     }
   }
 
@@ -118,10 +120,25 @@ enum CIWorkflow {
     if !vault.isEmpty {
       var env = ["          COFFER_IDENTITY: ${{ secrets.COFFER_IDENTITY }}"]
       var tokens: [String] = []
-      for spec in vault where spec.auth == .token {
-        if let token = spec.tokenEnv, !tokens.contains(token) { tokens.append(token) }
+      for spec in vault {
+        // The credentials each destination reads from the environment (docs/sync.md): a token, OpenBao's AppRole ids
+        // or JWT, AWS's keys.
+        var names: [String] = []
+        switch (spec.target, spec.auth) {
+        case (.awsSecretsManager(let settings), _):
+          if settings.profile == nil { names = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] }
+        case (.openBao(let settings), .approle): names = [settings.roleIDEnv, settings.secretIDEnv]
+        case (.openBao(let settings), .jwt): names = [settings.jwtEnv]
+        case (_, .token): names = spec.tokenEnv.map { [$0] } ?? []
+        default: break
+        }
+        for name in names where !tokens.contains(name) { tokens.append(name) }
       }
       for token in tokens.sorted() { env.append("          \(token): ${{ secrets.\(secretName(forToken: token)) }}") }
+      // OpenBao's address is pinned by the repository, not by coffer.yaml (docs/ci.md).
+      if vault.contains(where: { if case .openBao = $0.target { return true } else { return false } }) {
+        env.append("          VAULT_ADDR: ${{ vars.VAULT_ADDR }}")
+      }
       steps.append(
         """
               # From the vault: COFFER_IDENTITY is the age key of the CI recipient in coffer.yaml (the access rules

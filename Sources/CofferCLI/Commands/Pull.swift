@@ -10,7 +10,7 @@ extension CofferCommand {
   struct Pull: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "pull",
-      abstract: "Copy values from a pulumi-esc or dotenv destination into the vault, as new versions.",
+      abstract: "Copy values from a pulumi-esc, openbao, aws-secrets-manager or dotenv destination into the vault, as new versions.",
       discussion: """
         Shows the plan of vault changes (create, update, unchanged, blocked), then records a new version of each \
         value that differs. GitHub cannot return secret values, so github destinations cannot be pulled from.
@@ -119,7 +119,7 @@ enum PullAction {
     guard let spec = try session.select([from]).first else { return }
     try session.checkAPIURLs([spec], allowed: false)
     if case .github = spec.target {
-      throw UsageError(description: "\(spec.name): GitHub cannot return secret values", hints: ["pull from a pulumi-esc or dotenv destination"])
+      throw UsageError(description: "\(spec.name): GitHub cannot return secret values", hints: ["pull from a pulumi-esc, openbao, aws-secrets-manager or dotenv destination"])
     }
     let environment = env ?? spec.from
     guard session.ws.manifest.hasEnvironment(environment) else { throw UsageError(description: "unknown environment \(environment)") }
@@ -135,10 +135,12 @@ enum PullAction {
       do {
         let client = SyncRuntime.client(transport: transport, onRetry: SyncRender.reportRetry)
         // auth: oidc: the job's OIDC token, exchanged (docs/ci.md).
+        // Server logins (AppRole, JWT) may take their credentials from the vault, like tokens.
         let token =
-          spec.auth == .oidc
+          spec.auth != .token
           ? try await session.resolveToken(
-            for: spec, source: SyncSession.Source(values: [], fingerprint: { _ in "" }, stable: false), client: client)
+            for: spec,
+            source: SyncSession.Source(values: tokenValues, fingerprint: { _ in "" }, stable: false), client: client)
           : token
         let destination = try session.destination(spec, token: token, client: client)
         guard let source = destination as? any ValueSource else {
