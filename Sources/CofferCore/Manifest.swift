@@ -182,6 +182,9 @@ public struct SecretSpec: Sendable, Equatable, Hashable {
   public var format: String?
   /// This secret's own rotation period, overriding its group's, if set.
   public var rotation: RotationPeriod?
+  /// `allow_loader_variable: true`: `coffer run` may inject this name although it is a loader variable
+  /// (``LoaderVariables``, such as `PATH` or `NODE_OPTIONS`); `false` (the default) keeps it out of every child.
+  public var allowLoaderVariable: Bool
   /// The 1-based line where the secret's name appears in the manifest, or 0 when built in memory.
   public var line: Int
 
@@ -199,12 +202,13 @@ public struct SecretSpec: Sendable, Equatable, Hashable {
   ///   - isSecret: `false` for a plain setting.
   ///   - format: a catalog format name, if any.
   ///   - rotation: an own rotation period, if any.
+  ///   - allowLoaderVariable: whether `run` may inject it although it is a loader variable.
   ///   - line: where it is declared, or 0.
   public init(
     name: String, group: String? = nil, description: String? = nil, required: Requirement = .always,
     prefix: String? = nil, pattern: String? = nil, minLength: Int? = nil, maxLength: Int? = nil,
     example: String? = nil, isSecret: Bool = true, format: String? = nil, rotation: RotationPeriod? = nil,
-    line: Int = 0
+    allowLoaderVariable: Bool = false, line: Int = 0
   ) {
     self.name = name
     self.group = group
@@ -218,6 +222,7 @@ public struct SecretSpec: Sendable, Equatable, Hashable {
     self.isSecret = isSecret
     self.format = format
     self.rotation = rotation
+    self.allowLoaderVariable = allowLoaderVariable
     self.line = line
   }
 
@@ -240,6 +245,7 @@ public struct SecretSpec: Sendable, Equatable, Hashable {
       && lhs.required == rhs.required && lhs.prefix == rhs.prefix && lhs.pattern == rhs.pattern
       && lhs.minLength == rhs.minLength && lhs.maxLength == rhs.maxLength && lhs.example == rhs.example
       && lhs.isSecret == rhs.isSecret && lhs.format == rhs.format && lhs.rotation == rhs.rotation
+      && lhs.allowLoaderVariable == rhs.allowLoaderVariable
   }
 
   /// Hashes every field except ``line``, consistently with `==`.
@@ -256,6 +262,7 @@ public struct SecretSpec: Sendable, Equatable, Hashable {
     hasher.combine(isSecret)
     hasher.combine(format)
     hasher.combine(rotation)
+    hasher.combine(allowLoaderVariable)
   }
 }
 

@@ -31,7 +31,7 @@ struct ManifestDecoder {
   static let groupFields = ["rotation", "description"]
   static let secretFields = [
     "group", "description", "required", "prefix", "pattern", "min_length", "max_length", "example", "secret",
-    "format", "rotation",
+    "format", "rotation", "allow_loader_variable",
   ]
 
   // MARK: - Entry point
@@ -271,6 +271,17 @@ struct ManifestDecoder {
           }
         case "rotation":
           spec.rotation = try rotation(fieldValue, path: fieldPath)
+        case "allow_loader_variable":
+          guard case .bool(let flag) = classify(fieldValue) else {
+            throw error(at: fieldValue, field: fieldPath, "expected true or false")
+          }
+          if flag, !LoaderVariables.contains(name) {
+            throw error(
+              at: fieldValue, field: fieldPath,
+              "\(name) is not a loader variable; allow_loader_variable is only for names that change how programs load or run",
+              hints: ["remove the field: coffer run injects \(name) without it (the list is in docs/run.md)"])
+          }
+          spec.allowLoaderVariable = flag
         default:
           throw unknownField(fieldKey, name: field, path: fieldPath, allowed: Self.secretFields)
         }

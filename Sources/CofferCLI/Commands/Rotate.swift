@@ -29,7 +29,7 @@ extension CofferCommand {
 
       @OptionGroup var global: GlobalOptions
       @OptionGroup var env: EnvironmentOption
-      @Argument(help: "The secret's name.") var name: String
+      @Argument(help: "The secret's name.", completion: .custom(Completions.secretNames)) var name: String
       @Option(name: .long, help: ArgumentHelp("Read the value from FILE, byte for byte.", valueName: "file"))
       var file: String?
       // `.unconditional`: the next argument is the value even when it starts with `-` (`--value -x`).
@@ -106,7 +106,7 @@ extension CofferCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var env: EnvironmentOption
-    @Argument(help: "The secret's name.") var name: String
+    @Argument(help: "The secret's name.", completion: .custom(Completions.secretNames)) var name: String
     @Flag(name: .long, help: "Print JSON.") var json = false
 
     mutating func run() throws {
@@ -133,7 +133,7 @@ extension CofferCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var env: EnvironmentOption
-    @Argument(help: "The secret's name.") var name: String
+    @Argument(help: "The secret's name.", completion: .custom(Completions.secretNames)) var name: String
     @Option(name: .long, help: "The version to restore (see `coffer history`).") var to: Int
 
     mutating func run() throws {

@@ -20,7 +20,7 @@ extension CofferCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var env: EnvironmentOption
-    @Argument(help: "The secret's name.") var name: String
+    @Argument(help: "The secret's name.", completion: .custom(Completions.secretNames)) var name: String
     @Option(name: .long, help: ArgumentHelp("Read the value from FILE, byte for byte.", valueName: "file"))
     var file: String?
     // `.unconditional`: the next argument is the value even when it starts with `-` (`--value -x`).
@@ -63,7 +63,7 @@ extension CofferCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var env: EnvironmentOption
-    @Argument(help: "The secret's name.") var name: String
+    @Argument(help: "The secret's name.", completion: .custom(Completions.secretNames)) var name: String
     @Option(name: .long, help: "Print this version instead of the current one.") var version: Int?
     @Flag(name: [.customShort("n"), .long], help: "Do not print a newline after the value.") var noNewline = false
     @Flag(name: .long, help: "Print {\"name\": …, \"value\": …}.") var json = false
@@ -92,7 +92,7 @@ extension CofferCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var env: EnvironmentOption
-    @Argument(help: "The secret's name.") var name: String
+    @Argument(help: "The secret's name.", completion: .custom(Completions.secretNames)) var name: String
 
     mutating func run() throws {
       let ws = try Workspace.load(global)
