@@ -270,7 +270,7 @@ import Testing
   }
 
   @Test func runExecsWithSecretsAndTheChildsStatus() throws {
-    let box = try Sandbox(manifest: basicManifest)
+    let box = try Sandbox(manifest: basicManifest + "  PEM:\n    required: false\n")
     box.set("OPENAI_API_KEY", "sk-run")
     box.set("PEM", "line one\nline two")
     let r = box.run(["run", "--env", "development", "--", "sh", "-c", "printf '%s|%s' \"$OPENAI_API_KEY\" \"$PEM\"; exit 7"])
@@ -290,7 +290,7 @@ import Testing
   /// The child's environment, exactly: inherited variables in their order, a secret replacing an inherited variable
   /// in its place, the other secrets after them in name order, and never `COFFER_IDENTITY`.
   @Test func runBuildsTheChildEnvironmentInOrder() throws {
-    let box = try Sandbox(manifest: basicManifest)
+    let box = try Sandbox(manifest: basicManifest + "  B_SECRET:\n    required: false\n  A_SECRET:\n    required: false\n")
     box.set("OPENAI_API_KEY", "sk-run")
     box.set("B_SECRET", "b=1")
     box.set("A_SECRET", "a\nline")

@@ -368,21 +368,26 @@ enum RunEnvironment {
     func messages(environment: String) -> [String] {
       var out: [String] = []
       func count(_ n: Int) -> String { n == 1 ? "1 name" : "\(n) names" }
+      // At most 20 names in a line; the rest as a count.
+      func listed(_ names: [String]) -> String {
+        let sorted = names.sorted()
+        return sorted.prefix(20).joined(separator: ", ") + (sorted.count > 20 ? " and \(sorted.count - 20) more" : "")
+      }
       if !loader.isEmpty {
-        let list = loader.sorted()
+        let list = loader
         out.append(
-          "not injected: \(list.joined(separator: ", ")): \(list.count == 1 ? "it changes" : "they change") how programs load or run; "
+          "not injected: \(listed(list)): \(list.count == 1 ? "it changes" : "they change") how programs load or run; "
             + "to inject \(list.count == 1 ? "it" : "one"), declare it in coffer.yaml with allow_loader_variable: true (docs/run.md)")
       }
       if !undeclared.isEmpty {
         out.append(
           "not injected: \(count(undeclared.count)) that coffer.yaml does not declare: "
-            + "\(undeclared.sorted().joined(separator: ", ")); declare \(undeclared.count == 1 ? "it" : "them"), or pass --include-undeclared")
+            + "\(listed(undeclared)); declare \(undeclared.count == 1 ? "it" : "them"), or pass --include-undeclared")
       }
       if !included.isEmpty {
         out.append(
           "injecting \(count(included.count)) that coffer.yaml does not declare (--include-undeclared): "
-            + included.sorted().joined(separator: ", "))
+            + listed(included))
       }
       return out
     }

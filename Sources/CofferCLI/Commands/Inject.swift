@@ -129,6 +129,14 @@ enum EnvFileReferences {
 
   static let scheme = "coffer://"
 
+  /// `[a-z0-9][a-z0-9._-]*`, the environment-name rule.
+  static func isEnvironmentName(_ name: String) -> Bool {
+    let bytes = Array(name.utf8)
+    func lowerAlnum(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) }
+    guard let first = bytes.first, lowerAlnum(first) else { return false }
+    return bytes.allSatisfy { lowerAlnum($0) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }
+  }
+
   /// Reads and resolves the file.
   /// - Parameters:
   ///   - file: the dotenv file.
@@ -155,7 +163,7 @@ enum EnvFileReferences {
         continue
       }
       let parts = text.dropFirst(scheme.count).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-      guard parts.count == 2, ManifestSyntax.isEnvironmentName(parts[0]), SecretName.isValid(parts[1]) else {
+      guard parts.count == 2, isEnvironmentName(parts[0]), SecretName.isValid(parts[1]) else {
         // The text is not shown: it may be a value that happens to start with the scheme.
         throw fail("\(name): a coffer:// reference must be coffer://ENV/NAME")
       }
