@@ -21,6 +21,7 @@ extension CofferCommand {
     @Flag(name: .long, help: "Print the report as JSON.") var json = false
     @Flag(name: .long, help: "Check what is readable even if some groups are not.") var allowPartial = false
     @Flag(name: .long, help: "Also report variables the code reads that coffer.yaml does not declare.") var discover = false
+    @Flag(name: .long, help: "No colour, even on a terminal (also NO_COLOR).") var noColor = false
 
     mutating func run() throws {
       let ws = try Workspace.load(global)
@@ -61,7 +62,8 @@ extension CofferCommand {
         ])
         Terminal.out(CodeDiscovery.adding(inCode, to: doc).encoded + "\n")
       } else {
-        Terminal.out(CodeDiscovery.adding(inCode, to: CheckText.render(report, manifest: ws.manifest, unreadable: unreadable, needsRotation: needsRotation)))
+        let text = CodeDiscovery.adding(inCode, to: CheckText.render(report, manifest: ws.manifest, unreadable: unreadable, needsRotation: needsRotation))
+        Terminal.out(Style.enabled(noColor: noColor) ? Style.check(text) : text)
       }
       if report.hasProblems || !needsRotation.isEmpty || !(inCode?.isEmpty ?? true) {
         throw Finish(status: ExitStatus.problemsFound.rawValue)

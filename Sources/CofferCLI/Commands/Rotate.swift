@@ -80,6 +80,7 @@ extension CofferCommand {
       var env: String?
       @Flag(name: .long, help: "Print JSON.") var json = false
       @Option(name: .long, help: "Days before the due date a secret counts as due-soon.") var dueSoonDays = RotationPolicy.defaultDueSoonDays
+      @Flag(name: .long, help: "No colour, even on a terminal (also NO_COLOR).") var noColor = false
 
       mutating func run() throws {
         guard dueSoonDays >= 0 else { throw UsageError(description: "--due-soon-days must be 0 or more") }
@@ -92,7 +93,8 @@ extension CofferCommand {
           let entries = try VaultMetadata.load(ws, environment) ?? []
           for status in policy.statuses(of: entries.compactMap(\.rotationFacts), at: now) { rows.append((environment, status)) }
         }
-        Terminal.out(json ? RotationText.json(rows, now: now, dueSoonDays: dueSoonDays) : RotationText.table(rows))
+        let table = RotationText.table(rows)
+        Terminal.out(json ? RotationText.json(rows, now: now, dueSoonDays: dueSoonDays) : Style.enabled(noColor: noColor) ? Style.rotation(table) : table)
         if RotationPolicy.needsAction(rows.map(\.status)) { throw Finish(status: ExitStatus.problemsFound.rawValue) }
       }
     }
