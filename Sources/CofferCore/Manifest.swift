@@ -185,6 +185,9 @@ public struct SecretSpec: Sendable, Equatable, Hashable {
   /// `allow_loader_variable: true`: `coffer run` may inject this name although it is a loader variable
   /// (``LoaderVariables``, such as `PATH` or `NODE_OPTIONS`); `false` (the default) keeps it out of every child.
   public var allowLoaderVariable: Bool
+  /// `compose:`: the value is computed from other secrets' values (``Composition``), not stored; nil for a secret
+  /// with a value of its own.
+  public var compose: Composition?
   /// The 1-based line where the secret's name appears in the manifest, or 0 when built in memory.
   public var line: Int
 
@@ -203,12 +206,13 @@ public struct SecretSpec: Sendable, Equatable, Hashable {
   ///   - format: a catalog format name, if any.
   ///   - rotation: an own rotation period, if any.
   ///   - allowLoaderVariable: whether `run` may inject it although it is a loader variable.
+  ///   - compose: how its value is composed from others, if it is.
   ///   - line: where it is declared, or 0.
   public init(
     name: String, group: String? = nil, description: String? = nil, required: Requirement = .always,
     prefix: String? = nil, pattern: String? = nil, minLength: Int? = nil, maxLength: Int? = nil,
     example: String? = nil, isSecret: Bool = true, format: String? = nil, rotation: RotationPeriod? = nil,
-    allowLoaderVariable: Bool = false, line: Int = 0
+    allowLoaderVariable: Bool = false, compose: Composition? = nil, line: Int = 0
   ) {
     self.name = name
     self.group = group
@@ -223,6 +227,7 @@ public struct SecretSpec: Sendable, Equatable, Hashable {
     self.format = format
     self.rotation = rotation
     self.allowLoaderVariable = allowLoaderVariable
+    self.compose = compose
     self.line = line
   }
 
@@ -245,7 +250,7 @@ public struct SecretSpec: Sendable, Equatable, Hashable {
       && lhs.required == rhs.required && lhs.prefix == rhs.prefix && lhs.pattern == rhs.pattern
       && lhs.minLength == rhs.minLength && lhs.maxLength == rhs.maxLength && lhs.example == rhs.example
       && lhs.isSecret == rhs.isSecret && lhs.format == rhs.format && lhs.rotation == rhs.rotation
-      && lhs.allowLoaderVariable == rhs.allowLoaderVariable
+      && lhs.allowLoaderVariable == rhs.allowLoaderVariable && lhs.compose == rhs.compose
   }
 
   /// Hashes every field except ``line``, consistently with `==`.
@@ -263,6 +268,7 @@ public struct SecretSpec: Sendable, Equatable, Hashable {
     hasher.combine(format)
     hasher.combine(rotation)
     hasher.combine(allowLoaderVariable)
+    hasher.combine(compose)
   }
 }
 

@@ -34,6 +34,8 @@ extension CofferCommand {
       if let vault = try ws.openVault(environment, identities: identities) {
         try Partial.check(vault, environment: environment, allowPartial: allowPartial, manifest: ws.manifest, identities: identities)
         for (name, value) in try vault.currentValues() { values[name] = value }
+        // Composed secrets are checked like any other (their format too); one with a part missing is missing.
+        Composition.apply(ws.manifest, to: &values)
         unreadable = vault.unreadableGroups
         notReadable = Swift.Set(vault.names.filter { !vault.isReadable($0) })
         // Plain settings (`secret: false`) never need rotation, whatever an older coffer recorded.
@@ -304,8 +306,14 @@ enum RunEnvironment {
       try EnvFileReferences.load(file, vault: opened.vault, project: project, verbose: verbose)
     } ?? []
     let fileNames = Swift.Set(fromFile.map(\.name))
+    let composedNames = Swift.Set(opened.composing?.secrets.filter { $0.compose != nil }.map(\.name) ?? [])
+    var partValues: [String: SecretValue] = [:]
     try opened.vault.forEachCurrentValue { name, value in
       if !fileNames.isEmpty, fileNames.contains(name) { return }  // the file's entry wins
+      if opened.composing != nil {
+        partValues[name] = SecretValue(Array(value))
+        if composedNames.contains(name) { return }  // composed, never stored
+      }
       switch rules.decide(name) {
       case .inject: break
       case .injectUndeclared: leftOut.included.append(name)
@@ -318,6 +326,26 @@ enum RunEnvironment {
       if names.count <= Auditor.perValueFingerprintLimit { firstValues.append((name, SecretValue(Array(value)))) }
       setFingerprint.add(name: name, value: value)
       merger.add(name: name, value: value)
+    }
+    if let manifest = opened.composing {
+      for (name, chain) in Composition.apply(manifest, to: &partValues) where rules.decide(name) == .inject {
+        ErrorRenderer.warn(ComposedValues.missing(name, chain: chain, environment: opened.vault.environment).description)
+      }
+      for name in manifest.secrets.filter({ $0.compose != nil }).map(\.name) where !fileNames.contains(name) {
+        guard let value = partValues[name] else { continue }
+        switch rules.decide(name) {
+        case .loader: leftOut.loader.append(name); continue
+        case .inject, .injectUndeclared: break
+        case .undeclared, .notSelected: continue
+        }
+        if nulIn == nil, value.containsNUL { nulIn = name }
+        names.append(name)
+        if names.count <= Auditor.perValueFingerprintLimit { firstValues.append((name, value)) }
+        value.reveal().withUnsafeBufferPointer { bytes in
+          setFingerprint.add(name: name, value: bytes)
+          merger.add(name: name, value: bytes)
+        }
+      }
     }
     for entry in fromFile {
       switch rules.decide(entry.name) {
@@ -426,7 +454,11 @@ enum RunEnvironment {
       try EnvFileReferences.load(file, vault: opened.vault, project: projectOption, verbose: verbose)
     } ?? []
     let fileNames = Swift.Set(fromFile.map(\.name))
-    for (name, value) in try opened.vault.currentValues() where !fileNames.contains(name) {
+    var current = try opened.vault.currentValues()
+    if let manifest = opened.composing {
+      current = ComposedValues.adding(manifest, to: current, environment: opened.vault.environment)
+    }
+    for (name, value) in current where !fileNames.contains(name) {
       switch opened.rules.decide(name) {
       case .inject: values.append((name, value))
       case .injectUndeclared:
@@ -460,6 +492,8 @@ enum RunEnvironment {
     let vault: Vault
     let auditor: Auditor
     let rules: InjectionRules
+    /// The manifest, when it composes secrets from others (``Composition``); nil otherwise.
+    var composing: Manifest?
   }
 
   /// Opens the environment's vault for `run`, with the auditor that records the read and the injection rules; nil
@@ -529,17 +563,37 @@ enum RunEnvironment {
         RequiredNamesCache.store(project, manifest: manifestBytes, ws.manifest)
       }
     }
+    // Composed secrets need the manifest's compositions.
+    var composing: Manifest?
+    if !facts.composed.isEmpty {
+      let ws = try workspace ?? Workspace.load(project: projectOption, verbose: verbose)
+      workspace = ws
+      composing = ws.manifest
+    }
     if !allowMissing {
-      // Fail closed.
+      // Fail closed. A composed secret is present when its parts are; otherwise its first missing part is named.
       let present = Swift.Set(vault.names)
-      let missing = facts.required.filter { !present.contains($0) && selected?.contains($0) ?? true }
+      var missing: [String] = []
+      for name in facts.required where selected?.contains(name) ?? true {
+        if let manifest = composing, facts.composed.contains(name) {
+          if let chain = Composition.missingChain(of: name, in: manifest, present: present), let part = chain.last,
+            !missing.contains(part)
+          {
+            missing.append(part)
+          }
+        } else if !present.contains(name), !missing.contains(name) {
+          missing.append(name)
+        }
+      }
       if !missing.isEmpty { throw MissingForRun(environment: environment, noVault: false, names: missing) }
     }
     let rules = InjectionRules(
       declared: facts.declared, allowedLoaderVariables: facts.allowedLoaderVariables,
       includeUndeclared: selection.includeUndeclared, selected: selected)
     // The manifest is not read on this path, so the actor is the identity's recipient.
-    return Opened(vault: vault, auditor: Auditor(root: project.root, actor: identities[0].recipient.encoded, identities: identities), rules: rules)
+    return Opened(
+      vault: vault, auditor: Auditor(root: project.root, actor: identities[0].recipient.encoded, identities: identities), rules: rules,
+      composing: composing)
   }
 
   /// The names `--only` and `--names` select, or nil for all.
@@ -574,17 +628,21 @@ enum RunEnvironment {
     var required: [String]
     var declared: Swift.Set<String>
     var allowedLoaderVariables: Swift.Set<String>
+    /// The composed secrets' names (their values come from other secrets).
+    var composed: Swift.Set<String> = []
 
-    init(required: [String], declared: Swift.Set<String>, allowedLoaderVariables: Swift.Set<String>) {
+    init(required: [String], declared: Swift.Set<String>, allowedLoaderVariables: Swift.Set<String>, composed: Swift.Set<String> = []) {
       self.required = required
       self.declared = declared
       self.allowedLoaderVariables = allowedLoaderVariables
+      self.composed = composed
     }
 
     init(_ manifest: Manifest, environment: String) {
       required = manifest.secrets.filter { $0.isRequired(in: environment) }.map(\.name)
       declared = Swift.Set(manifest.secrets.map(\.name))
       allowedLoaderVariables = Swift.Set(manifest.secrets.filter(\.allowLoaderVariable).map(\.name))
+      composed = Swift.Set(manifest.secrets.filter { $0.compose != nil }.map(\.name))
     }
   }
 
@@ -596,7 +654,8 @@ enum RunEnvironment {
   /// cannot be read, is ignored: the manifest is decoded as before.
   ///
   /// Format: `coffer-required-cache v2`, then `manifest <sha256 hex>`, then `+declared\t<NAME>,<NAME>,…` (every
-  /// declared name), `+loader\t<NAME>,…` (those with `allow_loader_variable: true`), then one line per environment:
+  /// declared name), `+loader\t<NAME>,…` (those with `allow_loader_variable: true`), `+composed\t<NAME>,…` (those
+  /// with `compose:`, which make `run` decode the manifest), then one line per environment:
   /// `<environment>\t<NAME>,<NAME>,…` (the required names; environment and secret names hold neither tabs nor
   /// commas, and no environment name starts with `+`).
   enum RequiredNamesCache {
@@ -613,8 +672,8 @@ enum RunEnvironment {
     static func lookup(_ project: Project, manifest: [UInt8], environment: String) -> ManifestFacts? {
       guard let bytes = try? Files.read(path(project)) else { return nil }
       let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
-      guard lines.count >= 4, lines[0] == header, lines[1] == "manifest " + ContentHash.sha256Hex(manifest),
-        lines[2].hasPrefix("+declared\t"), lines[3].hasPrefix("+loader\t")
+      guard lines.count >= 5, lines[0] == header, lines[1] == "manifest " + ContentHash.sha256Hex(manifest),
+        lines[2].hasPrefix("+declared\t"), lines[3].hasPrefix("+loader\t"), lines[4].hasPrefix("+composed\t")
       else {
         return nil
       }
@@ -623,12 +682,12 @@ enum RunEnvironment {
           $0.split(separator: ",").map(String.init)
         } ?? []
       }
-      for line in lines.dropFirst(4) {
+      for line in lines.dropFirst(5) {
         let parts = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0] == environment else { continue }
         return ManifestFacts(
           required: parts[1].split(separator: ",").map(String.init), declared: Swift.Set(list(lines[2])),
-          allowedLoaderVariables: Swift.Set(list(lines[3])))
+          allowedLoaderVariables: Swift.Set(list(lines[3])), composed: Swift.Set(list(lines[4])))
       }
       return nil
     }
@@ -641,6 +700,7 @@ enum RunEnvironment {
       var text = header + "\nmanifest " + ContentHash.sha256Hex(bytes) + "\n"
       text += "+declared\t" + manifest.secrets.map(\.name).joined(separator: ",") + "\n"
       text += "+loader\t" + manifest.secrets.filter(\.allowLoaderVariable).map(\.name).joined(separator: ",") + "\n"
+      text += "+composed\t" + manifest.secrets.filter { $0.compose != nil }.map(\.name).joined(separator: ",") + "\n"
       for environment in manifest.environments {
         text += environment + "\t" + manifest.secrets.filter { $0.isRequired(in: environment) }.map(\.name).joined(separator: ",") + "\n"
       }

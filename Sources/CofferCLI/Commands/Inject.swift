@@ -80,6 +80,19 @@ enum Injector {
       guard let vault = vaults[env] ?? nil else {
         throw fail("\(reference.name) has no value in \(env): it has no vault yet", hints: ["`coffer set \(reference.name) --env \(env)`"])
       }
+      if let composition = ws.manifest.secret(named: reference.name)?.compose {
+        // Composed from other secrets: computed from their current values.
+        var parts = try ComposedValues.partValues(composition, manifest: ws.manifest, vault: vault)
+        let read = parts
+        if let chain = Composition.apply(ws.manifest, to: &parts).first(where: { $0.name == reference.name })?.chain {
+          throw fail(ComposedValues.missing(reference.name, chain: chain, environment: env).description)
+        }
+        values[reference] = parts[reference.name]
+        for (name, value) in read.sorted(by: { $0.key < $1.key }) where !(used[env] ?? []).contains(where: { $0.name == name }) {
+          used[env, default: []].append((name, value))
+        }
+        continue
+      }
       guard vault.current(reference.name) != nil else {
         let declared = ws.manifest.secret(named: reference.name) != nil
         throw fail(
@@ -211,5 +224,45 @@ enum EnvFileReferences {
       let values = others.filter { $0.source == env }.map { (name: $0.secret ?? $0.name, value: $0.value) }
       try ws.auditor(identities).recordRead("run", vault: vault, values: values, includeNames: auditNames)
     }
+  }
+}
+
+/// Reading composed secrets (``Composition``) from a vault.
+enum ComposedValues {
+  /// The current values of every part a composition needs, however deep, that the vault holds and this identity can
+  /// read.
+  static func partValues(_ composition: Composition, manifest: Manifest, vault: Vault) throws -> [String: SecretValue] {
+    var out: [String: SecretValue] = [:]
+    var queue = composition.parts
+    var seen = Swift.Set<String>()
+    while let name = queue.popLast() {
+      guard seen.insert(name).inserted else { continue }
+      if let nested = manifest.secret(named: name)?.compose {
+        queue += nested.parts
+      } else if vault.current(name) != nil, vault.isReadable(name) {
+        out[name] = try vault.value(of: name)
+      }
+    }
+    return out
+  }
+
+  /// The error for a composed secret with a part missing: names the chain.
+  static func missing(_ name: String, chain: [String], environment: String) -> UsageError {
+    UsageError(
+      description: "\(name) is composed from \(chain.last ?? name), which has no value in \(environment) (\(chain.joined(separator: " → ")))",
+      hints: ["`coffer set \(chain.last ?? name) --env \(environment)`"], exitStatus: .problemsFound)
+  }
+
+  /// `values` (in order) with every composed secret added or replaced, warning about those that cannot be composed.
+  static func adding(_ manifest: Manifest, to values: [(name: String, value: SecretValue)], environment: String) -> [(name: String, value: SecretValue)] {
+    guard manifest.secrets.contains(where: { $0.compose != nil }) else { return values }
+    var byName = Dictionary(values.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+    for (name, chain) in Composition.apply(manifest, to: &byName) {
+      ErrorRenderer.warn(missing(name, chain: chain, environment: environment).description)
+    }
+    let composed = manifest.secrets.filter { $0.compose != nil }.map(\.name)
+    var out = values.filter { !composed.contains($0.name) }
+    for name in composed { if let value = byName[name] { out.append((name, value)) } }
+    return out
   }
 }
