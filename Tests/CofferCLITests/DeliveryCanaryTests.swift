@@ -88,6 +88,40 @@ struct DeliveryCanaryTests {
     expectAuditClean(sb, "run --env-file")
   }
 
+  /// Composed secrets: the parts' planted values reach the composed value (run, get) and no message.
+  @Test func composedSecretsNeverEchoParts() throws {
+    let sb = try Sandbox(manifest: """
+      version: 1
+      project: canary-compose
+      environments: [development]
+      secrets:
+        \(Canaries.simple.name): {}
+        \(Canaries.quoted.name): {}
+        MISSING_PART:
+          required: false
+        COMPOSED_URL:
+          compose: "x://{{ \(Canaries.simple.name) | url }}:{{ \(Canaries.quoted.name) }}@{{ MISSING_PART }}"
+
+      """)
+    for c in [Canaries.simple, Canaries.quoted] {
+      expectStatus(sb.run(["set", c.name, "-e", "development"], stdin: Data(c.bytes)), 0, "set \(c.name)")
+    }
+    for args in [
+      ["run", "-e", "development", "--", "true"], ["run", "-e", "development", "--allow-missing", "--", "true"],
+      ["get", "COMPOSED_URL", "-e", "development"], ["export", "-e", "development"], ["check", "-e", "development"],
+      ["check", "-e", "development", "--json"], ["run", "-e", "development", "--allow-missing", "--redact", "--", "true"],
+    ] {
+      let r = sb.run(args)
+      expectStderrClean(r, args.joined(separator: " "))
+    }
+    expectStatus(sb.run(["set", "MISSING_PART", "-e", "development"], stdin: Data("host".utf8)), 0, "set MISSING_PART")
+    let r = sb.run(["run", "-e", "development", "--", "printenv", "COMPOSED_URL"])
+    expectStatus(r, 0, "run with a composed secret")
+    expectContainsMarkers(r.out, [Canaries.quoted], "run's composed value")
+    expectStderrClean(r, "run with a composed secret")
+    expectAuditClean(sb, "composed secrets")
+  }
+
   @Test func completionNeverPrintsValues() throws {
     let sb = try planted()
     for args in [
