@@ -20,13 +20,13 @@ public struct CofferCommand: ParsableCommand {
     version: "0.1.0",
     subcommands: [
       Init.self, Keygen.self, Set.self, Get.self, Remove.self, List.self, Import.self, ImportFromEnv.self,
-      Export.self, ExportToEnv.self, Check.self, Template.self, GenerateTemplate.self, Run.self, Rewrap.self,
+      Export.self, ExportToEnv.self, Inject.self, Check.self, Template.self, GenerateTemplate.self, Run.self, Rewrap.self,
       Audit.self, MergeDriver.self, IdentityCommand.self, Migrate.self,
       Access.self, Rotate.self, History.self, Rollback.self,
       Generate.self,
       SetupRepo.self, Plan.self, Sync.self, SyncToGitHub.self, SyncToPulumi.self, SyncAll.self, Pull.self, Doctor.self,
       Discover.self, ManifestCommand.self, Imports.self, Org.self,
-      Scan.self, Hook.self, Redact.self,
+      Scan.self, Hook.self, Redact.self, Completion.self,
     ])
 
   public init() {}
@@ -45,7 +45,7 @@ public struct CofferCommand: ParsableCommand {
         try RunEnvironment.execute(
           project: fast.project, verbose: fast.verbose, env: fast.env, noOverride: fast.noOverride,
           allowPartial: fast.allowPartial, allowMissing: fast.allowMissing, auditNames: fast.auditNames,
-          command: fast.command)
+          selection: RunEnvironment.Selection(includeUndeclared: fast.includeUndeclared), command: fast.command)
         Glibc.exit(0)
       } catch {
         Glibc.exit(status(for: error))

@@ -29,6 +29,8 @@ enum EnvironmentCheck {
     if let vault = try ws.openVault(environment, identities: identities) {
       try partial(vault)
       for (name, value) in try vault.currentValues() { values[name] = value }
+      // Composed secrets are checked like any other (their format too); one with a part missing is missing.
+      Composition.apply(ws.manifest, to: &values)
       verdict.unreadable = vault.unreadableGroups
       notReadable = Set(vault.names.filter { !vault.isReadable($0) })
       // Plain settings (`secret: false`) never need rotation, whatever an older coffer recorded.

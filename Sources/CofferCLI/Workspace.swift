@@ -17,7 +17,7 @@ struct GlobalOptions: ParsableArguments {
 
 /// The environment selector shared by commands that read or write one environment.
 struct EnvironmentOption: ParsableArguments {
-  @Option(name: [.customShort("e"), .long], help: ArgumentHelp("The environment (default: $COFFER_ENV, else the manifest's first).", valueName: "name"))
+  @Option(name: [.customShort("e"), .long], help: ArgumentHelp("The environment (default: $COFFER_ENV, else the manifest's first).", valueName: "name"), completion: .custom(Completions.environments))
   var env: String?
 }
 

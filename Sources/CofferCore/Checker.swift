@@ -114,6 +114,9 @@ public enum Checker {
   /// team generates (``SecretUse/inferred(fromName:)``, with no format) whose ``StrengthEstimate`` is below
   /// ``SecretUse/requiredBits`` is ``CheckIssue/Kind/weak``, with the measure in the reason.
   ///
+  /// One verdict per problem: when the declared `prefix` and the format's prefix both fail and one prefix starts with
+  /// the other, only the longer (more specific) one is reported, the format's on a tie.
+  ///
   /// Reasons name the rule and the lengths, never the value or a fragment of it (catalog prefixes such as `xoxp-`
   /// are catalog text). The environment is not validated here: callers check ``Manifest/hasEnvironment(_:)`` first.
   /// - Parameters:
@@ -160,7 +163,19 @@ public enum Checker {
     let expectation = self.expectation(for: spec)
     switch expectation {
     case .some(.known(let expected, let assumed)):
-      if let issue = formatIssue(name, value, expected, assumed: assumed) { issues.append(issue) }
+      if let (issue, formatPrefixes) = formatIssue(name, value, expected, assumed: assumed) {
+        // One verdict per problem: when the manifest's prefix and the format fail for the same reason (a wrong
+        // prefix, one prefix starting with the other), only the more specific one is reported: the manifest's when
+        // its prefix is longer, else the format's (it names what was expected, or what the value is).
+        var keepFormat = true
+        if let wanted = formatPrefixes, let own = spec.prefix,
+          let related = wanted.filter({ own.hasPrefix($0) || $0.hasPrefix(own) }).max(by: { $0.count < $1.count }),
+          let index = issues.firstIndex(where: { $0.kind == .prefix })
+        {
+          if own.count > related.count { keepFormat = false } else { issues.remove(at: index) }
+        }
+        if keepFormat { issues.append(issue) }
+      }
     case .some(.unknown(let format)):
       issues.append(
         CheckIssue(
@@ -198,26 +213,28 @@ public enum Checker {
 
   private static func formatIssue(
     _ name: String, _ value: SecretValue, _ expected: FormatExpectation, assumed: Bool
-  ) -> CheckIssue? {
+  ) -> (CheckIssue, prefixes: [String]?)? {
     let tail = " [format \(expected.id)\(assumed ? ", assumed from the name" : "")]"
     let wanted = "\(expected.phrase) (\(expected.label))"
     switch expected.check(value) {
     case .matches:
       return nil
     case .badChecksum(let format):
-      return CheckIssue(
+      return (CheckIssue(
         name: name, kind: .badChecksum,
         reason: "has the shape of \(format.phrase) (\(format.label)) but not its "
           + "checksum (the last 6 characters): a typo or a truncated copy" + tail,
-        format: expected.id)
+        format: expected.id), nil)
     case .otherFormat(let other, let exact):
       let found = "\(other.phrase) (\(other.label))"
-      return CheckIssue(
+      return (CheckIssue(
         name: name, kind: .wrongFormat,
-        reason: (exact ? "is " : "starts like ") + found + ", expected " + wanted + tail, format: expected.id)
+        reason: (exact ? "is " : "starts like ") + found + ", expected " + wanted + tail, format: expected.id),
+        expected.formats.flatMap(\.prefixes))
     case .mismatch(_, let mismatch):
-      return CheckIssue(
-        name: name, kind: .formatMismatch, reason: "is not \(wanted): \(mismatch)" + tail, format: expected.id)
+      return (CheckIssue(
+        name: name, kind: .formatMismatch, reason: "is not \(wanted): \(mismatch)" + tail, format: expected.id),
+        { if case .prefix(let prefixes) = mismatch { return prefixes } else { return nil } }())
     }
   }
 

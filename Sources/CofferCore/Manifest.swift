@@ -194,6 +194,12 @@ public struct SecretSpec: Sendable, Equatable, Hashable {
   public var format: String?
   /// This secret's own rotation period, overriding its group's, if set.
   public var rotation: RotationPeriod?
+  /// `allow_loader_variable: true`: `coffer run` may inject this name although it is a loader variable
+  /// (``LoaderVariables``, such as `PATH` or `NODE_OPTIONS`); `false` (the default) keeps it out of every child.
+  public var allowLoaderVariable: Bool
+  /// `compose:`: the value is computed from other secrets' values (``Composition``), not stored; nil for a secret
+  /// with a value of its own.
+  public var compose: Composition?
   /// The 1-based line where the secret's name appears in the manifest, or 0 when built in memory.
   public var line: Int
 
@@ -211,12 +217,14 @@ public struct SecretSpec: Sendable, Equatable, Hashable {
   ///   - isSecret: `false` for a plain setting.
   ///   - format: a catalog format name, if any.
   ///   - rotation: an own rotation period, if any.
+  ///   - allowLoaderVariable: whether `run` may inject it although it is a loader variable.
+  ///   - compose: how its value is composed from others, if it is.
   ///   - line: where it is declared, or 0.
   public init(
     name: String, group: String? = nil, description: String? = nil, required: Requirement = .always,
     prefix: String? = nil, pattern: String? = nil, minLength: Int? = nil, maxLength: Int? = nil,
     example: String? = nil, isSecret: Bool = true, format: String? = nil, rotation: RotationPeriod? = nil,
-    line: Int = 0
+    allowLoaderVariable: Bool = false, compose: Composition? = nil, line: Int = 0
   ) {
     self.name = name
     self.group = group
@@ -230,6 +238,8 @@ public struct SecretSpec: Sendable, Equatable, Hashable {
     self.isSecret = isSecret
     self.format = format
     self.rotation = rotation
+    self.allowLoaderVariable = allowLoaderVariable
+    self.compose = compose
     self.line = line
   }
 
@@ -252,6 +262,7 @@ public struct SecretSpec: Sendable, Equatable, Hashable {
       && lhs.required == rhs.required && lhs.prefix == rhs.prefix && lhs.pattern == rhs.pattern
       && lhs.minLength == rhs.minLength && lhs.maxLength == rhs.maxLength && lhs.example == rhs.example
       && lhs.isSecret == rhs.isSecret && lhs.format == rhs.format && lhs.rotation == rhs.rotation
+      && lhs.allowLoaderVariable == rhs.allowLoaderVariable && lhs.compose == rhs.compose
   }
 
   /// Hashes every field except ``line``, consistently with `==`.
@@ -268,6 +279,8 @@ public struct SecretSpec: Sendable, Equatable, Hashable {
     hasher.combine(isSecret)
     hasher.combine(format)
     hasher.combine(rotation)
+    hasher.combine(allowLoaderVariable)
+    hasher.combine(compose)
   }
 }
 

@@ -31,7 +31,7 @@ struct ManifestDecoder {
   static let groupFields = ["rotation", "description"]
   static let secretFields = [
     "group", "description", "required", "prefix", "pattern", "min_length", "max_length", "example", "secret",
-    "format", "rotation",
+    "format", "rotation", "allow_loader_variable", "compose",
   ]
 
   // MARK: - Entry point
@@ -217,6 +217,7 @@ struct ManifestDecoder {
     var secrets: [SecretSpec] = []
     secrets.reserveCapacity(mapping.count)
     var validPatterns = Set<String>()
+    var composeNodes: [String: Node] = [:]
     for (key, value) in mapping {
       let name = try keyText(key, parent: "secrets")
       let path = "secrets." + name
@@ -285,6 +286,25 @@ struct ManifestDecoder {
           }
         case "rotation":
           spec.rotation = try rotation(fieldValue, path: fieldPath)
+        case "allow_loader_variable":
+          guard case .bool(let flag) = classify(fieldValue) else {
+            throw error(at: fieldValue, field: fieldPath, "expected true or false")
+          }
+          if flag, !LoaderVariables.contains(name) {
+            throw error(
+              at: fieldValue, field: fieldPath,
+              "\(name) is not a loader variable; allow_loader_variable is only for names that change how programs load or run",
+              hints: ["remove the field: coffer run injects \(name) without it (the list is in docs/run.md)"])
+          }
+          spec.allowLoaderVariable = flag
+        case "compose":
+          guard let text = try optionalString(fieldValue, path: fieldPath) else { break }
+          do {
+            spec.compose = try Composition.parse(text)
+          } catch {
+            throw self.error(at: fieldValue, field: fieldPath, error.message)
+          }
+          composeNodes[name] = fieldValue
         default:
           throw unknownField(fieldKey, name: field, path: fieldPath, allowed: Self.secretFields)
         }
@@ -297,6 +317,19 @@ struct ManifestDecoder {
           "max_length \(maxLength) is less than min_length \(minLength)")
       }
       secrets.append(spec)
+    }
+    // Composed secrets: every part declared (here; with imports, after merging), and no cycle.
+    let compositions = Dictionary(secrets.compactMap { s in s.compose.map { (s.name, $0) } }, uniquingKeysWith: { a, _ in a })
+    let declared = Set(secrets.map(\.name))
+    for spec in secrets {
+      guard let composition = spec.compose, let node = composeNodes[spec.name] else { continue }
+      let path = "secrets.\(spec.name).compose"
+      if !openGroups, !importMode, let part = composition.parts.first(where: { !declared.contains($0) }) {
+        throw error(at: node, field: path, "\(part) is not declared under secrets", hints: ["declare it, or correct the name"])
+      }
+      if let chain = Composition.cycle(from: spec.name, in: compositions) {
+        throw error(at: node, field: path, "a cycle: \(chain.joined(separator: " → "))")
+      }
     }
     return secrets
   }

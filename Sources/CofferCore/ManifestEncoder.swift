@@ -89,6 +89,8 @@ extension Manifest {
     if !spec.isSecret { fields.append("secret: false") }
     if let format = spec.format { fields.append("format: \(YAMLText.scalar(format))") }
     if let rotation = spec.rotation { fields.append("rotation: \(rotation)") }
+    if spec.allowLoaderVariable { fields.append("allow_loader_variable: true") }
+    if let compose = spec.compose { fields.append("compose: \(YAMLText.scalar(compose.text))") }
     return fields
   }
 }

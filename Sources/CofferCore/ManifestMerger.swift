@@ -236,6 +236,8 @@ public enum ManifestMerger {
       try check("pattern", spec.pattern, base.pattern, "secret")
       try check("rotation", spec.rotation, base.rotation, "secret")
       try check("secret", spec.isSecret, base.isSecret, "secret")
+      try check("allow_loader_variable", spec.allowLoaderVariable, base.allowLoaderVariable, "secret")
+      try check("compose", spec.compose, base.compose, "secret")
       if written("min_length"), let mine = spec.minLength {
         if let theirs = base.minLength, mine < theirs {
           throw forbidden(here, path + ".min_length", "min_length", merged, "min_length", "secret", verb: "lower")

@@ -42,14 +42,15 @@ public enum Exec {
     throw Failure(program: program, reason: sawDenied ? "permission denied" : "command not found", code: sawDenied ? 126 : 127)
   }
 
-  /// Replaces this process with `argv[0]` (resolved on `PATH`), passing `environment` exactly.
+  /// Replaces this process with `argv[0]` (resolved on Coffer's own `PATH`, the caller's), passing `environment`
+  /// exactly.
   /// - Parameters:
   ///   - argv: the program and its arguments; never passes through a shell.
-  ///   - environment: the child's `NAME=value` entries; its `PATH` entry, if any, is the search path.
+  ///   - environment: the child's `NAME=value` entries. Its `PATH` entry is not the search path: a `PATH` among the
+  ///     secrets must not choose which program runs (docs/run.md).
   /// - Throws: ``Failure`` when the program cannot be found or started; on success it does not return.
   public static func replaceProcess(argv: [String], environment: EnvironmentBlock) throws(Failure) -> Never {
-    let pathVar = environment.value(of: "PATH").map { String(decoding: $0, as: UTF8.self) }
-    let program = try resolve(argv[0], path: pathVar ?? ProcessEnvironment.get("PATH"))
+    let program = try resolve(argv[0], path: ProcessEnvironment.get("PATH"))
     var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
     cArgs.append(nil)
     let code = environment.withPointers { envp in

@@ -24,14 +24,14 @@ public enum RedactedRun {
 
   /// Runs a program and waits for it.
   /// - Parameters:
-  ///   - argv: the program (looked up on the environment's `PATH`) and its arguments; no shell.
+  ///   - argv: the program (looked up on Coffer's own `PATH`, the caller's, never a `PATH` among the secrets) and
+  ///     its arguments; no shell.
   ///   - environment: the child's `NAME=value` entries.
   ///   - set: what to redact.
   /// - Returns: the child's exit status, or 128 + N when signal N ended it.
   /// - Throws: ``Exec/Failure`` (127 not found, 126 not executable or not startable).
   public static func run(argv: [String], environment: [[UInt8]], set: RedactionSet) throws(Exec.Failure) -> Int32 {
-    let pathVar = environment.first { $0.starts(with: Array("PATH=".utf8)) }.map { String(decoding: $0.dropFirst(5), as: UTF8.self) }
-    let program = try Exec.resolve(argv[0], path: pathVar ?? ProcessEnvironment.get("PATH"))
+    let program = try Exec.resolve(argv[0], path: ProcessEnvironment.get("PATH"))
     let tty = (stdin: isatty(0) == 1, stdout: isatty(1) == 1, stderr: isatty(2) == 1)
     let usePTY = tty.stdin || tty.stdout
 

@@ -150,7 +150,7 @@ struct AdversarialTests {
     let j = sb.run(["export", "--format", "json"])
     expectStatus(j, 0, "export json with 1 MB value")
     // Linux caps one environment string at 128 KiB (MAX_ARG_STRLEN): execve fails with E2BIG, reported, not silent.
-    let r = sb.run(["run", "--allow-missing", "--", "true"])
+    let r = sb.run(["run", "--allow-missing", "--include-undeclared", "--", "true"])
     let status = r.status
     let notSilent = status != 0 && r.stderr.contains("BIG") == false ? !r.stderr.isEmpty : status != 0
     #expect(notSilent, "run with a 1 MB value must fail visibly (exit \(status))")
@@ -176,7 +176,7 @@ struct AdversarialTests {
       let ok = g.status == 0 && g.stdout.isEmpty
       #expect(ok, "get -n \(n) should print nothing and exit 0")
     }
-    let r = sb.run(["run", "--allow-missing", "--", "sh", "-c", "test \"${EMPTY+set}\" = set && test -z \"$EMPTY\" && echo ok"])
+    let r = sb.run(["run", "--allow-missing", "--include-undeclared", "--", "sh", "-c", "test \"${EMPTY+set}\" = set && test -z \"$EMPTY\" && echo ok"])
     let ok = r.status == 0 && r.out == "ok\n"
     #expect(ok, "run: an empty value must be set and empty in the child")
     let e = sb.run(["export"])
@@ -216,7 +216,7 @@ struct AdversarialTests {
       let none = !sb.exists("out.\(f)")
       #expect(none, "export \(f) wrote a file although it refused")
     }
-    let r = sb.run(["run", "--allow-missing", "--", "sh", "-c", "echo ran"])
+    let r = sb.run(["run", "--allow-missing", "--include-undeclared", "--", "sh", "-c", "echo ran"])
     expectStatus(r, 2, "run with a NUL value")
     let notRun = !r.out.contains("ran")
     #expect(notRun, "run executed the command despite a NUL value")
@@ -342,7 +342,7 @@ struct AdversarialTests {
     let get = sb.run(["get", "-n", "API_TOKEN"], env: ["COFFER_ENV": ""])
     expectStatus(get, 0, "get with COFFER_ENV empty")
     #expect(get.out == adversarialValue)
-    let run = sb.run(["run", "--allow-missing", "--", "sh", "-c", "printf %s \"$API_TOKEN\""], env: ["COFFER_ENV": ""])
+    let run = sb.run(["run", "--allow-missing", "--include-undeclared", "--", "sh", "-c", "printf %s \"$API_TOKEN\""], env: ["COFFER_ENV": ""])
     expectStatus(run, 0, "run with COFFER_ENV empty")
     #expect(run.out == adversarialValue)
     expectStatus(sb.run(["get", "-n", "API_TOKEN"], env: ["COFFER_ENV": "staging"]), 1, "get from staging, where it is not set")

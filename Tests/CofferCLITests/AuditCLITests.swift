@@ -53,7 +53,7 @@ import Testing
     let env = (0..<65).map { String(format: "BULK_%02d=value-%02d\n", $0, $0) }.joined()
     try env.write(to: box.dir.appendingPathComponent("bulk.env"), atomically: true, encoding: .utf8)
     #expect(box.run(["import", "bulk.env", "--env", "development"]).status == 0)
-    #expect(box.run(["run", "--env", "development", "--allow-missing", "--", "true"]).status == 0)
+    #expect(box.run(["run", "--env", "development", "--allow-missing", "--include-undeclared", "--", "true"]).status == 0)
     #expect(box.run(["export", "--env", "development", "--format", "json"]).status == 0)
     let path = box.run(["audit", "path"]).out.trimmingCharacters(in: .newlines)
     let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")

@@ -823,7 +823,7 @@ struct CanaryTests {
     let sb = try plantedSandbox()
     for verbose in [false, true] {
       let v = verbose ? ["--verbose"] : []
-      let r = sb.run(["run", "-e", "staging", "--allow-missing"] + v + ["--", "sh", "-c", "echo ran"])
+      let r = sb.run(["run", "-e", "staging", "--allow-missing", "--include-undeclared"] + v + ["--", "sh", "-c", "echo ran"])
       let what = "run with a NUL value\(verbose ? " --verbose" : "")"
       expectStatus(r, 2, what)
       expectNoLeak(r, what)

@@ -18,17 +18,15 @@ import Testing
         missing (2):
           LINEAR_API_KEY [integration-credentials]
           SNOWFLAKE_PASSWORD [database-credentials]
-        invalid (7):
+        invalid (5):
           DATABASE_URL     does not match the pattern 'postgres(ql)?://.+'
           JWT_SECRET       is 14 characters, needs at least 32
           JWT_SECRET       is weak: 14 characters, estimated 42 bits of entropy; needs at least 128 bits for a signing key
-          OPENAI_API_KEY   does not start with the required prefix 'sk-'
           OPENAI_API_KEY   is not an OpenAI API key (sk-): does not start with sk- [format openai-api-key, assumed from the name]
-          SLACK_BOT_TOKEN  does not start with the required prefix 'xoxb-'
           SLACK_BOT_TOKEN  is a Slack user token (xoxp-), expected a Slack bot token (xoxb-) [format slack-bot-token, assumed from the name]
         undeclared (1): LEGACY_FEATURE_FLAG
         ok (14)
-        result: 2 missing, 7 invalid
+        result: 2 missing, 5 invalid
 
         """)
     #expect(r.stderr == "")

@@ -37,7 +37,7 @@ import Testing
     let box = try makeProject()
     // The child encodes the value itself, with Python's quote() and a hand-made lower-case form.
     let r = box.run([
-      "run", "--allow-missing", "--env", "production", "--redact", "--", "python3", "-c",
+      "run", "--allow-missing", "--include-undeclared", "--env", "production", "--redact", "--", "python3", "-c",
       "import os, re, urllib.parse as u; p = os.environ['DB_PASSWORD']; print('q=' + u.quote(p)); "
         + "print(re.sub('%..', lambda m: m.group(0).lower(), u.quote_plus(p)) + '!')",
     ])

@@ -65,7 +65,7 @@ private func example(_ id: String) -> String { FormatCatalog.format(id: id)?.exa
         CheckIssue(
           name: "MYSTERY", kind: .unknownFormat, reason: "cannot be checked: the manifest names an unknown format",
           format: "made-up"),
-        CheckIssue(name: "OPENAI_API_KEY", kind: .prefix, reason: "does not start with the required prefix 'sk-'"),
+        // One verdict per problem: the manifest's `prefix: sk-` fails for the same reason as the format, which says more.
         CheckIssue(
           name: "OPENAI_API_KEY", kind: .formatMismatch,
           reason: "is not an OpenAI API key (sk-): does not start with sk- [format openai-api-key, assumed from the name]",
@@ -95,6 +95,22 @@ private func example(_ id: String) -> String { FormatCatalog.format(id: id)?.exa
             + "assumed from the name]",
           format: "slack-bot-token")
       ])
+  }
+
+  /// One verdict per problem (issue 15): a manifest prefix and the format failing for the same reason give one
+  /// issue, the more specific; unrelated prefixes give both.
+  @Test func onePrefixVerdictPerProblem() {
+    func issues(_ prefix: String, _ value: String, name: String = "OPENAI_API_KEY") -> [CheckIssue.Kind] {
+      let m = Manifest(project: "p", environments: ["dev"], secrets: [SecretSpec(name: name, prefix: prefix)])
+      return Checker.check(m, environment: "dev", values: [name: SecretValue(value)]).invalid.map(\.kind)
+    }
+    let value = "xx-" + String(repeating: "a1B2", count: 12)
+    #expect(issues("sk-", value) == [.formatMismatch])  // the same prefix: the format says more
+    #expect(issues("s", value) == [.formatMismatch])  // shorter: the format is more specific
+    #expect(issues("sk-proj-", value) == [.prefix])  // longer: the manifest's rule is more specific
+    #expect(issues("xy-", value) == [.prefix, .formatMismatch])  // unrelated: two problems
+    #expect(issues("xoxb-", "xoxp-12-34-FAKE", name: "SLACK_BOT_TOKEN") == [.wrongFormat])
+    #expect(issues("xoxb-1-", "xoxp-12-34-FAKE", name: "SLACK_BOT_TOKEN") == [.prefix])
   }
 
   @Test func placeholdersAreReportedAloneAndNeverForPlainSettings() {

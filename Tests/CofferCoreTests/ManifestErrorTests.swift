@@ -29,7 +29,7 @@ import Testing
     #expect(
       failure(withHeader("secrets:\n  A:\n    requried: true\n"))
         == "coffer.yaml:6:5: secrets.A.requried: unknown field; expected one of group, description, required, "
-        + "prefix, pattern, min_length, max_length, example, secret, format, rotation")
+        + "prefix, pattern, min_length, max_length, example, secret, format, rotation, allow_loader_variable, compose")
     #expect(
       failure(withHeader("groups:\n  g: { rotation: 30d, owner: me }\n"))
         == "coffer.yaml:5:23: groups.g.owner: unknown field; expected one of rotation, description")

@@ -21,6 +21,7 @@ extension CofferCommand {
     @Flag(name: .long, help: "Print the report as JSON.") var json = false
     @Flag(name: .long, help: "Check what is readable even if some groups are not.") var allowPartial = false
     @Flag(name: .long, help: "Also report variables the code reads that coffer.yaml does not declare.") var discover = false
+    @Flag(name: .long, help: "No colour, even on a terminal (also NO_COLOR).") var noColor = false
 
     mutating func run() throws {
       let ws = try Workspace.load(global)
@@ -45,7 +46,8 @@ extension CofferCommand {
         ])
         Terminal.out(CodeDiscovery.adding(inCode, to: doc).encoded + "\n")
       } else {
-        Terminal.out(CodeDiscovery.adding(inCode, to: CheckText.render(report, manifest: ws.manifest, unreadable: unreadable, needsRotation: needsRotation)))
+        let text = CodeDiscovery.adding(inCode, to: CheckText.render(report, manifest: ws.manifest, unreadable: unreadable, needsRotation: needsRotation))
+        Terminal.out(Style.enabled(noColor: noColor) ? Style.check(text) : text)
       }
       if report.hasProblems || !needsRotation.isEmpty || !(inCode?.isEmpty ?? true) {
         throw Finish(status: ExitStatus.problemsFound.rawValue)
@@ -97,7 +99,10 @@ extension CofferCommand {
         signals directly, and its exit status is coffer's. Secrets override inherited variables unless \
         --no-override. Exit status 127 when the command is not found. When the environment has no vault, or a \
         secret coffer.yaml requires there has no value, the command is not started (exit status 1, naming what is \
-        missing) unless --allow-missing.
+        missing) unless --allow-missing. Only names coffer.yaml declares are injected (--include-undeclared adds the \
+        others, with a warning naming them); a variable that changes how programs load or run (PATH, BASH_ENV, \
+        LD_PRELOAD, NODE_OPTIONS, GIT_*, …) only when coffer.yaml declares it with allow_loader_variable: true. The \
+        command is looked up on coffer's own PATH, never one among the secrets. See docs/run.md.
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -109,6 +114,14 @@ extension CofferCommand {
     var redact = false
     @Flag(name: .long, help: "Record every secret's name in the audit log, however many (by default a run of more than 20 records a count and a set fingerprint; see docs/audit.md).")
     var auditNames = false
+    @Flag(name: .long, help: "Also inject the vault's names coffer.yaml does not declare (never a loader variable; a warning names them).")
+    var includeUndeclared = false
+    @Option(name: .long, help: ArgumentHelp("Inject only the secrets of these groups (comma-separated).", valueName: "groups"))
+    var only: String?
+    @Option(name: .long, help: ArgumentHelp("Inject only these secrets (comma-separated).", valueName: "names"))
+    var names: String?
+    @Option(name: .long, help: ArgumentHelp("Also inject a dotenv file's entries, resolving coffer://ENV/NAME values from the vault.", valueName: "file"))
+    var envFile: String?
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (after --).")
     var command: [String] = []
 
@@ -120,21 +133,36 @@ extension CofferCommand {
         // Its text is not shown: argument text in a usage error may be a secret.
         throw UsageError(
           description: "an option before -- is not one run knows",
-          hints: ["coffer run [--env NAME] [--no-override] [--allow-partial] [--allow-missing] [--redact] [--audit-names] -- COMMAND ARGS…"])
+          hints: ["coffer run [--env NAME] [--no-override] [--allow-partial] [--allow-missing] [--redact] [--audit-names] [--include-undeclared] [--only GROUPS] [--names A,B] [--env-file FILE] -- COMMAND ARGS…"])
       }
+      let selection = try RunEnvironment.Selection(
+        includeUndeclared: includeUndeclared, groups: Self.list(only, option: "--only"), names: Self.list(names, option: "--names"),
+        envFile: envFile)
       if redact {
         var argv = command
         if argv.first == "--" { argv.removeFirst() }
         guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --env NAME -- COMMAND ARGS…"]) }
         let entries = try RunEnvironment.secrets(
           project: global.project, verbose: global.verbose, env: env.env, allowPartial: allowPartial,
-          allowMissing: allowMissing, auditNames: auditNames)
+          allowMissing: allowMissing, auditNames: auditNames, selection: selection)
         let environment = try RunEnvironment.childEnvironment(entries, override: !noOverride)
         try RedactedRunCommand.run(argv: argv, environment: environment.entries, global: global, env: env)
       }
       try RunEnvironment.execute(
         project: global.project, verbose: global.verbose, env: env.env, noOverride: noOverride,
-        allowPartial: allowPartial, allowMissing: allowMissing, auditNames: auditNames, command: command)
+        allowPartial: allowPartial, allowMissing: allowMissing, auditNames: auditNames, selection: selection,
+        command: command)
+    }
+
+    /// A comma-separated option value as a list; nil when the option was not given.
+    /// - Throws: ``UsageError`` for an empty list or an empty item.
+    static func list(_ text: String?, option: String) throws -> [String]? {
+      guard let text else { return nil }
+      let items = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0.filter { $0 != " " }) }
+      guard !items.isEmpty, !items.contains(where: \.isEmpty) else {
+        throw UsageError(description: "\(option) expects a comma-separated list without empty items")
+      }
+      return items
     }
   }
 
@@ -193,6 +221,7 @@ enum RunEnvironment {
     var allowPartial = false
     var allowMissing = false
     var auditNames = false
+    var includeUndeclared = false
     var command: [String] = []
 
     init?(_ args: ArraySlice<String>) {
@@ -215,7 +244,7 @@ enum RunEnvironment {
           command = Array(args[i...])
           break
         }
-        if arg == "--no-override" { noOverride = true } else if arg == "--allow-partial" { allowPartial = true } else if arg == "--allow-missing" { allowMissing = true } else if arg == "--audit-names" { auditNames = true } else if arg == "--verbose" { verbose = true } else if let v = value("--project") {
+        if arg == "--no-override" { noOverride = true } else if arg == "--allow-partial" { allowPartial = true } else if arg == "--allow-missing" { allowMissing = true } else if arg == "--audit-names" { auditNames = true } else if arg == "--include-undeclared" { includeUndeclared = true } else if arg == "--verbose" { verbose = true } else if let v = value("--project") {
           guard let v else { return nil }
           project = v
         } else if let v = value("--env") ?? value("-e") {
@@ -230,16 +259,35 @@ enum RunEnvironment {
     }
   }
 
+  /// What `run` injects beyond (or instead of) its defaults: undeclared names, a subset (docs/run.md).
+  struct Selection {
+    /// `--include-undeclared`: also the vault's names the manifest does not declare (never a loader variable).
+    var includeUndeclared = false
+    /// `--only GROUPS`: only the secrets of these groups (with `names`, their union).
+    var groups: [String]?
+    /// `--names A,B`: only these secrets (with `groups`, their union).
+    var names: [String]?
+    /// `--env-file FILE`: a dotenv file whose entries are injected too, `coffer://ENV/NAME` values resolved.
+    var envFile: String?
+
+    /// Whether a subset was asked for (the manifest must then be decoded to learn the groups).
+    var narrows: Bool { groups != nil || names != nil }
+  }
+
   /// Reads the secrets and replaces this process with the command.
   static func execute(
     project: String?, verbose: Bool, env: String?, noOverride: Bool, allowPartial: Bool, allowMissing: Bool,
-    auditNames: Bool = false,
+    auditNames: Bool = false, selection: Selection = Selection(),
     command: [String]
   ) throws {
     var argv = command
     if argv.first == "--" { argv.removeFirst() }
     guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --env NAME -- COMMAND ARGS…"]) }
-    guard let opened = try openVault(project: project, verbose: verbose, env: env, allowPartial: allowPartial, allowMissing: allowMissing) else {
+    guard
+      let opened = try openVault(
+        project: project, verbose: verbose, env: env, allowPartial: allowPartial, allowMissing: allowMissing,
+        selection: selection)
+    else {
       try Exec.replaceProcess(argv: argv, environment: try childEnvironment([], override: !noOverride))
     }
     // Values go from the decryption buffer straight into the child's environment and the audit's set fingerprint:
@@ -250,14 +298,74 @@ enum RunEnvironment {
     var firstValues: [(name: String, value: SecretValue)] = []  // for per-value fingerprints of a small read
     var setFingerprint = opened.vault.setFingerprintBuilder(reservingBytes: opened.vault.names.count * 80)
     var nulIn: String?
+    var leftOut = LeftOut()
+    let rules = opened.rules
+    let fromFile = try selection.envFile.map { file in
+      try EnvFileReferences.load(file, vault: opened.vault, project: project, verbose: verbose)
+    } ?? []
+    let fileNames = Swift.Set(fromFile.map(\.name))
+    let composedNames = Swift.Set(opened.composing?.secrets.filter { $0.compose != nil }.map(\.name) ?? [])
+    var partValues: [String: SecretValue] = [:]
     try opened.vault.forEachCurrentValue { name, value in
+      if !fileNames.isEmpty, fileNames.contains(name) { return }  // the file's entry wins
+      if opened.composing != nil {
+        partValues[name] = SecretValue(Array(value))
+        if composedNames.contains(name) { return }  // composed, never stored
+      }
+      switch rules.decide(name) {
+      case .inject: break
+      case .injectUndeclared: leftOut.included.append(name)
+      case .undeclared: leftOut.undeclared.append(name); return
+      case .loader: leftOut.loader.append(name); return
+      case .notSelected: return
+      }
       if nulIn == nil, value.contains(0) { nulIn = name }
       names.append(name)
       if names.count <= Auditor.perValueFingerprintLimit { firstValues.append((name, SecretValue(Array(value)))) }
       setFingerprint.add(name: name, value: value)
       merger.add(name: name, value: value)
     }
+    if let manifest = opened.composing {
+      for (name, chain) in Composition.apply(manifest, to: &partValues) where rules.decide(name) == .inject {
+        ErrorRenderer.warn(ComposedValues.missing(name, chain: chain, environment: opened.vault.environment).description)
+      }
+      for name in manifest.secrets.filter({ $0.compose != nil }).map(\.name) where !fileNames.contains(name) {
+        guard let value = partValues[name] else { continue }
+        switch rules.decide(name) {
+        case .loader: leftOut.loader.append(name); continue
+        case .inject, .injectUndeclared: break
+        case .undeclared, .notSelected: continue
+        }
+        if nulIn == nil, value.containsNUL { nulIn = name }
+        names.append(name)
+        if names.count <= Auditor.perValueFingerprintLimit { firstValues.append((name, value)) }
+        value.reveal().withUnsafeBufferPointer { bytes in
+          setFingerprint.add(name: name, value: bytes)
+          merger.add(name: name, value: bytes)
+        }
+      }
+    }
+    for entry in fromFile {
+      switch rules.decide(entry.name) {
+      case .inject: break
+      case .injectUndeclared: leftOut.included.append(entry.name)
+      case .undeclared: leftOut.undeclared.append(entry.name); continue
+      case .loader: leftOut.loader.append(entry.name); continue
+      case .notSelected: continue
+      }
+      if nulIn == nil, entry.value.containsNUL { nulIn = entry.name }
+      entry.value.reveal().withUnsafeBufferPointer { value in
+        merger.add(name: entry.name, value: value)
+        guard entry.source == opened.vault.environment else { return }
+        let secret = entry.secret ?? entry.name
+        names.append(secret)
+        if names.count <= Auditor.perValueFingerprintLimit { firstValues.append((secret, entry.value)) }
+        setFingerprint.add(name: secret, value: value)
+      }
+    }
     if let nulIn { throw UsageError(description: "\(nulIn) contains a NUL byte and cannot be placed in an environment") }
+    leftOut.warn(environment: opened.vault.environment)
+    try EnvFileReferences.recordOtherEnvironments(fromFile, except: opened.vault.environment, project: project, verbose: verbose, auditNames: auditNames)
     try opened.auditor.recordRead(
       "run", vault: opened.vault, names: names,
       fingerprints: names.count <= Auditor.perValueFingerprintLimit
@@ -267,6 +375,49 @@ enum RunEnvironment {
     // Keep the vault alive until execve: freeing thousands of objects the kernel is about to discard is wasted work.
     try withExtendedLifetime(opened) {
       try Exec.replaceProcess(argv: argv, environment: environment)
+    }
+  }
+
+  /// The vault's names `run` left out or added against its defaults, for the warnings that name them (never values).
+  struct LeftOut {
+    /// Undeclared names injected because of `--include-undeclared`.
+    var included: [String] = []
+    /// Undeclared names left out.
+    var undeclared: [String] = []
+    /// Loader variables left out.
+    var loader: [String] = []
+
+    /// The warnings, on stderr.
+    func warn(environment: String) {
+      for message in messages(environment: environment) { ErrorRenderer.warn(message) }
+    }
+
+    /// The warning texts (docs/run.md).
+    func messages(environment: String) -> [String] {
+      var out: [String] = []
+      func count(_ n: Int) -> String { n == 1 ? "1 name" : "\(n) names" }
+      // At most 20 names in a line; the rest as a count.
+      func listed(_ names: [String]) -> String {
+        let sorted = names.sorted()
+        return sorted.prefix(20).joined(separator: ", ") + (sorted.count > 20 ? " and \(sorted.count - 20) more" : "")
+      }
+      if !loader.isEmpty {
+        let list = loader
+        out.append(
+          "not injected: \(listed(list)): \(list.count == 1 ? "it changes" : "they change") how programs load or run; "
+            + "to inject \(list.count == 1 ? "it" : "one"), declare it in coffer.yaml with allow_loader_variable: true (docs/run.md)")
+      }
+      if !undeclared.isEmpty {
+        out.append(
+          "not injected: \(count(undeclared.count)) that coffer.yaml does not declare: "
+            + "\(listed(undeclared)); declare \(undeclared.count == 1 ? "it" : "them"), or pass --include-undeclared")
+      }
+      if !included.isEmpty {
+        out.append(
+          "injecting \(count(included.count)) that coffer.yaml does not declare (--include-undeclared): "
+            + listed(included))
+      }
+      return out
     }
   }
 
@@ -282,42 +433,98 @@ enum RunEnvironment {
     try merge(inheritedEnvironment(), entries, override: override)
   }
 
-  /// The environment's current values, with the read recorded (`run --redact`, which needs them all at once).
+  /// The values `run` injects, with the read recorded and the left-out names warned about (`run --redact`, which
+  /// needs them all at once).
   static func secrets(
     project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool, allowMissing: Bool,
-    auditNames: Bool = false
+    auditNames: Bool = false, selection: Selection = Selection()
   ) throws -> [(name: String, value: SecretValue)] {
-    guard let opened = try openVault(project: projectOption, verbose: verbose, env: env, allowPartial: allowPartial, allowMissing: allowMissing) else {
+    guard
+      let opened = try openVault(
+        project: projectOption, verbose: verbose, env: env, allowPartial: allowPartial, allowMissing: allowMissing,
+        selection: selection)
+    else {
       return []
     }
-    let values = try opened.vault.currentValues()
-    try opened.auditor.recordRead("run", vault: opened.vault, values: values, includeNames: auditNames)
+    var leftOut = LeftOut()
+    var values: [(name: String, value: SecretValue)] = []
+    let fromFile = try selection.envFile.map { file in
+      try EnvFileReferences.load(file, vault: opened.vault, project: projectOption, verbose: verbose)
+    } ?? []
+    let fileNames = Swift.Set(fromFile.map(\.name))
+    var current = try opened.vault.currentValues()
+    if let manifest = opened.composing {
+      current = ComposedValues.adding(manifest, to: current, environment: opened.vault.environment)
+    }
+    for (name, value) in current where !fileNames.contains(name) {
+      switch opened.rules.decide(name) {
+      case .inject: values.append((name, value))
+      case .injectUndeclared:
+        leftOut.included.append(name)
+        values.append((name, value))
+      case .undeclared: leftOut.undeclared.append(name)
+      case .loader: leftOut.loader.append(name)
+      case .notSelected: break
+      }
+    }
+    var recorded = values
+    for entry in fromFile {
+      switch opened.rules.decide(entry.name) {
+      case .inject: break
+      case .injectUndeclared: leftOut.included.append(entry.name)
+      case .undeclared: leftOut.undeclared.append(entry.name); continue
+      case .loader: leftOut.loader.append(entry.name); continue
+      case .notSelected: continue
+      }
+      values.append((entry.name, entry.value))
+      if entry.source == opened.vault.environment { recorded.append((entry.secret ?? entry.name, entry.value)) }
+    }
+    leftOut.warn(environment: opened.vault.environment)
+    try EnvFileReferences.recordOtherEnvironments(fromFile, except: opened.vault.environment, project: projectOption, verbose: verbose, auditNames: auditNames)
+    try opened.auditor.recordRead("run", vault: opened.vault, values: recorded, includeNames: auditNames)
     return values
   }
 
-  /// Opens the environment's vault for `run`, with the auditor that records the read; nil when the environment has
-  /// no vault yet and `allowMissing` (a warning says so). Fails closed: without `allowMissing`, a missing vault or a
-  /// required secret without a value is a ``MissingForRun`` error (exit 1) before anything runs.
+  /// An environment's vault opened for `run`: the auditor that records the read and the rules for what to inject.
+  struct Opened {
+    let vault: Vault
+    let auditor: Auditor
+    let rules: InjectionRules
+    /// The manifest, when it composes secrets from others (``Composition``); nil otherwise.
+    var composing: Manifest?
+  }
+
+  /// Opens the environment's vault for `run`, with the auditor that records the read and the injection rules; nil
+  /// when the environment has no vault yet and `allowMissing` (a warning says so). Fails closed: without
+  /// `allowMissing`, a missing vault or a required (and selected) secret without a value is a ``MissingForRun``
+  /// error (exit 1) before anything runs.
   static func openVault(
-    project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool, allowMissing: Bool
-  ) throws -> (vault: Vault, auditor: Auditor)? {
+    project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool, allowMissing: Bool,
+    selection: Selection = Selection()
+  ) throws -> Opened? {
     let project = try Project.locate(from: projectOption)
     var environment = env ?? Workspace.environmentVariable
     var workspace: Workspace?
-    if environment == nil || !isSafeEnvironmentName(environment!) || !Files.exists(project.vaultPath(environment!)) {
-      // Slow path: the manifest decides the default and whether the name is declared at all.
+    if selection.narrows || environment == nil || !isSafeEnvironmentName(environment!)
+      || !Files.exists(project.vaultPath(environment!))
+    {
+      // Slow path: the manifest decides the default and whether the name is declared at all (and, for a subset,
+      // which secrets each group holds).
       let ws = try Workspace.load(project: projectOption, verbose: verbose)
       environment = try ws.environment(named: environment)
       workspace = ws
     }
     guard let environment else { return nil }
+    let selected = try workspace.flatMap { try selectedNames(selection, manifest: $0.manifest) }
     let path = project.vaultPath(environment)
     guard Files.exists(path) else {
       if allowMissing {
         ErrorRenderer.warn("\(environment) has no vault yet: running without secrets (--allow-missing)")
         return nil
       }
-      let required = workspace.map { ws in ws.manifest.secrets.filter { $0.isRequired(in: environment) }.map(\.name) } ?? []
+      let required = workspace.map { ws in
+        ws.manifest.secrets.filter { $0.isRequired(in: environment) && selected?.contains($0.name) ?? true }.map(\.name)
+      } ?? []
       throw MissingForRun(environment: environment, noVault: true, names: required)
     }
     let identities = try IdentityLoader.load()
@@ -334,71 +541,167 @@ enum RunEnvironment {
     guard vault.environment == environment else {
       throw VaultError(.malformed, file: project.display(path), detail: "holds environment \(vault.environment)")
     }
-    if !vault.unreadableGroups.isEmpty {
+    let unreadable = vault.unreadableGroups
+    // A subset that needs no unreadable group runs without them.
+    let needed = selected.map { names in unreadable.filter { g in names.contains { vault.group(of: $0) == g } } } ?? unreadable
+    if !needed.isEmpty {
       // Only on this path is the manifest read: to name who can grant access.
-      let manifest = try? Workspace.load(project: projectOption, verbose: verbose).manifest
+      let manifest = try? (workspace ?? Workspace.load(project: projectOption, verbose: verbose)).manifest
       try Partial.check(vault, environment: environment, allowPartial: allowPartial, manifest: manifest, identities: identities)
     }
-    if !allowMissing {
-      // Fail closed: the manifest says what this environment requires. Decoding it costs about 13 µs a declared
-      // secret (docs/performance.md), so the answer is cached by the manifest's SHA-256.
+    // The manifest says what this environment declares and requires. Decoding it costs about 13 µs a declared
+    // secret (docs/performance.md), so the answer is cached by the manifest's SHA-256.
+    let facts: ManifestFacts
+    if let workspace {
+      facts = ManifestFacts(workspace.manifest, environment: environment)
+    } else {
       let manifestBytes = try Files.read(project.manifestPath)
-      let required: [String]
-      if workspace == nil, let cached = RequiredNamesCache.lookup(project, manifest: manifestBytes, environment: environment) {
-        required = cached
+      if let cached = RequiredNamesCache.lookup(project, manifest: manifestBytes, environment: environment) {
+        facts = cached
       } else {
-        let ws = try workspace ?? Workspace.load(project: projectOption, verbose: verbose)
-        required = ws.manifest.secrets.filter { $0.isRequired(in: environment) }.map(\.name)
+        let ws = try Workspace.load(project: projectOption, verbose: verbose)
+        facts = ManifestFacts(ws.manifest, environment: environment)
         RequiredNamesCache.store(project, manifest: manifestBytes, ws.manifest)
       }
+    }
+    // Composed secrets need the manifest's compositions.
+    var composing: Manifest?
+    if !facts.composed.isEmpty {
+      let ws = try workspace ?? Workspace.load(project: projectOption, verbose: verbose)
+      workspace = ws
+      composing = ws.manifest
+    }
+    if !allowMissing {
+      // Fail closed. A composed secret is present when its parts are; otherwise its first missing part is named.
       let present = Swift.Set(vault.names)
-      let missing = required.filter { !present.contains($0) }
+      var missing: [String] = []
+      for name in facts.required where selected?.contains(name) ?? true {
+        if let manifest = composing, facts.composed.contains(name) {
+          if let chain = Composition.missingChain(of: name, in: manifest, present: present), let part = chain.last,
+            !missing.contains(part)
+          {
+            missing.append(part)
+          }
+        } else if !present.contains(name), !missing.contains(name) {
+          missing.append(name)
+        }
+      }
       if !missing.isEmpty { throw MissingForRun(environment: environment, noVault: false, names: missing) }
     }
+    let rules = InjectionRules(
+      declared: facts.declared, allowedLoaderVariables: facts.allowedLoaderVariables,
+      includeUndeclared: selection.includeUndeclared, selected: selected)
     // The manifest is not read on this path, so the actor is the identity's recipient.
-    return (vault, Auditor(root: project.root, actor: identities[0].recipient.encoded, identities: identities))
+    return Opened(
+      vault: vault, auditor: Auditor(root: project.root, actor: identities[0].recipient.encoded, identities: identities), rules: rules,
+      composing: composing)
   }
 
-  /// The names each environment requires, for `run`'s fail-closed check without decoding the manifest every time:
+  /// The names `--only` and `--names` select, or nil for all.
+  /// - Throws: ``UsageError`` (exit 2) for a group or a name the manifest does not declare.
+  static func selectedNames(_ selection: Selection, manifest: Manifest) throws -> Swift.Set<String>? {
+    guard selection.narrows else { return nil }
+    var out = Swift.Set<String>()
+    for group in selection.groups ?? [] {
+      guard manifest.group(named: group) != nil else {
+        let declared = manifest.groups.map(\.name)
+        throw UsageError(
+          description: "--only: no group named \(DisplayText.escaped(group)) in coffer.yaml",
+          hints: [declared.isEmpty ? "coffer.yaml declares no groups" : "its groups: " + declared.joined(separator: ", ")])
+      }
+      for spec in manifest.secrets where spec.group == group { out.insert(spec.name) }
+    }
+    for name in selection.names ?? [] {
+      guard manifest.secret(named: name) != nil || (selection.includeUndeclared && SecretName.isValid(name)) else {
+        let shown = SecretName.isValid(name) ? name : "a name"
+        throw UsageError(
+          description: "--names: coffer.yaml does not declare \(shown)",
+          hints: ["declare it, or pass --include-undeclared as well to inject a name the vault holds undeclared"])
+      }
+      out.insert(name)
+    }
+    return out
+  }
+
+  /// What `run` needs from the manifest: the names an environment requires, every declared name, and the declared
+  /// loader variables marked `allow_loader_variable: true`.
+  struct ManifestFacts: Equatable {
+    var required: [String]
+    var declared: Swift.Set<String>
+    var allowedLoaderVariables: Swift.Set<String>
+    /// The composed secrets' names (their values come from other secrets).
+    var composed: Swift.Set<String> = []
+
+    init(required: [String], declared: Swift.Set<String>, allowedLoaderVariables: Swift.Set<String>, composed: Swift.Set<String> = []) {
+      self.required = required
+      self.declared = declared
+      self.allowedLoaderVariables = allowedLoaderVariables
+      self.composed = composed
+    }
+
+    init(_ manifest: Manifest, environment: String) {
+      required = manifest.secrets.filter { $0.isRequired(in: environment) }.map(\.name)
+      declared = Swift.Set(manifest.secrets.map(\.name))
+      allowedLoaderVariables = Swift.Set(manifest.secrets.filter(\.allowLoaderVariable).map(\.name))
+      composed = Swift.Set(manifest.secrets.filter { $0.compose != nil }.map(\.name))
+    }
+  }
+
+  /// What `run` needs from the manifest (``ManifestFacts``), so that it does not decode the manifest every time:
   /// `$XDG_STATE_HOME/coffer/required/<id>.cache`, `<id>` from the SHA-256 of the project's path. It sits beside
-  /// the audit log, outside the repository, so no commit can plant one that declares nothing required. Mode 0600;
-  /// valid only for the `coffer.yaml` whose SHA-256 it records. A manifest with `imports:` is never cached (the
-  /// imported files are not in the hash), and a cache that does not match, or cannot be read, is ignored: the
-  /// manifest is decoded as before.
+  /// the audit log, outside the repository, so no commit can plant one that declares nothing required (or a loader
+  /// variable allowed). Mode 0600; valid only for the `coffer.yaml` whose SHA-256 it records. A manifest with
+  /// `imports:` is never cached (the imported files are not in the hash), and a cache that does not match, or
+  /// cannot be read, is ignored: the manifest is decoded as before.
   ///
-  /// Format: `coffer-required-cache v1`, then `manifest <sha256 hex>`, then one line per environment:
-  /// `<environment>\t<NAME>,<NAME>,…` (environment and secret names hold neither tabs nor commas).
+  /// Format: `coffer-required-cache v2`, then `manifest <sha256 hex>`, then `+declared\t<NAME>,<NAME>,…` (every
+  /// declared name), `+loader\t<NAME>,…` (those with `allow_loader_variable: true`), `+composed\t<NAME>,…` (those
+  /// with `compose:`, which make `run` decode the manifest), then one line per environment:
+  /// `<environment>\t<NAME>,<NAME>,…` (the required names; environment and secret names hold neither tabs nor
+  /// commas, and no environment name starts with `+`).
   enum RequiredNamesCache {
-    static let header = "coffer-required-cache v1"
+    static let header = "coffer-required-cache v2"
 
     static func path(_ project: Project) -> String {
       let id = String(ContentHash.sha256Hex(Array(project.root.utf8)).prefix(16))
       return Paths.join(ProcessEnvironment.stateHome(), "coffer/required/\(id).cache")
     }
 
-    /// The required names of `environment`, or nil when the cache is absent, stale or does not list it.
+    /// What the manifest says about `environment`, or nil when the cache is absent, stale or does not list it.
     /// - Parameters:
     ///   - manifest: the bytes of `coffer.yaml` as read now.
-    static func lookup(_ project: Project, manifest: [UInt8], environment: String) -> [String]? {
+    static func lookup(_ project: Project, manifest: [UInt8], environment: String) -> ManifestFacts? {
       guard let bytes = try? Files.read(path(project)) else { return nil }
       let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
-      guard lines.count >= 2, lines[0] == header, lines[1] == "manifest " + ContentHash.sha256Hex(manifest) else {
+      guard lines.count >= 5, lines[0] == header, lines[1] == "manifest " + ContentHash.sha256Hex(manifest),
+        lines[2].hasPrefix("+declared\t"), lines[3].hasPrefix("+loader\t"), lines[4].hasPrefix("+composed\t")
+      else {
         return nil
       }
-      for line in lines.dropFirst(2) {
+      func list(_ line: Substring) -> [String] {
+        line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false).last.map {
+          $0.split(separator: ",").map(String.init)
+        } ?? []
+      }
+      for line in lines.dropFirst(5) {
         let parts = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0] == environment else { continue }
-        return parts[1].split(separator: ",").map(String.init)
+        return ManifestFacts(
+          required: parts[1].split(separator: ",").map(String.init), declared: Swift.Set(list(lines[2])),
+          allowedLoaderVariables: Swift.Set(list(lines[3])), composed: Swift.Set(list(lines[4])))
       }
       return nil
     }
 
-    /// Records what `manifest` (decoded from `bytes`) requires in each environment; best effort, never an error.
+    /// Records what `manifest` (decoded from `bytes`) declares and requires; best effort, never an error.
     static func store(_ project: Project, manifest bytes: [UInt8], _ manifest: Manifest) {
       guard manifest.imports.isEmpty, !String(decoding: bytes, as: UTF8.self).contains("imports"),
         (try? Files.read(project.manifestPath)) == bytes  // unchanged since it was decoded
       else { return }
       var text = header + "\nmanifest " + ContentHash.sha256Hex(bytes) + "\n"
+      text += "+declared\t" + manifest.secrets.map(\.name).joined(separator: ",") + "\n"
+      text += "+loader\t" + manifest.secrets.filter(\.allowLoaderVariable).map(\.name).joined(separator: ",") + "\n"
+      text += "+composed\t" + manifest.secrets.filter { $0.compose != nil }.map(\.name).joined(separator: ",") + "\n"
       for environment in manifest.environments {
         text += environment + "\t" + manifest.secrets.filter { $0.isRequired(in: environment) }.map(\.name).joined(separator: ",") + "\n"
       }

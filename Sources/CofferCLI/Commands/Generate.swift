@@ -20,7 +20,7 @@ extension CofferCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var env: EnvironmentOption
-    @Argument(help: "The secret's name.") var name: String
+    @Argument(help: "The secret's name.", completion: .custom(Completions.secretNames)) var name: String
     @Option(name: .long, help: ArgumentHelp("Bytes of entropy (16 to 1024).", valueName: "bytes")) var length = 32
     @Option(name: .long, help: "How to write the bytes: base64, hex or alnum.") var charset: SecretCharset = .base64
     @Flag(name: .long, help: "Generate even for a provider-issued format or fewer than 16 bytes.") var force = false

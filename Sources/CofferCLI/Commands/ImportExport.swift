@@ -195,7 +195,7 @@ enum Exporter {
     let entries: [(name: String, value: SecretValue)]
     if let vault = try ws.openVault(environment, identities: identities) {
       try Partial.check(vault, environment: environment, allowPartial: allowPartial, manifest: ws.manifest, identities: identities)
-      entries = try vault.currentValues()
+      entries = ComposedValues.adding(ws.manifest, to: try vault.currentValues(), environment: environment)
       try ws.auditor(identities).recordRead("export", vault: vault, values: entries, destination: output.map { "file:" + Paths.lastComponent($0) })
     } else {
       entries = []

@@ -29,7 +29,7 @@ extension CofferCommand {
 
       @OptionGroup var global: GlobalOptions
       @OptionGroup var env: EnvironmentOption
-      @Argument(help: "The secret's name.") var name: String
+      @Argument(help: "The secret's name.", completion: .custom(Completions.secretNames)) var name: String
       @Option(name: .long, help: ArgumentHelp("Read the value from FILE, byte for byte.", valueName: "file"))
       var file: String?
       // `.unconditional`: the next argument is the value even when it starts with `-` (`--value -x`).
@@ -80,6 +80,7 @@ extension CofferCommand {
       var env: String?
       @Flag(name: .long, help: "Print JSON.") var json = false
       @Option(name: .long, help: "Days before the due date a secret counts as due-soon.") var dueSoonDays = RotationPolicy.defaultDueSoonDays
+      @Flag(name: .long, help: "No colour, even on a terminal (also NO_COLOR).") var noColor = false
 
       mutating func run() throws {
         guard dueSoonDays >= 0 else { throw UsageError(description: "--due-soon-days must be 0 or more") }
@@ -92,7 +93,8 @@ extension CofferCommand {
           let entries = try VaultMetadata.load(ws, environment) ?? []
           for status in policy.statuses(of: entries.compactMap(\.rotationFacts), at: now) { rows.append((environment, status)) }
         }
-        Terminal.out(json ? RotationText.json(rows, now: now, dueSoonDays: dueSoonDays) : RotationText.table(rows))
+        let table = RotationText.table(rows)
+        Terminal.out(json ? RotationText.json(rows, now: now, dueSoonDays: dueSoonDays) : Style.enabled(noColor: noColor) ? Style.rotation(table) : table)
         if RotationPolicy.needsAction(rows.map(\.status)) { throw Finish(status: ExitStatus.problemsFound.rawValue) }
       }
     }
@@ -106,7 +108,7 @@ extension CofferCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var env: EnvironmentOption
-    @Argument(help: "The secret's name.") var name: String
+    @Argument(help: "The secret's name.", completion: .custom(Completions.secretNames)) var name: String
     @Flag(name: .long, help: "Print JSON.") var json = false
 
     mutating func run() throws {
@@ -148,7 +150,7 @@ extension CofferCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var env: EnvironmentOption
-    @Argument(help: "The secret's name.") var name: String
+    @Argument(help: "The secret's name.", completion: .custom(Completions.secretNames)) var name: String
     @Option(name: .long, help: "The version to restore (see `coffer history`).") var to: Int
 
     mutating func run() throws {

@@ -20,7 +20,7 @@ extension CofferCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var env: EnvironmentOption
-    @Argument(help: "The secret's name.") var name: String
+    @Argument(help: "The secret's name.", completion: .custom(Completions.secretNames)) var name: String
     @Option(name: .long, help: ArgumentHelp("Read the value from FILE, byte for byte.", valueName: "file"))
     var file: String?
     // `.unconditional`: the next argument is the value even when it starts with `-` (`--value -x`).
@@ -63,7 +63,7 @@ extension CofferCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var env: EnvironmentOption
-    @Argument(help: "The secret's name.") var name: String
+    @Argument(help: "The secret's name.", completion: .custom(Completions.secretNames)) var name: String
     @Option(name: .long, help: "Print this version instead of the current one.") var version: Int?
     @Flag(name: [.customShort("n"), .long], help: "Do not print a newline after the value.") var noNewline = false
     @Flag(name: .long, help: "Print {\"name\": …, \"value\": …}.") var json = false
@@ -72,11 +72,28 @@ extension CofferCommand {
       let ws = try Workspace.load(global)
       let environment = try ws.environment(env)
       let identities = try IdentityLoader.load()
+      if version == nil, let composed = ws.manifest.secret(named: name)?.compose {
+        // Composed from other secrets (docs/manifest.md): computed from their current values.
+        guard let vault = try ws.openVault(environment, identities: identities) else { throw ws.noValue(name, environment: environment) }
+        let parts = try ComposedValues.partValues(composed, manifest: ws.manifest, vault: vault)
+        var values = parts
+        if let chain = Composition.apply(ws.manifest, to: &values).first(where: { $0.name == name })?.chain {
+          throw ComposedValues.missing(name, chain: chain, environment: environment)
+        }
+        let value = values[name] ?? SecretValue([UInt8]())
+        try ws.auditor(identities).recordRead("read", vault: vault, values: parts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        try Self.print(name, value, json: json, noNewline: noNewline)
+        return
+      }
       guard let vault = try ws.openVault(environment, identities: identities), vault.current(name) != nil else {
         throw ws.noValue(name, environment: environment)
       }
       let value = try ws.value(of: name, version: version, in: vault, environment: environment, identities: identities)
       try ws.auditor(identities).recordRead("read", vault: vault, values: [(name, value)])
+      try Self.print(name, value, json: json, noNewline: noNewline)
+    }
+
+    static func print(_ name: String, _ value: SecretValue, json: Bool, noNewline: Bool) throws {
       if json {
         guard value.isValidUTF8 else { throw UsageError(description: "\(name) is not UTF-8 text and cannot be printed as JSON") }
         Terminal.out(JSON.object([("name", .string(name)), ("value", .string(value.revealString()))]).encoded + "\n")
@@ -92,7 +109,7 @@ extension CofferCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var env: EnvironmentOption
-    @Argument(help: "The secret's name.") var name: String
+    @Argument(help: "The secret's name.", completion: .custom(Completions.secretNames)) var name: String
 
     mutating func run() throws {
       let ws = try Workspace.load(global)

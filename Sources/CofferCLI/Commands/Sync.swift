@@ -53,13 +53,14 @@ extension CofferCommand {
     var fromEnv = false
     @Flag(name: .customLong("allow-custom-api-url"), help: "In CI, allow destinations whose api_url is not the service's own.")
     var allowCustomAPIURL = false
+    @Flag(name: .long, help: "No colour, even on a terminal (also NO_COLOR).") var noColor = false
 
     mutating func run() throws {
       let session = try SyncSession.load(global)
       let specs = try session.select(to, from: env)
       try SyncRunner.run(
         session, specs, fromEnv: fromEnv, prune: prune, planOnly: true, json: json, explicit: !to.isEmpty,
-        allowCustomAPIURL: allowCustomAPIURL, allowBlocked: true)
+        allowCustomAPIURL: allowCustomAPIURL, allowBlocked: true, colour: Style.enabled(noColor: noColor))
     }
   }
 
@@ -145,7 +146,7 @@ enum SyncRunner {
   ///   blocked (or, with `fromEnv`, a declared variable was empty) and `allowBlocked` is false.
   static func run(
     _ session: SyncSession, _ chosen: [DestinationSpec], fromEnv: Bool, prune: Bool, planOnly: Bool, json: Bool,
-    explicit: Bool = false, allowCustomAPIURL: Bool = false, allowBlocked: Bool
+    explicit: Bool = false, allowCustomAPIURL: Bool = false, allowBlocked: Bool, colour: Bool = false
   ) throws {
     let specs = try oneSource(chosen, fromEnv: fromEnv, explicit: explicit)
     guard !specs.isEmpty else { return }
@@ -216,7 +217,8 @@ enum SyncRunner {
           if planOnly {
             anyFailure = anyFailure || plan.failure != nil
             if json { documents.append(SyncRender.json(spec, plan: plan, report: nil)) } else {
-              Terminal.out(SyncRender.planText(spec, plan))
+              let text = SyncRender.planText(spec, plan)
+              Terminal.out(colour ? Style.plan(text) : text)
             }
             continue
           }

@@ -1,0 +1,106 @@
+/// Environment variables that change how programs load or run: the deny-list `coffer run` applies (docs/run.md).
+///
+/// A value under one of these names does not configure the program; it chooses which code runs (`BASH_ENV`,
+/// `LD_PRELOAD`, `NODE_OPTIONS=--require …`, `GIT_SSH_COMMAND`, a `PATH` or `HOME` pointing into a checkout). Anyone
+/// who can write one such value into a vault could run code, with every other secret in its environment, wherever
+/// `coffer run` starts a program. So `run` injects a loader variable only when the manifest declares it with
+/// `allow_loader_variable: true`; matching ignores case (no program needs a lower-case twin of these names, and
+/// some read them case-insensitively on other systems).
+public enum LoaderVariables {
+  /// Exact names (upper case).
+  public static let names: Set<String> = [
+    // Shells
+    "BASH_ENV", "ENV", "ZDOTDIR", "SHELLOPTS", "BASHOPTS", "PS4", "PROMPT_COMMAND", "IFS", "CDPATH", "GLOBIGNORE",
+    "INPUTRC", "SHELL",
+    // Where programs and their configuration are found
+    "PATH", "HOME", "XDG_CONFIG_HOME",
+    // Dynamic loader and C library
+    "GCONV_PATH", "GLIBC_TUNABLES", "LOCPATH", "NLSPATH", "HOSTALIASES", "RESOLV_HOST_CONF",
+    // Interpreters and runtimes
+    "NODE_OPTIONS", "NODE_PATH", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "PYTHONINSPECT",
+    "PYTHONBREAKPOINT", "PERL5OPT", "PERL5LIB", "PERLLIB", "PERL5DB", "RUBYOPT", "RUBYLIB", "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH", "DOTNET_STARTUP_HOOKS", "PHPRC", "PHP_INI_SCAN_DIR",
+    "LUA_INIT", "LUA_PATH", "LUA_CPATH", "TCLLIBPATH", "R_PROFILE", "R_PROFILE_USER", "GEM_HOME", "GEM_PATH",
+    "BUNDLE_GEMFILE",
+    // Programs that run other programs named by a variable
+    "EDITOR", "VISUAL", "PAGER", "MANPAGER", "LESSOPEN", "LESSCLOSE", "BROWSER", "SSH_ASKPASS", "SUDO_ASKPASS",
+  ]
+
+  /// Name prefixes (upper case): every variable starting with one is a loader variable.
+  public static let prefixes: [String] = [
+    "LD_", "DYLD_", "GIT_", "MALLOC_", "BASH_FUNC_", "NPM_CONFIG_", "CORECLR_", "COR_",
+  ]
+
+  /// Whether `name` changes how programs load or run.
+  /// - Parameter name: an environment variable name.
+  public static func contains(_ name: String) -> Bool {
+    let upper = name.uppercased()
+    if names.contains(upper) { return true }
+    return prefixes.contains { upper.hasPrefix($0) }
+  }
+}
+
+/// Which of an environment's secrets `coffer run` puts in the child's environment (docs/run.md).
+///
+/// By default only names the manifest declares, and among those a loader variable (``LoaderVariables``) only when
+/// its declaration says `allow_loader_variable: true`. `includeUndeclared` adds the vault's undeclared names, but
+/// never an undeclared loader variable. `selected`, when set, narrows the result further (`--only`, `--names`).
+public struct InjectionRules: Sendable, Equatable {
+  /// Why a name the vault holds is or is not injected.
+  public enum Decision: Sendable, Equatable {
+    /// Injected.
+    case inject
+    /// Injected although the manifest does not declare it (`--include-undeclared`).
+    case injectUndeclared
+    /// Left out: the manifest does not declare it.
+    case undeclared
+    /// Left out: a loader variable not declared with `allow_loader_variable: true`.
+    case loader
+    /// Left out: not among the selected names.
+    case notSelected
+  }
+
+  /// The names the manifest declares.
+  public var declared: Set<String>
+  /// The declared names marked `allow_loader_variable: true`.
+  public var allowedLoaderVariables: Set<String>
+  /// Whether undeclared names are injected too.
+  public var includeUndeclared: Bool
+  /// When set, only these names are injected.
+  public var selected: Set<String>?
+
+  /// - Parameters:
+  ///   - declared: the names the manifest declares.
+  ///   - allowedLoaderVariables: the declared names marked `allow_loader_variable: true`.
+  ///   - includeUndeclared: whether undeclared (non-loader) names are injected too.
+  ///   - selected: when set, only these names are injected.
+  public init(declared: Set<String>, allowedLoaderVariables: Set<String>, includeUndeclared: Bool = false, selected: Set<String>? = nil) {
+    self.declared = declared
+    self.allowedLoaderVariables = allowedLoaderVariables
+    self.includeUndeclared = includeUndeclared
+    self.selected = selected
+  }
+
+  /// The rules for a manifest.
+  /// - Parameters:
+  ///   - manifest: the (merged) manifest.
+  ///   - includeUndeclared: whether undeclared names are injected too.
+  ///   - selected: when set, only these names are injected.
+  public init(_ manifest: Manifest, includeUndeclared: Bool = false, selected: Set<String>? = nil) {
+    self.init(
+      declared: Set(manifest.secrets.map(\.name)),
+      allowedLoaderVariables: Set(manifest.secrets.filter(\.allowLoaderVariable).map(\.name)),
+      includeUndeclared: includeUndeclared, selected: selected)
+  }
+
+  /// The decision for one name the vault holds.
+  public func decide(_ name: String) -> Decision {
+    if let selected, !selected.contains(name) { return .notSelected }
+    if declared.contains(name) {
+      if allowedLoaderVariables.contains(name) || !LoaderVariables.contains(name) { return .inject }
+      return .loader
+    }
+    if LoaderVariables.contains(name) { return .loader }
+    return includeUndeclared ? .injectUndeclared : .undeclared
+  }
+}
