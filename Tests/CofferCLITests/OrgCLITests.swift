@@ -275,6 +275,20 @@ struct OrgCLITests {
       ])
   }
 
+  @Test func withoutAnIdentityOnlyManifestsAreChecked() throws {
+    let sb = try Self.organization()
+    let missing = sb.path("home/none.txt")
+    let r = sb.run(["org", "check"], env: ["COFFER_NOW": Self.now, "COFFER_IDENTITY_FILE": missing])
+    expectStatus(r, 1, "org check without an identity")
+    #expect(r.out.split(separator: "\n").count == 7)
+    #expect(
+      r.stderr == """
+        coffer: vaults not read: no identity at \(missing): file not found
+        coffer: checked 3 repositories and 1 catalog: 6 findings
+
+        """)
+  }
+
   @Test func orgMatrixTableJSONAndCSV() throws {
     let sb = try Self.organization(vaults: false)
     let table = sb.run(["org", "matrix"])
