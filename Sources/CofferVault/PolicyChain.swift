@@ -220,6 +220,33 @@ public struct PolicyChain: Sendable {
     return latest
   }
 
+  /// A reader removal: at which epoch, who lost access, and when the record was approved.
+  public struct Removal: Sendable, Equatable {
+    /// The epoch of the record that removed them.
+    public let epoch: Int
+    /// The members removed as readers at that epoch.
+    public let members: [String]
+    /// When the record was approved.
+    public let time: Timestamp
+  }
+
+  /// The newest reader removal for a group in an environment (``lastReaderRemoval(environment:group:)`` with who and
+  /// when), or `nil` when nobody ever lost access to it.
+  public func readerRemoval(environment: String, group: String) -> Removal? {
+    var latest: Removal?
+    for k in records.indices.dropFirst() {
+      let before = records[k - 1].policy
+      let after = records[k].policy
+      let removed = before.members.filter { m in
+        before.canRead(m.name, environment: environment, group: group)
+          && !(after.canRead(m.name, environment: environment, group: group)
+            && after.member(m.name)?.recipient == m.recipient)
+      }.map(\.name)
+      if !removed.isEmpty { latest = Removal(epoch: records[k].epoch, members: removed, time: records[k].time) }
+    }
+    return latest
+  }
+
   /// Every signing key ever published for a member, for verifying authorship of old versions.
   public func signingKeys(of name: String) -> [SigningPublicKey] {
     var keys: [SigningPublicKey] = []

@@ -11,10 +11,39 @@ extension Vault {
   /// - Returns: who lost access and when, or `nil` when the current value was recorded after that (or no access
   ///   was ever revoked, or there is no such secret).
   public func needsRotation(_ name: String) -> RevocationMark? {
-    guard let record = records[name], let current = record.versions.first, let exposure = record.exposure,
-      exposure.covers(current)
-    else { return nil }
-    return RevocationMark(recipient: exposure.recipient, time: exposure.time)
+    guard let record = records[name], let current = record.versions.first else { return nil }
+    if let exposure = effectiveExposure(name), exposure.covers(current) {
+      return RevocationMark(recipient: exposure.recipient, time: exposure.time)
+    }
+    return nil
+  }
+
+  /// The exposure that applies to a secret: the file's `exposed` line, or, in a format-2 vault read against the
+  /// policy chain, the newest reader removal of its group, covering every kept version whose value was first
+  /// recorded at an earlier epoch (signed in each version's attestation). Deleting `exposed` lines therefore does
+  /// not hide a needed rotation.
+  public func effectiveExposure(_ name: String) -> SecretExposure? {
+    guard let record = records[name] else { return nil }
+    guard let removal = v2?.removals[record.group] else { return record.exposure }
+    let exposedVersions = record.versions.filter { v in
+      guard let a = v.attestation, let parts = VaultV2.parts(of: a) else { return false }
+      return parts.originEpoch < removal.epoch
+    }
+    guard let through = exposedVersions.map(\.originNumber).max() ?? exposedVersions.map(\.number).max() else {
+      return record.exposure
+    }
+    let computed = SecretExposure(
+      throughVersion: max(through, record.exposure?.throughVersion ?? 0), time: removal.time,
+      recipient: VaultGrammar.sanitizeAuthor(removal.members.joined(separator: ",")))
+    return computed
+  }
+
+  /// The readable metadata of every secret, with ``effectiveExposure(_:)``: what `history` and `rotate status` show
+  /// once the file is verified.
+  public func summaryEntries() -> [VaultSummary.Entry] {
+    names.compactMap { name in
+      records[name].map { VaultSummary.Entry(name: name, group: $0.group, versions: $0.versions, exposure: effectiveExposure(name)) }
+    }
   }
 
   /// What rotation status needs to know about every secret (metadata only).
@@ -125,10 +154,12 @@ extension Vault {
     }
     let plain = try open(old, name: name, key: oldKey)
     let (key, generation) = try writingKey(for: record.group)
+    let originEpoch = old.attestation.flatMap { VaultV2.parts(of: $0)?.originEpoch }
     let number = try Vault.number(after: record.versions.first?.number, what: "the version of \(name)", file: file)
     let entry = try seal(
       plain, name: name, number: number, created: time, author: VaultGrammar.sanitizeAuthor(author), key: key,
-      generation: generation, restores: VersionOrigin(number: old.originNumber, created: old.valueSince))
+      generation: generation, restores: VersionOrigin(number: old.originNumber, created: old.valueSince),
+      originEpoch: originEpoch)
     record.versions.insert(entry, at: 0)
     if record.versions.count > Vault.retainedVersions {
       record.versions.removeLast(record.versions.count - Vault.retainedVersions)

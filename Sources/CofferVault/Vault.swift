@@ -629,7 +629,7 @@ public struct Vault: Sendable {
   /// plaintext and signs a commitment to it (``VaultV2/commitment(salt:value:)``) as the author.
   func seal(
     _ value: SecretValue, name: String, number: Int, created: Timestamp, author: String, key: SymmetricKey,
-    generation: Int = 1, restores: VersionOrigin? = nil
+    generation: Int = 1, restores: VersionOrigin? = nil, originEpoch: Int? = nil
   ) throws(VaultError) -> SecretVersion {
     guard let v2 else {
       return try sealRaw(
@@ -640,13 +640,16 @@ public struct Vault: Sendable {
     let salt = AgeCrypto.randomBytes(VaultV2.saltCount)
     let plain = salt + value.reveal()
     let commitment = VaultV2.commitment(plaintext: plain)
+    // The epoch the value was first recorded at: now, or for a rollback the restored value's (so a revocation
+    // since then still applies to it).
+    let origin = originEpoch ?? signer.epoch
     let signature = signer.identity.sign(
       VaultV2.versionMessage(
         project: v2.project, environment: environment, name: name, number: number, created: created,
-        author: signer.name, restores: restores, commitment: commitment))
+        author: signer.name, restores: restores, originEpoch: origin, commitment: commitment))
     return try sealRaw(
       plain, name: name, number: number, created: created, author: signer.name, key: key, generation: generation,
-      restores: restores, attestation: commitment + signature)
+      restores: restores, attestation: VaultV2.attestation(commitment: commitment, originEpoch: origin, signature: signature))
   }
 
   /// Seals plaintext bytes as they are (format 2: salt included) with the given attestation: for re-sealing a

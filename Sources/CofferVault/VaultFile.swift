@@ -483,7 +483,7 @@ public enum VaultFile {
     else { return nil }
     var attestation: [UInt8]?
     if attested {
-      guard let a = Base64.decode(bytes[v[v.count - 2]], padded: true), a.count >= 96 else { return nil }
+      guard let a = Base64.decode(bytes[v[v.count - 2]], padded: true), a.count >= 100 else { return nil }
       attestation = a
     }
     let last = v.count - 1 - extra

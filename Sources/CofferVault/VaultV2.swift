@@ -49,6 +49,9 @@ public enum VaultV2 {
     /// The digest of each group's lines when the file was read: a group whose lines are unchanged keeps its seal.
     var sealedDigests: [String: [UInt8]]
     var signer: VaultSigner?
+    /// Per group, the newest removal of a reader in the policy chain (epoch, who, when): values first recorded at an
+    /// earlier epoch were readable by them and need rotation, whatever the file's `exposed` lines say.
+    var removals: [String: PolicyChain.Removal] = [:]
   }
 
   static func commitment(plaintext: [UInt8]) -> [UInt8] {
@@ -70,9 +73,23 @@ public enum VaultV2 {
     return m.bytes
   }
 
+  /// `commitment (32) ‖ origin epoch (4, big-endian) ‖ signature (64)`, then `migrated:MEMBER` for a migrated one.
+  static func attestation(commitment: [UInt8], originEpoch: Int, signature: [UInt8], migratedBy: String? = nil) -> [UInt8] {
+    let e = UInt32(clamping: originEpoch)
+    return commitment + [UInt8(e >> 24), UInt8((e >> 16) & 0xFF), UInt8((e >> 8) & 0xFF), UInt8(e & 0xFF)] + signature
+      + (migratedBy.map { Array("migrated:\($0)".utf8) } ?? [])
+  }
+
+  /// The parts of an attestation, or `nil` when it is too short.
+  static func parts(of a: [UInt8]) -> (commitment: [UInt8], originEpoch: Int, signature: [UInt8], tail: [UInt8])? {
+    guard a.count >= 100 else { return nil }
+    let epoch = Int(a[32]) << 24 | Int(a[33]) << 16 | Int(a[34]) << 8 | Int(a[35])
+    return (Array(a[0..<32]), epoch, Array(a[36..<100]), Array(a[100...]))
+  }
+
   static func versionMessage(
     project: String, environment: String, name: String, number: Int, created: Timestamp, author: String,
-    restores: VersionOrigin?, commitment: [UInt8]
+    restores: VersionOrigin?, originEpoch: Int, commitment: [UInt8]
   ) -> [UInt8] {
     var m = SignedMessage("coffer-vault/v2 version")
     m.add(project)
@@ -82,6 +99,7 @@ public enum VaultV2 {
     m.add(created.rfc3339)
     m.add(author)
     m.add(restores.map { "\($0.number)@\($0.created.rfc3339)" } ?? "-")
+    m.add(String(originEpoch))
     m.add(raw: commitment)
     return m.bytes
   }
@@ -165,11 +183,12 @@ extension Vault {
         let signature = signer.identity.sign(
           VaultV2.versionMessage(
             project: signer.project, environment: environment, name: name, number: v.number, created: v.created,
-            author: v.author, restores: v.restores, commitment: commitment))
+            author: v.author, restores: v.restores, originEpoch: 0, commitment: commitment))
         versions.append(
           try sealRaw(
             bytes, name: name, number: v.number, created: v.created, author: v.author, key: k, generation: 1,
-            restores: v.restores, attestation: commitment + signature + Array("migrated:\(signer.name)".utf8)))
+            restores: v.restores,
+            attestation: VaultV2.attestation(commitment: commitment, originEpoch: 0, signature: signature, migratedBy: signer.name)))
       }
       record.versions = versions
       records[name] = record
@@ -189,13 +208,13 @@ extension Vault {
     guard let v2, let record = records[name], let v = record.versions.first(where: { $0.number == version }) else {
       return (.unsigned, nil)
     }
-    guard let attestation = v.attestation, attestation.count >= 96 else { return (.forged, nil) }
-    let commitment = Array(attestation[0..<32])
-    let signature = Array(attestation[32..<96])
+    guard let attestation = v.attestation, let parts = VaultV2.parts(of: attestation) else { return (.forged, nil) }
+    let commitment = parts.commitment
+    let signature = parts.signature
     var attester = v.author
     var migratedBy: String?
-    if attestation.count > 96 {
-      let tail = String(decoding: attestation[96...], as: UTF8.self)
+    if !parts.tail.isEmpty {
+      let tail = String(decoding: parts.tail, as: UTF8.self)
       guard tail.hasPrefix("migrated:") else { return (.forged, nil) }
       attester = String(tail.dropFirst(9))
       migratedBy = attester
@@ -207,7 +226,7 @@ extension Vault {
     }
     let message = VaultV2.versionMessage(
       project: v2.project, environment: environment, name: name, number: v.number, created: v.created, author: v.author,
-      restores: v.restores, commitment: commitment)
+      restores: v.restores, originEpoch: parts.originEpoch, commitment: commitment)
     guard chain.signingKeys(of: attester).contains(where: { $0.verify(signature, of: message) }) else {
       return (.forged, migratedBy)
     }
@@ -255,7 +274,7 @@ extension Vault {
 
   /// Format 2: checks every signature and rule of the file against the approved policy (docs/vault-format.md,
   /// "Reading", steps 5–8). Called by ``VaultFile/open(_:file:with:trust:)``.
-  func verifyTrust(_ chain: PolicyChain, digests: [String: [UInt8]], allowRolledBack: Bool = false) throws(VaultError) {
+  mutating func verifyTrust(_ chain: PolicyChain, digests: [String: [UInt8]], allowRolledBack: Bool = false) throws(VaultError) {
     guard let v2 else { return }
     let policy = chain.head.policy
     guard v2.project == chain.project else {
@@ -331,6 +350,9 @@ extension Vault {
       }
     }
     for group in v2.seals.keys where !groups.contains(group) { throw refuse("seal of group \(group), which has no key") }
+    for group in groups {
+      if let r = chain.readerRemoval(environment: environment, group: group) { self.v2?.removals[group] = r }
+    }
     for name in names {
       guard let record = records[name], let newest = record.versions.first else { continue }
       if let e = record.exposure, e.throughVersion > newest.number {

@@ -298,6 +298,24 @@ extension AgeX25519Identity {
     #expect(r2.stderr.contains("the signed access policy is missing"))
   }
 
+  @Test func deletingTheExposureMarkDoesNotHideANeededRotation() throws {
+    let team = try Team()
+    #expect(team.run("alice", ["access", "revoke", "bob", "--groups", "api-keys", "--env", "production"]).status == 0)
+    // A writer of the group deletes the `exposed` line and re-seals the group with their own key.
+    try team.tamper(as: "alice") { vault, _ in vault.records["API_KEY"]!.exposure = nil }
+    #expect(!String(decoding: try team.vaultBytes, as: UTF8.self).contains(" exposed "))
+    let status = team.run("alice", ["rotate", "status", "--env", "production"])
+    #expect(status.status == 1, "\(status.stderr)")
+    #expect(status.out.contains("needs-rotation"))
+    let check = team.run("alice", ["check", "--env", "production"])
+    #expect(check.status == 1)
+    // A new value ends it; a rollback to the exposed value brings it back.
+    #expect(team.run("alice", ["rotate", "API_KEY", "--env", "production", "--generate"]).status == 0)
+    #expect(team.run("alice", ["rotate", "status", "--env", "production"]).out.contains("needs-rotation") == false)
+    #expect(team.run("alice", ["rollback", "API_KEY", "--env", "production", "--to", "1"]).status == 0)
+    #expect(team.run("alice", ["rotate", "status", "--env", "production"]).out.contains("needs-rotation"))
+  }
+
   @Test func revokedReaderOpensNothingWrittenAfter() throws {
     let team = try Team()
     #expect(try team.ageOpens(slot: "api-keys", as: "bob") == true)
@@ -378,14 +396,15 @@ extension AgeX25519Identity {
     try team.tamper(as: "dave") { vault, signer in
       var record = vault.records["INFRA_TOKEN"]!
       let v = record.versions[0]
-      let commitment = Array(v.attestation![0..<32])
+      let parts = VaultV2.parts(of: v.attestation!)!
       let signature = signer.identity.sign(
         VaultV2.versionMessage(
           project: signer.project, environment: "production", name: "INFRA_TOKEN", number: v.number, created: v.created,
-          author: "alice", restores: v.restores, commitment: commitment))
+          author: "alice", restores: v.restores, originEpoch: parts.originEpoch, commitment: parts.commitment))
       record.versions[0] = SecretVersion(
         number: v.number, created: v.created, author: "alice", sealed: v.sealed, generation: v.generation,
-        restores: v.restores, attestation: commitment + signature + Array("migrated:dave".utf8))
+        restores: v.restores,
+        attestation: VaultV2.attestation(commitment: parts.commitment, originEpoch: parts.originEpoch, signature: signature, migratedBy: "dave"))
       vault.records["INFRA_TOKEN"] = record
     }
     let r = team.run("alice", ["history", "INFRA_TOKEN", "--env", "production"])

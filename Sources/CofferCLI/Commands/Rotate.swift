@@ -356,6 +356,8 @@ enum VaultMetadata {
       guard error.code == .noMatchingIdentity else { throw error }
       ErrorRenderer.warn("\(label): this identity cannot open it: dates and authors are not authenticated")
     }
+    // Verified: format 2 adds the exposures the policy chain implies (a deleted `exposed` line hides nothing).
+    if case .success(let vault) = opened { return vault.summaryEntries() }
     return summary.secrets
   }
 }
