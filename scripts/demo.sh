@@ -20,6 +20,8 @@ cat "$tmp/fresh/coffer.yaml"
 mkdir "$tmp/sophia"
 cp "$here/examples/reference/coffer.yaml" "$tmp/sophia/"
 cd "$tmp/sophia"
+step "coffer migrate --yes                   # the reference manifest predates signed access policies: sign one"
+"$coffer" migrate --yes
 step "coffer import sample.env --env development   # the reference system's manifest and a sample .env"
 "$coffer" import "$here/examples/reference/sample.env" --env development
 
