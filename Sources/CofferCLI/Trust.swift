@@ -32,6 +32,12 @@ extension Trust {
     let display = project.display(path)
     let rootDigest = ContentHash.sha256Hex(Array(project.root.utf8))
     guard Files.exists(path) else {
+      if ProcessEnvironment.get("COFFER_TRUST") == "v2" {
+        // A fresh clone (a CI job) has no memory of the policy: COFFER_TRUST=v2 says one must exist.
+        throw VaultError(
+          .rolledBack, file: display,
+          detail: "COFFER_TRUST=v2 requires a signed access policy, and there is none: it was deleted, or the project was never migrated")
+      }
       if let seen = TrustMemory.recallRoot(digest: rootDigest) {
         throw VaultError(
           .rolledBack, file: display,

@@ -316,6 +316,22 @@ extension AgeX25519Identity {
     #expect(team.run("alice", ["rotate", "status", "--env", "production"]).out.contains("needs-rotation"))
   }
 
+  @Test func aFreshCloneWithCofferTrustV2RefusesAMissingPolicy() throws {
+    let team = try Team()
+    try FileManager.default.removeItem(at: team.box.dir.appendingPathComponent(".coffer/policy"))
+    // A fresh clone (no memory of the policy), as a CI job is: COFFER_TRUST=v2 makes the policy mandatory.
+    let fresh = ["XDG_STATE_HOME": team.box.path("fresh-state")]
+    let strict = team.box.run(
+      ["get", "API_KEY", "--env", "production"],
+      env: fresh.merging(["COFFER_TRUST": "v2", "COFFER_IDENTITY_FILE": team.identities["alice"]!.path]) { $1 })
+    #expect(strict.status == 3)
+    #expect(strict.stderr.contains("COFFER_TRUST=v2 requires a signed access policy, and there is none"))
+    // The clone that saw the policy refuses without being told.
+    let seen = team.run("alice", ["get", "API_KEY", "--env", "production"])
+    #expect(seen.status == 3)
+    #expect(seen.stderr.contains("the signed access policy is missing"))
+  }
+
   @Test func revokedReaderOpensNothingWrittenAfter() throws {
     let team = try Team()
     #expect(try team.ageOpens(slot: "api-keys", as: "bob") == true)
