@@ -325,7 +325,7 @@ extension Vault {
         throw refuse("key \(slotName): the signature of \(by) does not verify")
       }
       if slotName == VaultGrammar.environmentSlot {
-        guard policy.member(by) != nil, environmentMembersByName.contains(by) else {
+        guard policy.member(by) != nil, environmentMembersByName.contains(by) || policy.isAdmin(by) else {
           throw refuse("key *: signed by \(by), who has no access to \(environment)")
         }
         guard slot.recipients.allSatisfy(environmentMembers.contains) || allowRolledBack else {
