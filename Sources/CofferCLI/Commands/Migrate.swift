@@ -49,7 +49,25 @@ enum PolicyApproval {
     let settings = Swift.Set(manifest.secrets.filter { !$0.isSecret }.map(\.name))
     var writes: [(path: String, bytes: [UInt8], environment: String, note: String)] = []
     for environment in ws.manifest.environments where Files.exists(ws.project.vaultPath(environment)) {
-      guard var vault = try ws.openVault(environment, identities: identities) else { continue }
+      let opened: Vault?
+      do {
+        opened = try ws.openVault(environment, identities: identities)
+      } catch let denied as AccessDenied {
+        // An environment this admin cannot open: fine when nobody loses access there (its readers re-wrap keys to
+        // added readers with `coffer rewrap`); a revocation there needs someone who can re-key it.
+        let groups = AccessPolicy(manifest: ws.manifest).groups
+        let losesAccess = groups.contains { group in
+          old.members.contains { m in
+            old.canRead(m.name, environment: environment, group: group)
+              && !(new.canRead(m.name, environment: environment, group: group) && new.member(m.name)?.recipient == m.recipient)
+          }
+        }
+        if losesAccess { throw denied }
+        ErrorRenderer.warn(
+          "\(environment): this identity cannot open it, and nobody loses access there: left as it is; a reader runs `coffer rewrap --env \(environment)` to wrap its keys to added readers")
+        continue
+      }
+      guard var vault = opened else { continue }
       var rekeyed: [String] = []
       var marked: [String] = []
       let wrap = after.wrapPolicy(environment, chain: next)
