@@ -20,7 +20,13 @@ struct AccessDenied: CofferError {
       "the identity used came from \(IdentitySourceText.describe(IdentityStore.source())); its recipient is \(mine)"
     ]
     let who = holders.isEmpty ? "someone who can open \(environment)" : "one of \(holders.joined(separator: ", "))"
-    if let manifest, let me = Naming.manifestName(of: identities, in: manifest) {
+    let approved = Trust.cache.values.first
+    if let approved, !approved.head.policy.members.contains(where: { m in identities.contains { $0.recipient.encoded == m.recipient } }) {
+      // Trust model v2: membership is what the approved policy says, whatever coffer.yaml lists.
+      let admins = approved.head.policy.members.filter { approved.head.policy.isAdmin($0.name) }.map(\.name)
+      hints.append(
+        "this identity is not a member of the approved access policy (coffer.yaml may list it, but no admin approved that): send what `coffer identity` prints to an admin (\(admins.joined(separator: ", "))), who runs `coffer access add-recipient NAME LINE` and grants you access")
+    } else if let manifest, let me = Naming.manifestName(of: identities, in: manifest) {
       let policy = AccessPolicy(manifest: manifest)
       if policy.isRestricted, !policy.environmentReaders(environment).contains(where: { $0.name == me }) {
         hints.append("the access: rules of coffer.yaml give \(me) no group in \(environment), so access was removed or never granted")
@@ -28,10 +34,6 @@ struct AccessDenied: CofferError {
       } else {
         hints.append("coffer.yaml lists you as \(me), but the \(environment) vault was not re-wrapped to you since: ask \(who) to run `coffer rewrap --env \(environment)`")
       }
-    } else if !Trust.cache.isEmpty {
-      // Trust model v2: only an admin adds members.
-      hints.append("this identity is not a member of the approved policy: send what `coffer identity` prints to an admin, who runs `coffer access add-recipient NAME LINE` and grants you access")
-      hints.append("if you have another identity, point COFFER_IDENTITY_FILE at it")
     } else {
       hints.append("this recipient is not in coffer.yaml: send it to \(who), to add under recipients: and grant you access")
       hints.append("if you have another identity, point COFFER_IDENTITY_FILE at it")
