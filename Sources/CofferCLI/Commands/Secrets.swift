@@ -137,8 +137,8 @@ extension CofferCommand {
     mutating func run() throws {
       let ws = try Workspace.load(global)
       let environment = try ws.environment(env)
-      let path = ws.project.vaultPath(environment)
-      let entries = Files.exists(path) ? try VaultFile.inspect(Files.read(path), file: ws.project.display(path)).secrets : []
+      // Verified like any other read when this identity can open the vault (a refused file is refused here too).
+      let entries = try VaultMetadata.load(ws, environment) ?? []
       let now = SystemClock.now()
       if json {
         let items: [JSON] = entries.map { e in
