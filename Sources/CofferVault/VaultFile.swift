@@ -44,6 +44,13 @@ public enum VaultFile {
     allowRolledBack: Bool = false
   ) throws(VaultError) -> Vault {
     let parsed = try parse(bytes, file: file)
+    if parsed.project != nil {
+      // Format 2: every wrapped key has exactly its listed stanzas, checked before any is tried (a header with
+      // thousands of stanzas would otherwise cost an X25519 operation each).
+      for (slot, s) in parsed.slots where !VaultV2.isStrictWrap(s.wrapped, count: s.recipients.count) {
+        throw VaultError(.authenticationFailed, file: file, detail: "key \(slot) is not wrapped to exactly the recipients its `to` lines list")
+      }
+    }
     guard let envSlot = parsed.slots[VaultGrammar.environmentSlot] else {
       throw VaultError(.malformed, file: file, detail: "no environment key")
     }
