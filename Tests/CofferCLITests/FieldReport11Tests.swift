@@ -418,7 +418,8 @@ struct NamesAndStatusesTests {
     let sb = try Sandbox(manifest: dotenvDestinationManifest)
     try sb.write("out/dest.env", "API_KEY=pulled\ngo-version=1.22\n")
     let r = sb.run(["pull", "--from", "local", "--env", "development", "--dry-run"])
-    expectStatus(r, 0, "pull --dry-run")
+    expectStatus(r, 1, "pull --dry-run (blocked: exit 1, as sync)")
+    expectStatus(sb.run(["pull", "--from", "local", "--env", "development", "--dry-run", "--allow-blocked"]), 0, "pull --allow-blocked")
     #expect(r.out.contains("blocked   go-version  \"go-version\" \(Self.rule)\n"), "\(r.out)")
   }
 

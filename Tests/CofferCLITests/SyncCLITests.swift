@@ -99,7 +99,8 @@ import Testing
       """)
     try box.write("local.env", "API_KEY=sk-pulled-value\nDB_PASS=pulled-db-pass\n")
     let dry = box.run(["pull", "--from", "local", "--dry-run"])
-    #expect(dry.status == 0)
+    #expect(dry.status == 1)
+    #expect(dry.stderr.hasSuffix("coffer: some items were blocked and not pulled (see `blocked` above): exit status 1; pass --allow-blocked to accept them\n"))
     #expect(dry.out == """
       local → vault production
         create    API_KEY
@@ -108,7 +109,7 @@ import Testing
 
       """)
     let pulled = box.run(["pull", "--from", "local"])
-    #expect(pulled.status == 0)
+    #expect(pulled.status == 1)
     #expect(pulled.out == dry.out)
     #expect(box.run(["get", "-n", "API_KEY", "--env", "production"]).out == "sk-pulled-value")
     #expect(box.run(["get", "DB_PASS", "--env", "production"]).status == 1)
@@ -136,7 +137,7 @@ import Testing
       """)
     try ruled.write("all.env", "API_KEY=sk-pulled-value\nDB_PASS=pulled-db-pass\n")
     let planned = ruled.run(["pull", "--from", "all", "--dry-run"])
-    #expect(planned.status == 0)
+    #expect(planned.status == 1)
     #expect(planned.out == """
       all → vault production
         create    API_KEY
@@ -144,7 +145,7 @@ import Testing
         1 to create, 0 to update, 0 unchanged, 1 blocked
 
       """)
-    let done = ruled.run(["pull", "--from", "all"])
+    let done = ruled.run(["pull", "--from", "all", "--allow-blocked"])
     #expect(done.status == 0, "\(done.stderr)")
     #expect(ruled.run(["get", "-n", "API_KEY", "--env", "production"]).out == "sk-pulled-value")
   }

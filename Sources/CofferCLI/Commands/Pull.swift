@@ -13,7 +13,8 @@ extension CofferCommand {
       abstract: "Copy values from a pulumi-esc, openbao, aws-secrets-manager or dotenv destination into the vault, as new versions.",
       discussion: """
         Shows the plan of vault changes (create, update, unchanged, blocked), then records a new version of each \
-        value that differs. GitHub cannot return secret values, so github destinations cannot be pulled from.
+        value that differs. GitHub cannot return secret values, so github destinations cannot be pulled from. \
+        Exit status 1 when an item was blocked (the rest are still written), unless --allow-blocked, as for sync.
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -21,9 +22,14 @@ extension CofferCommand {
     @Option(name: [.customShort("e"), .long], help: ArgumentHelp("The environment to write (default: the destination's from).", valueName: "name"))
     var env: String?
     @Flag(name: .customLong("dry-run"), help: "Show the plan; write nothing.") var dryRun = false
+    @Flag(name: .customLong("allow-blocked"), help: "Exit 0 even when items were blocked.") var allowBlocked = false
 
     mutating func run() throws {
       try PullAction.run(global: global, from: from, env: env, dryRun: dryRun)
+      if PullAction.lastBlocked > 0, !allowBlocked {
+        ErrorRenderer.note("some items were blocked and not pulled (see `blocked` above): exit status 1; pass --allow-blocked to accept them")
+        throw Finish(status: ExitStatus.problemsFound.rawValue)
+      }
     }
   }
 
@@ -114,6 +120,9 @@ enum DotEnvDoctor {
 
 /// `coffer pull`'s work, shared with `coffer setup-repo --from-pulumi`.
 enum PullAction {
+  /// How many items the last run found blocked (the command turns a non-zero count into exit status 1).
+  nonisolated(unsafe) static var lastBlocked = 0
+
   static func run(global: GlobalOptions, from: String, env: String?, dryRun: Bool) throws {
     let session = try SyncSession.load(global)
     guard let spec = try session.select([from]).first else { return }
@@ -195,6 +204,7 @@ enum PullAction {
     let count = { (action: String) in changes.filter { $0.action == action }.count }
     text += "  \(count("create")) to create, \(count("update")) to update, \(count("unchanged")) unchanged, \(count("blocked")) blocked\n"
     Terminal.out(text)
+    lastBlocked = count("blocked")
     guard !dryRun, !writes.isEmpty else { return }
     try ws.modifyVault(environment, identities: identities, action: "pull", detail: "from \(spec.name)") { vault in
       for item in writes {
