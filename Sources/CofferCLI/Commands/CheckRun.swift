@@ -290,7 +290,9 @@ enum RunEnvironment {
         project: project, verbose: verbose, env: env, allowPartial: allowPartial, allowMissing: allowMissing,
         selection: selection)
     else {
-      try Exec.replaceProcess(argv: argv, environment: try childEnvironment([], override: !noOverride))
+      // No vault (--allow-missing): only an --env-file's entries, by the same rules.
+      let entries = try selection.envFile.map { try fileEntriesWithoutVault($0, project: project, verbose: verbose, env: env, selection: selection) } ?? []
+      try Exec.replaceProcess(argv: argv, environment: try childEnvironment(entries, override: !noOverride))
     }
     // Values go from the decryption buffer straight into the child's environment and the audit's set fingerprint:
     // no SecretValue per value (docs/performance.md).
@@ -303,7 +305,7 @@ enum RunEnvironment {
     var leftOut = LeftOut()
     let rules = opened.rules
     let fromFile = try selection.envFile.map { file in
-      try EnvFileReferences.load(file, vault: opened.vault, project: project, verbose: verbose)
+      try EnvFileReferences.load(file, vault: opened.vault, environment: opened.vault.environment, project: project, verbose: verbose)
     } ?? []
     let fileNames = Swift.Set(fromFile.map(\.name))
     let composedNames = Swift.Set(opened.composing?.secrets.filter { $0.compose != nil }.map(\.name) ?? [])
@@ -380,6 +382,33 @@ enum RunEnvironment {
     }
   }
 
+  /// An `--env-file`'s entries when the environment has no vault: references to other environments resolved, the
+  /// injection rules applied (with their warnings).
+  static func fileEntriesWithoutVault(
+    _ file: String, project: String?, verbose: Bool, env: String?, selection: Selection
+  ) throws -> [(name: String, value: SecretValue)] {
+    let ws = try Workspace.load(project: project, verbose: verbose)
+    let environment = try ws.environment(named: env ?? Workspace.environmentVariable)
+    let rules = InjectionRules(ws.manifest, includeUndeclared: selection.includeUndeclared, selected: try selectedNames(selection, manifest: ws.manifest))
+    let loaded = try EnvFileReferences.load(file, vault: nil, environment: environment, project: project, verbose: verbose)
+    var leftOut = LeftOut()
+    var out: [(name: String, value: SecretValue)] = []
+    for entry in loaded {
+      switch rules.decide(entry.name) {
+      case .inject: out.append((entry.name, entry.value))
+      case .injectUndeclared:
+        leftOut.included.append(entry.name)
+        out.append((entry.name, entry.value))
+      case .undeclared: leftOut.undeclared.append(entry.name)
+      case .loader: leftOut.loader.append(entry.name)
+      case .notSelected: break
+      }
+    }
+    leftOut.warn(environment: environment)
+    try EnvFileReferences.recordOtherEnvironments(loaded, except: environment, project: project, verbose: verbose, auditNames: false)
+    return out
+  }
+
   /// The vault's names `run` left out or added against its defaults, for the warnings that name them (never values).
   struct LeftOut {
     /// Undeclared names injected because of `--include-undeclared`.
@@ -451,7 +480,7 @@ enum RunEnvironment {
     var leftOut = LeftOut()
     var values: [(name: String, value: SecretValue)] = []
     let fromFile = try selection.envFile.map { file in
-      try EnvFileReferences.load(file, vault: opened.vault, project: projectOption, verbose: verbose)
+      try EnvFileReferences.load(file, vault: opened.vault, environment: opened.vault.environment, project: projectOption, verbose: verbose)
     } ?? []
     let fileNames = Swift.Set(fromFile.map(\.name))
     var current = try opened.vault.currentValues()
