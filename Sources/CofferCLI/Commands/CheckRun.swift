@@ -140,6 +140,10 @@ extension CofferCommand {
     var names: String?
     @Option(name: .long, help: ArgumentHelp("Also inject a dotenv file's entries, resolving coffer://ENV/NAME values from the vault.", valueName: "file"))
     var envFile: String?
+    @Option(name: .long, help: ArgumentHelp("Give the secrets as a file that never reaches a disk (a FIFO named NAME; FORMAT dotenv, json or yaml), its path in COFFER_MOUNT, instead of the environment.", valueName: "name[:format]"))
+    var mount: String?
+    @Option(name: .long, help: ArgumentHelp("Remove the mount after N reads.", valueName: "n"))
+    var mountMaxReads: Int?
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (after --).")
     var command: [String] = []
 
@@ -156,6 +160,29 @@ extension CofferCommand {
       let selection = try RunEnvironment.Selection(
         includeUndeclared: includeUndeclared, groups: Self.list(only, option: "--only"), names: Self.list(names, option: "--names"),
         envFile: envFile)
+      if let mount {
+        var argv = command
+        if argv.first == "--" { argv.removeFirst() }
+        guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --mount NAME -- COMMAND ARGS…"]) }
+        let parts = mount.split(separator: ":", maxSplits: 1).map(String.init)
+        let name = parts.first ?? ""
+        guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+          throw UsageError(description: "--mount expects a file name (no /), optionally with :dotenv, :json or :yaml")
+        }
+        guard let format = ExportFormat(rawValue: parts.count == 2 ? parts[1] : "dotenv"), format != .shell else {
+          throw UsageError(description: "--mount: the format must be dotenv, json or yaml")
+        }
+        if let n = mountMaxReads, n < 1 { throw UsageError(description: "--mount-max-reads must be 1 or more") }
+        let entries = try RunEnvironment.secrets(
+          project: global.project, verbose: global.verbose, env: env.env, allowPartial: allowPartial,
+          allowMissing: allowMissing, auditNames: auditNames, selection: selection)
+        let content = try ExportFormatter.render(entries, as: format)
+        let status = try MountedRun.run(
+          argv: argv, environment: RunEnvironment.inheritedEnvironment(), name: name, content: content,
+          maxReads: mountMaxReads, variable: "COFFER_MOUNT")
+        throw Finish(status: status)
+      }
+      if mountMaxReads != nil { throw UsageError(description: "--mount-max-reads needs --mount") }
       if redact {
         var argv = command
         if argv.first == "--" { argv.removeFirst() }
