@@ -98,7 +98,7 @@ public enum MountedRun {
     let finished = DispatchSemaphore(value: 0)
     DispatchQueue.global().async {
       var reads = 0
-      while maxReads.map({ reads < $0 }) ?? true {
+      while maxReads.map({ reads < $0 }) ?? true, !stop.isSet {
         let fd = open(path, O_WRONLY | O_CLOEXEC)
         if fd < 0 {
           if errno == EINTR { continue }
@@ -144,8 +144,7 @@ public enum MountedRun {
     let rc = posix_spawn(&child, program, nil, &attributes, cArgs.pointers, cEnv.pointers)
     guard rc == 0 else {
       stop.set()
-      wakeWriter(path)
-      finished.wait()
+      repeat { wakeWriter(path) } while finished.wait(timeout: .now() + .milliseconds(20)) == .timedOut
       throw Exec.Failure(program: argv[0], reason: String(cString: strerror(rc)), code: rc == ENOENT ? 127 : 126)
     }
     mountChild = child
@@ -167,8 +166,8 @@ public enum MountedRun {
     }
     mountChild = 0
     stop.set()
-    wakeWriter(path)
-    finished.wait()
+    // The writer may be about to block in open() again: wake it until it has stopped.
+    repeat { wakeWriter(path) } while finished.wait(timeout: .now() + .milliseconds(20)) == .timedOut
     let exited = status & 0x7F == 0
     return exited ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
   }
