@@ -122,6 +122,21 @@ struct DeliveryCanaryTests {
     expectAuditClean(sb, "composed secrets")
   }
 
+  /// `--mount`: the values reach the child through the FIFO only; coffer prints none, and no regular file holds them.
+  @Test func mountGivesValuesOnlyThroughTheFifo() throws {
+    let sb = try plantedSandbox()
+    try FileManager.default.createDirectory(atPath: sb.path("runtime"), withIntermediateDirectories: true)
+    sb.extraEnvironment["XDG_RUNTIME_DIR"] = sb.path("runtime")
+    let r = sb.run(["run", "-e", "development", "--allow-missing", "--verbose", "--mount", "s.json:json", "--", "sh", "-c", #"cat "$COFFER_MOUNT""#])
+    expectStatus(r, 0, "run --mount")
+    expectContainsMarkers(r.out, [Canaries.simple, Canaries.unicode], "run --mount (the child's output)")
+    expectStderrClean(r, "run --mount")
+    let quiet = sb.run(["run", "-e", "development", "--allow-missing", "--mount", "s.env", "--", "true"])
+    expectNoLeak(quiet, "run --mount without reading")
+    expectProjectFilesClean(sb, "run --mount")
+    expectAuditClean(sb, "run --mount")
+  }
+
   @Test func completionNeverPrintsValues() throws {
     let sb = try planted()
     for args in [

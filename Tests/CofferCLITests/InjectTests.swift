@@ -89,3 +89,40 @@ import Testing
     #expect(box.run(["inject", "-i", "t.tmpl", "-o", "coffer.yaml"]).status == 2)
   }
 }
+
+/// Unreadable groups (issue 15): `inject` and `--env-file` refuse a reference into a group this identity cannot read
+/// (exit 3, file:line, who can grant access), writing nothing; `run --only` needs only the groups it selects.
+@Suite struct InjectAccessTests {
+  @Test func unreadableGroupsAreRefusedWithFileAndLine() throws {
+    let g = try GovernanceBox()
+    try g.box.write("t.tmpl", "api={{ coffer \"production/API_KEY\" }}\ninfra={{ coffer \"production/INFRA_TOKEN\" }}\n")
+    try g.box.write("out.conf", "previous\n")
+    let r = g.asDave(["inject", "-i", "t.tmpl", "-o", "out.conf", "-e", "development"])
+    #expect(r.status == 3)
+    #expect(r.out == "")
+    #expect(r.stderr.hasPrefix(
+      "coffer: error: t.tmpl:2:7: INFRA_TOKEN is in group infrastructure-credentials, which this identity cannot read in production\n"
+        + "coffer: hint: infrastructure-credentials in production: recipients who can read it and grant access: alice\n"))
+    #expect(String(decoding: try g.box.read("out.conf"), as: UTF8.self) == "previous\n")
+    #expect(!r.all.contains(GovernanceBox.infra) && !r.all.contains(GovernanceBox.api))
+    // The readable reference alone renders.
+    try g.box.write("t.tmpl", "api={{ coffer \"production/API_KEY\" }}\n")
+    #expect(g.asDave(["inject", "-i", "t.tmpl", "-e", "development"]).out == "api=\(GovernanceBox.api)\n")
+    // run --only: a subset that needs no unreadable group runs without --allow-partial; one that does is refused.
+    let only = g.asDave(["run", "-e", "production", "--only", "api-keys", "--", "printenv", "API_KEY"])
+    #expect(only.status == 0, "\(only.stderr)")
+    #expect(only.out == GovernanceBox.api + "\n")
+    let infra = g.asDave(["run", "-e", "production", "--only", "infrastructure-credentials", "--", "true"])
+    #expect(infra.status == 3)
+    #expect(infra.stderr.hasPrefix("coffer: error: cannot read groups infrastructure-credentials in production with this identity\n"))
+    // --env-file (here for an environment without a vault): the same refusal, naming the file and line.
+    try g.box.write("refs.env", "A=coffer://production/API_KEY\nB=coffer://production/INFRA_TOKEN\n")
+    let refs = g.asDave(["run", "-e", "development", "--allow-missing", "--include-undeclared", "--env-file", "refs.env", "--", "true"])
+    #expect(refs.status == 3)
+    #expect(refs.stderr == "coffer: warning: development has no vault yet: running without secrets (--allow-missing)\ncoffer: error: refs.env:2:1: B: INFRA_TOKEN is in group infrastructure-credentials, which this identity cannot read in production\n")
+    try g.box.write("refs.env", "A=coffer://production/API_KEY\nLD_PRELOAD=/tmp/x.so\n")
+    let ok = g.asDave(["run", "-e", "development", "--allow-missing", "--include-undeclared", "--env-file", "refs.env", "--", "sh", "-c", "printf '%s|%s' \"$A\" \"${LD_PRELOAD-unset}\""])
+    #expect(ok.status == 0)
+    #expect(ok.out == "\(GovernanceBox.api)|unset")
+  }
+}

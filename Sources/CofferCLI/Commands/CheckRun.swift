@@ -122,6 +122,10 @@ extension CofferCommand {
     var names: String?
     @Option(name: .long, help: ArgumentHelp("Also inject a dotenv file's entries, resolving coffer://ENV/NAME values from the vault.", valueName: "file"))
     var envFile: String?
+    @Option(name: .long, help: ArgumentHelp("Give the secrets as a file that never reaches a disk (a FIFO named NAME; FORMAT dotenv, json or yaml), its path in COFFER_MOUNT, instead of the environment.", valueName: "name[:format]"))
+    var mount: String?
+    @Option(name: .long, help: ArgumentHelp("Remove the mount after N reads.", valueName: "n"))
+    var mountMaxReads: Int?
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (after --).")
     var command: [String] = []
 
@@ -138,6 +142,29 @@ extension CofferCommand {
       let selection = try RunEnvironment.Selection(
         includeUndeclared: includeUndeclared, groups: Self.list(only, option: "--only"), names: Self.list(names, option: "--names"),
         envFile: envFile)
+      if let mount {
+        var argv = command
+        if argv.first == "--" { argv.removeFirst() }
+        guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --mount NAME -- COMMAND ARGS…"]) }
+        let parts = mount.split(separator: ":", maxSplits: 1).map(String.init)
+        let name = parts.first ?? ""
+        guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+          throw UsageError(description: "--mount expects a file name (no /), optionally with :dotenv, :json or :yaml")
+        }
+        guard let format = ExportFormat(rawValue: parts.count == 2 ? parts[1] : "dotenv"), format != .shell else {
+          throw UsageError(description: "--mount: the format must be dotenv, json or yaml")
+        }
+        if let n = mountMaxReads, n < 1 { throw UsageError(description: "--mount-max-reads must be 1 or more") }
+        let entries = try RunEnvironment.secrets(
+          project: global.project, verbose: global.verbose, env: env.env, allowPartial: allowPartial,
+          allowMissing: allowMissing, auditNames: auditNames, selection: selection)
+        let content = try ExportFormatter.render(entries, as: format)
+        let status = try MountedRun.run(
+          argv: argv, environment: RunEnvironment.inheritedEnvironment(), name: name, content: content,
+          maxReads: mountMaxReads, variable: "COFFER_MOUNT")
+        throw Finish(status: status)
+      }
+      if mountMaxReads != nil { throw UsageError(description: "--mount-max-reads needs --mount") }
       if redact {
         var argv = command
         if argv.first == "--" { argv.removeFirst() }
@@ -288,7 +315,9 @@ enum RunEnvironment {
         project: project, verbose: verbose, env: env, allowPartial: allowPartial, allowMissing: allowMissing,
         selection: selection)
     else {
-      try Exec.replaceProcess(argv: argv, environment: try childEnvironment([], override: !noOverride))
+      // No vault (--allow-missing): only an --env-file's entries, by the same rules.
+      let entries = try selection.envFile.map { try fileEntriesWithoutVault($0, project: project, verbose: verbose, env: env, selection: selection) } ?? []
+      try Exec.replaceProcess(argv: argv, environment: try childEnvironment(entries, override: !noOverride))
     }
     // Values go from the decryption buffer straight into the child's environment and the audit's set fingerprint:
     // no SecretValue per value (docs/performance.md).
@@ -301,7 +330,7 @@ enum RunEnvironment {
     var leftOut = LeftOut()
     let rules = opened.rules
     let fromFile = try selection.envFile.map { file in
-      try EnvFileReferences.load(file, vault: opened.vault, project: project, verbose: verbose)
+      try EnvFileReferences.load(file, vault: opened.vault, environment: opened.vault.environment, project: project, verbose: verbose)
     } ?? []
     let fileNames = Swift.Set(fromFile.map(\.name))
     let composedNames = Swift.Set(opened.composing?.secrets.filter { $0.compose != nil }.map(\.name) ?? [])
@@ -378,6 +407,33 @@ enum RunEnvironment {
     }
   }
 
+  /// An `--env-file`'s entries when the environment has no vault: references to other environments resolved, the
+  /// injection rules applied (with their warnings).
+  static func fileEntriesWithoutVault(
+    _ file: String, project: String?, verbose: Bool, env: String?, selection: Selection
+  ) throws -> [(name: String, value: SecretValue)] {
+    let ws = try Workspace.load(project: project, verbose: verbose)
+    let environment = try ws.environment(named: env ?? Workspace.environmentVariable)
+    let rules = InjectionRules(ws.manifest, includeUndeclared: selection.includeUndeclared, selected: try selectedNames(selection, manifest: ws.manifest))
+    let loaded = try EnvFileReferences.load(file, vault: nil, environment: environment, project: project, verbose: verbose)
+    var leftOut = LeftOut()
+    var out: [(name: String, value: SecretValue)] = []
+    for entry in loaded {
+      switch rules.decide(entry.name) {
+      case .inject: out.append((entry.name, entry.value))
+      case .injectUndeclared:
+        leftOut.included.append(entry.name)
+        out.append((entry.name, entry.value))
+      case .undeclared: leftOut.undeclared.append(entry.name)
+      case .loader: leftOut.loader.append(entry.name)
+      case .notSelected: break
+      }
+    }
+    leftOut.warn(environment: environment)
+    try EnvFileReferences.recordOtherEnvironments(loaded, except: environment, project: project, verbose: verbose, auditNames: false)
+    return out
+  }
+
   /// The vault's names `run` left out or added against its defaults, for the warnings that name them (never values).
   struct LeftOut {
     /// Undeclared names injected because of `--include-undeclared`.
@@ -449,7 +505,7 @@ enum RunEnvironment {
     var leftOut = LeftOut()
     var values: [(name: String, value: SecretValue)] = []
     let fromFile = try selection.envFile.map { file in
-      try EnvFileReferences.load(file, vault: opened.vault, project: projectOption, verbose: verbose)
+      try EnvFileReferences.load(file, vault: opened.vault, environment: opened.vault.environment, project: projectOption, verbose: verbose)
     } ?? []
     let fileNames = Swift.Set(fromFile.map(\.name))
     var current = try opened.vault.currentValues()

@@ -153,12 +153,13 @@ enum EnvFileReferences {
   /// Reads and resolves the file.
   /// - Parameters:
   ///   - file: the dotenv file.
-  ///   - vault: the vault `run` opened (references to its environment are read from it).
+  ///   - vault: the vault `run` opened (references to its environment are read from it), nil when it has none.
+  ///   - environment: `run`'s environment.
   ///   - project: the `--project` option.
   ///   - verbose: `--verbose`.
   /// - Throws: ``DotEnvError`` for a malformed file; ``SecretTemplateError`` naming `FILE:LINE` for a reference that
   ///   is malformed (exit 2), has no value (exit 2) or lies in a group this identity cannot read (exit 3).
-  static func load(_ file: String, vault: Vault, project: String?, verbose: Bool) throws -> [Entry] {
+  static func load(_ file: String, vault: Vault?, environment: String, project: String?, verbose: Bool) throws -> [Entry] {
     let parsed = try DotEnvParser.parse(try Files.read(file), file: file)
     for w in parsed.warnings { ErrorRenderer.warn("\(file):\(w.line): \(w.message)") }
     var others: [String: Vault?] = [:]
@@ -182,7 +183,7 @@ enum EnvFileReferences {
       }
       let (env, secret) = (parts[0], parts[1])
       let source: Vault?
-      if env == vault.environment {
+      if env == environment {
         source = vault
       } else if let known = others[env] {
         source = known
