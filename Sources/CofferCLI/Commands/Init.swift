@@ -94,6 +94,9 @@ extension CofferCommand {
       try Files.makeDirectory(target.vaultDirectory)
       try Files.writeAtomically(target.manifestPath, Array(yaml.utf8), newFileMode: 0o644)
       try Files.writeAtomically(target.policyPath, chain.serialized(), newFileMode: 0o644)
+      // This clone now knows the new project at this path (a project re-created here replaces an older memory).
+      TrustMemory.rememberRoot(target.root, project: chain.project, digest: ContentHash.sha256Hex(Array(target.root.utf8)))
+      TrustMemory.remember(project: chain.project, .init(epoch: 1, hash: chain.head.hash))
       yaml = ""
       try GitIgnore.ensure(in: root)
       ErrorRenderer.note("wrote \(target.display(target.manifestPath)) with recipient \(recipientName)")
