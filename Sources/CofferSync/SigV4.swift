@@ -1,3 +1,4 @@
+import CofferCore
 import Crypto
 
 /// AWS Signature Version 4, composed from swift-crypto's HMAC-SHA256 and SHA-256 (REMOTE-APIS.md §4.2).
@@ -81,20 +82,8 @@ public enum SigV4 {
 
   /// `YYYYMMDDTHHMMSSZ` for a time in seconds since the Unix epoch (UTC).
   public static func amzDate(secondsSinceEpoch: Int64) -> String {
-    let days = secondsSinceEpoch >= 0 ? secondsSinceEpoch / 86_400 : (secondsSinceEpoch - 86_399) / 86_400
-    let rest = secondsSinceEpoch - days * 86_400
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let doe = z - era * 146_097
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let day = doy - (153 * mp + 2) / 5 + 1
-    let month = mp < 10 ? mp + 3 : mp - 9
-    let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-    func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-    return "\(year)\(two(month))\(two(day))T\(two(rest / 3600))\(two(rest % 3600 / 60))\(two(rest % 60))Z"
+    // RFC 3339's `YYYY-MM-DDTHH:MM:SSZ` without its separators.
+    String(Timestamp(secondsSinceEpoch: secondsSinceEpoch).rfc3339.filter { $0 != "-" && $0 != ":" })
   }
 
   static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {

@@ -206,19 +206,9 @@ public struct PolicyChain: Sendable {
   ///   - environment: an environment name.
   ///   - group: a group name.
   public func lastReaderRemoval(environment: String, group: String) -> Int {
-    var latest = 0
-    for k in records.indices.dropFirst() {
-      let before = records[k - 1].policy
-      let after = records[k].policy
-      let removed = before.members.contains { m in
-        before.canRead(m.name, environment: environment, group: group)
-          && !(after.canRead(m.name, environment: environment, group: group)
-            && after.member(m.name)?.recipient == m.recipient)
-      }
-      if removed { latest = records[k].epoch }
-    }
-    return latest
+    readerRemoval(environment: environment, group: group)?.epoch ?? 0
   }
+
 
   /// A reader removal: at which epoch, who lost access, and when the record was approved.
   public struct Removal: Sendable, Equatable {
@@ -295,6 +285,14 @@ public struct PolicyBody: Sendable, Equatable {
     }
     admins = policy.admins
     rules = policy.rules
+    evaluator = PolicyBody.evaluator(members: members, admins: admins, rules: rules)
+  }
+
+  static func evaluator(members: [Member], admins: [String]?, rules: [AccessRule]?) -> AccessPolicy {
+    AccessPolicy(
+      rules: rules,
+      recipients: members.map { ManifestRecipient(name: $0.name, recipient: $0.recipient, signingKey: $0.signingKey?.encoded) },
+      admins: admins, environments: [], groups: [])
   }
 
   struct ParseError: Error {
@@ -347,6 +345,7 @@ public struct PolicyBody: Sendable, Equatable {
     self.members = members
     self.admins = adminList
     self.rules = open ? nil : rules
+    evaluator = PolicyBody.evaluator(members: members, admins: adminList, rules: open ? nil : rules)
     guard self.lines == lines else { throw ParseError(line: 0, detail: "not in canonical form") }
   }
 
@@ -378,12 +377,11 @@ public struct PolicyBody: Sendable, Equatable {
   /// The policy as CofferCore evaluates it, over the manifest's environment and group names.
   public func accessPolicy(environments: [String], groups: [String]) -> AccessPolicy {
     AccessPolicy(
-      rules: rules,
-      recipients: members.map { ManifestRecipient(name: $0.name, recipient: $0.recipient, signingKey: $0.signingKey?.encoded) },
-      admins: admins, environments: environments, groups: groups)
+      rules: rules, recipients: evaluator.recipients, admins: admins, environments: environments, groups: groups)
   }
 
-  private var evaluator: AccessPolicy { accessPolicy(environments: [], groups: []) }
+  /// The same policy as CofferCore evaluates it, built once (verifying a vault asks it per key and member).
+  private let evaluator: AccessPolicy
 
   /// Whether `name` may approve policy changes.
   public func isAdmin(_ name: String) -> Bool { evaluator.isAdmin(name) }

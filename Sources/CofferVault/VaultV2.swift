@@ -314,9 +314,7 @@ extension Vault {
         throw refuse("key \(slotName) is not signed")
       }
       guard keyEpoch <= chain.head.epoch else { throw refuse("key \(slotName) is signed at epoch \(keyEpoch), after the policy's newest") }
-      guard VaultV2.isStrictWrap(slot.wrapped, count: slot.recipients.count) else {
-        throw refuse("key \(slotName) is not wrapped to exactly the recipients its `to` lines list")
-      }
+      // The exact stanza count was checked by VaultFile.open before any key was tried.
       let message = VaultV2.keyMessage(
         project: v2.project, environment: environment, slot: slotName, epoch: keyEpoch, wrapped: slot.wrapped,
         recipients: slot.recipients)

@@ -87,8 +87,6 @@ final class Team: @unchecked Sendable {
 
   /// Whether the reference `age` CLI opens a key slot's wrapped key with a member's identity.
   func ageOpens(slot: String, as who: String) throws -> Bool {
-    let vault = try VaultFile.inspect(try vaultBytes, file: vaultFile)
-    _ = vault
     let text = String(decoding: try vaultBytes, as: UTF8.self)
     guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("key \(slot) ") }) else { return false }
     let wrapped = Base64.decode(String(line.split(separator: " ")[2]), padded: true)!
@@ -376,7 +374,7 @@ extension AgeX25519Identity {
     #expect(approve.status == 0, "\(approve.stderr)")
     #expect(approve.stderr.contains("production: re-keyed api-keys"))
     // bob, now a writer of api-keys, puts back the api-keys key block he could open, and seals the group himself.
-    let old = try VaultFile.open(kept, file: "v", with: [try team.identity("bob")], trust: try PolicyChain.parse(kept.isEmpty ? [] : Array(try team.box.read(".coffer/policy")), file: "p"), allowRolledBack: true)
+    let old = try VaultFile.open(kept, file: "v", with: [try team.identity("bob")], trust: try team.chain(), allowRolledBack: true)
     try team.tamper(as: "bob") { vault, _ in
       vault.slots["api-keys"] = old.slots["api-keys"]
       vault.records["API_KEY"] = old.records["API_KEY"]
