@@ -54,6 +54,18 @@ struct Workspace {
     return ws
   }
 
+  /// Takes the project lock and runs `body` with the workspace loaded again under it, for commands that edit
+  /// coffer.yaml, `.coffer/policy` or several vaults at once. What was read before the lock (the manifest, the
+  /// policy chain cached by ``policyChain()``) is read again: another process may have changed it meanwhile.
+  static func underLock<R>(_ global: GlobalOptions, _ body: (Workspace) throws -> R) throws -> R {
+    let loaded = try Workspace.load(global)
+    try Files.makeDirectory(loaded.project.vaultDirectory)
+    let lock = try FileLock(path: loaded.project.lockPath)
+    defer { withExtendedLifetime(lock) {} }
+    Trust.cache[loaded.project.root] = nil
+    return try body(try Workspace.load(global))
+  }
+
   /// Resolves `--env`, `COFFER_ENV` or the first environment, and checks it is declared.
   func environment(_ option: EnvironmentOption) throws -> String {
     try environment(named: option.env)

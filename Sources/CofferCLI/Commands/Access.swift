@@ -23,14 +23,11 @@ extension CofferCommand {
       @OptionGroup var global: GlobalOptions
 
       mutating func run() throws {
-        let loaded = try Workspace.load(global)
         let identities = try IdentityLoader.load()
-        try Files.makeDirectory(loaded.project.vaultDirectory)
-        let lock = try FileLock(path: loaded.project.lockPath)
-        defer { withExtendedLifetime(lock) {} }
-        let ws = try Workspace.load(global)
-        if try !PolicyApproval.apply(ws, manifest: ws.manifest, manifestText: nil, identities: identities, verb: "approve") {
-          ErrorRenderer.note("nothing to approve: coffer.yaml matches the approved policy")
+        try Workspace.underLock(global) { ws in
+          if try !PolicyApproval.apply(ws, manifest: ws.manifest, manifestText: nil, identities: identities, verb: "approve") {
+            ErrorRenderer.note("nothing to approve: coffer.yaml matches the approved policy")
+          }
         }
       }
     }
@@ -47,12 +44,12 @@ extension CofferCommand {
       @Argument(help: "What `coffer identity` printed for them: `age1… ed25519:…`.") var key: String
 
       mutating func run() throws {
-        let loaded = try Workspace.load(global)
         let identities = try IdentityLoader.load()
-        try Files.makeDirectory(loaded.project.vaultDirectory)
-        let lock = try FileLock(path: loaded.project.lockPath)
-        defer { withExtendedLifetime(lock) {} }
-        let ws = try Workspace.load(global)
+        let (name, key) = (name, key)
+        try Workspace.underLock(global) { ws in try Self.add(name, key, ws: ws, identities: identities) }
+      }
+
+      static func add(_ name: String, _ key: String, ws: Workspace, identities: [AgeX25519Identity]) throws {
         let file = ws.project.display(ws.project.manifestPath)
         if let chain = try ws.policyChain() { try PolicyApproval.refusePending(ws, chain, doing: "add-recipient") }
         guard ws.manifest.recipient(named: name) == nil else {
@@ -213,13 +210,12 @@ struct AccessScope {
 /// Grant and revoke: the manifest edit, the checks that must pass before anything is written, and the vault work.
 enum AccessChange {
   static func run(global: GlobalOptions, name: String, scope: AccessScope, grant: Bool) throws {
-    let loaded = try Workspace.load(global)
     let identities = try IdentityLoader.load()
-    try Files.makeDirectory(loaded.project.vaultDirectory)
-    let lock = try FileLock(path: loaded.project.lockPath)
-    defer { withExtendedLifetime(lock) {} }
     // Re-read under the lock: the manifest is what is edited.
-    let ws = try Workspace.load(global)
+    try Workspace.underLock(global) { ws in try change(ws, name: name, scope: scope, grant: grant, identities: identities) }
+  }
+
+  static func change(_ ws: Workspace, name: String, scope: AccessScope, grant: Bool, identities: [AgeX25519Identity]) throws {
     let manifestPath = ws.project.manifestPath
     let text = String(decoding: try Files.read(manifestPath), as: UTF8.self)
     let file = ws.project.display(manifestPath)

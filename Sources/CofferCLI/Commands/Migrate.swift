@@ -133,12 +133,12 @@ extension CofferCommand {
     var yes = false
 
     mutating func run() throws {
-      let loaded = try Workspace.load(global)
       let identities = try IdentityLoader.load()
-      try Files.makeDirectory(loaded.project.vaultDirectory)
-      let lock = try FileLock(path: loaded.project.lockPath)
-      defer { withExtendedLifetime(lock) {} }
-      let ws = try Workspace.load(global)
+      let yes = yes
+      try Workspace.underLock(global) { ws in try Self.migrate(ws, identities: identities, yes: yes) }
+    }
+
+    static func migrate(_ ws: Workspace, identities: [AgeX25519Identity], yes: Bool) throws {
       guard try ws.policyChain() == nil else {
         ErrorRenderer.note("already on trust model v2 (\(ws.project.display(ws.project.policyPath)) exists)")
         return
