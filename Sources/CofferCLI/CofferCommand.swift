@@ -51,6 +51,14 @@ public struct CofferCommand: ParsableCommand {
         Glibc.exit(status(for: error))
       }
     }
+    if args.count > 2, args[1] == "get", let fast = FastGet.Arguments(args.dropFirst(2)) {
+      // `get NAME --env E` skips ArgumentParser and coffer.yaml when it can (see docs/performance.md).
+      do {
+        if try FastGet.run(fast) { Glibc.exit(0) }
+      } catch {
+        Glibc.exit(status(for: error))
+      }
+    }
     if let refusal = UnknownCommand.check(Array(args.dropFirst())) {
       Glibc.exit(status(for: refusal))
     }

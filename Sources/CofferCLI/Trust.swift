@@ -46,12 +46,14 @@ extension Trust {
       return nil
     }
     let chain = try PolicyChain.parse(try Files.read(path), file: display)
-    if let project = TrustMemory.recallRoot(digest: rootDigest), project != chain.project {
+    let seenRoot = TrustMemory.recallRoot(digest: rootDigest)
+    if let project = seenRoot, project != chain.project {
       throw VaultError(
         .authenticationFailed, file: display,
         detail: "the policy belongs to project \(chain.project), but this clone has seen project \(project) here: it was replaced")
     }
-    if let seen = TrustMemory.recall(project: chain.project) {
+    let seen = TrustMemory.recall(project: chain.project)
+    if let seen {
       if seen.epoch > chain.head.epoch {
         throw VaultError(
           .rolledBack, file: display,
@@ -63,8 +65,13 @@ extension Trust {
           detail: "record \(seen.epoch) differs from the one this clone saw: the policy's history was rewritten")
       }
     }
-    TrustMemory.remember(project: chain.project, .init(epoch: chain.head.epoch, hash: chain.head.hash))
-    TrustMemory.rememberRoot(project.root, project: chain.project, digest: rootDigest)
+    // Written only when something is new (each read or write is a file: `run` pays for them on every start).
+    if seen.map({ $0.epoch < chain.head.epoch }) ?? true {
+      TrustMemory.remember(project: chain.project, .init(epoch: chain.head.epoch, hash: chain.head.hash))
+    }
+    if seenRoot != chain.project {
+      TrustMemory.rememberRoot(project.root, project: chain.project, digest: rootDigest)
+    }
     Trust.cache[project.root] = chain
     return chain
   }

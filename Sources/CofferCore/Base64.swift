@@ -18,7 +18,16 @@ public enum Base64 {
   ///   - bytes: the data.
   ///   - padded: whether to append `=` to a multiple of four characters.
   /// - Returns: the ASCII characters.
+  @inlinable
   public static func encodeBytes<C: Collection>(_ bytes: C, padded: Bool) -> [UInt8] where C.Element == UInt8 {
+    // Specialised at the call site, then one concrete loop: a generic call across modules would look up the
+    // collection's conformances at run time (a scan of every conformance record, docs/performance.md).
+    if let out = bytes.withContiguousStorageIfAvailable({ encode(buffer: $0, padded: padded) }) { return out }
+    return Array(bytes).withUnsafeBufferPointer { encode(buffer: $0, padded: padded) }
+  }
+
+  @usableFromInline
+  static func encode(buffer bytes: UnsafeBufferPointer<UInt8>, padded: Bool) -> [UInt8] {
     var out: [UInt8] = []
     out.reserveCapacity((bytes.count + 2) / 3 * 4)
     var iterator = bytes.makeIterator()
@@ -46,6 +55,7 @@ public enum Base64 {
   ///   - bytes: the data.
   ///   - padded: whether to append `=` to a multiple of four characters.
   /// - Returns: the encoding.
+  @inlinable
   public static func encode<C: Collection>(_ bytes: C, padded: Bool) -> String where C.Element == UInt8 {
     String(decoding: encodeBytes(bytes, padded: padded), as: UTF8.self)
   }

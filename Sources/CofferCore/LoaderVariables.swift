@@ -34,10 +34,14 @@ public enum LoaderVariables {
   /// Whether `name` changes how programs load or run.
   /// - Parameter name: an environment variable name.
   public static func contains(_ name: String) -> Bool {
-    let upper = name.uppercased()
+    // `run` asks for every secret: skip `uppercased()` (an allocation) for names already in upper-case ASCII.
+    let upper = name.utf8.allSatisfy { $0 < 0x61 || $0 > 0x7A } && name.utf8.allSatisfy { $0 < 0x80 } ? name : name.uppercased()
     if names.contains(upper) { return true }
-    return prefixes.contains { upper.hasPrefix($0) }
+    let bytes = upper.utf8
+    return prefixBytes.contains { bytes.count >= $0.count && bytes.starts(with: $0) }
   }
+
+  private static let prefixBytes: [[UInt8]] = prefixes.map { Array($0.utf8) }
 }
 
 /// Which of an environment's secrets `coffer run` puts in the child's environment (docs/run.md).

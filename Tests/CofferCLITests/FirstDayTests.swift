@@ -180,8 +180,9 @@ import Testing
     let cache = try cachePath()
     #expect(!box.exists(".coffer/state"), "nothing is cached inside the repository")
     let text = try String(contentsOfFile: cache, encoding: .utf8)
-    #expect(text.hasPrefix("coffer-required-cache v2\nmanifest "))
-    #expect(text.hasSuffix("\n+declared\tOPENAI_API_KEY,DATABASE_URL,LOG_LEVEL\n+loader\t\n+composed\t\ndevelopment\tOPENAI_API_KEY\nstaging\tOPENAI_API_KEY\nproduction\tOPENAI_API_KEY,DATABASE_URL\n"))
+    #expect(text.hasPrefix("coffer-required-cache v3\nmanifest "))
+    #expect(text.contains("\n+declared\tOPENAI_API_KEY,DATABASE_URL,LOG_LEVEL\n+loader\t\n+composed\t\n+environments\tdevelopment,staging,production\n+policy\t"))
+    #expect(text.hasSuffix("\n+recipients\t0\ndevelopment\tOPENAI_API_KEY\nstaging\tOPENAI_API_KEY\nproduction\tOPENAI_API_KEY,DATABASE_URL\n"))
     // From the cache: the same refusal, and it starts once the value is there.
     #expect(box.run(["run", "--env", "production", "--", "echo", "ran"]).stderr == first.stderr)
     #expect(box.set("DATABASE_URL", "postgres://u:p@db.example.com:5432/app", env: "production").status == 0)
@@ -194,7 +195,7 @@ import Testing
     // A garbled cache is ignored, and rewritten.
     try "garbage\n".write(toFile: cache, atomically: false, encoding: .utf8)
     #expect(box.run(["run", "--env", "production", "--", "echo", "ran"]).stderr == changed.stderr)
-    #expect(try String(contentsOfFile: cache, encoding: .utf8).hasPrefix("coffer-required-cache v2\n"))
+    #expect(try String(contentsOfFile: cache, encoding: .utf8).hasPrefix("coffer-required-cache v3\n"))
   }
 
   @Test func exportOfNothingFailsUnlessAllowed() throws {

@@ -542,12 +542,20 @@ enum RunEnvironment {
   }
 
   /// An environment's vault opened for `run`: the auditor that records the read and the rules for what to inject.
-  struct Opened {
+  /// A class, so that keeping it alive until `execve` needs no run-time type metadata for its fields.
+  final class Opened {
     let vault: Vault
     let auditor: Auditor
     let rules: InjectionRules
     /// The manifest, when it composes secrets from others (``Composition``); nil otherwise.
     var composing: Manifest?
+
+    init(vault: Vault, auditor: Auditor, rules: InjectionRules, composing: Manifest?) {
+      self.vault = vault
+      self.auditor = auditor
+      self.rules = rules
+      self.composing = composing
+    }
   }
 
   /// Opens the environment's vault for `run`, with the auditor that records the read and the injection rules; nil
@@ -614,6 +622,10 @@ enum RunEnvironment {
       let manifestBytes = try Files.read(project.manifestPath)
       if let cached = RequiredNamesCache.lookup(project, manifest: manifestBytes, environment: environment) {
         facts = cached
+        if let trust, policyDigest(trust.head.body) != cached.policyDigest {
+          // coffer.yaml asks for a policy nobody approved: loading the workspace names the pending change.
+          workspace = try Workspace.load(project: projectOption, verbose: verbose)
+        }
       } else {
         let ws = try Workspace.load(project: projectOption, verbose: verbose)
         facts = ManifestFacts(ws.manifest, environment: environment)
@@ -687,12 +699,25 @@ enum RunEnvironment {
     var allowedLoaderVariables: Swift.Set<String>
     /// The composed secrets' names (their values come from other secrets).
     var composed: Swift.Set<String> = []
+    /// The declared environments, in order.
+    var environments: [String] = []
+    /// ``RunEnvironment/policyDigest(_:)`` of the access policy coffer.yaml asks for: when it differs from the
+    /// approved policy's, a change is pending and the slow path names it.
+    var policyDigest = ""
+    /// How many recipients coffer.yaml lists.
+    var recipientCount = 0
 
-    init(required: [String], declared: Swift.Set<String>, allowedLoaderVariables: Swift.Set<String>, composed: Swift.Set<String> = []) {
+    init(
+      required: [String], declared: Swift.Set<String>, allowedLoaderVariables: Swift.Set<String>, composed: Swift.Set<String> = [],
+      environments: [String] = [], policyDigest: String = "", recipientCount: Int = 0
+    ) {
       self.required = required
       self.declared = declared
       self.allowedLoaderVariables = allowedLoaderVariables
       self.composed = composed
+      self.environments = environments
+      self.policyDigest = policyDigest
+      self.recipientCount = recipientCount
     }
 
     init(_ manifest: Manifest, environment: String) {
@@ -700,7 +725,16 @@ enum RunEnvironment {
       declared = Swift.Set(manifest.secrets.map(\.name))
       allowedLoaderVariables = Swift.Set(manifest.secrets.filter(\.allowLoaderVariable).map(\.name))
       composed = Swift.Set(manifest.secrets.filter { $0.compose != nil }.map(\.name))
+      environments = manifest.environments
+      policyDigest = RunEnvironment.policyDigest(PolicyBody(AccessPolicy(manifest: manifest)).lines)
+      recipientCount = manifest.recipients.count
     }
+  }
+
+  /// A digest of a policy body's lines (``PolicyBody/lines``), to tell whether coffer.yaml asks for the approved
+  /// policy without decoding it.
+  static func policyDigest(_ lines: [String]) -> String {
+    ContentHash.sha256Hex(Array(lines.joined(separator: "\n").utf8))
   }
 
   /// What `run` needs from the manifest (``ManifestFacts``), so that it does not decode the manifest every time:
@@ -710,13 +744,15 @@ enum RunEnvironment {
   /// `imports:` is never cached (the imported files are not in the hash), and a cache that does not match, or
   /// cannot be read, is ignored: the manifest is decoded as before.
   ///
-  /// Format: `coffer-required-cache v2`, then `manifest <sha256 hex>`, then `+declared\t<NAME>,<NAME>,…` (every
+  /// Format: `coffer-required-cache v3`, then `manifest <sha256 hex>`, then `+declared\t<NAME>,<NAME>,…` (every
   /// declared name), `+loader\t<NAME>,…` (those with `allow_loader_variable: true`), `+composed\t<NAME>,…` (those
-  /// with `compose:`, which make `run` decode the manifest), then one line per environment:
+  /// with `compose:`, which make `run` decode the manifest), `+environments\t<ENV>,…`, `+policy\t<hex>` (the
+  /// digest of the access policy coffer.yaml asks for, ``policyDigest(_:)``), `+recipients\t<count>`, then one
+  /// line per environment:
   /// `<environment>\t<NAME>,<NAME>,…` (the required names; environment and secret names hold neither tabs nor
   /// commas, and no environment name starts with `+`).
   enum RequiredNamesCache {
-    static let header = "coffer-required-cache v2"
+    static let header = "coffer-required-cache v3"
 
     static func path(_ project: Project) -> String {
       let id = String(ContentHash.sha256Hex(Array(project.root.utf8)).prefix(16))
@@ -726,27 +762,56 @@ enum RunEnvironment {
     /// What the manifest says about `environment`, or nil when the cache is absent, stale or does not list it.
     /// - Parameters:
     ///   - manifest: the bytes of `coffer.yaml` as read now.
-    static func lookup(_ project: Project, manifest: [UInt8], environment: String) -> ManifestFacts? {
+    ///   - names: whether to read the declared and loader-variable names (`run` needs them, `get` does not);
+    ///     without, ``ManifestFacts/declared`` and ``ManifestFacts/allowedLoaderVariables`` are empty.
+    static func lookup(_ project: Project, manifest: [UInt8], environment: String, names wantNames: Bool = true) -> ManifestFacts? {
       guard let bytes = try? Files.read(path(project)) else { return nil }
-      let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
-      guard lines.count >= 5, lines[0] == header, lines[1] == "manifest " + ContentHash.sha256Hex(manifest),
-        lines[2].hasPrefix("+declared\t"), lines[3].hasPrefix("+loader\t"), lines[4].hasPrefix("+composed\t")
-      else {
+      // Read as bytes: the names are ASCII tokens, and splitting a `String` by `Character` cost more than the rest
+      // of `run` at 1,000 declared secrets (docs/performance.md).
+      return bytes.withUnsafeBufferPointer { buffer -> ManifestFacts? in
+        // Plain pairs, not `Range<Int>`: an array of ranges costs a run-time conformance lookup (docs/performance.md).
+        struct Span { var lowerBound: Int, upperBound: Int }
+        var spans: [Span] = []
+        var start = 0
+        while start < buffer.count {
+          let end = buffer[start...].firstIndex(of: 0x0A) ?? buffer.count
+          spans.append(Span(lowerBound: start, upperBound: end))
+          start = end + 1
+        }
+        func line(_ i: Int) -> Range<Int> { spans[i].lowerBound..<spans[i].upperBound }
+        func text(_ r: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: buffer[r]), as: UTF8.self) }
+        func hasPrefix(_ r: Range<Int>, _ prefix: String) -> Bool {
+          r.count >= prefix.utf8.count && buffer[r.lowerBound..<(r.lowerBound + prefix.utf8.count)].elementsEqual(prefix.utf8)
+        }
+        /// The comma-separated names after the first tab of a line.
+        func names(_ r: Range<Int>) -> [String] {
+          guard let tab = buffer[r].firstIndex(of: 0x09) else { return [] }
+          var out: [String] = []
+          var a = tab + 1
+          while a < r.upperBound {
+            let b = buffer[a..<r.upperBound].firstIndex(of: 0x2C) ?? r.upperBound
+            if b > a { out.append(text(a..<b)) }
+            a = b + 1
+          }
+          return out
+        }
+        guard spans.count >= 8, text(line(0)) == header, text(line(1)) == "manifest " + ContentHash.sha256Hex(manifest),
+          hasPrefix(line(2), "+declared\t"), hasPrefix(line(3), "+loader\t"), hasPrefix(line(4), "+composed\t"),
+          hasPrefix(line(5), "+environments\t"), hasPrefix(line(6), "+policy\t"), hasPrefix(line(7), "+recipients\t"),
+          let recipients = Int(text(line(7)).dropFirst("+recipients\t".count))
+        else {
+          return nil
+        }
+        let prefix = environment + "\t"
+        for i in 8..<spans.count where hasPrefix(line(i), prefix) {
+          return ManifestFacts(
+            required: wantNames ? names(line(i)) : [], declared: wantNames ? Swift.Set(names(line(2))) : [],
+            allowedLoaderVariables: wantNames ? Swift.Set(names(line(3))) : [], composed: Swift.Set(names(line(4))),
+            environments: names(line(5)), policyDigest: String(text(line(6)).dropFirst("+policy\t".count)),
+            recipientCount: recipients)
+        }
         return nil
       }
-      func list(_ line: Substring) -> [String] {
-        line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false).last.map {
-          $0.split(separator: ",").map(String.init)
-        } ?? []
-      }
-      for line in lines.dropFirst(5) {
-        let parts = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[0] == environment else { continue }
-        return ManifestFacts(
-          required: parts[1].split(separator: ",").map(String.init), declared: Swift.Set(list(lines[2])),
-          allowedLoaderVariables: Swift.Set(list(lines[3])), composed: Swift.Set(list(lines[4])))
-      }
-      return nil
     }
 
     /// Records what `manifest` (decoded from `bytes`) declares and requires; best effort, never an error.
@@ -758,6 +823,9 @@ enum RunEnvironment {
       text += "+declared\t" + manifest.secrets.map(\.name).joined(separator: ",") + "\n"
       text += "+loader\t" + manifest.secrets.filter(\.allowLoaderVariable).map(\.name).joined(separator: ",") + "\n"
       text += "+composed\t" + manifest.secrets.filter { $0.compose != nil }.map(\.name).joined(separator: ",") + "\n"
+      text += "+environments\t" + manifest.environments.joined(separator: ",") + "\n"
+      text += "+policy\t" + policyDigest(PolicyBody(AccessPolicy(manifest: manifest)).lines) + "\n"
+      text += "+recipients\t\(manifest.recipients.count)\n"
       for environment in manifest.environments {
         text += environment + "\t" + manifest.secrets.filter { $0.isRequired(in: environment) }.map(\.name).joined(separator: ",") + "\n"
       }

@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+
+/// `get NAME --env E` and `run` skip ArgumentParser and coffer.yaml when `run`'s manifest cache answers
+/// (docs/performance.md). The fast path must be invisible: the same stdout, stderr, exit status and audit line as
+/// the slow path, and every case it cannot answer for certain goes the slow way.
+@Suite struct FastPathTests {
+  /// What the audit log recorded, as (actor, action, names) per line.
+  static func audit(_ team: Team, as who: String) throws -> [[String: Any]] {
+    try team.run(who, ["audit", "--json"]).out.split(separator: "\n").map {
+      try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+    }
+  }
+
+  static func cacheFiles(_ team: Team) throws -> [String] {
+    let dir = team.box.path("home/.local/state/coffer/required")
+    return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).map { dir + "/" + $0 }
+  }
+
+  @Test func everyArgumentFormGivesTheSameOutputAndAuditLine() throws {
+    let team = try Team()
+    #expect(try Self.cacheFiles(team).isEmpty, "nothing cached before a read")
+    let forms: [[String]] = [
+      ["get", "API_KEY", "--env", "production"],  // first: a cache miss, the manifest is decoded and cached
+      ["get", "API_KEY", "--env", "production"],
+      ["get", "--env=production", "API_KEY"],
+      ["get", "-e", "production", "API_KEY"],
+      ["get", "API_KEY", "--env", "production", "--version", "1"],
+      ["get", "API_KEY", "--env", "production", "--verbose"],  // not a fast form: ArgumentParser
+      ["get", "API_KEY", "--project", team.box.dir.path, "--env", "production"],
+    ]
+    let before = try Self.audit(team, as: "alice").count
+    for args in forms {
+      let r = team.run("alice", args)
+      #expect(r.status == 0, "\(args): \(r.stderr)")
+      #expect(r.out == "api-v1\n", "\(args)")
+      if !args.contains("--verbose") { #expect(r.stderr == "", "\(args)") }
+    }
+    #expect(try Self.cacheFiles(team).count == 1, "the first get wrote run's cache")
+    let n = team.run("alice", ["get", "API_KEY", "--env", "production", "-n"])
+    #expect(n.out == "api-v1")
+    let json = team.run("alice", ["get", "API_KEY", "--env", "production", "--json"])
+    #expect(json.out == "{\"name\":\"API_KEY\",\"value\":\"api-v1\"}\n")
+    let lines = try Self.audit(team, as: "alice")
+    #expect(lines.count == before + forms.count + 2)
+    for line in lines.suffix(forms.count + 2) {
+      #expect(line["actor"] as? String == "alice")
+      #expect(line["action"] as? String == "read")
+      #expect(line["environment"] as? String == "production")
+    }
+    #expect(team.run("alice", ["audit", "verify"]).status == 0)
+  }
+
+  /// Errors come from the slow path, word for word: an unreadable group, a name without a value, an undeclared
+  /// environment, a version that is not kept.
+  @Test func refusalsAreTheSlowPathsOwn() throws {
+    let team = try Team()
+    #expect(team.run("alice", ["get", "API_KEY", "--env", "production"]).status == 0)  // cache written
+    let cases: [(who: String, args: [String], status: Int32, stderr: String)] = [
+      ("bob", ["get", "INFRA_TOKEN", "--env", "production"], 3, "coffer: error: "),
+      ("alice", ["get", "DB_PASSWORD", "--env", "production"], 1, "coffer: error: "),
+      ("alice", ["get", "API_KEY", "--env", "staging"], 2, "coffer: error: unknown environment staging"),
+      ("alice", ["get", "API_KEY", "--env", "production", "--version", "9"], 1, "coffer: error: "),
+      ("mallory", ["get", "API_KEY", "--env", "production"], 3, "coffer: error: "),
+    ]
+    for c in cases {
+      let fast = team.run(c.who, c.args)
+      let slow = team.run(c.who, c.args + ["--verbose"])
+      #expect(fast.status == c.status, "\(c.args): \(fast.stderr)")
+      #expect(fast.out == "")
+      #expect(fast.stderr.hasPrefix(c.stderr), "\(c.args): \(fast.stderr)")
+      #expect(slow.status == fast.status)
+      #expect(slow.stderr.split(separator: "\n").filter { !$0.contains("debug:") } == fast.stderr.split(separator: "\n"), "\(c.args)")
+    }
+  }
+
+  /// A pending (unapproved) edit of recipients or access in coffer.yaml is named by `get` and by `run`, whose
+  /// fast path once skipped the warning (the cache now records the policy coffer.yaml asks for).
+  @Test func aPendingPolicyChangeIsNamedOnEveryPath() throws {
+    let team = try Team()
+    #expect(team.run("alice", ["get", "API_KEY", "--env", "production"]).stderr == "")
+    #expect(team.run("alice", ["run", "--env", "production", "--allow-missing", "--", "true"]).stderr == "")
+    var yaml = String(decoding: try team.box.read("coffer.yaml"), as: UTF8.self)
+    yaml = yaml.replacingOccurrences(of: "recipients: [alice] }", with: "recipients: [alice, bob] }")
+    try team.box.write("coffer.yaml", yaml)
+    let warning = "coffer.yaml's recipients/access differ from the approved policy (epoch 4, approved by alice)"
+    for round in 0..<2 {  // the first decodes the changed manifest and caches it; the second reads the cache
+      let get = team.run("alice", ["get", "API_KEY", "--env", "production"])
+      #expect(get.out == "api-v1\n", "round \(round)")
+      #expect(get.stderr.contains(warning), "round \(round): \(get.stderr)")
+      let run = team.run("alice", ["run", "--env", "production", "--allow-missing", "--", "true"])
+      #expect(run.status == 0)
+      #expect(run.stderr.contains(warning), "round \(round): \(run.stderr)")
+    }
+  }
+
+  /// A composed secret is computed from its parts, never read from the vault, on the fast path too.
+  @Test func aComposedSecretIsComputed() throws {
+    let team = try Team()
+    var yaml = String(decoding: try team.box.read("coffer.yaml"), as: UTF8.self)
+    yaml = yaml.replacingOccurrences(
+      of: "secrets:\n", with: "secrets:\n  API_URL: { group: api-keys, compose: \"https://x:{{ API_KEY }}@api.example.com\" }\n")
+    try team.box.write("coffer.yaml", yaml)
+    for _ in 0..<2 {
+      let r = team.run("alice", ["get", "API_URL", "--env", "production"])
+      #expect(r.status == 0, "\(r.stderr)")
+      #expect(r.out == "https://x:api-v1@api.example.com\n")
+    }
+  }
+}
