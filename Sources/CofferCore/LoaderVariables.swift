@@ -34,14 +34,32 @@ public enum LoaderVariables {
   /// Whether `name` changes how programs load or run.
   /// - Parameter name: an environment variable name.
   public static func contains(_ name: String) -> Bool {
-    // `run` asks for every secret: skip `uppercased()` (an allocation) for names already in upper-case ASCII.
+    // `run` asks for every secret: skip `uppercased()` (an allocation) for names already in upper-case ASCII, and
+    // the set's hashing for names whose length, first and last characters no listed name has.
     let upper = name.utf8.allSatisfy { $0 < 0x61 || $0 > 0x7A } && name.utf8.allSatisfy { $0 < 0x80 } ? name : name.uppercased()
-    if names.contains(upper) { return true }
     let bytes = upper.utf8
+    if let first = bytes.first, let last = bytes.last, nameFilter[filterSlot(first, last, bytes.count)], names.contains(upper) {
+      return true
+    }
     return prefixBytes.contains { bytes.count >= $0.count && bytes.starts(with: $0) }
   }
 
   private static let prefixBytes: [[UInt8]] = prefixes.map { Array($0.utf8) }
+
+  private static func filterSlot(_ first: UInt8, _ last: UInt8, _ count: Int) -> Int {
+    (Int(first) &* 31 &+ Int(last) &* 7 &+ count) & 4095
+  }
+
+  /// A slot per (first character, last character, length) of the listed names: a name whose slot is empty is not
+  /// listed.
+  private static let nameFilter: [Bool] = {
+    var filter = [Bool](repeating: false, count: 4096)
+    for name in names {
+      let u = Array(name.utf8)
+      filter[filterSlot(u[0], u[u.count - 1], u.count)] = true
+    }
+    return filter
+  }()
 }
 
 /// Which of an environment's secrets `coffer run` puts in the child's environment (docs/run.md).
@@ -101,7 +119,7 @@ public struct InjectionRules: Sendable, Equatable {
   public func decide(_ name: String) -> Decision {
     if let selected, !selected.contains(name) { return .notSelected }
     if declared.contains(name) {
-      if allowedLoaderVariables.contains(name) || !LoaderVariables.contains(name) { return .inject }
+      if !LoaderVariables.contains(name) || allowedLoaderVariables.contains(name) { return .inject }
       return .loader
     }
     if LoaderVariables.contains(name) { return .loader }

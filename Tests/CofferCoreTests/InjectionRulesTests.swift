@@ -15,6 +15,15 @@ import Testing
     }
   }
 
+  /// The length/first/last-character filter in front of the set never hides a listed name, in any case.
+  @Test func everyListedNameIsFoundThroughTheFilter() {
+    for name in LoaderVariables.names {
+      #expect(LoaderVariables.contains(name), "\(name)")
+      #expect(LoaderVariables.contains(name.lowercased()), "\(name)")
+      #expect(!LoaderVariables.contains(name + "X") || LoaderVariables.prefixes.contains { (name + "X").hasPrefix($0) }, "\(name)X")
+    }
+  }
+
   @Test func decisions() {
     let rules = InjectionRules(declared: ["API_TOKEN", "PATH", "NODE_OPTIONS"], allowedLoaderVariables: ["PATH"])
     #expect(rules.decide("API_TOKEN") == .inject)
