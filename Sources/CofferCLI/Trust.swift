@@ -7,9 +7,36 @@ import CofferVault
 /// coffer.yaml, and who writes (docs/access.md).
 enum Trust {
   /// Chains already loaded in this process, by project root (commands load the workspace more than once).
-  nonisolated(unsafe) static var cache: [String: PolicyChain] = [:]
+  nonisolated(unsafe) static let cache = ChainCache()
   nonisolated(unsafe) static var warnedPending = false
   nonisolated(unsafe) static var warnedV1 = false
+}
+
+/// The policy chains a process has loaded, by project root: a list of boxes rather than a dictionary, whose
+/// generic storage would make the runtime build type metadata for every field of ``PolicyChain`` on `run`'s path
+/// (docs/performance.md).
+final class ChainCache {
+  private final class Entry {
+    let root: String
+    let chain: PolicyChain
+    init(root: String, chain: PolicyChain) {
+      self.root = root
+      self.chain = chain
+    }
+  }
+  private var entries: [Entry] = []
+
+  /// The chain loaded for a project root; assigning `nil` forgets it.
+  subscript(root: String) -> PolicyChain? {
+    get { entries.first { $0.root == root }?.chain }
+    set {
+      entries.removeAll { $0.root == root }
+      if let newValue { entries.append(Entry(root: root, chain: newValue)) }
+    }
+  }
+
+  /// Every chain loaded, oldest first.
+  var values: [PolicyChain] { entries.map(\.chain) }
 }
 
 extension Workspace {

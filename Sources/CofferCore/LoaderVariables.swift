@@ -34,17 +34,24 @@ public enum LoaderVariables {
   /// Whether `name` changes how programs load or run.
   /// - Parameter name: an environment variable name.
   public static func contains(_ name: String) -> Bool {
-    // `run` asks for every secret: skip `uppercased()` (an allocation) for names already in upper-case ASCII, and
-    // the set's hashing for names whose length, first and last characters no listed name has.
-    let upper = name.utf8.allSatisfy { $0 < 0x61 || $0 > 0x7A } && name.utf8.allSatisfy { $0 < 0x80 } ? name : name.uppercased()
-    let bytes = upper.utf8
-    if let first = bytes.first, let last = bytes.last, nameFilter[filterSlot(first, last, bytes.count)], names.contains(upper) {
-      return true
+    // `run` asks for every secret, so the common case (upper-case ASCII, not listed) costs one pass over the bytes:
+    // no `uppercased()` (an allocation), no set lookup for a name whose length, first and last characters no listed
+    // name has, no prefix comparison for a first character no prefix has.
+    var copy = name
+    let plain: Bool? = copy.withUTF8 { u in
+      guard let first = u.first, let last = u.last else { return false }
+      for b in u where (b >= 0x61 && b <= 0x7A) || b >= 0x80 { return nil }
+      if nameFilter[filterSlot(first, last, u.count)], names.contains(name) { return true }
+      guard prefixFirstBytes.contains(first) else { return false }
+      return prefixBytes.contains { p in u.count >= p.count && u[0..<p.count].elementsEqual(p) }
     }
-    return prefixBytes.contains { bytes.count >= $0.count && bytes.starts(with: $0) }
+    if let plain { return plain }
+    let upper = name.uppercased()
+    return names.contains(upper) || prefixes.contains { upper.hasPrefix($0) }
   }
 
   private static let prefixBytes: [[UInt8]] = prefixes.map { Array($0.utf8) }
+  private static let prefixFirstBytes: [UInt8] = prefixBytes.map { $0[0] }
 
   private static func filterSlot(_ first: UInt8, _ last: UInt8, _ count: Int) -> Int {
     (Int(first) &* 31 &+ Int(last) &* 7 &+ count) & 4095

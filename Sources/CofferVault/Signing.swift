@@ -80,5 +80,5 @@ struct SignedMessage {
 func sha256(_ bytes: some Sequence<UInt8>) -> [UInt8] {
   var h = SHA256()
   h.update(data: Array(bytes))
-  return Array(h.finalize())
+  return h.finalize().withUnsafeBytes { Array($0) }
 }

@@ -464,7 +464,7 @@ public enum VaultFile {
     return Parsed(
       environment: environment, slots: slots, envSlotLine: envSlotLine, records: records, order: order,
       bytes: bytes, authenticated: 0..<lines[n].lowerBound, mac: tag, project: project, seals: seals,
-      groupDigests: groupHashers.mapValues { Array($0.finalize()) })
+      groupDigests: groupHashers.mapValues { $0.finalize().withUnsafeBytes { Array($0) } })
   }
 
   /// Parses the fields of a version line after ` v `: `N TIME AUTHOR [#GEN] [<N@TIME] BASE64`.
