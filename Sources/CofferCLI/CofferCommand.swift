@@ -46,17 +46,17 @@ public struct CofferCommand: ParsableCommand {
           project: fast.project, verbose: fast.verbose, env: fast.env, noOverride: fast.noOverride,
           allowPartial: fast.allowPartial, allowMissing: fast.allowMissing, auditNames: fast.auditNames,
           selection: RunEnvironment.Selection(includeUndeclared: fast.includeUndeclared), command: fast.command)
-        Glibc.exit(0)
+        finish(0)
       } catch {
-        Glibc.exit(status(for: error))
+        finish(status(for: error))
       }
     }
     if args.count > 2, args[1] == "get", let fast = FastGet.Arguments(args.dropFirst(2)) {
       // `get NAME --env E` skips ArgumentParser and coffer.yaml when it can (see docs/performance.md).
       do {
-        if try FastGet.run(fast) { Glibc.exit(0) }
+        if try FastGet.run(fast) { finish(0) }
       } catch {
-        Glibc.exit(status(for: error))
+        finish(status(for: error))
       }
     }
     if let refusal = UnknownCommand.check(Array(args.dropFirst())) {
@@ -65,10 +65,16 @@ public struct CofferCommand: ParsableCommand {
     do {
       var command = try parseAsRoot(ValueArgument.joined(Array(args.dropFirst())))
       try command.run()
-      Glibc.exit(0)
+      finish(0)
     } catch {
-      Glibc.exit(status(for: error))
+      finish(status(for: error))
     }
+  }
+
+  /// Exits, having written the signatures verified meanwhile to this user's memo (docs/vault-format.md).
+  static func finish(_ status: Int32) -> Never {
+    SignatureMemoStore.flush()
+    Glibc.exit(status)
   }
 
   /// Renders an error (once, on stderr; help on stdout) and returns the exit status for it.

@@ -215,7 +215,12 @@ struct Workspace {
 
 /// Identity loading with the CLI's error messages.
 enum IdentityLoader {
-  static func load() throws -> [AgeX25519Identity] { try IdentityStore.load() }
+  /// Loads the identities and activates their verified-signature memo (docs/vault-format.md).
+  static func load() throws -> [AgeX25519Identity] {
+    let identities = try IdentityStore.load()
+    SignatureMemoStore.activate(identities)
+    return identities
+  }
 }
 
 /// swift-log wiring: debug lines on stderr as `coffer: debug: …` when `--verbose` is given.

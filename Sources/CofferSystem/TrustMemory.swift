@@ -1,3 +1,5 @@
+import CofferVault
+
 /// What this clone remembers of a project's approved access policy, so that restoring an older policy (or deleting
 /// it) is noticed: the newest epoch seen and its record's hash, per project, in
 /// `$XDG_STATE_HOME/coffer/trust/<project>` (outside the repository, so no commit can change it).
@@ -59,4 +61,28 @@ public enum TrustMemory {
 
 extension String {
   fileprivate func trimmingSuffixNewline() -> String { hasSuffix("\n") ? String(dropLast()) : self }
+}
+
+/// Where this user's ``SignatureMemo`` lives: `$XDG_STATE_HOME/coffer/signatures.memo`, mode 0600, beside the trust
+/// memory and outside every repository (docs/vault-format.md, "Verified-signature memo").
+public enum SignatureMemoStore {
+  static func path() -> String {
+    Paths.join(ProcessEnvironment.stateHome(), "coffer/signatures.memo")
+  }
+
+  /// Makes the memo of the first identity the active one, unless one is already active.
+  /// - Parameter identities: the identities loaded for this process.
+  public static func activate(_ identities: [AgeX25519Identity]) {
+    guard SignatureMemo.active == nil, let identity = identities.first else { return }
+    SignatureMemo.active = SignatureMemo(identity: identity, stored: (try? Files.read(path())) ?? [])
+  }
+
+  /// Writes the memo when signatures were verified since it was read; best effort (a memo that cannot be written
+  /// only means verifying again next time).
+  public static func flush() {
+    guard let memo = SignatureMemo.active, memo.changed else { return }
+    let file = path()
+    try? Files.makeDirectory(Paths.parent(file), mode: 0o700)
+    try? Files.writeAtomically(file, memo.serialized, newFileMode: 0o600)
+  }
 }

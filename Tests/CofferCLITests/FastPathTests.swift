@@ -107,4 +107,38 @@ import Testing
       #expect(r.out == "https://x:api-v1@api.example.com\n")
     }
   }
+
+  /// The verified-signature memo (docs/vault-format.md): written 0600 beside the trust memory, unchanged by a
+  /// second read of the same files, and no help to a tampered seal; a garbled memo is only verified again.
+  @Test func theSignatureMemoRemembersOnlyWhatVerified() throws {
+    let team = try Team()
+    let memoPath = team.box.path("home/.local/state/coffer/signatures.memo")
+    let run = ["run", "--env", "production", "--allow-missing", "--", "true"]
+    #expect(team.run("alice", run).status == 0)
+    let first = try Data(contentsOf: URL(fileURLWithPath: memoPath))
+    #expect(first.starts(with: Data("coffer-signature-memo v1\n".utf8)))
+    #expect((first.count - 25) % 16 == 0 && first.count > 25)
+    let mode = try FileManager.default.attributesOfItem(atPath: memoPath)[.posixPermissions] as? Int
+    #expect(mode == 0o600)
+    #expect(team.run("alice", run).status == 0)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: memoPath)) == first, "nothing new was verified")
+    // A seal changed by one base64 character: refused although the original seal is in the memo (an insider who
+    // also recomputes the file MAC meets the signature check itself: SignatureMemoTests).
+    let text = String(decoding: try team.vaultBytes, as: UTF8.self)
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let i = try #require(lines.firstIndex { $0.hasPrefix("seal api-keys ") })
+    var chars = Array(lines[i])
+    let j = chars.count - 20
+    chars[j] = chars[j] == "A" ? "B" : "A"
+    lines[i] = String(chars)
+    try team.box.write(team.vaultFile, lines.joined(separator: "\n"))
+    let tampered = team.run("alice", run)
+    #expect(tampered.status == 3, "\(tampered.stderr)")
+    #expect(tampered.stderr.hasPrefix("coffer: error: vault authentication failed: .coffer/vault/production.vault"), "\(tampered.stderr)")
+    try team.box.write(team.vaultFile, text)
+    // A garbled memo is an empty one: verified again, and written anew.
+    try Data("garbage".utf8).write(to: URL(fileURLWithPath: memoPath))
+    #expect(team.run("alice", run).status == 0)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: memoPath)).starts(with: Data("coffer-signature-memo v1\n".utf8)))
+  }
 }

@@ -401,6 +401,7 @@ enum RunEnvironment {
         ? opened.vault.fingerprints(of: firstValues) : ["*": setFingerprint.finish()],
       includeNames: auditNames)
     let environment = merger.finish()
+    SignatureMemoStore.flush()
     // Keep the vault alive until execve: freeing thousands of objects the kernel is about to discard is wasted work.
     try withExtendedLifetime(opened) {
       try Exec.replaceProcess(argv: argv, environment: environment)

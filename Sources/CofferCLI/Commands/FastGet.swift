@@ -75,9 +75,10 @@ enum FastGet {
     guard Files.exists(path), let manifestBytes = try? Files.read(project.manifestPath),
       let facts = facts(project, manifest: manifestBytes, environment: environment, projectOption: a.project),
       facts.environments.contains(environment), !facts.composed.contains(a.name),
+      // The identity first: it activates the verified-signature memo the policy chain is checked with.
+      let identities = try? IdentityLoader.load(),
       let chain = try? Trust.chain(for: project),
       RunEnvironment.policyDigest(chain.head.body) == facts.policyDigest,
-      let identities = try? IdentityLoader.load(),
       let bytes = try? Files.read(path),
       let vault = try? VaultFile.open(bytes, file: project.display(path), with: identities, trust: chain),
       vault.formatVersion == 2, vault.environment == environment,

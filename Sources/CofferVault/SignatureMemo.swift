@@ -1,0 +1,76 @@
+import CofferCore
+import Crypto
+
+/// The signatures this user has already verified, so that every `run` does not verify the same policy records, key
+/// blocks and group seals again (docs/vault-format.md, "Verified-signature memo").
+///
+/// An Ed25519 signature's validity is a pure function of (public key, signature, message), so remembering that a
+/// triple verified can never make an invalid one pass. What the memo must prevent is a forged entry: each entry is a
+/// tag, `HMAC-SHA256(k, "coffer signature memo v1" 0x00 || public key || signature || message)` truncated to 16
+/// bytes (RFC 2104), with `k = HKDF-SHA256(ikm: the age identity's X25519 secret, salt: empty, info: "coffer
+/// identity/v2 signature memo", 32 bytes)` (RFC 5869). Writing an entry that passes therefore needs the identity;
+/// an entry from another identity, a garbled file or a deleted one only means the signature is verified again.
+///
+/// Stored form (``serialized``): the line `coffer-signature-memo v1`, then the tags, 16 raw bytes each, newest last,
+/// at most ``limit``. The bytes are pure input and output here; where they live is the caller's (CofferSystem).
+public final class SignatureMemo: @unchecked Sendable {
+  /// The first line of the stored form.
+  public static let header = Array("coffer-signature-memo v1\n".utf8)
+  /// How many tags are kept (the oldest are dropped): a project's policy records plus a few keys and seals per
+  /// environment, for every project this user works on.
+  public static let limit = 1024
+
+  /// The memo `SigningPublicKey.verify` consults; set once an identity is loaded. `nil`: verify every time.
+  nonisolated(unsafe) public static var active: SignatureMemo?
+
+  private let key: SymmetricKey
+  private var tags: [UInt8]
+  /// Whether a tag was added since the memo was read.
+  public private(set) var changed = false
+
+  /// Reads a stored memo for an identity.
+  /// - Parameters:
+  ///   - identity: the age identity whose secret keys the tags.
+  ///   - stored: the stored form, or empty; anything that is not the stored form is ignored (an empty memo).
+  public init(identity: AgeX25519Identity, stored: [UInt8]) {
+    key = AgeCrypto.hkdf(identity.secretBytes, salt: [], info: "coffer identity/v2 signature memo")
+    let body = stored.dropFirst(Self.header.count)
+    if stored.starts(with: Self.header), body.count % 16 == 0 {
+      tags = Array(body.suffix(Self.limit * 16))
+    } else {
+      tags = []
+    }
+  }
+
+  /// How many tags the memo holds.
+  public var count: Int { tags.count / 16 }
+
+  /// The stored form, newest tags last, at most ``limit`` of them.
+  public var serialized: [UInt8] { Self.header + tags.suffix(Self.limit * 16) }
+
+  func tag(_ publicKey: [UInt8], _ signature: [UInt8], _ message: [UInt8]) -> [UInt8] {
+    var input = Array("coffer signature memo v1".utf8)
+    input.append(0)
+    input += publicKey
+    input += signature
+    input += message
+    return Array(AgeCrypto.hmac(input[...], key: key).prefix(16))
+  }
+
+  func contains(_ tag: [UInt8]) -> Bool {
+    guard tag.count == 16 else { return false }
+    return tags.withUnsafeBufferPointer { all in
+      var i = 0
+      while i + 16 <= all.count {
+        if all[i..<(i + 16)].elementsEqual(tag) { return true }
+        i += 16
+      }
+      return false
+    }
+  }
+
+  func insert(_ tag: [UInt8]) {
+    tags += tag
+    changed = true
+  }
+}
