@@ -106,12 +106,21 @@ let package = Package(
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ],
       swiftSettings: strict),
+    // The application layer: the operations a command or a backend calls (open a project and its vault under the
+    // lock, read an environment, write, access, audit). Does I/O only through CofferSystem; never prints.
+    .target(
+      name: "CofferOperations",
+      dependencies: [
+        "CofferCore", "CofferDotEnv", "CofferVault", "CofferSystem", "CofferAudit",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
     // Thin commands, one error renderer, exit codes.
     .target(
       name: "CofferCLI",
       dependencies: [
         "CofferCore", "CofferDotEnv", "CofferVault", "CofferSystem", "CofferAudit", "CofferSync", "CofferDiscover",
-        "CofferScan",
+        "CofferScan", "CofferOperations",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CofferCore
+import CofferOperations
 import CofferSystem
 
 #if canImport(Glibc)
@@ -33,6 +34,7 @@ public struct CofferCommand: ParsableCommand {
 
   /// Parses the command line, runs the command, renders any error, and exits with the right status.
   public static func runMain() -> Never {
+    ErrorRenderer.showNotices()
     let args = CommandLine.arguments
     if args.count == 2, args[1] == "--version" {
       // What ArgumentParser prints, without building the command tree.
