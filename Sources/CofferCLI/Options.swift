@@ -19,6 +19,13 @@ struct EnvironmentOption: ParsableArguments {
   var env: String?
 }
 
+extension EnvironmentOption {
+  init(env: String?) {
+    self.init()
+    self.env = env
+  }
+}
+
 extension Workspace {
   /// Finds the project and decodes its manifest.
   static func load(_ global: GlobalOptions) throws -> Workspace {
