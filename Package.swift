@@ -36,6 +36,8 @@ let package = Package(
     .library(name: "CofferDotEnv", targets: ["CofferDotEnv"]),
     .library(name: "CofferVault", targets: ["CofferVault"]),
     .library(name: "CofferDiscover", targets: ["CofferDiscover"]),
+    // The runtime API for backends: `CofferSecrets.load` (docs/library.md).
+    .library(name: "CofferRuntime", targets: ["CofferRuntime"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -115,6 +117,14 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
+    // The runtime API for backends: one entry point that loads an environment's secrets for a process.
+    .target(
+      name: "CofferRuntime",
+      dependencies: [
+        "CofferCore", "CofferVault", "CofferSystem", "CofferOperations",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
     // Thin commands, one error renderer, exit codes.
     .target(
       name: "CofferCLI",
@@ -162,6 +172,11 @@ let package = Package(
       dependencies: [
         "CofferCore", "CofferDotEnv", "CofferVault", "CofferTesting", .product(name: "Crypto", package: "swift-crypto"),
       ],
+      swiftSettings: strict),
+    // The operations and the runtime API, called in-process (a project is set up with the built `coffer`).
+    .testTarget(
+      name: "CofferOperationsTests",
+      dependencies: ["CofferOperations", "CofferRuntime", "CofferCore", "CofferSystem", "CofferVault", "CofferTesting"],
       swiftSettings: strict),
     .testTarget(
       name: "CofferSyncTests",
