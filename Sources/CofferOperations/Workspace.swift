@@ -52,11 +52,19 @@ package struct Workspace {
   /// policy chain cached by ``policyChain()``) is read again: another process may have changed it meanwhile.
   package static func underLock<R>(project start: String?, logger: Logger, _ body: (Workspace) throws -> R) throws -> R {
     let loaded = try Workspace.load(project: start, logger: logger)
-    try Files.makeDirectory(loaded.project.vaultDirectory)
-    let lock = try FileLock(path: loaded.project.lockPath)
+    return try loaded.holdingLock {
+      Trust.cache[loaded.project.root] = nil
+      return try body(try Workspace.load(project: start, logger: logger))
+    }
+  }
+
+  /// Runs `body` holding the project lock (`.coffer/.lock`, `flock`), which serializes every write to the project
+  /// across processes. The one place the operations take it; it is not re-entrant.
+  package func holdingLock<R>(_ body: () throws -> R) throws -> R {
+    try Files.makeDirectory(project.vaultDirectory)
+    let lock = try FileLock(path: project.lockPath)
     defer { withExtendedLifetime(lock) {} }
-    Trust.cache[loaded.project.root] = nil
-    return try body(try Workspace.load(project: start, logger: logger))
+    return try body()
   }
 
   /// `COFFER_ENV` when set and not empty (an empty variable means "not chosen", as `VAR= cmd` users expect).
@@ -137,11 +145,10 @@ package struct Workspace {
     _ environment: String, identities: [AgeX25519Identity], action: String = "write", detail: String? = nil,
     allowRolledBack: Bool = false, _ body: (inout Vault) throws -> R
   ) throws -> R {
-    try Files.makeDirectory(project.vaultDirectory)
-    let lock = try FileLock(path: project.lockPath)
-    defer { withExtendedLifetime(lock) {} }
-    return try modifyVaultHoldingLock(
-      environment, identities: identities, action: action, detail: detail, allowRolledBack: allowRolledBack, body)
+    try holdingLock {
+      try modifyVaultHoldingLock(
+        environment, identities: identities, action: action, detail: detail, allowRolledBack: allowRolledBack, body)
+    }
   }
 
   /// ``modifyVault(_:identities:action:detail:_:)`` for a caller that already holds the project lock.
