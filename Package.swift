@@ -121,7 +121,7 @@ let package = Package(
     .target(
       name: "CofferOperations",
       dependencies: [
-        "CofferCore", "CofferDotEnv", "CofferVault", "CofferSystem", "CofferAudit",
+        "CofferCore", "CofferDotEnv", "CofferVault", "CofferSystem", "CofferAudit", "CofferScan",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
