@@ -3,6 +3,7 @@ import CofferOperations
 import CofferSystem
 import CofferVault
 import Logging
+import Synchronization
 
 /// An environment's secrets, loaded for this process: the runtime API for a backend that reads its secrets itself
 /// instead of being started under `coffer run`.
@@ -23,8 +24,8 @@ import Logging
 /// let client = OpenAIClient(apiKey: key.revealString())
 /// ```
 ///
-/// ``load(_:)`` reads files, the process environment and the audit log, and keeps a per-process cache of the
-/// verified access policy: call it from one task at a time (``CofferConfiguration``'s provider does).
+/// ``load(_:)`` reads files, the process environment and the audit log; it may be called from any task, and loads
+/// run one at a time in a process (they share the cache of the verified access policy).
 public struct CofferSecrets: Sendable, CustomStringConvertible, CustomReflectable {
   /// Where and what to load.
   public struct Options: Sendable {
@@ -144,6 +145,13 @@ public struct CofferSecrets: Sendable, CustomStringConvertible, CustomReflectabl
   ///   out, as `coffer run` leaves them out), composed secrets included.
   /// - Throws: ``LoadError``, with the ``LoadError/Code`` of the failure; nothing is printed.
   public static func load(_ options: Options = Options()) throws(LoadError) -> CofferSecrets {
+    try loading.withLock { _ throws(LoadError) -> CofferSecrets in try loadHoldingLock(options) }
+  }
+
+  /// One load at a time per process: the trust model's cache of verified policy chains is process-wide.
+  private static let loading = Mutex(())
+
+  private static func loadHoldingLock(_ options: Options) throws(LoadError) -> CofferSecrets {
     let logger = Logger(label: "coffer", factory: { _ in SwiftLogNoOpLogHandler() })
     let workspace: Workspace
     do {

@@ -196,6 +196,23 @@ extension InProcessTests {
     #expect(partial.unreadableGroups == ["api"])
   }
 
+  @Test func loadsFromSeveralTasksAtOnceAgree() async throws {
+    let f = try Fixture(manifest: runtimeManifest)
+    try f.set("API_KEY", "dev-key")
+    let path = f.path
+    let values = try await withThrowingTaskGroup(of: String?.self) { group in
+      for _ in 0..<8 {
+        group.addTask {
+          try CofferSecrets.load(.init(projectDirectory: path, environment: "development"))["API_KEY"]?.revealString()
+        }
+      }
+      var out: [String?] = []
+      for try await value in group { out.append(value) }
+      return out
+    }
+    #expect(values == Array(repeating: "dev-key", count: 8))
+  }
+
   @Test func theReadIsAuditedAsRunDoesWithoutValues() throws {
     let f = try Fixture(manifest: runtimeManifest)
     try f.set("API_KEY", runtimeCanary)
