@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import PackageDescription
 
 let strict: [SwiftSetting] = [
@@ -36,6 +36,12 @@ let package = Package(
     .library(name: "CofferDotEnv", targets: ["CofferDotEnv"]),
     .library(name: "CofferVault", targets: ["CofferVault"]),
     .library(name: "CofferDiscover", targets: ["CofferDiscover"]),
+    // The runtime API for backends: `CofferSecrets.load` (docs/library.md).
+    .library(name: "CofferRuntime", targets: ["CofferRuntime"]),
+    // A swift-configuration provider over a Coffer environment, reloaded when the vault changes.
+    .library(name: "CofferConfiguration", targets: ["CofferConfiguration"]),
+    // examples/backend: a Hummingbird service configured through CofferConfiguration.
+    .executable(name: "coffer-backend-example", targets: ["coffer-backend-example"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,6 +54,10 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     // Test-only: the in-process fake GitHub and Pulumi ESC servers (CofferTesting).
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+    // CofferConfiguration: the provider protocol, its compatibility test, and the reloading service. No traits: the
+    // provider needs none of swift-configuration's file formats. The CLI does not link either.
+    .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: []),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
   ],
   targets: [
     // Pure core: secret values, manifest model and decoding, checks. No I/O.
@@ -106,12 +116,58 @@ let package = Package(
         .product(name: "NIOHTTP1", package: "swift-nio"),
       ],
       swiftSettings: strict),
+    // The application layer: the operations a command or a backend calls (open a project and its vault under the
+    // lock, read an environment, write, access, audit). Does I/O only through CofferSystem; never prints.
+    .target(
+      name: "CofferOperations",
+      dependencies: [
+        "CofferCore", "CofferDotEnv", "CofferVault", "CofferSystem", "CofferAudit", "CofferScan",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
+    // The runtime API for backends: one entry point that loads an environment's secrets for a process.
+    .target(
+      name: "CofferRuntime",
+      dependencies: [
+        "CofferCore", "CofferVault", "CofferSystem", "CofferOperations",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
+    // A swift-configuration provider over CofferRuntime, reloaded by a swift-service-lifecycle service.
+    .target(
+      name: "CofferConfiguration",
+      dependencies: [
+        "CofferRuntime",
+        .product(name: "Configuration", package: "swift-configuration"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
+    // examples/backend: a small Hummingbird 2 service configured through ConfigReader (docs/library.md).
+    .target(
+      name: "BackendExample",
+      dependencies: [
+        .product(name: "Configuration", package: "swift-configuration"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      path: "examples/backend/Sources/BackendExample",
+      swiftSettings: strict),
+    .executableTarget(
+      name: "coffer-backend-example",
+      dependencies: [
+        "BackendExample", "CofferConfiguration", .product(name: "Configuration", package: "swift-configuration"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+      ],
+      path: "examples/backend/Sources/coffer-backend-example",
+      swiftSettings: strict),
     // Thin commands, one error renderer, exit codes.
     .target(
       name: "CofferCLI",
       dependencies: [
         "CofferCore", "CofferDotEnv", "CofferVault", "CofferSystem", "CofferAudit", "CofferSync", "CofferDiscover",
-        "CofferScan",
+        "CofferScan", "CofferOperations",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -152,6 +208,23 @@ let package = Package(
       // Crypto: to check, from outside, that a revoked data key no longer opens new ciphertexts.
       dependencies: [
         "CofferCore", "CofferDotEnv", "CofferVault", "CofferTesting", .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      swiftSettings: strict),
+    // The operations, the runtime API, the swift-configuration provider and the example backend, called in-process
+    // (a project is set up with the built `coffer`).
+    .testTarget(
+      name: "CofferOperationsTests",
+      dependencies: [
+        "CofferOperations", "CofferRuntime", "CofferConfiguration", "CofferCore", "CofferSystem", "CofferVault",
+        "CofferTesting", "BackendExample",
+        .product(name: "Configuration", package: "swift-configuration"),
+        .product(name: "ConfigurationTesting", package: "swift-configuration"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       swiftSettings: strict),
     .testTarget(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CofferCore
+import CofferOperations
 import CofferSystem
 
 #if canImport(Glibc)
@@ -12,10 +13,12 @@ public struct CofferCommand: ParsableCommand {
     commandName: "coffer",
     abstract: "Declare, encrypt, check and deliver a project's secrets.",
     discussion: """
-      Exit statuses: 0 ok; 1 problems found (check, scan, org check; sync when an item was blocked, unless --allow-blocked) or not
-      found (get); 2 bad usage or input, nothing written; 3 access or decryption failure (including an identity that
-      cannot be read, or a file whose owner cannot be kept); 4 a remote destination failed (sync); `run` exits with
-      the command's own status (127 when it is not found).
+      Exit statuses (README, "Exit statuses"): 0 ok; 1 problems found (check, scan, discover, audit verify, org
+      check; sync when an item was blocked, unless --allow-blocked), not found (get), run refusing to start with
+      missing secrets (unless --allow-missing), export of an environment with no values (unless --allow-empty); 2 bad
+      usage or input, nothing written; 3 access or decryption failure (including an identity that cannot be read, or
+      a file whose owner cannot be kept); 4 a remote destination failed (sync, plan); `run` exits with the command's
+      own status (127 when it is not found, 126 when it cannot be executed).
       """,
     version: "0.1.0",
     subcommands: [
@@ -33,6 +36,7 @@ public struct CofferCommand: ParsableCommand {
 
   /// Parses the command line, runs the command, renders any error, and exits with the right status.
   public static func runMain() -> Never {
+    ErrorRenderer.showNotices()
     let args = CommandLine.arguments
     if args.count == 2, args[1] == "--version" {
       // What ArgumentParser prints, without building the command tree.

@@ -1,12 +1,6 @@
 import CofferCore
+import CofferOperations
 import CofferSystem
-
-/// A usage or input error raised by a command itself (not by a library module).
-struct UsageError: CofferError {
-  let description: String
-  var hints: [String] = []
-  var exitStatus: ExitStatus = .badInput
-}
 
 /// A command outcome that is not an error but must end with a given status (e.g. `check` finding problems).
 struct Finish: Error {
@@ -28,4 +22,14 @@ enum ErrorRenderer {
   static func hint(_ message: String) { Terminal.err("coffer: hint: \(DisplayText.escaped(message))\n") }
 
   static func note(_ message: String) { Terminal.err("coffer: \(DisplayText.escaped(message))\n") }
+
+  /// Shows the operations' warnings and notes (``Notices``) on stderr, as this renderer's own.
+  static func showNotices() {
+    Notices.handler = { notice in
+      switch notice {
+      case .warning(let message): warn(message)
+      case .note(let message): note(message)
+      }
+    }
+  }
 }

@@ -1,4 +1,5 @@
 import CofferCore
+import CofferOperations
 
 /// A small, deterministic JSON writer (RFC 8259) for `--json` output: keys keep the order they are given.
 enum JSON {

@@ -1,3 +1,4 @@
+import CofferOperations
 /// The reference system's manifest (examples/reference/coffer.yaml), built in for `coffer setup-repo --template
 /// reference`. `ReferenceTemplateTests` checks it is byte-identical to the example file.
 enum ReferenceTemplate {

@@ -1,3 +1,4 @@
+import CofferOperations
 import CofferSystem
 
 /// Colour for the verdicts of `check`, `plan` and `rotate status` on a terminal (docs/run.md, "Colour").

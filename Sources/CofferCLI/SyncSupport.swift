@@ -1,4 +1,5 @@
 import CofferCore
+import CofferOperations
 import CofferSync
 import CofferSystem
 import CofferVault

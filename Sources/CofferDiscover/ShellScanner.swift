@@ -88,9 +88,18 @@ enum ShellScanner {
 
   /// The lexer. Positions are byte offsets; expansions are recorded at their name's first byte.
   static func lex(_ text: ScanText) -> Lexed {
+    var lexer = Lexer(text)
+    return lexer.run()
+  }
+
+  /// The lexer's state while it reads one text: the position, the current word, double quotes, `${…}` nesting and
+  /// the here-documents whose bodies follow the next newline. One byte (or construct) at a time: ``doubleQuoted(_:)``
+  /// inside `"…"`, ``unquoted(_:)`` elsewhere.
+  struct Lexer {
+    let text: ScanText
+    let n: Int
     var out = Lexed()
     var i = 0
-    let n = text.count
     // The current word.
     var wordStart = -1
     var wordBytes: [UInt8] = []
@@ -100,111 +109,55 @@ enum ShellScanner {
     var braceDepth = 0
     var heredocs: [(delimiter: [UInt8], quoted: Bool, stripTabs: Bool)] = []
 
-    func endWord(at offset: Int) {
-      guard wordStart >= 0 else { return }
-      out.tokens.append(.word(text: String(decoding: wordBytes, as: UTF8.self), assigns: wordAssigns, end: offset))
-      wordStart = -1
-      wordBytes = []
-      wordPlain = true
-      wordAssigns = nil
-    }
-    func addToWord(_ byte: UInt8, at offset: Int) {
-      if wordStart < 0 { wordStart = offset }
-      if byte == 0x3D && wordPlain && wordAssigns == nil && braceDepth == 0 && !inDouble {
-        var name = wordBytes
-        if name.last == 0x2B { name.removeLast() }
-        if let first = name.first, Bytes.isNameStart(first), name.allSatisfy(Bytes.isNameByte) {
-          wordAssigns = String(decoding: name, as: UTF8.self)
-        }
-      }
-      wordBytes.append(byte)
-    }
-    /// Reads a `$` expansion at `i` (which holds `$`); returns the offset to continue from.
-    func expansion(at dollar: Int) -> Int {
-      var j = dollar + 1
-      let c = text[j]
-      if c == 0x7B {  // ${
-        j += 1
-        if text[j] == 0x23 || text[j] == 0x21 { j += 1 }  // ${#X} ${!X}
-        if let (name, _) = text.name(at: j) { out.expansions.append((name, j)) }
-        braceDepth += 1
-        return dollar + 2
-      }
-      if let (name, end) = text.name(at: j) {
-        out.expansions.append((name, j))
-        return end
-      }
-      return dollar + 1
-    }
-    /// Skips here-document bodies after the newline at `i`; returns the offset after them.
-    func heredocBodies(from start: Int) -> Int {
-      var j = start
-      for doc in heredocs {
-        while j < n {
-          var lineEnd = j
-          while lineEnd < n && text[lineEnd] != 0x0A { lineEnd += 1 }
-          var k = j
-          if doc.stripTabs { while k < lineEnd && text[k] == 0x09 { k += 1 } }
-          var contentEnd = lineEnd
-          if contentEnd > k && text[contentEnd - 1] == 0x0D { contentEnd -= 1 }
-          let line = Array(UnsafeBufferPointer(rebasing: text.bytes[k..<contentEnd]))
-          if line == doc.delimiter {
-            j = lineEnd + 1
-            break
-          }
-          if !doc.quoted {
-            var m = j
-            while m < lineEnd {
-              if text[m] == 0x5C {
-                m += 2
-                continue
-              }
-              if text[m] == 0x24 {
-                let saved = braceDepth
-                m = expansion(at: m)
-                braceDepth = saved
-                continue
-              }
-              m += 1
-            }
-          }
-          j = lineEnd + 1
-        }
-      }
-      heredocs.removeAll()
-      return j
+    init(_ text: ScanText) {
+      self.text = text
+      n = text.count
     }
 
-    while i < n {
-      let c = text[i]
-      if inDouble {
-        switch c {
-        case 0x22:
-          inDouble = false
-          addToWord(c, at: i)
-          i += 1
-        case 0x5C:
-          addToWord(c, at: i)
-          addToWord(text[i + 1], at: i + 1)
-          i += 2
-        case 0x24:
-          wordPlain = false
-          addToWord(c, at: i)
-          i = expansion(at: i)
-        case 0x7D where braceDepth > 0:
-          braceDepth -= 1
-          addToWord(c, at: i)
-          i += 1
-        case 0x0A:
-          braceDepth = 0
-          addToWord(c, at: i)
-          i += 1
-        default:
-          addToWord(c, at: i)
-          i += 1
+    mutating func run() -> Lexed {
+      while i < n {
+        let c = text[i]
+        if inDouble {
+          doubleQuoted(c)
+        } else {
+          unquoted(c)
         }
-        continue
       }
+      endWord(at: n)
+      return out
+    }
+
+    /// One byte inside `"…"`.
+    mutating func doubleQuoted(_ c: UInt8) {
+      switch c {
+      case 0x22:
+        inDouble = false
+        addToWord(c, at: i)
+        i += 1
+      case 0x5C:
+        addToWord(c, at: i)
+        addToWord(text[i + 1], at: i + 1)
+        i += 2
+      case 0x24:
+        wordPlain = false
+        addToWord(c, at: i)
+        i = expansion(at: i)
+      case 0x7D where braceDepth > 0:
+        braceDepth -= 1
+        addToWord(c, at: i)
+        i += 1
+      case 0x0A:
+        braceDepth = 0
+        addToWord(c, at: i)
+        i += 1
+      default:
+        addToWord(c, at: i)
+        i += 1
+      }
+    }
+
+    /// One byte (or a comment, a quote, an expansion, a here-document operator) outside quotes.
+    mutating func unquoted(_ c: UInt8) {
       switch c {
       case 0x20, 0x09, 0x0D:
         if braceDepth > 0 {
@@ -233,7 +186,7 @@ enum ShellScanner {
         endWord(at: i)
         if text[i + 2] == 0x3C {  // <<< here-string
           i += 3
-          continue
+          return
         }
         // <<DELIM, <<-DELIM
         var j = i + 2
@@ -299,7 +252,7 @@ enum ShellScanner {
         if text[i + 1] == 0x27 {  // $'…'
           addToWord(c, at: i)
           i += 1
-          continue
+          return
         }
         wordPlain = false
         addToWord(c, at: i)
@@ -317,8 +270,81 @@ enum ShellScanner {
         i += 1
       }
     }
-    endWord(at: n)
-    return out
+
+    mutating func endWord(at offset: Int) {
+      guard wordStart >= 0 else { return }
+      out.tokens.append(.word(text: String(decoding: wordBytes, as: UTF8.self), assigns: wordAssigns, end: offset))
+      wordStart = -1
+      wordBytes = []
+      wordPlain = true
+      wordAssigns = nil
+    }
+    mutating func addToWord(_ byte: UInt8, at offset: Int) {
+      if wordStart < 0 { wordStart = offset }
+      if byte == 0x3D && wordPlain && wordAssigns == nil && braceDepth == 0 && !inDouble {
+        var name = wordBytes
+        if name.last == 0x2B { name.removeLast() }
+        if let first = name.first, Bytes.isNameStart(first), name.allSatisfy(Bytes.isNameByte) {
+          wordAssigns = String(decoding: name, as: UTF8.self)
+        }
+      }
+      wordBytes.append(byte)
+    }
+    /// Reads a `$` expansion at `dollar` (which holds `$`); returns the offset to continue from.
+    mutating func expansion(at dollar: Int) -> Int {
+      var j = dollar + 1
+      let c = text[j]
+      if c == 0x7B {  // ${
+        j += 1
+        if text[j] == 0x23 || text[j] == 0x21 { j += 1 }  // ${#X} ${!X}
+        if let (name, _) = text.name(at: j) { out.expansions.append((name, j)) }
+        braceDepth += 1
+        return dollar + 2
+      }
+      if let (name, end) = text.name(at: j) {
+        out.expansions.append((name, j))
+        return end
+      }
+      return dollar + 1
+    }
+    /// Skips here-document bodies after the newline at `i`; returns the offset after them.
+    mutating func heredocBodies(from start: Int) -> Int {
+      var j = start
+      for doc in heredocs {
+        while j < n {
+          var lineEnd = j
+          while lineEnd < n && text[lineEnd] != 0x0A { lineEnd += 1 }
+          var k = j
+          if doc.stripTabs { while k < lineEnd && text[k] == 0x09 { k += 1 } }
+          var contentEnd = lineEnd
+          if contentEnd > k && text[contentEnd - 1] == 0x0D { contentEnd -= 1 }
+          let line = Array(UnsafeBufferPointer(rebasing: text.bytes[k..<contentEnd]))
+          if line == doc.delimiter {
+            j = lineEnd + 1
+            break
+          }
+          if !doc.quoted {
+            var m = j
+            while m < lineEnd {
+              if text[m] == 0x5C {
+                m += 2
+                continue
+              }
+              if text[m] == 0x24 {
+                let saved = braceDepth
+                m = expansion(at: m)
+                braceDepth = saved
+                continue
+              }
+              m += 1
+            }
+          }
+          j = lineEnd + 1
+        }
+      }
+      heredocs.removeAll()
+      return j
+    }
   }
 }
 

@@ -32,18 +32,66 @@ public enum RedactedRun {
   /// - Throws: ``Exec/Failure`` (127 not found, 126 not executable or not startable).
   public static func run(argv: [String], environment: [[UInt8]], set: RedactionSet) throws(Exec.Failure) -> Int32 {
     let program = try Exec.resolve(argv[0], path: ProcessEnvironment.get("PATH"))
-    let tty = (stdin: isatty(0) == 1, stdout: isatty(1) == 1, stderr: isatty(2) == 1)
-    let usePTY = tty.stdin || tty.stdout
+    let tty = Terminals(stdin: isatty(0) == 1, stdout: isatty(1) == 1, stderr: isatty(2) == 1)
+    let signalPipe = try relaySignals(program: argv[0])
 
-    // Signals arrive on a pipe (the self-pipe trick), read by the loop below.
+    // The child's standard streams.
+    let terminal = tty.usePTY ? try openTerminal(tty, program: argv[0]) : nil
+    defer {
+      if var saved = terminal?.savedSettings { tcsetattr(0, TCSANOW, &saved) }
+    }
+    var outPipe: [Int32] = [-1, -1]
+    var errPipe: [Int32] = [-1, -1]
+    if !(tty.usePTY && tty.stdout) { _ = pipe(&outPipe) }
+    if !(tty.usePTY && tty.stderr) { _ = pipe(&errPipe) }
+    for fd in outPipe + errPipe where fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+
+    let child = try spawn(
+      program: program, argv: argv, environment: environment, tty: tty, terminal: terminal, stdout: outPipe[1],
+      stderr: errPipe[1])
+
+    var streams: [Pump] = []
+    if let master = terminal?.master { streams.append(Pump(from: master, to: tty.stdout ? 1 : 2, set: set)) }
+    if outPipe[0] >= 0 { streams.append(Pump(from: outPipe[0], to: 1, set: set)) }
+    if errPipe[0] >= 0 { streams.append(Pump(from: errPipe[0], to: 2, set: set)) }
+    let status = relay(child: child, signals: signalPipe[0], streams: streams, terminal: terminal, tty: tty)
+    for s in streams { s.finish() }
+    for sig in forwarded + [SIGCHLD, SIGWINCH] { signal(sig, SIG_DFL) }
+    return status
+  }
+
+  /// Which of Coffer's standard streams are terminals.
+  struct Terminals {
+    let stdin: Bool
+    let stdout: Bool
+    let stderr: Bool
+
+    /// Whether the child gets a pseudo-terminal (for the streams that are terminals in Coffer).
+    var usePTY: Bool { stdin || stdout }
+    /// The terminal whose settings and size the pseudo-terminal copies.
+    var fd: Int32 { stdin ? 0 : stdout ? 1 : 2 }
+  }
+
+  /// The child's pseudo-terminal: the master side Coffer reads and writes, the slave's name the child opens, and
+  /// Coffer's own terminal settings to restore when the child ends (when stdin is a terminal, put in raw mode).
+  struct ChildTerminal {
+    let master: Int32
+    let slaveName: String
+    let savedSettings: termios?
+  }
+
+  /// Signals arrive on a pipe (the self-pipe trick), read by ``relay(child:signals:streams:terminal:tty:)``:
+  /// unblocks the forwarded signals, SIGCHLD and SIGWINCH (a parent may have started Coffer with them blocked) and
+  /// installs the handler that writes each to the pipe.
+  /// - Returns: the pipe's read and write ends.
+  static func relaySignals(program: String) throws(Exec.Failure) -> [Int32] {
     var signalPipe: [Int32] = [0, 0]
-    guard pipe(&signalPipe) == 0 else { throw Exec.Failure(program: argv[0], reason: "cannot create a pipe", code: 126) }
+    guard pipe(&signalPipe) == 0 else { throw Exec.Failure(program: program, reason: "cannot create a pipe", code: 126) }
     for fd in signalPipe {
       _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
       _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
     }
     signalWriteFD = signalPipe[1]
-    // A parent may have started us with signals blocked (the mask is inherited): take them.
     var handled = sigset_t()
     sigemptyset(&handled)
     for sig in forwarded + [SIGCHLD, SIGWINCH] { sigaddset(&handled, sig) }
@@ -55,53 +103,55 @@ public enum RedactedRun {
       sigemptyset(&action.sa_mask)
       sigaction(sig, &action, nil)
     }
+    return signalPipe
+  }
 
-    // The child's standard streams.
+  /// Opens the child's pseudo-terminal with Coffer's terminal settings and window size, and puts Coffer's terminal
+  /// in raw mode when stdin is one (keystrokes pass through; Ctrl+C reaches the child through its own terminal).
+  static func openTerminal(_ tty: Terminals, program: String) throws(Exec.Failure) -> ChildTerminal {
     var master: Int32 = -1
-    var slaveName = ""
-    var savedTerminal: termios?
-    let terminalFD: Int32 = tty.stdin ? 0 : tty.stdout ? 1 : 2
-    if usePTY {
-      var attributes = termios()
-      var size = winsize()
-      let haveAttributes = tcgetattr(terminalFD, &attributes) == 0
-      let haveSize = ioctl(terminalFD, UInt(TIOCGWINSZ), &size) == 0
-      var slave: Int32 = -1
-      let opened = withOptionalPointer(haveAttributes ? attributes : nil) { a in
-        withOptionalPointer(haveSize ? size : nil) { s in openpty(&master, &slave, nil, a, s) }
-      }
-      guard opened == 0 else { throw Exec.Failure(program: argv[0], reason: "cannot open a pseudo-terminal", code: 126) }
-      _ = fcntl(master, F_SETFD, FD_CLOEXEC)
-      slaveName = ttyname(slave).map { String(cString: $0) } ?? ""
-      close(slave)
-      if tty.stdin, haveAttributes {
-        savedTerminal = attributes
-        var raw = attributes
-        cfmakeraw(&raw)
-        tcsetattr(0, TCSANOW, &raw)
-      }
+    var attributes = termios()
+    var size = winsize()
+    let haveAttributes = tcgetattr(tty.fd, &attributes) == 0
+    let haveSize = ioctl(tty.fd, UInt(TIOCGWINSZ), &size) == 0
+    var slave: Int32 = -1
+    let opened = withOptionalPointer(haveAttributes ? attributes : nil) { a in
+      withOptionalPointer(haveSize ? size : nil) { s in openpty(&master, &slave, nil, a, s) }
     }
-    defer {
-      if var saved = savedTerminal { tcsetattr(0, TCSANOW, &saved) }
+    guard opened == 0 else { throw Exec.Failure(program: program, reason: "cannot open a pseudo-terminal", code: 126) }
+    _ = fcntl(master, F_SETFD, FD_CLOEXEC)
+    let slaveName = ttyname(slave).map { String(cString: $0) } ?? ""
+    close(slave)
+    var saved: termios?
+    if tty.stdin, haveAttributes {
+      saved = attributes
+      var raw = attributes
+      cfmakeraw(&raw)
+      tcsetattr(0, TCSANOW, &raw)
     }
-    var outPipe: [Int32] = [-1, -1]
-    var errPipe: [Int32] = [-1, -1]
-    if !(usePTY && tty.stdout) { _ = pipe(&outPipe) }
-    if !(usePTY && tty.stderr) { _ = pipe(&errPipe) }
-    for fd in outPipe + errPipe where fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    return ChildTerminal(master: master, slaveName: slaveName, savedSettings: saved)
+  }
 
+  /// Starts the child: its standard streams on the pseudo-terminal (in a new session, so it becomes the controlling
+  /// terminal) or the pipes' write ends (in its own process group), default signal dispositions, nothing blocked.
+  /// The pipes' write ends are closed in Coffer.
+  /// - Returns: the child's process id.
+  static func spawn(
+    program: String, argv: [String], environment: [[UInt8]], tty: Terminals, terminal: ChildTerminal?,
+    stdout: Int32, stderr: Int32
+  ) throws(Exec.Failure) -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    if usePTY {
+    if let terminal {
       // Opened (not dup'ed) after setsid, so the pseudo-terminal becomes the child's controlling terminal.
       let first: Int32 = tty.stdin ? 0 : 1
-      posix_spawn_file_actions_addopen(&actions, first, slaveName, O_RDWR, 0)
+      posix_spawn_file_actions_addopen(&actions, first, terminal.slaveName, O_RDWR, 0)
       if tty.stdout, first != 1 { posix_spawn_file_actions_adddup2(&actions, first, 1) }
       if tty.stderr { posix_spawn_file_actions_adddup2(&actions, first, 2) }
     }
-    if outPipe[1] >= 0 { posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1) }
-    if errPipe[1] >= 0 { posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2) }
+    if stdout >= 0 { posix_spawn_file_actions_adddup2(&actions, stdout, 1) }
+    if stderr >= 0 { posix_spawn_file_actions_adddup2(&actions, stderr, 2) }
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
@@ -113,7 +163,7 @@ public enum RedactedRun {
     for sig in forwarded + [SIGCHLD, SIGWINCH, SIGPIPE] { sigaddset(&defaults, sig) }
     posix_spawnattr_setsigdefault(&attributes, &defaults)
     var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
-    if usePTY {
+    if terminal != nil {
       flags |= 0x80  // POSIX_SPAWN_SETSID (glibc ≥ 2.26), not exported to Swift
     } else {
       flags |= Int32(POSIX_SPAWN_SETPGROUP)
@@ -124,17 +174,19 @@ public enum RedactedRun {
     let cEnv = CStrings(environment)
     var child: pid_t = 0
     let rc = posix_spawn(&child, program, &actions, &attributes, cArgs.pointers, cEnv.pointers)
-    for fd in [outPipe[1], errPipe[1]] where fd >= 0 { close(fd) }
+    for fd in [stdout, stderr] where fd >= 0 { close(fd) }
     guard rc == 0 else {
       throw Exec.Failure(program: argv[0], reason: String(cString: strerror(rc)), code: rc == ENOENT ? 127 : 126)
     }
+    return child
+  }
 
-    // The loop: child output → redactor → our stdout/stderr; our terminal → the child's; signals → the child.
-    var streams: [Pump] = []
-    if master >= 0 { streams.append(Pump(from: master, to: tty.stdout ? 1 : 2, set: set)) }
-    if outPipe[0] >= 0 { streams.append(Pump(from: outPipe[0], to: 1, set: set)) }
-    if errPipe[0] >= 0 { streams.append(Pump(from: errPipe[0], to: 2, set: set)) }
-    var forwardInput = usePTY && tty.stdin
+  /// The loop: child output → redactor → Coffer's stdout/stderr; Coffer's terminal → the child's; signals → the
+  /// child (SIGWINCH resizes its terminal; SIGCHLD reaps it).
+  /// - Returns: the child's exit status, or 128 + N when signal N ended it.
+  static func relay(child: pid_t, signals signalFD: Int32, streams: [Pump], terminal: ChildTerminal?, tty: Terminals) -> Int32 {
+    let master = terminal?.master ?? -1
+    var forwardInput = terminal != nil && tty.stdin
     var status: Int32?
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
     defer { buffer.deallocate() }
@@ -144,7 +196,7 @@ public enum RedactedRun {
         for s in streams where s.open { s.drain(buffer) }
         break
       }
-      var fds = [pollfd(fd: signalPipe[0], events: Int16(POLLIN), revents: 0)]
+      var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
       for s in streams where s.open { fds.append(pollfd(fd: s.from, events: Int16(POLLIN), revents: 0)) }
       if forwardInput { fds.append(pollfd(fd: 0, events: Int16(POLLIN), revents: 0)) }
       if poll(&fds, nfds_t(fds.count), -1) < 0 {
@@ -152,9 +204,9 @@ public enum RedactedRun {
         break
       }
       for p in fds where p.revents != 0 {
-        if p.fd == signalPipe[0] {
+        if p.fd == signalFD {
           var signals = [UInt8](repeating: 0, count: 64)
-          let n = read(signalPipe[0], &signals, signals.count)
+          let n = read(signalFD, &signals, signals.count)
           for sig in signals.prefix(max(n, 0)).map(Int32.init) {
             switch sig {
             case SIGCHLD:
@@ -162,7 +214,7 @@ public enum RedactedRun {
               if waitpid(child, &raw, WNOHANG) == child { status = Subprocess.exitCode(raw) }
             case SIGWINCH:
               var size = winsize()
-              if master >= 0, ioctl(terminalFD, UInt(TIOCGWINSZ), &size) == 0 { _ = ioctl(master, UInt(TIOCSWINSZ), &size) }
+              if master >= 0, ioctl(tty.fd, UInt(TIOCGWINSZ), &size) == 0 { _ = ioctl(master, UInt(TIOCSWINSZ), &size) }
             default:
               kill(child, sig)
             }
@@ -185,8 +237,6 @@ public enum RedactedRun {
         status = Subprocess.exitCode(raw)
       }
     }
-    for s in streams { s.finish() }
-    for sig in forwarded + [SIGCHLD, SIGWINCH] { signal(sig, SIG_DFL) }
     return status ?? 1
   }
 

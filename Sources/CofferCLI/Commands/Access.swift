@@ -1,5 +1,6 @@
 import ArgumentParser
 import CofferCore
+import CofferOperations
 import CofferSystem
 import CofferVault
 
@@ -268,40 +269,9 @@ enum AccessChange {
     let environments = scope.environments.expanded(over: ws.manifest.environments)
 
     // Plan every environment and check it can be done before writing anything.
-    struct Plan {
-      var environment: String
-      var rekey: [String] = []
-      var rekeyEnvironment = false
-    }
-    var plans: [Plan] = []
-    for environment in environments where Files.exists(ws.project.vaultPath(environment)) {
-      guard let vault = try ws.openVault(environment, identities: identities) else { continue }
-      var plan = Plan(environment: environment)
-      let touched = vault.groups.filter { scope.groups.matches($0) }
-      if grant {
-        for group in touched where !vault.canRead(group: group) {
-          throw AccessDenied.group(
-            group, environment: environment, secret: nil, vault: vault, manifest: ws.manifest, identities: identities)
-        }
-      } else {
-        for group in touched {
-          let could = before.canRead(name, environment: environment, group: group)
-            || vault.anyRecipients(ofGroup: group).contains(recipient)
-          guard could, !policy.canRead(name, environment: environment, group: group) else { continue }
-          guard vault.canRead(group: group) else {
-            throw AccessDenied.group(
-              group, environment: environment, secret: nil, vault: vault, manifest: ws.manifest, identities: identities)
-          }
-          guard !policy.readers(environment: environment, group: group).isEmpty else {
-            throw UsageError(description: "revoking \(name) would leave nobody able to read group \(group) in \(environment)")
-          }
-          plan.rekey.append(group)
-        }
-        let keptEnvironment = policy.environmentReaders(environment).contains { $0.name == name }
-        plan.rekeyEnvironment = !keptEnvironment && vault.anyRecipients(ofGroup: VaultGrammar.environmentSlot).contains(recipient)
-      }
-      plans.append(plan)
-    }
+    let plans = try ws.accessPlans(
+      name: name, recipient: recipient, groups: scope.groups, environments: environments, before: before, after: policy,
+      grant: grant, identities: identities)
 
     let author = ws.author(identities)
     let now = SystemClock.now()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CofferAudit
 import CofferCore
+import CofferOperations
 import CofferSystem
 import CofferVault
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CofferCore
 import CofferDiscover
+import CofferOperations
 import CofferSystem
 import Logging
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CofferCore
+import CofferOperations
 import CofferSystem
 import CofferVault
 

@@ -1,5 +1,6 @@
 import CofferCore
 import CofferDiscover
+import CofferOperations
 import CofferSystem
 
 /// `coffer init --from FILE…`: reads existing templates and turns their variables into manifest declarations.

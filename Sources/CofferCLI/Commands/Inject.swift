@@ -1,6 +1,7 @@
 import ArgumentParser
 import CofferCore
 import CofferDotEnv
+import CofferOperations
 import CofferSystem
 import CofferVault
 

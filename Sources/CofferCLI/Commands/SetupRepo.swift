@@ -1,6 +1,7 @@
 import ArgumentParser
 import CofferCore
 import CofferDotEnv
+import CofferOperations
 import CofferSync
 import CofferSystem
 import CofferVault

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CofferCore
+import CofferOperations
 import CofferSync
 import CofferSystem
 import CofferVault

@@ -1,4 +1,3 @@
-import ArgumentParser
 import CofferAudit
 import CofferCore
 import CofferDotEnv
@@ -6,41 +5,35 @@ import CofferSystem
 import CofferVault
 import Logging
 
-/// Options every command accepts after its name.
-struct GlobalOptions: ParsableArguments {
-  @Option(name: .long, help: ArgumentHelp("Use the project in DIR instead of searching upward from the current directory.", valueName: "dir"))
-  var project: String?
-
-  @Flag(name: .long, help: "Print debug messages on stderr (never values).")
-  var verbose = false
-}
-
-/// The environment selector shared by commands that read or write one environment.
-struct EnvironmentOption: ParsableArguments {
-  @Option(name: [.customShort("e"), .long], help: ArgumentHelp("The environment (default: $COFFER_ENV, else the manifest's first).", valueName: "name"), completion: .custom(Completions.environments))
-  var env: String?
-}
-
 /// A located project with its decoded manifest: what most commands start from.
-struct Workspace {
-  let project: Project
+package struct Workspace {
+  package let project: Project
   /// The merged manifest: the project's `coffer.yaml` with its `imports:` applied (docs/manifest.md, "Imports").
-  let manifest: Manifest
-  let logger: Logger
+  package let manifest: Manifest
+  package let logger: Logger
   /// Where each merged field came from (`secrets.NAME.group` → file:line:column).
-  var provenance: [String: ManifestLocation] = [:]
+  package var provenance: [String: ManifestLocation] = [:]
   /// The secrets whose definition comes from an import.
-  var importedSecrets: Set<String> = []
+  package var importedSecrets: Set<String> = []
 
-  /// Finds the project and decodes its manifest.
-  static func load(_ global: GlobalOptions) throws -> Workspace {
-    try load(project: global.project, verbose: global.verbose)
+  package init(
+    project: Project, manifest: Manifest, logger: Logger, provenance: [String: ManifestLocation] = [:],
+    importedSecrets: Set<String> = []
+  ) {
+    self.project = project
+    self.manifest = manifest
+    self.logger = logger
+    self.provenance = provenance
+    self.importedSecrets = importedSecrets
   }
 
   /// Finds the project (from `project`, else the current directory), decodes its manifest and merges its imports.
   /// This is the one place commands load the manifest.
-  static func load(project start: String?, verbose: Bool) throws -> Workspace {
-    let logger = CLILog.make(verbose: verbose)
+  /// - Parameters:
+  ///   - start: the project directory, or nil to search upward from the current directory.
+  ///   - logger: where debug lines go (never a value).
+  /// - Throws: ``SystemError`` when no project is found, ``ManifestError`` when coffer.yaml does not decode.
+  package static func load(project start: String?, logger: Logger) throws -> Workspace {
     let project = try Project.locate(from: start)
     let merged = try ManifestLoader.load(project.manifestPath, rootDisplay: project.display(project.manifestPath))
     let manifest = merged.manifest
@@ -57,28 +50,31 @@ struct Workspace {
   /// Takes the project lock and runs `body` with the workspace loaded again under it, for commands that edit
   /// coffer.yaml, `.coffer/policy` or several vaults at once. What was read before the lock (the manifest, the
   /// policy chain cached by ``policyChain()``) is read again: another process may have changed it meanwhile.
-  static func underLock<R>(_ global: GlobalOptions, _ body: (Workspace) throws -> R) throws -> R {
-    let loaded = try Workspace.load(global)
-    try Files.makeDirectory(loaded.project.vaultDirectory)
-    let lock = try FileLock(path: loaded.project.lockPath)
-    defer { withExtendedLifetime(lock) {} }
-    Trust.cache[loaded.project.root] = nil
-    return try body(try Workspace.load(global))
+  package static func underLock<R>(project start: String?, logger: Logger, _ body: (Workspace) throws -> R) throws -> R {
+    let loaded = try Workspace.load(project: start, logger: logger)
+    return try loaded.holdingLock {
+      Trust.cache[loaded.project.root] = nil
+      return try body(try Workspace.load(project: start, logger: logger))
+    }
   }
 
-  /// Resolves `--env`, `COFFER_ENV` or the first environment, and checks it is declared.
-  func environment(_ option: EnvironmentOption) throws -> String {
-    try environment(named: option.env)
+  /// Runs `body` holding the project lock (`.coffer/.lock`, `flock`), which serializes every write to the project
+  /// across processes. The one place the operations take it; it is not re-entrant.
+  package func holdingLock<R>(_ body: () throws -> R) throws -> R {
+    try Files.makeDirectory(project.vaultDirectory)
+    let lock = try FileLock(path: project.lockPath)
+    defer { withExtendedLifetime(lock) {} }
+    return try body()
   }
 
   /// `COFFER_ENV` when set and not empty (an empty variable means "not chosen", as `VAR= cmd` users expect).
-  static var environmentVariable: String? {
+  package static var environmentVariable: String? {
     guard let name = ProcessEnvironment.get("COFFER_ENV"), !name.isEmpty else { return nil }
     return name
   }
 
   /// Resolves an environment name (nil: `COFFER_ENV`, else the first) and checks it is declared.
-  func environment(named explicit: String?) throws -> String {
+  package func environment(named explicit: String?) throws -> String {
     let name = explicit ?? Workspace.environmentVariable ?? manifest.environments.first ?? ""
     guard manifest.environments.contains(name) else {
       var hints: [String] = []
@@ -90,7 +86,7 @@ struct Workspace {
   }
 
   /// The name recorded as a change's author: the manifest's name for this identity, else its `age1…` recipient.
-  func author(_ identities: [AgeX25519Identity]) -> String {
+  package func author(_ identities: [AgeX25519Identity]) -> String {
     let mine = Set(identities.map(\.recipient.encoded))
     if let chain = Trust.cache[project.root], let member = chain.head.policy.members.first(where: { mine.contains($0.recipient) }) {
       return member.name
@@ -100,10 +96,10 @@ struct Workspace {
   }
 
   /// The group a secret is sealed under: its manifest group, else `default`.
-  func group(of name: String) -> String { manifest.secret(named: name)?.group ?? "default" }
+  package func group(of name: String) -> String { manifest.secret(named: name)?.group ?? "default" }
 
   /// Opens an environment's vault for reading, or returns `nil` when it has no vault file yet.
-  func openVault(_ environment: String, identities: [AgeX25519Identity], allowRolledBack: Bool = false) throws -> Vault? {
+  package func openVault(_ environment: String, identities: [AgeX25519Identity], allowRolledBack: Bool = false) throws -> Vault? {
     let path = project.vaultPath(environment)
     guard Files.exists(path) else { return nil }
     let bytes = try Files.read(path)
@@ -123,7 +119,7 @@ struct Workspace {
     {
       // A team project on trust model v1: say once what that means and how to leave it.
       Trust.warnedV1 = true
-      ErrorRenderer.warn(
+      Notices.warn(
         "\(project.display(path)) uses vault format 1 (trust model v1): writers are not authenticated and coffer.yaml's access rules apply without approval; `coffer migrate` moves the project to v2")
     }
     logger.debug("opened \(project.display(path)): \(vault.names.count) secrets")
@@ -131,7 +127,7 @@ struct Workspace {
   }
 
   /// The audit recorder for this project and identity.
-  func auditor(_ identities: [AgeX25519Identity]) -> Auditor {
+  package func auditor(_ identities: [AgeX25519Identity]) -> Auditor {
     Auditor(root: project.root, actor: author(identities), identities: identities)
   }
 
@@ -145,19 +141,18 @@ struct Workspace {
   ///   - detail: audit detail text (never a value).
   ///   - body: the change.
   @discardableResult
-  func modifyVault<R>(
+  package func modifyVault<R>(
     _ environment: String, identities: [AgeX25519Identity], action: String = "write", detail: String? = nil,
     allowRolledBack: Bool = false, _ body: (inout Vault) throws -> R
   ) throws -> R {
-    try Files.makeDirectory(project.vaultDirectory)
-    let lock = try FileLock(path: project.lockPath)
-    defer { withExtendedLifetime(lock) {} }
-    return try modifyVaultHoldingLock(
-      environment, identities: identities, action: action, detail: detail, allowRolledBack: allowRolledBack, body)
+    try holdingLock {
+      try modifyVaultHoldingLock(
+        environment, identities: identities, action: action, detail: detail, allowRolledBack: allowRolledBack, body)
+    }
   }
 
   /// ``modifyVault(_:identities:action:detail:_:)`` for a caller that already holds the project lock.
-  func modifyVaultHoldingLock<R>(
+  package func modifyVaultHoldingLock<R>(
     _ environment: String, identities: [AgeX25519Identity], action: String = "write", detail: String? = nil,
     allowRolledBack: Bool = false, _ body: (inout Vault) throws -> R
   ) throws -> R {
@@ -178,7 +173,7 @@ struct Workspace {
     let result = try body(&vault)
     let skipped = try vault.rewrap(wrap, at: SystemClock.now())
     if !skipped.isEmpty {
-      ErrorRenderer.warn("cannot re-wrap groups \(skipped.joined(separator: ", ")): this identity cannot read them")
+      Notices.warn("cannot re-wrap groups \(skipped.joined(separator: ", ")): this identity cannot read them")
     }
     // Audit what changed: names whose current version moved or was re-sealed, appeared or disappeared.
     var touched = Set(before.keys.filter { vault.current($0) != before[$0] ?? nil })
@@ -208,40 +203,18 @@ struct Workspace {
       throw error
     }
     logger.debug("wrote \(project.display(path))")
-    if GitMergeDriver.isMissing(in: project.root) { ErrorRenderer.note(GitMergeDriver.missingNote) }
+    if GitMergeDriver.isMissing(in: project.root) { Notices.note(GitMergeDriver.missingNote) }
     return result
   }
 }
 
-/// Identity loading with the CLI's error messages.
-enum IdentityLoader {
+/// Identity loading: `COFFER_IDENTITY`, `COFFER_IDENTITY_FILE`, else the default path (docs/identity.md).
+package enum IdentityLoader {
   /// Loads the identities and activates their verified-signature memo (docs/vault-format.md).
-  static func load() throws -> [AgeX25519Identity] {
+  package static func load() throws -> [AgeX25519Identity] {
     let identities = try IdentityStore.load()
     SignatureMemoStore.activate(identities)
     return identities
   }
 }
 
-/// swift-log wiring: debug lines on stderr as `coffer: debug: …` when `--verbose` is given.
-enum CLILog {
-  static func make(verbose: Bool) -> Logger {
-    var logger = Logger(label: "coffer") { _ in StderrLogHandler() }
-    logger.logLevel = verbose ? .debug : .warning
-    return logger
-  }
-}
-
-struct StderrLogHandler: LogHandler {
-  var logLevel: Logger.Level = .warning
-  var metadata: Logger.Metadata = [:]
-
-  subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-    get { metadata[key] }
-    set { metadata[key] = newValue }
-  }
-
-  func log(event: LogEvent) {
-    Terminal.err("coffer: \(event.level): \(DisplayText.escaped("\(event.message)"))\n")
-  }
-}

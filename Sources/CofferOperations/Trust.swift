@@ -1,21 +1,20 @@
-import ArgumentParser
 import CofferCore
 import CofferSystem
 import CofferVault
 
-/// Trust model v2 in the CLI: the approved policy chain, this clone's memory of it, pending changes of
+/// Trust model v2: the approved policy chain, this clone's memory of it, pending changes of
 /// coffer.yaml, and who writes (docs/access.md).
-enum Trust {
+package enum Trust {
   /// Chains already loaded in this process, by project root (commands load the workspace more than once).
-  nonisolated(unsafe) static let cache = ChainCache()
-  nonisolated(unsafe) static var warnedPending = false
-  nonisolated(unsafe) static var warnedV1 = false
+  nonisolated(unsafe) package static let cache = ChainCache()
+  nonisolated(unsafe) package static var warnedPending = false
+  nonisolated(unsafe) package static var warnedV1 = false
 }
 
 /// The policy chains a process has loaded, by project root: a list of boxes rather than a dictionary, whose
 /// generic storage would make the runtime build type metadata for every field of ``PolicyChain`` on `run`'s path
 /// (docs/performance.md).
-final class ChainCache {
+package final class ChainCache {
   private final class Entry {
     let root: String
     let chain: PolicyChain
@@ -27,7 +26,7 @@ final class ChainCache {
   private var entries: [Entry] = []
 
   /// The chain loaded for a project root; assigning `nil` forgets it.
-  subscript(root: String) -> PolicyChain? {
+  package subscript(root: String) -> PolicyChain? {
     get { entries.first { $0.root == root }?.chain }
     set {
       entries.removeAll { $0.root == root }
@@ -36,7 +35,7 @@ final class ChainCache {
   }
 
   /// Every chain loaded, oldest first.
-  var values: [PolicyChain] { entries.map(\.chain) }
+  package var values: [PolicyChain] { entries.map(\.chain) }
 }
 
 extension Workspace {
@@ -44,7 +43,7 @@ extension Workspace {
   /// no `.coffer/policy` (trust model v1).
   /// - Throws: ``VaultError`` when the file does not verify, `.rolledBack` when it is older than (or diverges from)
   ///   what this clone saw, or is missing after this clone saw one.
-  func policyChain() throws -> PolicyChain? {
+  package func policyChain() throws -> PolicyChain? {
     guard let chain = try Trust.chain(for: project) else { return nil }
     warnPending(chain)
     return chain
@@ -53,7 +52,7 @@ extension Workspace {
 
 extension Trust {
   /// ``Workspace/policyChain()`` without the manifest (for `run`'s fast path): no pending-change warning.
-  static func chain(for project: Project) throws -> PolicyChain? {
+  package static func chain(for project: Project) throws -> PolicyChain? {
     if let cached = Trust.cache[project.root] { return cached }
     let path = project.policyPath
     let display = project.display(path)
@@ -107,7 +106,7 @@ extension Trust {
 extension Workspace {
 
   /// The lines of coffer.yaml's policy that differ from the approved one: `+ …` asked for, `- …` approved.
-  func pendingPolicyChanges(_ chain: PolicyChain) -> [String] {
+  package func pendingPolicyChanges(_ chain: PolicyChain) -> [String] {
     let wanted = PolicyBody(AccessPolicy(manifest: manifest)).lines
     let approved = chain.head.body
     guard wanted != approved else { return [] }
@@ -115,26 +114,26 @@ extension Workspace {
   }
 
   /// Says once per process that coffer.yaml asks for a policy nobody approved, what changes and who can approve it.
-  func warnPending(_ chain: PolicyChain) {
+  package func warnPending(_ chain: PolicyChain) {
     guard !Trust.warnedPending else { return }
     let pending = pendingPolicyChanges(chain)
     guard !pending.isEmpty else { return }
     Trust.warnedPending = true
     let admins = chain.head.policy.members.filter { chain.head.policy.isAdmin($0.name) }.map(\.name)
-    ErrorRenderer.warn(
+    Notices.warn(
       "coffer.yaml's recipients/access differ from the approved policy (epoch \(chain.head.epoch), approved by \(chain.head.signer)); "
         + "the approved one applies until an admin approves: " + pending.joined(separator: "; "))
-    ErrorRenderer.note("admins who can approve with `coffer access approve`: \(admins.joined(separator: ", "))")
+    Notices.note("admins who can approve with `coffer access approve`: \(admins.joined(separator: ", "))")
   }
 
   /// The approved policy as CofferCore evaluates it, over this manifest's environments and groups.
-  func approvedPolicy(_ chain: PolicyChain) -> AccessPolicy {
+  package func approvedPolicy(_ chain: PolicyChain) -> AccessPolicy {
     chain.head.policy.accessPolicy(environments: manifest.environments, groups: AccessPolicy(manifest: manifest).groups)
   }
 
   /// The member of the approved policy these identities are, with their signing identity.
   /// - Throws: ``VaultError`` `.notPermitted` when no identity is a member whose published signing key is its own.
-  func signer(_ chain: PolicyChain, identities: [AgeX25519Identity]) throws -> VaultSigner {
+  package func signer(_ chain: PolicyChain, identities: [AgeX25519Identity]) throws -> VaultSigner {
     for id in identities {
       guard let member = chain.head.policy.members.first(where: { $0.recipient == id.recipient.encoded }) else { continue }
       let signing = SigningIdentity(deriving: id)
@@ -150,22 +149,5 @@ extension Workspace {
     throw VaultError(
       .notPermitted, file: project.display(project.policyPath),
       detail: "this identity (\(identities.first?.recipient.encoded ?? "none")) is not a member of the approved access policy")
-  }
-}
-
-/// `coffer identity`: the line to publish under `recipients:`.
-struct IdentityCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "identity",
-    abstract: "Print this identity's recipient and signing key, as a recipients: entry of coffer.yaml expects them.",
-    discussion: "The signing key is derived from the age identity (docs/vault-format.md, \"Signing keys\"); nothing new is stored.")
-
-  @OptionGroup var global: GlobalOptions
-
-  mutating func run() throws {
-    let identities = try IdentityLoader.load()
-    for id in identities {
-      Terminal.out("\(id.recipient.encoded) \(SigningIdentity(deriving: id).publicKey.encoded)\n")
-    }
   }
 }

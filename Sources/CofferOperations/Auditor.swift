@@ -4,12 +4,12 @@ import CofferSystem
 import CofferVault
 
 /// Records audit events for one command: who, through which trail, keyed by which identity.
-struct Auditor {
-  let trail: AuditTrail
-  let actor: String
-  let key: SecretValue
+package struct Auditor {
+  package let trail: AuditTrail
+  package let actor: String
+  package let key: SecretValue
 
-  init(root: String, actor: String, identities: [AgeX25519Identity]) {
+  package init(root: String, actor: String, identities: [AgeX25519Identity]) {
     self.trail = AuditTrail.forProject(root: root)
     self.actor = actor
     self.key = identities.first?.encoded ?? SecretValue("")
@@ -18,7 +18,7 @@ struct Auditor {
   /// Appends an event; throws (and so stops the command) when it cannot. A set of more than
   /// ``AuditLog/nameLimit`` secrets is recorded as a count, without names, unless `includeNames`; the caller passes
   /// then one set fingerprint (`"*"`) rather than one per name.
-  func record(
+  package func record(
     _ action: String, environment: String?, secrets: [String] = [], includeNames: Bool = false,
     fingerprints: [String: String] = [:], destination: String? = nil, outcome: String = "ok", detail: String? = nil,
     durable: Bool
@@ -34,10 +34,10 @@ struct Auditor {
 
   /// Up to this many values, a read records one fingerprint per value; above it, one fingerprint of the whole set
   /// under the key `*` (docs/audit.md), so that a `run` of a large project writes a short line.
-  static let perValueFingerprintLimit = AuditLog.nameLimit
+  package static let perValueFingerprintLimit = AuditLog.nameLimit
 
   /// Records that values were released (get, export, run), with their keyed fingerprints.
-  func recordRead(
+  package func recordRead(
     _ action: String, vault: Vault, values: [(name: String, value: SecretValue)], destination: String? = nil,
     includeNames: Bool = false
   ) throws {
@@ -50,7 +50,7 @@ struct Auditor {
   }
 
   /// Records a read whose fingerprints the caller computed while streaming the values (`run`).
-  func recordRead(_ action: String, vault: Vault, names: [String], fingerprints: [String: String], includeNames: Bool = false) throws {
+  package func recordRead(_ action: String, vault: Vault, names: [String], fingerprints: [String: String], includeNames: Bool = false) throws {
     try record(
       action, environment: vault.environment, secrets: names, includeNames: includeNames, fingerprints: fingerprints,
       durable: false)

@@ -2,24 +2,24 @@ import CofferCore
 import CofferVault
 
 /// The verdict `coffer check` gives on one environment, shared with `coffer org check` so both apply the same rules.
-enum EnvironmentCheck {
-  struct Verdict {
+package enum EnvironmentCheck {
+  package struct Verdict {
     /// ``Checker``'s report; values this identity cannot read are present, not missing; a secret that needs
     /// rotation is listed in ``needsRotation`` rather than as ok.
-    var report: CheckReport
+    package var report: CheckReport
     /// The vault's groups this identity cannot read.
-    var unreadable: [String] = []
+    package var unreadable: [String] = []
     /// Secrets (not plain settings) whose current value a revoked reader saw.
-    var needsRotation: [(name: String, mark: RevocationMark)] = []
+    package var needsRotation: [(name: String, mark: RevocationMark)] = []
     /// What `rotate status` computes its schedule from (empty without a vault).
-    var rotationFacts: [RotationFacts] = []
+    package var rotationFacts: [RotationFacts] = []
   }
 
   /// Opens the environment's vault (if it has one) with ``Workspace/openVault(_:identities:)``, calls `partial` on
   /// it (which may refuse a partly readable vault), records the read in the audit log as `check`, and checks the
   /// readable values.
   /// - Throws: what opening the vault, `partial` or the audit log throw.
-  static func verdict(
+  package static func verdict(
     _ ws: Workspace, _ environment: String, identities: [AgeX25519Identity], auditDetail: String? = nil,
     partial: (Vault) throws -> Void
   ) throws -> Verdict {

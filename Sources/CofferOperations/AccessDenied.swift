@@ -3,14 +3,19 @@ import CofferSystem
 import CofferVault
 
 /// An access refusal: this identity may not read what was asked. Exit status 3; the hints say who can grant access.
-struct AccessDenied: CofferError {
-  let description: String
-  var hints: [String] = []
-  var exitStatus: ExitStatus { .accessDenied }
+package struct AccessDenied: CofferError {
+  package let description: String
+  package var hints: [String] = []
+  package var exitStatus: ExitStatus { .accessDenied }
+
+  package init(description: String, hints: [String] = []) {
+    self.description = description
+    self.hints = hints
+  }
 
   /// The environment key is not wrapped to this identity: say where the identity came from, print its recipient
   /// (to send to an admin), whether an access rule keeps it out, and who can open the environment and grant access.
-  static func environment(
+  package static func environment(
     _ error: VaultError, bytes: [UInt8], environment: String, manifest: Manifest?, identities: [AgeX25519Identity]
   ) -> AccessDenied {
     let summary = try? VaultFile.inspect(bytes, file: error.file)
@@ -42,7 +47,7 @@ struct AccessDenied: CofferError {
   }
 
   /// A group's data key is not wrapped to this identity: name the group, the environment and who can grant.
-  static func group(
+  package static func group(
     _ group: String, environment: String, secret: String?, vault: Vault, manifest: Manifest,
     identities: [AgeX25519Identity]
   ) -> AccessDenied {
@@ -53,7 +58,7 @@ struct AccessDenied: CofferError {
   }
 
   /// `who can grant` hints for groups of one environment.
-  static func grantHints(
+  package static func grantHints(
     groups: [String], environment: String, vault: Vault, manifest: Manifest?, identities: [AgeX25519Identity]
   ) -> [String] {
     var hints: [String] = []
@@ -76,8 +81,8 @@ struct AccessDenied: CofferError {
 }
 
 /// Where the identity came from, for messages: the variable, the file variable and its path, or the default path.
-enum IdentitySourceText {
-  static func describe(_ source: IdentityStore.Source) -> String {
+package enum IdentitySourceText {
+  package static func describe(_ source: IdentityStore.Source) -> String {
     switch source {
     case .environment: return "the COFFER_IDENTITY variable"
     case .file(let path):
@@ -88,9 +93,9 @@ enum IdentitySourceText {
 }
 
 /// Recipient names for messages.
-enum Naming {
+package enum Naming {
   /// The manifest names of `age1…` recipients, in the manifest's order; unknown ones are shown as they are, last.
-  static func names(_ recipients: [String], manifest: Manifest?) -> [String] {
+  package static func names(_ recipients: [String], manifest: Manifest?) -> [String] {
     guard let manifest else { return recipients }
     let wanted = Set(recipients)
     let named = manifest.recipients.filter { wanted.contains($0.recipient) }
@@ -99,100 +104,8 @@ enum Naming {
   }
 
   /// The manifest name of the first of these identities that the manifest lists.
-  static func manifestName(of identities: [AgeX25519Identity], in manifest: Manifest) -> String? {
+  package static func manifestName(of identities: [AgeX25519Identity], in manifest: Manifest) -> String? {
     let mine = Set(identities.map(\.recipient.encoded))
     return manifest.recipients.first { mine.contains($0.recipient) }?.name
-  }
-}
-
-extension Workspace {
-  /// The manifest's recipients, parsed.
-  func parsedRecipients() throws -> [String: AgeX25519Recipient] {
-    var out: [String: AgeX25519Recipient] = [:]
-    for r in manifest.recipients {
-      do {
-        out[r.name] = try AgeX25519Recipient(parsing: r.recipient)
-      } catch {
-        throw UsageError(
-          description: "\(project.display(project.manifestPath)): recipients.\(r.name): not a valid age X25519 recipient")
-      }
-    }
-    return out
-  }
-
-  /// Who each key slot of an environment's vault is wrapped to: `*` (the environment key) to every recipient who
-  /// may read at least one group there, each group's data key to the recipients its access rules allow (everyone
-  /// without rules). Without any recipient in the manifest, everything is wrapped to this identity.
-  func wrapPolicy(
-    _ environment: String, fallback identities: [AgeX25519Identity]
-  ) throws -> @Sendable (String) -> [AgeX25519Recipient] {
-    if let chain = try policyChain() { return wrapPolicy(environment, chain: chain) }
-    return try wrapPolicyV1(environment, fallback: identities)
-  }
-
-  /// Trust model v2: who each key slot is wrapped to under an approved policy (never coffer.yaml's edits).
-  func wrapPolicy(_ environment: String, chain: PolicyChain) -> @Sendable (String) -> [AgeX25519Recipient] {
-    do {
-      let policy = approvedPolicy(chain)
-      var parsed: [String: AgeX25519Recipient] = [:]
-      for m in chain.head.policy.members { parsed[m.name] = try? AgeX25519Recipient(parsing: m.recipient) }
-      let members = parsed
-      // The environment key opens no value; it keys the file MAC, which every reader and writer must compute.
-      let readersHere = Swift.Set(policy.environmentReaders(environment).map(\.name))
-      let environmentKey = chain.head.policy.members.filter { member in
-        readersHere.contains(member.name)
-          || (policy.rules ?? []).contains { rule in
-            rule.environments.matches(environment) && rule.recipients.matches(member.name)
-          }
-      }.compactMap { members[$0.name] }
-      return { slot in
-        if slot == VaultGrammar.environmentSlot { return environmentKey }
-        return policy.readers(environment: environment, group: slot).compactMap { members[$0.name] }
-      }
-    }
-  }
-
-  func wrapPolicyV1(
-    _ environment: String, fallback identities: [AgeX25519Identity]
-  ) throws -> @Sendable (String) -> [AgeX25519Recipient] {
-    let parsed = try parsedRecipients()
-    if parsed.isEmpty {
-      let mine = identities.map(\.recipient)
-      return { _ in mine }
-    }
-    let policy = AccessPolicy(manifest: manifest)
-    let everyone = manifest.recipients.compactMap { parsed[$0.name] }
-    let environmentKey = policy.environmentReaders(environment).compactMap { parsed[$0.name] }
-    return { slot in
-      if slot == VaultGrammar.environmentSlot { return environmentKey }
-      guard policy.isRestricted else { return everyone }
-      return policy.readers(environment: environment, group: slot).compactMap { parsed[$0.name] }
-    }
-  }
-
-  /// The recipients of a new vault's environment key, refusing an environment nobody may read.
-  func environmentRecipients(
-    _ environment: String, _ wrap: @Sendable (String) -> [AgeX25519Recipient]
-  ) throws -> [AgeX25519Recipient] {
-    let recipients = wrap(VaultGrammar.environmentSlot)
-    guard !recipients.isEmpty else {
-      throw UsageError(
-        description: "no recipient may read anything in \(environment)",
-        hints: ["add a rule for \(environment) to the access: list of coffer.yaml (docs/access.md)"])
-    }
-    return recipients
-  }
-
-  /// Reads one secret's value, turning a missing group key into a refusal that names who can grant access.
-  func value(
-    of name: String, version: Int? = nil, in vault: Vault, environment: String, identities: [AgeX25519Identity]
-  ) throws -> SecretValue {
-    guard vault.current(name) == nil || vault.isReadable(name, version: version) || !vault.isKept(name, version: version)
-    else {
-      throw AccessDenied.group(
-        vault.group(of: name) ?? "?", environment: environment, secret: name, vault: vault, manifest: manifest,
-        identities: identities)
-    }
-    return try vault.value(of: name, version: version)
   }
 }
