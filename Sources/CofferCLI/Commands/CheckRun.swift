@@ -122,10 +122,16 @@ extension CofferCommand {
     var names: String?
     @Option(name: .long, help: ArgumentHelp("Also inject a dotenv file's entries, resolving coffer://ENV/NAME values from the vault.", valueName: "file"))
     var envFile: String?
-    @Option(name: .long, help: ArgumentHelp("Give the secrets as a file that never reaches a disk (a FIFO named NAME; FORMAT dotenv, json or yaml), its path in COFFER_MOUNT, instead of the environment.", valueName: "name[:format]"))
+    @Option(name: .long, help: ArgumentHelp("Give the secrets as a file that never reaches a disk (a FIFO named NAME; FORMAT dotenv, json, yaml or template=FILE), its path in COFFER_MOUNT, instead of the environment.", valueName: "name[:format]"))
     var mount: String?
     @Option(name: .long, help: ArgumentHelp("Remove the mount after N reads.", valueName: "n"))
     var mountMaxReads: Int?
+    @Flag(name: .long, help: "Restart the command when the environment's vault changes (see docs/run.md, \"Watching\").")
+    var watch = false
+    @Option(name: .long, help: ArgumentHelp("With --watch: the signal that asks the command to exit for a restart (default TERM).", valueName: "signal"))
+    var restartSignal: String?
+    @Option(name: .long, help: ArgumentHelp("With --watch: how long the command may take to exit before it is killed (default 10s).", valueName: "duration"))
+    var grace: String?
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (after --).")
     var command: [String] = []
 
@@ -142,6 +148,22 @@ extension CofferCommand {
       let selection = try RunEnvironment.Selection(
         includeUndeclared: includeUndeclared, groups: Self.list(only, option: "--only"), names: Self.list(names, option: "--names"),
         envFile: envFile)
+      if watch {
+        guard mount == nil, !redact else { throw UsageError(description: "--watch cannot be combined with --mount or --redact") }
+        var argv = command
+        if argv.first == "--" { argv.removeFirst() }
+        guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --watch -- COMMAND ARGS…"]) }
+        let decisions = try RunWatch.decisions(restartSignal: restartSignal, grace: grace)
+        let (project, verbose, env, allowPartial, allowMissing, auditNames, override) = (
+          global.project, global.verbose, env.env, allowPartial, allowMissing, auditNames, !noOverride)
+        try RunWatch.run(argv: argv, project: project, verbose: verbose, env: env, decisions: decisions) {
+          let entries = try RunEnvironment.secrets(
+            project: project, verbose: verbose, env: env, allowPartial: allowPartial, allowMissing: allowMissing,
+            auditNames: auditNames, selection: selection)
+          return try RunEnvironment.childEnvironment(entries, override: override)
+        }
+      }
+      if restartSignal != nil || grace != nil { throw UsageError(description: "--restart-signal and --grace need --watch") }
       if let mount {
         var argv = command
         if argv.first == "--" { argv.removeFirst() }
@@ -149,16 +171,23 @@ extension CofferCommand {
         let parts = mount.split(separator: ":", maxSplits: 1).map(String.init)
         let name = parts.first ?? ""
         guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
-          throw UsageError(description: "--mount expects a file name (no /), optionally with :dotenv, :json or :yaml")
-        }
-        guard let format = ExportFormat(rawValue: parts.count == 2 ? parts[1] : "dotenv"), format != .shell else {
-          throw UsageError(description: "--mount: the format must be dotenv, json or yaml")
+          throw UsageError(description: "--mount expects a file name (no /), optionally with :dotenv, :json, :yaml or :template=FILE")
         }
         if let n = mountMaxReads, n < 1 { throw UsageError(description: "--mount-max-reads must be 1 or more") }
-        let entries = try RunEnvironment.secrets(
-          project: global.project, verbose: global.verbose, env: env.env, allowPartial: allowPartial,
-          allowMissing: allowMissing, auditNames: auditNames, selection: selection)
-        let content = try ExportFormatter.render(entries, as: format)
+        let content: [UInt8]
+        if parts.count == 2, parts[1].hasPrefix("template=") {
+          content = try RunMount.template(
+            String(parts[1].dropFirst(9)), name: name, project: global.project, verbose: global.verbose, env: env.env,
+            selection: selection)
+        } else {
+          guard let format = ExportFormat(rawValue: parts.count == 2 ? parts[1] : "dotenv"), format != .shell else {
+            throw UsageError(description: "--mount: the format must be dotenv, json, yaml or template=FILE")
+          }
+          let entries = try RunEnvironment.secrets(
+            project: global.project, verbose: global.verbose, env: env.env, allowPartial: allowPartial,
+            allowMissing: allowMissing, auditNames: auditNames, selection: selection)
+          content = try ExportFormatter.render(entries, as: format)
+        }
         let status = try MountedRun.run(
           argv: argv, environment: RunEnvironment.inheritedEnvironment(), name: name, content: content,
           maxReads: mountMaxReads, variable: "COFFER_MOUNT")
