@@ -147,8 +147,19 @@ public enum WatchedRun {
     }
   }
 
-  /// What reading the values again gave: the child's environment, or why it cannot be had (never a value).
-  public typealias Reload = () -> Result<[[UInt8]], WatchReloadFailure>
+  /// Values read again: the child's environment, and what records the read (called only when they differ from the
+  /// ones the command has, before it is restarted with them; a failure to record is a failed read).
+  public struct Loaded {
+    public var environment: [[UInt8]]
+    public var record: () -> WatchReloadFailure?
+    public init(environment: [[UInt8]], record: @escaping () -> WatchReloadFailure?) {
+      self.environment = environment
+      self.record = record
+    }
+  }
+
+  /// What reading the values again gave, or why they cannot be had (never a value).
+  public typealias Reload = () -> Result<Loaded, WatchReloadFailure>
 
   /// Runs `argv`, restarting it when `source` changes and `reload` gives other values, until it exits.
   /// - Parameters:
@@ -234,11 +245,13 @@ public enum WatchedRun {
           case .cancel(let timer): deadlines[timer] = nil
           case .reload:
             switch reload() {
-            case .success(let environment):
-              if environment == (next ?? running) {
+            case .success(let loaded):
+              if loaded.environment == (next ?? running) {
                 pending.append(.reloaded(.unchanged))
+              } else if let failure = loaded.record() {
+                pending.append(.reloaded(.failed(failure.message)))
               } else {
-                next = environment
+                next = loaded.environment
                 pending.append(.reloaded(.changed))
               }
             case .failure(let failure): pending.append(.reloaded(.failed(failure.message)))

@@ -154,13 +154,13 @@ extension CofferCommand {
         if argv.first == "--" { argv.removeFirst() }
         guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --watch -- COMMAND ARGS…"]) }
         let decisions = try RunWatch.decisions(restartSignal: restartSignal, grace: grace)
-        let (project, verbose, env, allowPartial, allowMissing, auditNames, override) = (
+        let (project, verbose, name, partial, missing, audit, override) = (
           global.project, global.verbose, env.env, allowPartial, allowMissing, auditNames, !noOverride)
-        try RunWatch.run(argv: argv, project: project, verbose: verbose, env: env, decisions: decisions) {
-          let entries = try RunEnvironment.secrets(
-            project: project, verbose: verbose, env: env, allowPartial: allowPartial, allowMissing: allowMissing,
-            auditNames: auditNames, selection: selection)
-          return try RunEnvironment.childEnvironment(entries, override: override)
+        try RunWatch.run(argv: argv, project: project, verbose: verbose, env: name, decisions: decisions) {
+          let read = try RunEnvironment.readSecrets(
+            project: project, verbose: verbose, env: name, allowPartial: partial, allowMissing: missing,
+            auditNames: audit, selection: selection)
+          return (try RunEnvironment.childEnvironment(read.values, override: override), read.record)
         }
       }
       if restartSignal != nil || grace != nil { throw UsageError(description: "--restart-signal and --grace need --watch") }
@@ -524,12 +524,25 @@ enum RunEnvironment {
     project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool, allowMissing: Bool,
     auditNames: Bool = false, selection: Selection = Selection()
   ) throws -> [(name: String, value: SecretValue)] {
+    let read = try readSecrets(
+      project: projectOption, verbose: verbose, env: env, allowPartial: allowPartial, allowMissing: allowMissing,
+      auditNames: auditNames, selection: selection)
+    try read.record()
+    return read.values
+  }
+
+  /// ``secrets(project:verbose:env:allowPartial:allowMissing:auditNames:selection:)`` with the read's audit line left
+  /// to the caller (`run --watch` records a read when it restarts the command with it).
+  static func readSecrets(
+    project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool, allowMissing: Bool,
+    auditNames: Bool = false, selection: Selection = Selection()
+  ) throws -> (values: [(name: String, value: SecretValue)], record: () throws -> Void) {
     guard
       let opened = try openVault(
         project: projectOption, verbose: verbose, env: env, allowPartial: allowPartial, allowMissing: allowMissing,
         selection: selection)
     else {
-      return []
+      return ([], {})
     }
     var leftOut = LeftOut()
     var values: [(name: String, value: SecretValue)] = []
@@ -565,9 +578,10 @@ enum RunEnvironment {
       if entry.source == opened.vault.environment { recorded.append((entry.secret ?? entry.name, entry.value)) }
     }
     leftOut.warn(environment: opened.vault.environment)
-    try EnvFileReferences.recordOtherEnvironments(fromFile, except: opened.vault.environment, project: projectOption, verbose: verbose, auditNames: auditNames)
-    try opened.auditor.recordRead("run", vault: opened.vault, values: recorded, includeNames: auditNames)
-    return values
+    return (values, {
+      try EnvFileReferences.recordOtherEnvironments(fromFile, except: opened.vault.environment, project: projectOption, verbose: verbose, auditNames: auditNames)
+      try opened.auditor.recordRead("run", vault: opened.vault, values: recorded, includeNames: auditNames)
+    })
   }
 
   /// An environment's vault opened for `run`: the auditor that records the read and the rules for what to inject.

@@ -28,30 +28,42 @@ enum RunWatch {
   /// - Parameters:
   ///   - argv: the command and its arguments.
   ///   - decisions: from ``decisions(restartSignal:grace:)``.
-  ///   - read: reads the values (recording the read, warning about names left out) and returns the child's
-  ///     environment; called once before the start and again after each change.
+  ///   - read: reads the values (warning about names left out) and returns the child's environment with a closure
+  ///     that records the read in the audit log; called once before the start and again after each change. A read
+  ///     is recorded when the command is (re)started with it.
   static func run(
     argv: [String], project: String?, verbose: Bool, env: String?, decisions: WatchDecisions,
-    read: () throws -> EnvironmentBlock
+    read: () throws -> (EnvironmentBlock, record: () throws -> Void)
   ) throws -> Never {
     let ws = try Workspace.load(project: project, verbose: verbose)
     let environment = try ws.environment(named: env)
     let path = ws.project.vaultPath(environment)
     let existed = Files.exists(path)
     let first = try read()
+    try first.record()
+    func failure(_ error: any Error) -> WatchReloadFailure {
+      WatchReloadFailure((error as? any CofferError)?.description ?? "cannot read \(ws.project.display(path))")
+    }
     let status = try WatchedRun.run(
-      argv: argv, environment: first.entries, source: FileWatchSource(path: path), decisions: decisions,
+      argv: argv, environment: first.0.entries, source: FileWatchSource(path: path), decisions: decisions,
       reload: {
         // A vault that was there and is gone (removed, or mid-replace by hand) keeps the old values.
         if existed, !Files.exists(path) {
           return .failure(WatchReloadFailure("\(ws.project.display(path)) is gone"))
         }
         do {
-          return .success(try read().entries)
-        } catch let error as any CofferError {
-          return .failure(WatchReloadFailure(error.description))
+          let (block, record) = try read()
+          return .success(
+            WatchedRun.Loaded(environment: block.entries) {
+              do {
+                try record()
+                return nil
+              } catch {
+                return failure(error)
+              }
+            })
         } catch {
-          return .failure(WatchReloadFailure("cannot read \(ws.project.display(path))"))
+          return .failure(failure(error))
         }
       },
       messages: WatchedRun.Messages(
