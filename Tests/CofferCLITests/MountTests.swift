@@ -121,8 +121,9 @@ import Testing
     #expect(words.count == 2)
     let child = Int32(words.first ?? "") ?? 0
     let path = words.count == 2 ? words[1] : ""
-    defer { if child > 0 { kill(child, SIGKILL) } }
     run.signal(SIGKILL)
+    // The command holds coffer's stderr open: end it too, so that coffer's stderr reaches its end.
+    if child > 0 { kill(child, SIGKILL) }
     #expect(run.finish().status == 128 + SIGKILL)
     let dir = (path as NSString).deletingLastPathComponent
     #expect(mounts(box) == [(dir as NSString).lastPathComponent])
@@ -135,7 +136,7 @@ import Testing
         #expect(name == "app.env" && st.st_mode & S_IFMT == S_IFIFO, "\(name)")
       }
     }
-    // The command is still running (orphaned), but coffer is gone: the next run removes the directory.
+    // Coffer is gone without cleaning up: the next run removes the directory.
     let next = box.run(["run", "-e", "production", "--mount", "b.env", "--", "true"])
     #expect(next.status == 0)
     #expect(next.stderr == "")
