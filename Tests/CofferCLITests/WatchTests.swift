@@ -2,13 +2,15 @@ import Foundation
 import Testing
 
 /// A `coffer` process left running while the test acts on it: its stderr read line by line (blocking), and a FIFO
-/// the command writes its lines to. No sleeps: every wait is a blocking read of a line something writes.
+/// the command writes its lines to. No sleeps: every wait is a blocking read of a line something writes. Started
+/// with posix_spawn and reaped here (waitpid on its own pid), every descriptor above stderr closed in the child.
 final class Supervised: @unchecked Sendable {  // used from one test at a time
-  let process = Process()
-  let stderr = Pipe()
+  let pid: pid_t
+  let stderrFD: Int32
   let fifo: String
   let fifoFD: Int32
   private var stderrBuffer: [UInt8] = []
+  private var status: Int32?
 
   /// Starts `coffer ARGS` in the sandbox with `OUT` naming a FIFO the command writes to.
   init(_ box: Sandbox, _ args: [String]) throws {
@@ -16,44 +18,66 @@ final class Supervised: @unchecked Sendable {  // used from one test at a time
     #expect(mkfifo(fifo, 0o600) == 0)
     // Read and write: reads block until a line comes, never see end-of-file between two commands.
     fifoFD = open(fifo, O_RDWR | O_CLOEXEC)
-    process.executableURL = URL(fileURLWithPath: Paths.binary)
-    process.arguments = args
-    process.currentDirectoryURL = box.dir
+    var fds: [Int32] = [-1, -1]
+    #expect(GNU.pipe2(&fds, O_CLOEXEC) == 0)
+    stderrFD = fds[0]
     var environment = box.baseEnvironment
     environment.merge(box.extraEnvironment) { $1 }
     environment["OUT"] = fifo
-    process.environment = environment
-    process.standardError = stderr
-    process.standardOutput = FileHandle.nullDevice
-    process.standardInput = FileHandle.nullDevice
-    let fd = fifoFD
-    // When coffer ends, unblock a reader waiting for a line that will not come.
-    process.terminationHandler = { _ in
-      var line = Array("coffer exited\n".utf8)
-      _ = write(fd, &line, line.count)
-    }
-    try process.run()
+    let argv = [Paths.binary] + args
+    let cArgs = argv.map { strdup($0) } + [nil]
+    let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { for p in cArgs + cEnv { free(p) } }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
+    _ = GNU.addclosefrom(&actions, 3)
+    _ = GNU.addchdir(&actions, box.dir.path)
+    var child: pid_t = 0
+    let rc = posix_spawn(&child, Paths.binary, &actions, nil, cArgs, cEnv)
+    close(fds[1])
+    guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO) }
+    pid = child
   }
 
   deinit {
-    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    if status == nil {
+      kill(pid, SIGKILL)
+      _ = finish()
+    }
     close(fifoFD)
+    close(stderrFD)
   }
 
-  /// The next line the command wrote to the FIFO (or "coffer exited").
+  /// The next line the command wrote to the FIFO, or "coffer exited" when coffer has ended (checked whenever no
+  /// line came for a second; not a timing assertion, only a way not to hang).
   func line() -> String {
     var out: [UInt8] = []
-    var byte: UInt8 = 0
-    while read(fifoFD, &byte, 1) == 1, byte != 0x0A { out.append(byte) }
-    return String(decoding: out, as: UTF8.self)
+    while true {
+      var p = pollfd(fd: fifoFD, events: Int16(POLLIN), revents: 0)
+      if poll(&p, 1, 1000) == 0 {
+        if status == nil {
+          var raw: Int32 = 0
+          if waitpid(pid, &raw, WNOHANG) == pid { status = decode(raw) }
+        }
+        if status != nil { return "coffer exited" }
+        continue
+      }
+      var byte: UInt8 = 0
+      guard read(fifoFD, &byte, 1) == 1 else { continue }
+      if byte == 0x0A { return String(decoding: out, as: UTF8.self) }
+      out.append(byte)
+    }
   }
 
   /// The next line coffer wrote to stderr ("" at its end).
   func errorLine() -> String {
-    let fd = stderr.fileHandleForReading.fileDescriptor
     while !stderrBuffer.contains(0x0A) {
       var chunk = [UInt8](repeating: 0, count: 4096)
-      let n = read(fd, &chunk, chunk.count)
+      let n = read(stderrFD, &chunk, chunk.count)
       if n <= 0 { break }
       stderrBuffer.append(contentsOf: chunk[0..<n])
     }
@@ -63,15 +87,42 @@ final class Supervised: @unchecked Sendable {  // used from one test at a time
     return line
   }
 
-  func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+  func signal(_ sig: Int32) { kill(pid, sig) }
+
+  func decode(_ raw: Int32) -> Int32 { raw & 0x7F == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F) }
 
   /// Waits for coffer to exit: its status (128 + N for signal N) and the rest of its stderr.
   func finish() -> (status: Int32, stderr: String) {
-    process.waitUntilExit()
-    let rest = String(decoding: stderrBuffer, as: UTF8.self) + String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-    return (status, rest)
+    if status == nil {
+      var raw: Int32 = 0
+      while waitpid(pid, &raw, 0) < 0, errno == EINTR {}
+      status = decode(raw)
+    }
+    // What coffer wrote is in the pipe now. Not read to its end: the command coffer started may still hold it.
+    _ = fcntl(stderrFD, F_SETFL, fcntl(stderrFD, F_GETFL) | O_NONBLOCK)
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+      let n = read(stderrFD, &chunk, chunk.count)
+      if n <= 0 { break }
+      stderrBuffer.append(contentsOf: chunk[0..<n])
+    }
+    let rest = String(decoding: stderrBuffer, as: UTF8.self)
+    stderrBuffer = []
+    return (status ?? -1, rest)
   }
+}
+
+/// glibc's GNU extensions Swift's Glibc module does not show (they need _GNU_SOURCE), found with dlsym.
+enum GNU {
+  static func symbol<T>(_ name: String, as type: T.Type) -> T {
+    guard let handle = dlopen(nil, RTLD_NOW), let address = dlsym(handle, name) else { fatalError("no \(name) in glibc") }
+    return unsafeBitCast(address, to: type)
+  }
+  nonisolated(unsafe) static let pipe2 = symbol("pipe2", as: (@convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32).self)
+  nonisolated(unsafe) static let addclosefrom = symbol(
+    "posix_spawn_file_actions_addclosefrom_np", as: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+  nonisolated(unsafe) static let addchdir = symbol(
+    "posix_spawn_file_actions_addchdir_np", as: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32).self)
 }
 
 /// `run --watch` (issue 15): a change restarts the command exactly once with the new values; a vault that cannot be
@@ -87,11 +138,11 @@ final class Supervised: @unchecked Sendable {  // used from one test at a time
 
     """
 
-  /// Writes `start VALUE` when it starts, `hup` on SIGHUP, `term` on SIGTERM (then exits 3).
+  /// Writes `start VALUE` when it starts (its traps set), `hup` on SIGHUP, `term` on SIGTERM (then exits 3).
   static let script = #"""
-    printf 'start %s\n' "$API_TOKEN" > "$OUT"
     trap 'kill $p 2>/dev/null; printf "hup\n" > "$OUT"' HUP
     trap 'kill $p 2>/dev/null; printf "term\n" > "$OUT"; exit 3' TERM
+    printf 'start %s\n' "$API_TOKEN" > "$OUT"
     while :; do sleep 100000 & p=$!; wait $p; done
     """#
 
