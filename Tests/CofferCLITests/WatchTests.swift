@@ -138,13 +138,23 @@ enum GNU {
 
     """
 
-  /// Writes `start VALUE` when it starts (its traps set), `hup` on SIGHUP, `term` on SIGTERM (then exits 3).
-  static let script = #"""
-    trap 'kill $p 2>/dev/null; printf "hup\n" > "$OUT"' HUP
-    trap 'kill $p 2>/dev/null; printf "term\n" > "$OUT"; exit 3' TERM
-    printf 'start %s\n' "$API_TOKEN" > "$OUT"
-    while :; do sleep 100000 & p=$!; wait $p; done
-    """#
+  /// Writes `start VALUE` when it starts (its handlers set), `hup` on SIGHUP, `term` on SIGTERM (then exits 3). In
+  /// Python: a shell's traps wait for its foreground command, and a background one can outlive it.
+  static let program = """
+    import os, signal
+    def say(text):
+        with open(os.environ["OUT"], "w") as f:
+            f.write(text + "\\n")
+    def term(*_):
+        say("term")
+        os._exit(3)
+    signal.signal(signal.SIGHUP, lambda *_: say("hup"))
+    signal.signal(signal.SIGTERM, term)
+    say("start " + os.environ.get("API_TOKEN", ""))
+    while True:
+        signal.pause()
+    """
+  static let script = ["python3", "-c", program]
 
   static let restarting = "coffer: production's vault changed: restarting the command (SIGTERM)"
 
@@ -164,7 +174,7 @@ enum GNU {
   @Test func restartsOncePerChangeAndKeepsRunningOnATamperedVault() throws {
     let box = try seeded()
     let vault = box.path(".coffer/vault/production.vault")
-    let run = try Supervised(box, ["run", "-e", "production", "--watch", "--", "sh", "-c", Self.script])
+    let run = try Supervised(box, ["run", "-e", "production", "--watch", "--"] + Self.script)
     #expect(run.line() == "start tok-1")
     // A change: the restart signal, then the command again with the new value.
     #expect(box.set("API_TOKEN", "tok-2", env: "production").status == 0)
@@ -220,7 +230,7 @@ enum GNU {
 
     let hup = try Sandbox(manifest: Self.manifest)
     #expect(hup.set("API_TOKEN", "tok-1", env: "production").status == 0)
-    let second = try Supervised(hup, ["run", "-e", "production", "--watch", "--restart-signal", "HUP", "--", "sh", "-c", Self.script])
+    let second = try Supervised(hup, ["run", "-e", "production", "--watch", "--restart-signal", "HUP", "--"] + Self.script)
     #expect(second.line() == "start tok-1")
     #expect(hup.set("API_TOKEN", "tok-2", env: "production").status == 0)
     // SIGHUP does not end this script: it is killed after the 10 s grace… unless it exits; it says hup and carries
