@@ -278,7 +278,12 @@ public enum WatchedRun {
       var fds = [pollfd(fd: signalPipe[0], events: Int16(POLLIN), revents: 0)]
       if let fd = source.descriptor { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
       let ready = poll(&fds, nfds_t(fds.count), timeout)
-      if ready < 0, errno != EINTR { break }
+      if ready < 0, errno != EINTR {
+        // Cannot watch any more: stay with the command until it exits, and end with its status.
+        var status: Int32 = 0
+        while waitpid(child, &status, 0) < 0, errno == EINTR {}
+        return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+      }
       // Signals, in the order they came; the child's exit is looked for after each wake-up.
       var bytes = [UInt8](repeating: 0, count: 64)
       while true {
@@ -307,7 +312,7 @@ public enum WatchedRun {
         try perform(.timerFired(timer))
       }
     }
-    return exitStatus ?? 1
+    return exitStatus ?? 1  // not reached: the loop ends only with a status
   }
 
   /// The monotonic clock, in milliseconds.

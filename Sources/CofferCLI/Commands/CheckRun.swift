@@ -102,7 +102,9 @@ extension CofferCommand {
         missing) unless --allow-missing. Only names coffer.yaml declares are injected (--include-undeclared adds the \
         others, with a warning naming them); a variable that changes how programs load or run (PATH, BASH_ENV, \
         LD_PRELOAD, NODE_OPTIONS, GIT_*, …) only when coffer.yaml declares it with allow_loader_variable: true. The \
-        command is looked up on coffer's own PATH, never one among the secrets. See docs/run.md.
+        command is looked up on coffer's own PATH, never one among the secrets. With --mount or --watch coffer stays \
+        in front (the command is a child; signals are passed on; coffer's status is the command's last): --mount \
+        gives the secrets as a FIFO, --watch restarts the command when the vault changes. See docs/run.md.
         """)
 
     @OptionGroup var global: GlobalOptions
