@@ -83,9 +83,11 @@ public struct FileWatchSource: WatchSource {
         var offset = 0
         let header = 16  // struct inotify_event: wd, mask, cookie, len; then len bytes of name
         while offset + header <= n {
-          let length = buffer.withUnsafeBytes { Int($0.load(fromByteOffset: offset + 12, as: UInt32.self)) }
+          let mask = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self) }
+          let length = buffer.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self)) }
           let nameBytes = buffer[(offset + header)..<min(n, offset + header + length)].prefix { $0 != 0 }
-          if Array(nameBytes) == name { changed = true }
+          // A full event queue (IN_Q_OVERFLOW) may have lost the vault's event: read again.
+          if Array(nameBytes) == name || mask & UInt32(IN_Q_OVERFLOW) != 0 { changed = true }
           offset += header + length
         }
       }
