@@ -208,6 +208,7 @@ let package = Package(
       // Crypto: to check, from outside, that a revoked data key no longer opens new ciphertexts.
       dependencies: [
         "CofferCore", "CofferDotEnv", "CofferVault", "CofferTesting", .product(name: "Crypto", package: "swift-crypto"),
+        "CofferSystem",  // WatchSourceTests: run --watch's file watching, without a process
       ],
       swiftSettings: strict),
     // The operations, the runtime API, the swift-configuration provider and the example backend, called in-process

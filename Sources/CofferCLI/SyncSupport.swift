@@ -504,33 +504,35 @@ extension String {
   }
 }
 
-/// Prints progress on stderr as items finish: on a terminal, one line redrawn in place (`[12/500]`) with failures
-/// on their own lines; otherwise plain lines, one per item.
+/// Prints progress on stderr as items finish (a ``ProgressReporter``): on a terminal, one line updated in place
+/// (`coffer: sync DEST: 12/500 items (40.0/s)`) with failures on their own lines above it; otherwise plain lines,
+/// one per item.
 final class SyncProgress: Sendable {
   let destination: String
   let total: Int
   let done = Mutex(0)
-  let interactive = Terminal.isTTY(2)
+  let reporter: ProgressReporter
 
   init(destination: String, total: Int) {
     self.destination = destination
     self.total = total
+    reporter = ProgressReporter("sync \(destination)", unit: "items", total: total)
   }
 
+  /// One item done: on a terminal the line is updated (a failure is printed above it); otherwise a line per item.
   func report(_ result: ItemResult) {
     done.withLock { count in
       count += 1
-      var line = "coffer: \(destination): [\(count)/\(total)] \(SyncRender.outcomeWord(result)) \(SyncRender.label(result.name, result.kind))"
-      if case .failed(let why) = result.outcome { line += ": \(why)" }
-      line = DisplayText.escaped(line)
-      if interactive {
-        let bar = String(repeating: "#", count: total == 0 ? 0 : 30 * count / total)
-        let status = "\rcoffer: \(destination): [\(bar)\(String(repeating: " ", count: 30 - bar.count))] \(count)/\(total)\u{1B}[K"
-        Terminal.err(result.failed ? "\r\u{1B}[K" + line + "\n" + status : status)
-        if count == total { Terminal.err("\n") }
-      } else {
-        Terminal.err(line + "\n")
+      var line: String?
+      if !reporter.terminal || result.failed {
+        var text = "coffer: \(destination): [\(count)/\(total)] \(SyncRender.outcomeWord(result)) \(SyncRender.label(result.name, result.kind))"
+        if case .failed(let why) = result.outcome { text += ": \(why)" }
+        line = DisplayText.escaped(text)
       }
+      reporter.advance(note: line)
     }
   }
+
+  /// The end of this destination's items (erases the progress line on a terminal).
+  func finish() { reporter.finish() }
 }

@@ -17,6 +17,8 @@ public struct ScanOptions: Sendable {
   public var bufferSize: Int = 1 << 20
   /// Paths to leave out (`.cofferignore`).
   public var ignore = IgnoreRules()
+  /// Progress of `--history` (blobs read), on stderr; nil for none.
+  public var progress: ProgressReporter?
 
   /// The defaults.
   public init() {}
@@ -368,6 +370,7 @@ public enum ScanDriver {
     labels: [String: String]
   ) throws -> [String: [Finding]] {
     guard !shas.isEmpty else { return [:] }
+    options.progress?.setTotal(shas.count)
     let workers = max(1, min(options.workers, (shas.count + 63) / 64))
     struct Shared {
       var results: [String: [Finding]] = [:]
@@ -381,6 +384,7 @@ public enum ScanDriver {
       var sum = ScanSummary()
       do {
         try Git.catBlobs(mine, in: top) { sha, size, reader in
+          defer { options.progress?.advance() }
           let name = labels[sha] ?? sha
           guard size <= options.maxFileSize else {
             sum.oversized.append(name)

@@ -28,6 +28,23 @@ import Testing
     return box
   }
 
+  /// `manifest show --json` reports `compose` (its text) and `allow_loader_variable`, with where they were written.
+  @Test func manifestShowJSONReportsComposeAndLoaderFlag() throws {
+    let box = try Sandbox(manifest: Self.manifest + """
+        NODE_OPTIONS:
+          required: false
+          allow_loader_variable: true
+
+      """)
+    let r = box.run(["manifest", "show", "--json"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stderr == "")
+    #expect(r.out.contains(
+      #"{"name":"DATABASE_URL","group":null,"description":null,"required":true,"prefix":null,"pattern":null,"min_length":null,"max_length":null,"example":null,"secret":true,"format":null,"rotation":null,"allow_loader_variable":false,"compose":"postgres://{{ DB_USER | url }}:{{ DB_PASSWORD | url }}@{{ DB_HOST }}/app","from":{"":"coffer.yaml:9:3","compose":"coffer.yaml:10:14"}}"#))
+    #expect(r.out.contains(
+      #"{"name":"NODE_OPTIONS","group":null,"description":null,"required":false,"prefix":null,"pattern":null,"min_length":null,"max_length":null,"example":null,"secret":true,"format":null,"rotation":null,"allow_loader_variable":true,"compose":null,"from":{"":"coffer.yaml:11:3","required":"coffer.yaml:12:15","allow_loader_variable":"coffer.yaml:13:28"}}"#))
+  }
+
   @Test func composedValueEverywhereItIsRead() throws {
     let box = try seeded()
     let run = box.run(["run", "-e", "production", "--", "printenv", "DATABASE_URL"])

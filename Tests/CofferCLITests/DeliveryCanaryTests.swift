@@ -137,6 +137,67 @@ struct DeliveryCanaryTests {
     expectAuditClean(sb, "run --mount")
   }
 
+  /// `--mount NAME:template=FILE`: the template's values reach the child through the FIFO only; a failing template
+  /// (a value pasted as a name) prints none.
+  @Test func templateMountGivesValuesOnlyThroughTheFifo() throws {
+    let sb = try plantedSandbox()
+    try FileManager.default.createDirectory(atPath: sb.path("runtime"), withIntermediateDirectories: true)
+    sb.extraEnvironment["XDG_RUNTIME_DIR"] = sb.path("runtime")
+    try sb.write("app.tmpl", Canaries.development.map { "\($0.name): {{ coffer \"\($0.name)\" }}\n" }.joined())
+    let r = sb.run(["run", "-e", "development", "--verbose", "--mount", "app.conf:template=app.tmpl", "--", "sh", "-c", #"cat "$COFFER_MOUNT""#])
+    expectStatus(r, 0, "run --mount template")
+    expectContainsMarkers(r.out, Canaries.development, "run --mount template (the child's output)")
+    expectStderrClean(r, "run --mount template")
+    try sb.write("bad.tmpl", "{{ coffer \"\(Canaries.simple.name)\" }}\n{{ coffer \"\(Canaries.simple.text)\" }}\n")
+    let bad = sb.run(["run", "-e", "development", "--mount", "app.conf:template=bad.tmpl", "--", "sh", "-c", #"cat "$COFFER_MOUNT""#])
+    expectStatus(bad, 2, "run --mount with a failing template")
+    expectNoLeak(bad, "run --mount with a failing template")
+    expectProjectFilesClean(sb, "run --mount template")
+    expectAuditClean(sb, "run --mount template")
+  }
+
+  /// `--watch`: the values reach the command (checked through a hex digest it writes to a FIFO), never coffer's
+  /// stderr: not the restart note, not the warning about a tampered vault.
+  @Test func watchGivesValuesOnlyToTheCommand() throws {
+    let sb = try plantedSandbox()
+    func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    let script = #"{ printf 'start '; printf '%s' "$SIMPLE_TOKEN" | od -An -v -tx1 | tr -d ' \n'; printf '\n'; } > "$OUT"; exec sleep 100000"#
+    let run = try Supervised(sb, ["run", "-e", "development", "--allow-missing", "--verbose", "--watch", "--", "sh", "-c", script])
+    #expect(run.line() == "start " + hex(Canaries.simple.bytes))
+    expectStatus(sb.run(["set", Canaries.simple.name, "-e", "development"], stdin: Data(Canaries.unicode.bytes)), 0, "set during --watch")
+    #expect(run.line() == "start " + hex(Canaries.unicode.bytes))
+    let vault = sb.path(".coffer/vault/development.vault")
+    var tampered = Array(try Data(contentsOf: URL(fileURLWithPath: vault)))
+    tampered[tampered.count / 2] ^= 0x01
+    try Data(tampered).write(to: URL(fileURLWithPath: vault))
+    var lines: [String] = []
+    while let line = Optional(run.errorLine()), !line.isEmpty {
+      lines.append(line)
+      if line.hasPrefix("coffer: warning: development's vault changed but cannot be read") { break }
+    }
+    run.signal(SIGTERM)
+    let end = run.finish()
+    #expect(end.status == 128 + SIGTERM)
+    let all = CLIResult(status: end.status, stdout: Data(), stderr: lines.joined(separator: "\n") + "\n" + end.stderr)
+    #expect(all.stderr.contains("coffer: development's vault changed: restarting the command (SIGTERM)"))
+    #expect(all.stderr.contains("the command keeps running with the values it had"))
+    expectNoLeak(all, "run --watch")
+    expectAuditClean(sb, "run --watch")
+  }
+
+  /// Progress on a terminal (sync with its per-item lines, org check): counts and names, never a value.
+  @Test func progressNeverPrintsValues() throws {
+    let sb = try plantedSandbox()
+    try sb.write("coffer.yaml", canaryManifest + """
+      destinations:
+        local: { type: dotenv, path: local.env, from: development }
+
+      """)
+    let sync = try onPseudoTerminal(sb, ["sync", "--allow-blocked"])
+    #expect(sync.contains("coffer: sync local: "))
+    expectNoLeak(CLIResult(status: 0, stdout: Data(), stderr: sync), "sync on a terminal")
+  }
+
   @Test func completionNeverPrintsValues() throws {
     let sb = try planted()
     for args in [

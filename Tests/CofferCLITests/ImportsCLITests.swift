@@ -73,7 +73,7 @@ struct ImportsCLITests {
     expectStatus(json, 0, "manifest show --json")
     #expect(
       json.out.contains(
-        #"{"name":"OPENAI_API_KEY","group":"api-keys","description":"OpenAI key","required":["production"],"prefix":"sk-","pattern":null,"min_length":null,"max_length":null,"example":"sk-example","secret":true,"format":null,"rotation":null,"from":{"":"../catalog/coffer.yaml:7:3","group":"../catalog/coffer.yaml:8:12","description":"../catalog/coffer.yaml:9:18","required":"../catalog/coffer.yaml:11:15","prefix":"../catalog/coffer.yaml:10:13","example":"coffer.yaml:8:14"}}"#
+        #"{"name":"OPENAI_API_KEY","group":"api-keys","description":"OpenAI key","required":["production"],"prefix":"sk-","pattern":null,"min_length":null,"max_length":null,"example":"sk-example","secret":true,"format":null,"rotation":null,"allow_loader_variable":false,"compose":null,"from":{"":"../catalog/coffer.yaml:7:3","group":"../catalog/coffer.yaml:8:12","description":"../catalog/coffer.yaml:9:18","required":"../catalog/coffer.yaml:11:15","prefix":"../catalog/coffer.yaml:10:13","example":"coffer.yaml:8:14"}}"#
       ))
   }
 

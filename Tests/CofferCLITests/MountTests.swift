@@ -59,14 +59,40 @@ import Testing
     #expect(r.status == 0)
     #expect(r.out == "4\n4\ngone\n")
     for (args, message) in [
-      (["--mount", "a/b"], "coffer: error: --mount expects a file name (no /), optionally with :dotenv, :json or :yaml\n"),
-      (["--mount", "a:shell"], "coffer: error: --mount: the format must be dotenv, json or yaml\n"),
+      (["--mount", "a/b"], "coffer: error: --mount expects a file name (no /), optionally with :dotenv, :json, :yaml or :template=FILE\n"),
+      (["--mount", "a:shell"], "coffer: error: --mount: the format must be dotenv, json, yaml or template=FILE\n"),
       (["--mount", "a", "--mount-max-reads", "0"], "coffer: error: --mount-max-reads must be 1 or more\n"),
       (["--mount-max-reads", "1"], "coffer: error: --mount-max-reads needs --mount\n"),
     ] {
       let bad = box.run(["run", "-e", "production"] + args + ["--", "true"])
       #expect(bad.status == 2)
       #expect(bad.stderr == message)
+    }
+  }
+
+  /// `--mount NAME:template=FILE`: the template rendered as `coffer inject` renders it, byte for byte (values with
+  /// newlines and template syntax inserted as they are); an undefined reference stops the command before it starts.
+  @Test func templateMountRendersTheTemplate() throws {
+    let box = try seeded()
+    #expect(box.run(["set", "PEM", "-e", "production", "--keep-newline"], stdin: Data("x{{ coffer \"API_TOKEN\" }}\n".utf8)).status == 0)
+    try box.write("app.tmpl", "token: {{ coffer \"API_TOKEN\" }}\npem: |\n{{coffer \"PEM\"}}{{ other }}\n")
+    let r = box.run(["run", "-e", "production", "--mount", "app.yaml:template=app.tmpl", "--", "sh", "-c", #"stat -c '%F' "$COFFER_MOUNT"; cat "$COFFER_MOUNT""#])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.out == "fifo\ntoken: tok-1\npem: |\nx{{ coffer \"API_TOKEN\" }}\n{{ other }}\n")
+    #expect(r.stderr == "")
+    try box.write("bad.tmpl", "ok: {{ coffer \"API_TOKEN\" }}\nbad: {{ coffer \"NOPE\" }}\n")
+    let bad = box.run(["run", "-e", "production", "--mount", "app.yaml:template=bad.tmpl", "--", "sh", "-c", "echo started"])
+    #expect(bad.status == 2)
+    #expect(bad.out == "")
+    #expect(bad.stderr == "coffer: error: bad.tmpl:2:6: NOPE has no value in production (coffer.yaml does not declare it)\ncoffer: hint: `coffer set NOPE --env production`, or correct the reference\n")
+    #expect(mounts(box) == [])
+    for (args, message) in [
+      (["--mount", "a:template="], "coffer: error: --mount NAME:template=FILE needs a template file\n"),
+      (["--mount", "a:template=app.tmpl", "--only", "x"], "coffer: error: --mount with a template takes its names from the template: --only, --names, --env-file and --include-undeclared do not apply\n"),
+    ] {
+      let r = box.run(["run", "-e", "production"] + args + ["--", "true"])
+      #expect(r.status == 2)
+      #expect(r.stderr == message)
     }
   }
 
@@ -83,6 +109,38 @@ import Testing
     let r = box.run(["run", "-e", "production", "--mount", "b.env", "--", "sh", "-c", #"ls "$(dirname "$(dirname "$COFFER_MOUNT")")""#])
     #expect(r.status == 0)
     #expect(r.out.split(separator: "\n").count == 1 && r.out.hasPrefix("mount-"))
+    #expect(mounts(box) == [])
+  }
+
+  /// `kill -9` of coffer (no chance to clean up): the directory stays, holding only the FIFO and the empty lock file
+  /// (no regular file with a value), and the next `--mount` run removes it.
+  @Test func aMountLeftByKill9IsRemovedByTheNextRun() throws {
+    let box = try seeded()
+    let run = try Supervised(box, ["run", "-e", "production", "--mount", "app.env", "--", "sh", "-c", #"printf '%s %s\n' "$$" "$COFFER_MOUNT" > "$OUT"; exec sleep 100000"#])
+    let words = run.line().split(separator: " ").map(String.init)
+    #expect(words.count == 2)
+    let child = Int32(words.first ?? "") ?? 0
+    let path = words.count == 2 ? words[1] : ""
+    run.signal(SIGKILL)
+    // The command holds coffer's stderr open: end it too, so that coffer's stderr reaches its end.
+    if child > 0 { kill(child, SIGKILL) }
+    #expect(run.finish().status == 128 + SIGKILL)
+    let dir = (path as NSString).deletingLastPathComponent
+    #expect(mounts(box) == [(dir as NSString).lastPathComponent])
+    for name in try FileManager.default.contentsOfDirectory(atPath: dir) {
+      var st = stat()
+      #expect(lstat(dir + "/" + name, &st) == 0)
+      if name == ".lock" {
+        #expect(st.st_mode & S_IFMT == S_IFREG && st.st_size == 0)
+      } else {
+        #expect(name == "app.env" && st.st_mode & S_IFMT == S_IFIFO, "\(name)")
+      }
+    }
+    // Coffer is gone without cleaning up: the next run removes the directory.
+    let next = box.run(["run", "-e", "production", "--mount", "b.env", "--", "true"])
+    #expect(next.status == 0)
+    #expect(next.stderr == "")
+    #expect(!FileManager.default.fileExists(atPath: dir))
     #expect(mounts(box) == [])
   }
 }

@@ -18,7 +18,9 @@ extension CofferCommand {
         missing) unless --allow-missing. Only names coffer.yaml declares are injected (--include-undeclared adds the \
         others, with a warning naming them); a variable that changes how programs load or run (PATH, BASH_ENV, \
         LD_PRELOAD, NODE_OPTIONS, GIT_*, …) only when coffer.yaml declares it with allow_loader_variable: true. The \
-        command is looked up on coffer's own PATH, never one among the secrets. See docs/run.md.
+        command is looked up on coffer's own PATH, never one among the secrets. With --mount or --watch coffer stays \
+        in front (the command is a child; signals are passed on; coffer's status is the command's last): --mount \
+        gives the secrets as a FIFO, --watch restarts the command when the vault changes. See docs/run.md.
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -38,10 +40,16 @@ extension CofferCommand {
     var names: String?
     @Option(name: .long, help: ArgumentHelp("Also inject a dotenv file's entries, resolving coffer://ENV/NAME values from the vault.", valueName: "file"))
     var envFile: String?
-    @Option(name: .long, help: ArgumentHelp("Give the secrets as a file that never reaches a disk (a FIFO named NAME; FORMAT dotenv, json or yaml), its path in COFFER_MOUNT, instead of the environment.", valueName: "name[:format]"))
+    @Option(name: .long, help: ArgumentHelp("Give the secrets as a file that never reaches a disk (a FIFO named NAME; FORMAT dotenv, json, yaml or template=FILE), its path in COFFER_MOUNT, instead of the environment.", valueName: "name[:format]"))
     var mount: String?
     @Option(name: .long, help: ArgumentHelp("Remove the mount after N reads.", valueName: "n"))
     var mountMaxReads: Int?
+    @Flag(name: .long, help: "Restart the command when the environment's vault changes (see docs/run.md, \"Watching\").")
+    var watch = false
+    @Option(name: .long, help: ArgumentHelp("With --watch: the signal that asks the command to exit for a restart (default TERM).", valueName: "signal"))
+    var restartSignal: String?
+    @Option(name: .long, help: ArgumentHelp("With --watch: how long the command may take to exit before it is killed (default 10s).", valueName: "duration"))
+    var grace: String?
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (after --).")
     var command: [String] = []
 
@@ -58,6 +66,22 @@ extension CofferCommand {
       let selection = try RunEnvironment.Selection(
         includeUndeclared: includeUndeclared, groups: Self.list(only, option: "--only"), names: Self.list(names, option: "--names"),
         envFile: envFile)
+      if watch {
+        guard mount == nil, !redact else { throw UsageError(description: "--watch cannot be combined with --mount or --redact") }
+        var argv = command
+        if argv.first == "--" { argv.removeFirst() }
+        guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --watch -- COMMAND ARGS…"]) }
+        let decisions = try RunWatch.decisions(restartSignal: restartSignal, grace: grace)
+        let (project, verbose, name, partial, missing, audit, override) = (
+          global.project, global.verbose, env.env, allowPartial, allowMissing, auditNames, !noOverride)
+        try RunWatch.run(argv: argv, project: project, verbose: verbose, env: name, decisions: decisions) {
+          let read = try RunEnvironment.readSecrets(
+            project: project, verbose: verbose, env: name, allowPartial: partial, allowMissing: missing,
+            auditNames: audit, selection: selection)
+          return (try RunEnvironment.childEnvironment(read.values, override: override), read.record)
+        }
+      }
+      if restartSignal != nil || grace != nil { throw UsageError(description: "--restart-signal and --grace need --watch") }
       if let mount {
         var argv = command
         if argv.first == "--" { argv.removeFirst() }
@@ -65,16 +89,23 @@ extension CofferCommand {
         let parts = mount.split(separator: ":", maxSplits: 1).map(String.init)
         let name = parts.first ?? ""
         guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
-          throw UsageError(description: "--mount expects a file name (no /), optionally with :dotenv, :json or :yaml")
-        }
-        guard let format = ExportFormat(rawValue: parts.count == 2 ? parts[1] : "dotenv"), format != .shell else {
-          throw UsageError(description: "--mount: the format must be dotenv, json or yaml")
+          throw UsageError(description: "--mount expects a file name (no /), optionally with :dotenv, :json, :yaml or :template=FILE")
         }
         if let n = mountMaxReads, n < 1 { throw UsageError(description: "--mount-max-reads must be 1 or more") }
-        let entries = try RunEnvironment.secrets(
-          project: global.project, verbose: global.verbose, env: env.env, allowPartial: allowPartial,
-          allowMissing: allowMissing, auditNames: auditNames, selection: selection)
-        let content = try ExportFormatter.render(entries, as: format)
+        let content: [UInt8]
+        if parts.count == 2, parts[1].hasPrefix("template=") {
+          content = try RunMount.template(
+            String(parts[1].dropFirst(9)), name: name, project: global.project, verbose: global.verbose, env: env.env,
+            selection: selection)
+        } else {
+          guard let format = ExportFormat(rawValue: parts.count == 2 ? parts[1] : "dotenv"), format != .shell else {
+            throw UsageError(description: "--mount: the format must be dotenv, json, yaml or template=FILE")
+          }
+          let entries = try RunEnvironment.secrets(
+            project: global.project, verbose: global.verbose, env: env.env, allowPartial: allowPartial,
+            allowMissing: allowMissing, auditNames: auditNames, selection: selection)
+          content = try ExportFormatter.render(entries, as: format)
+        }
         let status = try MountedRun.run(
           argv: argv, environment: RunEnvironment.inheritedEnvironment(), name: name, content: content,
           maxReads: mountMaxReads, variable: "COFFER_MOUNT")
@@ -370,12 +401,25 @@ enum RunEnvironment {
     project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool, allowMissing: Bool,
     auditNames: Bool = false, selection: Selection = Selection()
   ) throws -> [(name: String, value: SecretValue)] {
+    let read = try readSecrets(
+      project: projectOption, verbose: verbose, env: env, allowPartial: allowPartial, allowMissing: allowMissing,
+      auditNames: auditNames, selection: selection)
+    try read.record()
+    return read.values
+  }
+
+  /// ``secrets(project:verbose:env:allowPartial:allowMissing:auditNames:selection:)`` with the read's audit line left
+  /// to the caller (`run --watch` records a read when it restarts the command with it).
+  static func readSecrets(
+    project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool, allowMissing: Bool,
+    auditNames: Bool = false, selection: Selection = Selection()
+  ) throws -> (values: [(name: String, value: SecretValue)], record: () throws -> Void) {
     guard
       let opened = try openVault(
         project: projectOption, verbose: verbose, env: env, allowPartial: allowPartial, allowMissing: allowMissing,
         selection: selection)
     else {
-      return []
+      return ([], {})
     }
     var leftOut = LeftOut()
     var values: [(name: String, value: SecretValue)] = []
@@ -411,9 +455,10 @@ enum RunEnvironment {
       if entry.source == opened.vault.environment { recorded.append((entry.secret ?? entry.name, entry.value)) }
     }
     leftOut.warn(environment: opened.vault.environment)
-    try EnvFileReferences.recordOtherEnvironments(fromFile, except: opened.vault.environment, project: projectOption, verbose: verbose, auditNames: auditNames)
-    try opened.auditor.recordRead("run", vault: opened.vault, values: recorded, includeNames: auditNames)
-    return values
+    return (values, {
+      try EnvFileReferences.recordOtherEnvironments(fromFile, except: opened.vault.environment, project: projectOption, verbose: verbose, auditNames: auditNames)
+      try opened.auditor.recordRead("run", vault: opened.vault, values: recorded, includeNames: auditNames)
+    })
   }
 
   /// An environment's vault opened for `run`: the auditor that records the read and the rules for what to inject.

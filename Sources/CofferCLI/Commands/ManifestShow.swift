@@ -99,6 +99,7 @@ enum ManifestView {
         ("max_length", spec.maxLength.map { .int($0) } ?? .null), ("example", optional(spec.example)),
         ("secret", .bool(spec.isSecret)), ("format", optional(spec.format)),
         ("rotation", optional(spec.rotation?.description)),
+        ("allow_loader_variable", .bool(spec.allowLoaderVariable)), ("compose", optional(spec.compose?.text)),
         ("from", origins("secrets.\(spec.name)", ManifestDecoderFields.secret)),
       ])
     }
@@ -113,6 +114,6 @@ enum ManifestView {
 enum ManifestDecoderFields {
   static let secret = [
     "group", "description", "required", "prefix", "pattern", "min_length", "max_length", "example", "secret",
-    "format", "rotation",
+    "format", "rotation", "allow_loader_variable", "compose",
   ]
 }

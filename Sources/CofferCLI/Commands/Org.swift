@@ -204,7 +204,10 @@ struct Organization {
       return []
     }
     let now = SystemClock.now()
+    let progress = ProgressReporter("org check", unit: "repositories", total: repositories.count)
+    defer { progress.finish() }
     for index in repositories.indices {
+      defer { progress.advance() }
       let ws = workspaces[index]
       let name = repositories[index].name
       let policy = RotationPolicy(manifest: ws.manifest)

@@ -174,7 +174,9 @@ enum PullAction {
       file: ws.project.display(ws.project.vaultPath(environment)))
     trial.useRecipients(forSlot: wrap)
     let now = SystemClock.now()
+    let progress = ProgressReporter("pull \(spec.name)", unit: "values", total: pulled.count)
     for item in pulled {
+      defer { progress.advance() }
       guard SecretName.isValid(item.name) else {
         changes.append((item.name, "blocked", SecretName.message(for: item.name)))
         continue
@@ -198,6 +200,7 @@ enum PullAction {
       changes.append((item.name, vault?.current(item.name) != nil ? "update" : "create", nil))
       writes.append(item)
     }
+    progress.finish()
     var text = "\(spec.name) → vault \(environment)\n"
     for change in changes {
       text += ("  " + SyncRender.pad(change.action, 10) + SyncRender.pad(change.name, 12) + (change.reason ?? "")).trailingSpacesRemoved + "\n"

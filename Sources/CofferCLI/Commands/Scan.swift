@@ -62,6 +62,9 @@ extension CofferCommand {
       if staged {
         (files, summary) = try ScanDriver.scanStaged(".", paths: paths, scanner: scanner, options: options)
       } else if history {
+        let progress = ProgressReporter("scan --history", unit: "blobs")
+        defer { progress.finish() }
+        options.progress = progress
         (files, summary) = try ScanDriver.scanHistory(".", paths: paths, scanner: scanner, options: options)
       } else {
         (files, summary) = ScanDriver.scan(try ScanDriver.workingTreeFiles(roots), scanner: scanner, options: options)

@@ -237,6 +237,7 @@ enum SyncRunner {
           }
           let progress = SyncProgress(destination: spec.name, total: plan.writes.count)
           let report = await destination.apply(plan, input, progress: { progress.report($0) })
+          progress.finish()
           if report.hasFailures, !names.isEmpty {
             try? auditor.record(
               "sync", environment: fromEnv ? nil : spec.from, secrets: report.results.filter(\.failed).map(\.name),
