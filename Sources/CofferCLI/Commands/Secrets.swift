@@ -43,6 +43,7 @@ extension CofferCommand {
       }
       SecretNames.warnAboutDestinations([name], ws: ws)
       let secret = try readValue()
+      if try StoreCommands.set(ws, environment, name: name, value: secret) { return }
       let identities = try IdentityLoader.load()
       let name = self.name
       let version = try ws.modifyVault(environment, identities: identities) { vault in
@@ -71,6 +72,7 @@ extension CofferCommand {
     mutating func run() throws {
       let ws = try Workspace.load(global)
       let environment = try ws.environment(env)
+      if try StoreCommands.get(ws, environment, name: name, version: version, json: json, noNewline: noNewline) { return }
       let identities = try IdentityLoader.load()
       if version == nil, let composed = ws.manifest.secret(named: name)?.compose {
         // Composed from other secrets (docs/manifest.md): computed from their current values.
@@ -137,6 +139,7 @@ extension CofferCommand {
     mutating func run() throws {
       let ws = try Workspace.load(global)
       let environment = try ws.environment(env)
+      if try StoreCommands.list(ws, environment, json: json) { return }
       // Verified like any other read when this identity can open the vault (a refused file is refused here too).
       let entries = try VaultMetadata.load(ws, environment) ?? []
       let now = SystemClock.now()
