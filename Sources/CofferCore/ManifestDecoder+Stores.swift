@@ -86,7 +86,8 @@ extension ManifestDecoder {
       }
     }
     for (environment, store) in stores.stores.sorted(by: { $0.key < $1.key }) {
-      guard let (node, path) = stores.nodes[environment] else { continue }
+      guard let located = stores.nodes[environment] else { continue }
+      let (node, path) = (located.node, located.path)
       guard let fields = declared[store] else {
         let names = declared.keys.sorted()
         throw error(

@@ -139,6 +139,8 @@ public struct AWSSecretsManagerStore: EnvironmentStore {
   struct VersionID: Sendable {
     var id: String
     var created: Double
+    /// 2 for `AWSCURRENT`, 1 for `AWSPREVIOUS`, 0 otherwise.
+    var stage: Int
   }
 
   /// The secret's versions, oldest first.
@@ -147,6 +149,7 @@ public struct AWSSecretsManagerStore: EnvironmentStore {
       struct Entry: Decodable {
         var VersionId: String
         var CreatedDate: Double?
+        var VersionStages: [String]?
       }
       var Versions: [Entry]?
       var NextToken: String?
@@ -165,11 +168,17 @@ public struct AWSSecretsManagerStore: EnvironmentStore {
       guard answer.ok, let page = try? JSONDecoder().decode(Page.self, from: Data(answer.body)) else {
         throw SyncError(.remoteFailed, destination: name, detail: destination.failure("ListSecretVersionIds", secret, answer))
       }
-      out += (page.Versions ?? []).map { VersionID(id: $0.VersionId, created: $0.CreatedDate ?? 0) }
+      out += (page.Versions ?? []).map {
+        VersionID(
+          id: $0.VersionId, created: $0.CreatedDate ?? 0,
+          stage: $0.VersionStages?.contains("AWSCURRENT") == true
+            ? 2 : $0.VersionStages?.contains("AWSPREVIOUS") == true ? 1 : 0)
+      }
       guard let token = page.NextToken, !token.isEmpty else { break }
       next = token
     }
-    return out.sorted { $0.created < $1.created }
+    // Creation times have a resolution of a second: within one, AWSPREVIOUS comes before AWSCURRENT.
+    return out.sorted { ($0.created, $0.stage) < ($1.created, $1.stage) }
   }
 
   func value(_ secret: String, versionID: String) async throws(SyncError) -> String? {

@@ -222,7 +222,8 @@ public struct OpenBaoStore: EnvironmentStore {
         detail: "\(destination.display()) keeps changing at the server (cas mismatch three times); nothing was written",
         hints: ["run the command again"])
     case .name:
-      guard let (key, text) = texts.first else { return 0 }
+      guard let first = texts.first else { return 0 }
+      let (key, text) = first
       let secret = try await readKV(key)
       guard let version = try await writeKV(key, ["value": text], cas: secret.version) else {
         let now = try await readKV(key)
