@@ -6,8 +6,8 @@ extension ManifestEditor {
   ///
   /// - Setting on a plain item (`production`, in a flow or block list) replaces it with
   ///   `{ name: production, store: NAME }`; on an item that already has a store, its value is replaced.
-  /// - Removing turns a one-line flow mapping item back into the plain name; in a block mapping item the `store:`
-  ///   line (and a `cache_max_age:` line) is removed, leaving `name:`.
+  /// - Removing turns the item back into the plain name: a one-line flow mapping in place; a block mapping item
+  ///   (`- name: production` with `store:` and `cache_max_age:` on lines of their own) loses those lines.
   /// - Parameters:
   ///   - store: the destination's name, or `nil` to remove `store:`.
   ///   - environment: a declared environment.
@@ -38,7 +38,7 @@ extension ManifestEditor {
       case .scalar(let scalar) where scalar.string == environment:
         guard let store else { throw cannotEdit }
         guard
-          editor.replaceToken(
+          editor.replaceName(
             at: decoder.position(of: item),
             with: "{ name: \(YAMLText.scalar(environment)), store: \(YAMLText.scalar(store)) }")
         else { throw cannotEdit }
@@ -48,16 +48,20 @@ extension ManifestEditor {
         let flow = editor.scalar(at: position) == "{"
         if let store {
           guard let value = fields.first(where: { $0.key.scalar?.string == "store" })?.value,
-            editor.replaceToken(at: decoder.position(of: value), with: YAMLText.scalar(store))
+            editor.replaceName(at: decoder.position(of: value), with: YAMLText.scalar(store))
           else { throw cannotEdit }
         } else if flow {
           guard editor.replaceFlow(at: position, with: YAMLText.scalar(environment)) else { throw cannotEdit }
         } else {
-          // Block mapping: drop the store and cache lines, bottom first; `name:` stays.
+          // Block mapping (`- name: production` first, then `store:` and `cache_max_age:` on lines of their own):
+          // drop those lines, bottom first, and write the item as the plain name.
           let lines = fields.filter { ["store", "cache_max_age"].contains($0.key.scalar?.string ?? "") }
             .map { decoder.position(of: $0.key).line }.sorted(by: >)
-          guard fields.count - lines.count == 1, !lines.contains(position.line) else { throw cannotEdit }
+          guard fields.count - lines.count == 1, !lines.contains(position.line),
+            fields.first?.key.scalar?.string == "name"
+          else { throw cannotEdit }
           for line in lines { editor.removeLine(line) }
+          editor.replaceRestOfLine(at: position, with: YAMLText.scalar(environment))
         }
         done = true
       default:
@@ -85,6 +89,37 @@ extension LineEditor {
     lines[row] = Array(lines[row][..<start]) + Array(replacement.unicodeScalars) + Array(lines[row][(close + 1)...])
     return true
   }
+
+  /// Replaces the name (an environment or destination name: no spaces, commas or brackets; plain or quoted)
+  /// starting at `position`, in block or flow context.
+  mutating func replaceName(at position: ManifestPosition, with replacement: String) -> Bool {
+    let row = position.line - 1
+    let start = position.column - 1
+    guard row >= 0, row < lines.count, start >= 0, start < lines[row].count else { return false }
+    let line = lines[row]
+    let end: Int
+    switch line[start] {
+    case "\"", "'":
+      guard let close = line[(start + 1)...].firstIndex(of: line[start]) else { return false }
+      end = close + 1
+    case "|", ">", "{", "[", "&", "*", "!":
+      return false
+    default:
+      end = line[start...].firstIndex { " \t\r,]}#".unicodeScalars.contains($0) } ?? line.count
+    }
+    lines[row] = Array(line[..<start]) + Array(replacement.unicodeScalars) + Array(line[end...])
+    return true
+  }
+
+  /// Replaces everything from `position` to the end of its line.
+  mutating func replaceRestOfLine(at position: ManifestPosition, with replacement: String) {
+    let row = position.line - 1
+    let start = position.column - 1
+    guard row >= 0, row < lines.count, start >= 0, start <= lines[row].count else { return }
+    lines[row] = Array(lines[row][..<start]) + Array(replacement.unicodeScalars) + lineEndOf(row)
+  }
+
+  func lineEndOf(_ row: Int) -> [Unicode.Scalar] { lines[row].last == "\r" ? ["\r"] : [] }
 
   /// Removes a 1-based line.
   mutating func removeLine(_ line: Int) {

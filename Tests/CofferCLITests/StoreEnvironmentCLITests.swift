@@ -285,27 +285,27 @@ import Testing
   @Test(arguments: [
     (
       "{ name: production, store: nope }",
-      "coffer.yaml:3:45: environments[1].store: no destination named \"nope\" is declared under destinations"
+      "coffer.yaml:3:52: environments[1].store: no destination named \"nope\" is declared under destinations"
     ),
     (
       "{ name: production, store: file }",
-      "coffer.yaml:3:45: environments[1].store: destination \"file\" is of type dotenv; a store must be of type openbao, vault or aws-secrets-manager"
+      "coffer.yaml:3:52: environments[1].store: destination \"file\" is of type dotenv; a store must be of type openbao, vault or aws-secrets-manager"
     ),
     (
       "{ name: staging, store: bao }",
-      "coffer.yaml:3:14: environments[0].store: destination \"bao\" has from: production; the store of staging must have from: staging"
+      "coffer.yaml:3:40: environments[0].store: destination \"bao\" has from: production; the store of staging must have from: staging"
     ),
     (
       "{ name: production, store: bao, cache: 1h }",
-      "coffer.yaml:3:50: environments[1].cache: unknown field"
+      "coffer.yaml:3:57: environments[1].cache: unknown field"
     ),
     (
       "{ name: production, store: bao, cache_max_age: 2y }",
-      "coffer.yaml:3:65: environments[1].cache_max_age: expected a duration such as 90s, 15m, 8h or 7d (at most 365d)"
+      "coffer.yaml:3:72: environments[1].cache_max_age: expected a duration such as 90s, 15m, 8h or 7d (at most 365d)"
     ),
     (
       "{ store: bao }",
-      "coffer.yaml:3:28: environments[1].name: missing required field"
+      "coffer.yaml:3:25: environments[1].name: missing required field"
     ),
   ])
   func storeMistakesAreRefusedWithFileLineAndField(_ item: String, _ message: String) async throws {

@@ -1,5 +1,6 @@
 import CofferCore
 import CofferSync
+import CofferTesting
 import Foundation
 import Testing
 

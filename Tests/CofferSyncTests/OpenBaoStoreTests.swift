@@ -44,12 +44,12 @@ import Testing
       let other = try await store.write("B", SecretValue("b1"))
       let v2 = try await store.write("A", SecretValue("a2"))
       if layout == .environment {
-        #expect([v1, other, v2] == [1, 2, 3])
+        #expect([v1, other, v2] == [Int]([1, 2, 3]))
         // B's write made version 2 of the one secret, in which A did not change.
         #expect(try await store.versions(of: "A").map(\.number) == [3, 1])
         #expect(try await store.versions(of: "B").map(\.number) == [2])
       } else {
-        #expect([v1, other, v2] == [1, 1, 2])
+        #expect([v1, other, v2] == [Int]([1, 1, 2]))
         #expect(try await store.versions(of: "A").map(\.number) == [2, 1])
       }
       #expect(try await store.versions(of: "A").allSatisfy { $0.created.hasPrefix("20") && !$0.deleted })
