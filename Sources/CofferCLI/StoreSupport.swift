@@ -42,8 +42,10 @@ enum StoreEnvironment {
       throw UsageError(description: "\(spec.name): invalid api_url")
     }
     return try AsyncBridge.run { () async throws -> T in
-      let transport = HTTPClientTransport()
-      let client = SyncRuntime.client(transport: transport, onRetry: SyncRender.reportRetry)
+      // An interactive read should not hang on a server that is down: 3 s to connect, 3 tries (docs/sync.md).
+      let transport = HTTPClientTransport(connectTimeout: .seconds(3))
+      var client = SyncRuntime.client(transport: transport, onRetry: SyncRender.reportRetry)
+      client.policy.maxAttempts = 3
       do {
         let store = try await open(spec, base: base, client: client)
         let result = try await body(store)

@@ -26,7 +26,7 @@ import Testing
         """
     }
     try sb.write("coffer.yaml", manifest(development: "development"))
-    sb.extraEnvironment = ["VAULT_TOKEN": Self.token, "COFFER_TEST_ONLY_NO_SLEEP": "1"]
+    sb.extraEnvironment = ["VAULT_TOKEN": Self.token, "COFFER_TEST_ONLY_NO_SLEEP": "1", "COFFER_HTTP_TIMEOUT_MS": "2000"]
     // The values are UTF-8 but for the NUL one (staging) and the binary file: only UTF-8 ones can move to KV.
     let binary = sb.run(["rm", Canaries.file.name, "--env", "development"])
     expectStatus(binary, 0, "rm the binary value")
