@@ -147,7 +147,8 @@ enum StoreMigration {
     var plan = "migrate-store: \(environment) from \(from) to \(dest)\n" + lines.map { $0 + "\n" }.joined()
     plan += "  then: " + (toVault
       ? "remove store: from \(environment) in \(manifestFile) (the server keeps its copy)"
-      : "set store: \(storeName) on \(environment) in \(manifestFile) and remove \(ws.project.display(vaultFile)) (its history stays in git)")
+      : "set store: \(storeName) on \(environment) in \(manifestFile)"
+        + (Files.exists(vaultFile) ? " and remove \(ws.project.display(vaultFile)) (its history stays in git)" : ""))
       + "\n"
     Terminal.out(plan)
     if !yes {
