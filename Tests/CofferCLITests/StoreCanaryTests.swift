@@ -50,6 +50,7 @@ import Testing
       "set into the store", 0,
       sb.run(["set", Canaries.simple.name, "--env", "development", "--verbose"], stdin: Data(Canaries.simple.bytes))))
     runs.append(("import into a store environment", 2, sb.run(["import", "nothing.env", "--env", "development"])))
+    runs.append(("rm from a store environment", 2, sb.run(["rm", Canaries.simple.name, "--env", "development"])))
     runs.append(("get of a missing name", 1, sb.run(["get", "MISSING_ONE", "--env", "development"])))
     runs.append(("get --version of a missing version", 1, sb.run(["get", Canaries.simple.name, "--env", "development", "--version", "99"])))
     // The other store does not answer: exit 3, the server named, no value.

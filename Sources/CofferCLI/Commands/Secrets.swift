@@ -118,6 +118,7 @@ extension CofferCommand {
       let environment = try ws.environment(env)
       let identities = try IdentityLoader.load()
       let name = self.name
+      try StoreCommands.refuseVaultWrite(ws, environment)
       guard Files.exists(ws.project.vaultPath(environment)) else { throw ws.noValue(name, environment: environment, toSet: false) }
       try ws.modifyVault(environment, identities: identities, action: "delete") { vault in
         guard vault.remove(name) else { throw ws.noValue(name, environment: environment, present: vault.names, toSet: false) }
