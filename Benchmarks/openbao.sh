@@ -34,10 +34,21 @@ coffer="$here/${STATIC_SCRATCH:-.build}/release/coffer"
 [[ -x "$coffer" ]] || { echo "missing $coffer (run without SKIP_BUILD)" >&2; exit 1; }
 
 tmp=$(mktemp -d)
-port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+freeport() { "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+devport=$(freeport)
+port=$(freeport)
 token="bench-root-token"
-HOME="$tmp" "$bao" server -dev -dev-listen-address="127.0.0.1:$port" -dev-root-token-id="$token" -dev-no-store-token \
-  >"$tmp/bao.log" 2>&1 &
+# A KV write of 1,000 names is a JSON body of 2,000 strings: over a listener's default max_request_json_strings
+# (1,000), so a second listener with higher limits serves every request here (docs/sync.md, "Known limits").
+cat >"$tmp/listener.hcl" <<EOF
+listener "tcp" {
+  address = "127.0.0.1:$port"
+  tls_disable = true
+  max_request_json_strings = 100000
+}
+EOF
+HOME="$tmp" "$bao" server -dev -dev-listen-address="127.0.0.1:$devport" -dev-root-token-id="$token" -dev-no-store-token \
+  -config="$tmp/listener.hcl" >"$tmp/bao.log" 2>&1 &
 bao_pid=$!
 trap 'kill "$bao_pid" 2>/dev/null; wait "$bao_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 export BAO_ADDR="http://127.0.0.1:$port" BAO_TOKEN="$token" VAULT_TOKEN="$token"
