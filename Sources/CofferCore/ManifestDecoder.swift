@@ -145,7 +145,7 @@ struct ManifestDecoder {
         name = try decodeStoredEnvironment(fields, node: item, path: path, stores: &stores)
       } else {
         guard let text = try optionalString(item, path: path) else {
-          throw error(at: item, field: path, "expected an environment name, or a mapping with name and store")
+          throw error(at: item, field: path, "expected an environment name")
         }
         name = text
       }
