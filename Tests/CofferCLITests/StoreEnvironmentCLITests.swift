@@ -290,6 +290,26 @@ import Testing
     clean(stranger, "get with another identity")
     #expect(stranger.status == 3)
     #expect(stranger.stderr.contains("; and no usable cached copy\n"))
+    // A copy older than cache_max_age is not used (one written with the age CLI, dated 1970), nor one of another
+    // store.
+    if let file = files.first {
+      let value = Data("sk-\(Self.canary)".utf8).base64EncodedString()
+      for (store, time, expected) in [
+        ("bao", "1000", "; the cached copy is "), ("other", "\(Int(Date().timeIntervalSince1970))", "; and no usable cached copy\n"),
+      ] {
+        let body = "coffer-store-cache v1\nstore \(store)\ntime \(time)\nOPENAI_API_KEY\t1\t\(value)\n"
+        let sealed = try ChildProcess.run(
+          "/usr/bin/age", ["-r", cached.recipient], cwd: FileManager.default.temporaryDirectory, environment: [:],
+          stdin: Data(body.utf8))
+        #expect(sealed.status == 0)
+        try sealed.stdout.write(to: URL(fileURLWithPath: state + "/" + file))
+        let stale = await run(cached, ["get", "OPENAI_API_KEY", "--env", "production"])
+        clean(stale, "get with a stale cache")
+        #expect(stale.status == 3, "\(store)")
+        #expect(stale.stderr.contains(expected), "\(store): \(stale.stderr)")
+        #expect(stale.stdout.isEmpty)
+      }
+    }
   }
 
   /// `store:` mistakes are refused by every command: exit 2, naming the file, line and field.
