@@ -312,6 +312,47 @@ import Testing
     }
   }
 
+  /// The same commands with AWS Secrets Manager as the store (moto_server on 127.0.0.1), one secret per name.
+  @Test func awsSecretsManagerAsTheStore() async throws {
+    let moto = LocalServer.moto()
+    try await moto.start()
+    defer { moto.stop() }
+    let box = try Sandbox(
+      manifest: """
+        version: 1
+        project: aws-store
+        environments: [{ name: production, store: aws }]
+        secrets:
+          DATABASE_URL: {}
+          MULTI: { required: false }
+        destinations:
+          aws: { type: aws-secrets-manager, region: us-east-1, api_url: "\(moto.baseURL)", prefix: app/prod/, layout: name, from: production }
+
+        """)
+    box.extraEnvironment = [
+      "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "aws-secret-\(Self.canary)", "COFFER_TEST_ONLY_NO_SLEEP": "1",
+    ]
+    for (name, value) in [("DATABASE_URL", Self.values[1].1), ("MULTI", Self.values[2].1)] {
+      let set = await run(box, ["set", name, "--env", "production", "--keep-newline"], stdin: Data(value.utf8))
+      clean(set, "set \(name) at AWS")
+      #expect(set.status == 0, "\(set.stderr)")
+      let get = await run(box, ["get", name, "--env", "production", "-n"])
+      #expect(get.stdout == Data(value.utf8), "\(name)")
+    }
+    let again = await run(box, ["set", "MULTI", "--env", "production"], stdin: Data("second".utf8))
+    #expect(again.stderr == "coffer: set MULTI in production at store aws (version 2)\n")
+    let history = await run(box, ["history", "MULTI", "--env", "production", "--json"])
+    clean(history, "history at AWS")
+    let versions = try JSONSerialization.jsonObject(with: history.stdout) as? [String: Any]
+    #expect((versions?["versions"] as? [[String: Any]])?.map { $0["version"] as? Int } == [2, 1])
+    let list = await run(box, ["list", "--env", "production"])
+    clean(list, "list at AWS")
+    #expect(list.out.hasPrefix("NAME          GROUP    VERSION  STORE\nDATABASE_URL  default  0        aws\n"))
+    let printed = await run(box, ["run", "--env", "production", "--", "/usr/bin/printenv", "DATABASE_URL"])
+    #expect(printed.status == 0, "\(printed.stderr)")
+    #expect(printed.stdout == Data((Self.values[1].1 + "\n").utf8))
+  }
+
   /// `store:` mistakes are refused by every command: exit 2, naming the file, line and field.
   @Test(arguments: [
     (
