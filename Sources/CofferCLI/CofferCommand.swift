@@ -24,7 +24,7 @@ public struct CofferCommand: ParsableCommand {
     subcommands: [
       Init.self, Keygen.self, Set.self, Get.self, Remove.self, List.self, Import.self, ImportFromEnv.self,
       Export.self, ExportToEnv.self, Inject.self, Check.self, Template.self, GenerateTemplate.self, Run.self, Rewrap.self,
-      Audit.self, MergeDriver.self, IdentityCommand.self, Migrate.self,
+      Audit.self, MergeDriver.self, IdentityCommand.self, Migrate.self, MigrateStore.self,
       Access.self, Rotate.self, History.self, Rollback.self,
       Generate.self,
       SetupRepo.self, Plan.self, Sync.self, SyncToGitHub.self, SyncToPulumi.self, SyncAll.self, Pull.self, Doctor.self,

@@ -105,6 +105,12 @@ struct SyncSession {
     }
     let identities = try IdentityLoader.load()
     for environment in Set(specs.map(\.from)) {
+      if let stored = try StoreCommands.values(ws, environment, action: "sync") {
+        // A store environment: its values come from the server; fingerprints are this run's only.
+        let key = try Vault.create(environment: environment, recipients: [AgeX25519Identity.generate().recipient], file: environment)
+        out[environment] = Source(values: stored, fingerprint: { key.fingerprint(of: $0) }, stable: false)
+        continue
+      }
       guard let vault = try ws.openVault(environment, identities: identities) else {
         ErrorRenderer.warn("\(environment) has no vault yet: nothing to deliver from it")
         let empty = try Vault.create(

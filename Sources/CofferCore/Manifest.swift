@@ -28,6 +28,19 @@ public struct Manifest: Sendable, Equatable {
   /// The `admins:` list: the recipients who may approve changes to the access policy (trust model v2,
   /// docs/access.md); `nil` when absent, which makes every recipient an admin.
   public var admins: [String]? = nil
+  /// The environments whose store is a server rather than the committed vault: environment name → the name of a
+  /// destination of type `openbao` (or `vault`) or `aws-secrets-manager` whose `from` is that environment
+  /// (`environments: [- { name: production, store: bao-prod }]`, docs/manifest.md). Empty when every environment
+  /// uses the vault.
+  public var stores: [String: String] = [:]
+  /// How long values read from a `store:` may be used from the local encrypted cache when the server cannot be
+  /// reached, in seconds, per environment (`cache_max_age: 1h`); absent: no cache, an unreachable server fails the
+  /// read.
+  public var storeCacheMaxAge: [String: Int] = [:]
+
+  /// The store an environment reads and writes: the destination name of its `store:`, or `nil` for the vault.
+  /// - Parameter environment: an environment name.
+  public func store(of environment: String) -> String? { stores[environment] }
 
   /// Creates a manifest in memory (for example for `coffer init`). Nothing is validated here; a manifest built
   /// this way is checked when its ``encodedYAML()`` is decoded again.

@@ -96,8 +96,11 @@ struct ManifestDecoder {
       project = name
     }
 
+    var stores = StoreDeclarations()
     let environments =
-      importMode && fields["environments"] == nil ? [] : try decodeEnvironments(try required("environments"))
+      importMode && fields["environments"] == nil
+      ? [] : try decodeEnvironments(try required("environments"), stores: &stores)
+    try checkStores(stores, destinations: fields["destinations"]?.value)
     let imports = try fields["imports"].map { (entry) throws(ManifestError) in try decodeImports(entry.value) } ?? []
     var this = self
     this.openGroups = !imports.isEmpty
@@ -121,10 +124,12 @@ struct ManifestDecoder {
       version: version, project: project, environments: environments, recipients: recipients, groups: groups,
       secrets: secrets, destinations: destinations, access: access, imports: imports)
     manifest.admins = admins
+    manifest.stores = stores.stores
+    manifest.storeCacheMaxAge = stores.cacheMaxAge
     return manifest
   }
 
-  private func decodeEnvironments(_ node: Node) throws(ManifestError) -> [String] {
+  private func decodeEnvironments(_ node: Node, stores: inout StoreDeclarations) throws(ManifestError) -> [String] {
     guard case .sequence(let sequence) = node else {
       throw error(at: node, field: "environments", "expected a list of environment names")
     }
@@ -134,8 +139,15 @@ struct ManifestDecoder {
     var names: [String] = []
     for (index, item) in sequence.enumerated() {
       let path = "environments[\(index)]"
-      guard let name = try optionalString(item, path: path) else {
-        throw error(at: item, field: path, "expected an environment name")
+      let name: String
+      if case .mapping(let fields) = item {
+        // `{ name: production, store: bao-prod, cache_max_age: 1h }`: an environment whose store is a server.
+        name = try decodeStoredEnvironment(fields, node: item, path: path, stores: &stores)
+      } else {
+        guard let text = try optionalString(item, path: path) else {
+          throw error(at: item, field: path, "expected an environment name")
+        }
+        name = text
       }
       guard ManifestSyntax.isEnvironmentName(name) else {
         throw error(

@@ -19,7 +19,17 @@ extension Manifest {
     var lines: [String] = []
     lines.append("version: \(version)")
     lines.append("project: \(YAMLText.scalar(project))")
-    lines.append("environments: \(YAMLText.flowList(environments))")
+    if stores.isEmpty {
+      lines.append("environments: \(YAMLText.flowList(environments))")
+    } else {
+      // An environment with a store is a flow mapping in the list: `{ name: production, store: bao-prod }`.
+      let items = environments.map { name -> String in
+        guard let store = stores[name] else { return YAMLText.scalar(name) }
+        let age = storeCacheMaxAge[name].map { ", cache_max_age: \($0)s" } ?? ""
+        return "{ name: \(YAMLText.scalar(name)), store: \(YAMLText.scalar(store))\(age) }"
+      }
+      lines.append("environments: [" + items.joined(separator: ", ") + "]")
+    }
     if recipients.isEmpty {
       lines.append("recipients: {}")
     } else {

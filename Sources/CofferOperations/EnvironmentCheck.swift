@@ -24,6 +24,11 @@ package enum EnvironmentCheck {
     partial: (Vault) throws -> Void
   ) throws -> Verdict {
     var values: [String: SecretValue] = [:]
+    if let stored = try StoreCommands.values(ws, environment, action: "check", destination: nil) {
+      for (name, value) in stored { values[name] = value }
+      Composition.apply(ws.manifest, to: &values)
+      return Verdict(report: Checker.check(ws.manifest, environment: environment, values: values))
+    }
     var verdict = Verdict(report: CheckReport(environment: environment))
     var notReadable: Set<String> = []
     if let vault = try ws.openVault(environment, identities: identities) {

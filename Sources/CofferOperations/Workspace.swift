@@ -156,6 +156,7 @@ package struct Workspace {
     _ environment: String, identities: [AgeX25519Identity], action: String = "write", detail: String? = nil,
     allowRolledBack: Bool = false, _ body: (inout Vault) throws -> R
   ) throws -> R {
+    if !StoreCommands.migrating { try StoreCommands.refuseVaultWrite(self, environment) }
     let path = project.vaultPath(environment)
     let chain = try policyChain()
     let wrap = try wrapPolicy(environment, fallback: identities)

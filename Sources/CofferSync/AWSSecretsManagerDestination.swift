@@ -123,9 +123,11 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
       do {
         response = try await client.send(request, body: body)
       } catch {
-        throw SyncError(
+        var failed = SyncError(
           .remoteFailed, destination: name,
           detail: "\(base.authority): \(operation)\(subject.map { " \($0)" } ?? ""): \(error.detail)")
+        failed.noAnswer = error.noAnswer
+        throw failed
       }
       // AWS throttles with 400 ThrottlingException: retried like a 5xx (the same body, so the same
       // ClientRequestToken), announced like every retry.

@@ -702,6 +702,7 @@ struct VaultList: Decodable {
 
 struct VaultMetadata: Decodable {
   struct Version: Decodable {
+    var created_time: String?
     var deletion_time: String?
     var destroyed: Bool?
   }

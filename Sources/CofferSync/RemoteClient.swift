@@ -112,10 +112,12 @@ public struct RemoteClient: Sendable {
       let wait = retrying ? policy.delay(after: failure, attempt: attempt, now: now(), jitter: jitter()) : nil
       guard let wait else {
         if let last { return last }
-        throw SyncError(
+        var error = SyncError(
           .remoteFailed,
           detail: "\(Self.describe(request)): \(transportError?.description ?? "no response") after \(attempt) "
             + (attempt == 1 ? "try" : "tries"))
+        error.noAnswer = true
+        throw error
       }
       onRetry?(
         Retry(

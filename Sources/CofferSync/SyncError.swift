@@ -31,6 +31,9 @@ public struct SyncError: CofferError, Equatable {
   public var detail: String
   /// Suggestions for the user.
   public var hints: [String]
+  /// Whether no answer came at all (connection refused, timeout, after the retries), as opposed to an error
+  /// status: an environment whose store is unreachable fails with exit 3 or reads its offline cache.
+  public var noAnswer = false
 
   /// Creates an error.
   /// - Parameters:

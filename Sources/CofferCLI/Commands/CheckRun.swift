@@ -215,6 +215,11 @@ enum RunEnvironment {
     var argv = command
     if argv.first == "--" { argv.removeFirst() }
     guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --env NAME -- COMMAND ARGS…"]) }
+    if let stored = try StoreRun.entries(
+      project: project, verbose: verbose, env: env, allowMissing: allowMissing, auditNames: auditNames, selection: selection)
+    {
+      try Exec.replaceProcess(argv: argv, environment: try childEnvironment(stored, override: !noOverride))
+    }
     guard
       let opened = try openVault(
         project: project, verbose: verbose, env: env, allowPartial: allowPartial, allowMissing: allowMissing,
@@ -414,6 +419,13 @@ enum RunEnvironment {
     project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool, allowMissing: Bool,
     auditNames: Bool = false, selection: Selection = Selection()
   ) throws -> (values: [(name: String, value: SecretValue)], record: () throws -> Void) {
+    // A `store:` environment reads its server; StoreRun records the read itself.
+    if let stored = try StoreRun.entries(
+      project: projectOption, verbose: verbose, env: env, allowMissing: allowMissing, auditNames: auditNames,
+      selection: selection)
+    {
+      return (stored, {})
+    }
     guard
       let opened = try openVault(
         project: projectOption, verbose: verbose, env: env, allowPartial: allowPartial, allowMissing: allowMissing,

@@ -194,7 +194,9 @@ enum Exporter {
     if let output { try refuseCofferFiles(output, project: ws.project) }
     let identities = try IdentityLoader.load()
     let entries: [(name: String, value: SecretValue)]
-    if let vault = try ws.openVault(environment, identities: identities) {
+    if let stored = try StoreCommands.values(ws, environment, action: "export", destination: output.map { "file:" + Paths.lastComponent($0) }) {
+      entries = ComposedValues.adding(ws.manifest, to: stored, environment: environment)
+    } else if let vault = try ws.openVault(environment, identities: identities) {
       try Partial.check(vault, environment: environment, allowPartial: allowPartial, manifest: ws.manifest, identities: identities)
       entries = ComposedValues.adding(ws.manifest, to: try vault.currentValues(), environment: environment)
       try ws.auditor(identities).recordRead("export", vault: vault, values: entries, destination: output.map { "file:" + Paths.lastComponent($0) })

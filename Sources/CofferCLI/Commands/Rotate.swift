@@ -115,6 +115,7 @@ extension CofferCommand {
     mutating func run() throws {
       let ws = try Workspace.load(global)
       let environment = try ws.environment(env)
+      if try StoreCommands.history(ws, environment, name: name, json: json) { return }
       let path = ws.project.display(ws.project.vaultPath(environment))
       guard let entry = try VaultMetadata.load(ws, environment)?.first(where: { $0.name == name }) else {
         throw VaultError(.notFound, file: path, detail: name)

@@ -44,6 +44,7 @@ extension CofferCommand {
       }
       SecretNames.warnAboutDestinations([name], ws: ws)
       let secret = try readValue()
+      if try StoreCommands.set(ws, environment, name: name, value: secret) { return }
       let identities = try IdentityLoader.load()
       let name = self.name
       let version = try ws.modifyVault(environment, identities: identities) { vault in
@@ -72,6 +73,7 @@ extension CofferCommand {
     mutating func run() throws {
       let ws = try Workspace.load(global)
       let environment = try ws.environment(env)
+      if try StoreCommands.get(ws, environment, name: name, version: version, json: json, noNewline: noNewline) { return }
       let identities = try IdentityLoader.load()
       if version == nil, let composed = ws.manifest.secret(named: name)?.compose {
         // Composed from other secrets (docs/manifest.md): computed from their current values.
@@ -117,6 +119,7 @@ extension CofferCommand {
       let environment = try ws.environment(env)
       let identities = try IdentityLoader.load()
       let name = self.name
+      try StoreCommands.refuseVaultWrite(ws, environment)
       guard Files.exists(ws.project.vaultPath(environment)) else { throw ws.noValue(name, environment: environment, toSet: false) }
       try ws.modifyVault(environment, identities: identities, action: "delete") { vault in
         guard vault.remove(name) else { throw ws.noValue(name, environment: environment, present: vault.names, toSet: false) }
@@ -138,6 +141,7 @@ extension CofferCommand {
     mutating func run() throws {
       let ws = try Workspace.load(global)
       let environment = try ws.environment(env)
+      if try StoreCommands.list(ws, environment, json: json) { return }
       // Verified like any other read when this identity can open the vault (a refused file is refused here too).
       let entries = try VaultMetadata.load(ws, environment) ?? []
       let now = SystemClock.now()
