@@ -11,7 +11,10 @@ import CofferVault
 /// destination), without fingerprints: those are keyed by a vault key a store environment does not have.
 enum StoreCommands {
   /// Set while `migrate-store --to vault` fills the vault of an environment whose manifest still names a store.
-  nonisolated(unsafe) static var migrating = false
+  static var migrating: Bool {
+    get { Workspace.migratingStore }
+    set { Workspace.migratingStore = newValue }
+  }
 
   /// `coffer get` from a store. Returns `false` for a vault environment.
   static func get(
@@ -66,6 +69,11 @@ enum StoreCommands {
 
   /// Every current value of a store environment, the read recorded as `action` (`check`, `export`, `run`,
   /// `sync`); `nil` for a vault environment.
+  /// ``values(_:_:action:destination:)`` as `check` reads a store environment (``EnvironmentCheck``).
+  static func checkValues(_ ws: Workspace, _ environment: String) throws -> [(name: String, value: SecretValue)]? {
+    try values(ws, environment, action: "check", destination: nil)
+  }
+
   static func values(
     _ ws: Workspace, _ environment: String, action: String, destination: String? = nil
   ) throws -> [(name: String, value: SecretValue)]? {
@@ -123,10 +131,7 @@ enum StoreCommands {
   /// Refuses a vault write (import, rotate, rollback, rm, pull, …) to an environment whose store is a server: the
   /// vault file it would create would be ignored.
   static func refuseVaultWrite(_ ws: Workspace, _ environment: String) throws {
-    guard let store = ws.manifest.store(of: environment) else { return }
-    throw UsageError(
-      description: "\(environment)'s store is \(store) (coffer.yaml): this command writes only to the vault",
-      hints: ["use `coffer set NAME --env \(environment)`, or move the environment back with `coffer migrate-store --env \(environment) --to vault`"])
+    try ws.refuseVaultWrite(environment)
   }
 
   static func record(
@@ -149,14 +154,33 @@ enum StoreCommands {
 enum StoreRun {
   /// The entries to inject, or `nil` when the environment is kept in the vault (the vault path runs as before).
   /// Costs the vault path one read of coffer.yaml: only a manifest that mentions `store:` is decoded here.
+  /// Whether coffer.yaml's bytes contain `store:` at all (a byte search: `run` asks on every start).
+  static func mentionsStore(_ bytes: [UInt8]) -> Bool {
+    let needle = Array("store:".utf8)
+    guard bytes.count >= needle.count else { return false }
+    return bytes.withUnsafeBufferPointer { b in
+      var i = 0
+      while i <= b.count - needle.count {
+        if b[i] == 0x73, b[i + 1] == 0x74, b[i + 2] == 0x6F, b[i + 3] == 0x72, b[i + 4] == 0x65, b[i + 5] == 0x3A { return true }
+        i += 1
+      }
+      return false
+    }
+  }
+
   static func entries(
     project: String?, verbose: Bool, env: String?, allowMissing: Bool, auditNames: Bool,
     selection: RunEnvironment.Selection
   ) throws -> [(name: String, value: SecretValue)]? {
     let located = try Project.locate(from: project)
-    guard let bytes = try? Files.read(located.manifestPath),
-      String(decoding: bytes, as: UTF8.self).contains("store:")
-    else { return nil }
+    guard let bytes = try? Files.read(located.manifestPath), mentionsStore(bytes) else { return nil }
+    // `run`'s manifest cache answers without decoding coffer.yaml when it records this environment.
+    if let named = env ?? Workspace.environmentVariable,
+      let facts = RunEnvironment.RequiredNamesCache.lookup(located, manifest: bytes, environment: named, names: false),
+      !facts.stores.contains(named)
+    {
+      return nil
+    }
     let ws = try Workspace.load(project: project, verbose: verbose)
     let environment = try ws.environment(named: env ?? Workspace.environmentVariable)
     guard let spec = try StoreEnvironment.spec(ws, environment) else { return nil }

@@ -17,14 +17,16 @@ package enum EnvironmentCheck {
 
   /// Opens the environment's vault (if it has one) with ``Workspace/openVault(_:identities:)``, calls `partial` on
   /// it (which may refuse a partly readable vault), records the read in the audit log as `check`, and checks the
-  /// readable values.
-  /// - Throws: what opening the vault, `partial` or the audit log throw.
+  /// readable values. An environment whose store is a server is read through `storeValues` instead (the CLI passes
+  /// its store reader; it returns `nil` for an environment kept in the vault).
+  /// - Throws: what opening the vault, `partial`, `storeValues` or the audit log throw.
   package static func verdict(
     _ ws: Workspace, _ environment: String, identities: [AgeX25519Identity], auditDetail: String? = nil,
+    storeValues: (Workspace, String) throws -> [(name: String, value: SecretValue)]? = { _, _ in nil },
     partial: (Vault) throws -> Void
   ) throws -> Verdict {
     var values: [String: SecretValue] = [:]
-    if let stored = try StoreCommands.values(ws, environment, action: "check", destination: nil) {
+    if let stored = try storeValues(ws, environment) {
       for (name, value) in stored { values[name] = value }
       Composition.apply(ws.manifest, to: &values)
       return Verdict(report: Checker.check(ws.manifest, environment: environment, values: values))

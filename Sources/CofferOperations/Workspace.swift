@@ -151,12 +151,24 @@ package struct Workspace {
     }
   }
 
+  /// Set by `migrate-store` while it fills or empties a vault of an environment whose `store:` is changing.
+  nonisolated(unsafe) package static var migratingStore = false
+
+  /// Refuses a write to the vault of an environment whose store is a server (docs/sync.md).
+  /// - Throws: ``UsageError`` (exit 2) naming the store and the command to use instead.
+  package func refuseVaultWrite(_ environment: String) throws {
+    guard let store = manifest.store(of: environment) else { return }
+    throw UsageError(
+      description: "\(environment)'s store is \(store) (coffer.yaml): this command writes only to the vault",
+      hints: ["use `coffer set NAME --env \(environment)`, or move the environment back with `coffer migrate-store --env \(environment) --to vault`"])
+  }
+
   /// ``modifyVault(_:identities:action:detail:_:)`` for a caller that already holds the project lock.
   package func modifyVaultHoldingLock<R>(
     _ environment: String, identities: [AgeX25519Identity], action: String = "write", detail: String? = nil,
     allowRolledBack: Bool = false, _ body: (inout Vault) throws -> R
   ) throws -> R {
-    if !StoreCommands.migrating { try StoreCommands.refuseVaultWrite(self, environment) }
+    if !Workspace.migratingStore { try refuseVaultWrite(environment) }
     let path = project.vaultPath(environment)
     let chain = try policyChain()
     let wrap = try wrapPolicy(environment, fallback: identities)

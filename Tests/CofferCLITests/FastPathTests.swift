@@ -141,4 +141,29 @@ import Testing
     #expect(team.run("alice", run).status == 0)
     #expect(try Data(contentsOf: URL(fileURLWithPath: memoPath)).starts(with: Data("coffer-signature-memo v1\n".utf8)))
   }
+
+  /// An environment whose `store:` is a server is never answered from a vault file left beside it: the cache
+  /// records the stores, and `get` and `run` take the slow path, which refuses the ambiguity (exit 2).
+  @Test func aStoreEnvironmentIsNeverServedFromAVaultFile() throws {
+    let team = try Team()
+    for _ in 0..<2 { #expect(team.run("alice", ["get", "API_KEY", "--env", "production"]).out == "api-v1\n") }
+    var yaml = String(decoding: try team.box.read("coffer.yaml"), as: UTF8.self)
+    let before = yaml
+    // Only the `environments:` line (the access rules name production too).
+    yaml = yaml.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+      line.hasPrefix("environments:")
+        ? line.replacingOccurrences(of: "production]", with: "{ name: production, store: bao }]") : String(line)
+    }.joined(separator: "\n")
+    #expect(yaml != before, "\(before)")
+    yaml += "destinations:\n  bao:\n    type: openbao\n    api_url: http://127.0.0.1:9\n    path: app/prod\n    from: production\n"
+    try team.box.write("coffer.yaml", yaml)
+    for args in [["get", "API_KEY", "--env", "production"], ["run", "--env", "production", "--", "true"]] {
+      for _ in 0..<2 {
+        let r = team.run("alice", args)
+        #expect(r.status == 2, "\(args): \(r.stderr)")
+        #expect(r.out == "")
+        #expect(r.stderr.contains("production has store: bao in coffer.yaml, but also a vault file"), "\(args): \(r.stderr)")
+      }
+    }
+  }
 }

@@ -182,7 +182,7 @@ import Testing
     let text = try String(contentsOfFile: cache, encoding: .utf8)
     #expect(text.hasPrefix("coffer-required-cache v3\nmanifest "))
     #expect(text.contains("\n+declared\tOPENAI_API_KEY,DATABASE_URL,LOG_LEVEL\n+loader\t\n+composed\t\n+environments\tdevelopment,staging,production\n+policy\t"))
-    #expect(text.hasSuffix("\n+recipients\t0\ndevelopment\tOPENAI_API_KEY\nstaging\tOPENAI_API_KEY\nproduction\tOPENAI_API_KEY,DATABASE_URL\n"))
+    #expect(text.hasSuffix("\n+recipients\t0\n+stores\t\ndevelopment\tOPENAI_API_KEY\nstaging\tOPENAI_API_KEY\nproduction\tOPENAI_API_KEY,DATABASE_URL\n"))
     // From the cache: the same refusal, and it starts once the value is there.
     #expect(box.run(["run", "--env", "production", "--", "echo", "ran"]).stderr == first.stderr)
     #expect(box.set("DATABASE_URL", "postgres://u:p@db.example.com:5432/app", env: "production").status == 0)

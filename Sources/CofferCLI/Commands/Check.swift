@@ -28,7 +28,7 @@ extension CofferCommand {
       let ws = try Workspace.load(global)
       let environment = try ws.environment(env)
       let identities = try IdentityLoader.load()
-      let verdict = try EnvironmentCheck.verdict(ws, environment, identities: identities) { vault in
+      let verdict = try EnvironmentCheck.verdict(ws, environment, identities: identities, storeValues: StoreCommands.checkValues) { vault in
         try Partial.check(vault, environment: environment, allowPartial: allowPartial, manifest: ws.manifest, identities: identities)
       }
       let (report, unreadable, needsRotation) = (verdict.report, verdict.unreadable, verdict.needsRotation)

@@ -638,10 +638,12 @@ enum RunEnvironment {
     var policyDigest = ""
     /// How many recipients coffer.yaml lists.
     var recipientCount = 0
+    /// The environments whose store is a server (`store:`), which the vault fast paths never answer for.
+    var stores: [String] = []
 
     init(
       required: [String], declared: Swift.Set<String>, allowedLoaderVariables: Swift.Set<String>, composed: Swift.Set<String> = [],
-      environments: [String] = [], policyDigest: String = "", recipientCount: Int = 0
+      environments: [String] = [], policyDigest: String = "", recipientCount: Int = 0, stores: [String] = []
     ) {
       self.required = required
       self.declared = declared
@@ -650,6 +652,7 @@ enum RunEnvironment {
       self.environments = environments
       self.policyDigest = policyDigest
       self.recipientCount = recipientCount
+      self.stores = stores
     }
 
     init(_ manifest: Manifest, environment: String) {
@@ -660,6 +663,7 @@ enum RunEnvironment {
       environments = manifest.environments
       policyDigest = RunEnvironment.policyDigest(PolicyBody(AccessPolicy(manifest: manifest)).lines)
       recipientCount = manifest.recipients.count
+      stores = manifest.environments.filter { manifest.store(of: $0) != nil }
     }
   }
 
@@ -679,8 +683,8 @@ enum RunEnvironment {
   /// Format: `coffer-required-cache v3`, then `manifest <sha256 hex>`, then `+declared\t<NAME>,<NAME>,…` (every
   /// declared name), `+loader\t<NAME>,…` (those with `allow_loader_variable: true`), `+composed\t<NAME>,…` (those
   /// with `compose:`, which make `run` decode the manifest), `+environments\t<ENV>,…`, `+policy\t<hex>` (the
-  /// digest of the access policy coffer.yaml asks for, ``policyDigest(_:)``), `+recipients\t<count>`, then one
-  /// line per environment:
+  /// digest of the access policy coffer.yaml asks for, ``policyDigest(_:)``), `+recipients\t<count>`,
+  /// `+stores\t<ENV>,…` (the environments whose `store:` is a server), then one line per environment:
   /// `<environment>\t<NAME>,<NAME>,…` (the required names; environment and secret names hold neither tabs nor
   /// commas, and no environment name starts with `+`).
   enum RequiredNamesCache {
@@ -727,20 +731,21 @@ enum RunEnvironment {
           }
           return out
         }
-        guard spans.count >= 8, text(line(0)) == header, text(line(1)) == "manifest " + ContentHash.sha256Hex(manifest),
+        guard spans.count >= 9, text(line(0)) == header, text(line(1)) == "manifest " + ContentHash.sha256Hex(manifest),
           hasPrefix(line(2), "+declared\t"), hasPrefix(line(3), "+loader\t"), hasPrefix(line(4), "+composed\t"),
           hasPrefix(line(5), "+environments\t"), hasPrefix(line(6), "+policy\t"), hasPrefix(line(7), "+recipients\t"),
+          hasPrefix(line(8), "+stores\t"),
           let recipients = Int(text(line(7)).dropFirst("+recipients\t".count))
         else {
           return nil
         }
         let prefix = environment + "\t"
-        for i in 8..<spans.count where hasPrefix(line(i), prefix) {
+        for i in 9..<spans.count where hasPrefix(line(i), prefix) {
           return ManifestFacts(
             required: wantNames ? names(line(i)) : [], declared: wantNames ? Swift.Set(names(line(2))) : [],
             allowedLoaderVariables: wantNames ? Swift.Set(names(line(3))) : [], composed: Swift.Set(names(line(4))),
             environments: names(line(5)), policyDigest: String(text(line(6)).dropFirst("+policy\t".count)),
-            recipientCount: recipients)
+            recipientCount: recipients, stores: names(line(8)))
         }
         return nil
       }
@@ -758,6 +763,7 @@ enum RunEnvironment {
       text += "+environments\t" + manifest.environments.joined(separator: ",") + "\n"
       text += "+policy\t" + policyDigest(PolicyBody(AccessPolicy(manifest: manifest)).lines) + "\n"
       text += "+recipients\t\(manifest.recipients.count)\n"
+      text += "+stores\t" + manifest.environments.filter { manifest.store(of: $0) != nil }.joined(separator: ",") + "\n"
       for environment in manifest.environments {
         text += environment + "\t" + manifest.secrets.filter { $0.isRequired(in: environment) }.map(\.name).joined(separator: ",") + "\n"
       }

@@ -7,7 +7,7 @@ import CofferVault
 ///
 /// It applies only when the answer is certain without the manifest: the environment is named (`--env` or
 /// `COFFER_ENV`) and has a format-2 vault; `run`'s manifest cache (``RunEnvironment/RequiredNamesCache``) matches
-/// coffer.yaml's SHA-256 and declares the environment; the secret is not composed; coffer.yaml asks for exactly the
+/// coffer.yaml's SHA-256 and declares the environment, without a `store:`; the secret is not composed; coffer.yaml asks for exactly the
 /// approved policy (no pending change to name); the identity is a member of the approved policy (the audit's actor)
 /// and can read the value. Anything else, including every error, returns `false` before anything is printed or
 /// recorded, and the command goes through ArgumentParser and ``CofferCommand/Get`` as before, which reports it.
@@ -74,7 +74,7 @@ enum FastGet {
     let path = project.vaultPath(environment)
     guard Files.exists(path), let manifestBytes = try? Files.read(project.manifestPath),
       let facts = facts(project, manifest: manifestBytes, environment: environment, projectOption: a.project),
-      facts.environments.contains(environment), !facts.composed.contains(a.name),
+      facts.environments.contains(environment), !facts.stores.contains(environment), !facts.composed.contains(a.name),
       // The identity first: it activates the verified-signature memo the policy chain is checked with.
       let identities = try? IdentityLoader.load(),
       let chain = try? Trust.chain(for: project),

@@ -218,7 +218,9 @@ struct Organization {
           continue
         }
         do {
-          let verdict = try EnvironmentCheck.verdict(ws, environment, identities: identities, auditDetail: "org check") { vault in
+          let verdict = try EnvironmentCheck.verdict(
+            ws, environment, identities: identities, auditDetail: "org check", storeValues: StoreCommands.checkValues
+          ) { vault in
             let unreadable = vault.unreadableGroups
             if !unreadable.isEmpty {
               skipped.append((name, environment, "groups \(unreadable.joined(separator: ", ")) not readable with this identity; the rest was checked"))
