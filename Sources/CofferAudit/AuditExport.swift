@@ -9,35 +9,35 @@ import FoundationEssentials
 /// (`0` and 64 zeros when it starts at the beginning of the log), so that the chain inside the file can be checked
 /// on its own and joined to an earlier export. The end line records how many lines were exported and the last
 /// line's sequence number and hash, so that a file cut short is caught.
-public enum AuditExport {
+package enum AuditExport {
   /// The format's name, the value of the header's `export` and the end line's `export_end` keys.
-  public static let format = "coffer-audit/v1"
+  package static let format = "coffer-audit/v1"
 
   /// Where an export starts: after this line of the log.
-  public struct Start: Sendable, Equatable {
+  package struct Start: Sendable, Equatable {
     /// The sequence number of the line before the first exported one (0: the slice starts at the beginning).
-    public let sequence: Int
+    package let sequence: Int
     /// That line's hash (``AuditLog/genesis`` at the beginning): the first exported line's `prev`.
-    public let hash: String
+    package let hash: String
 
     /// Creates a start.
     /// - Parameters:
     ///   - sequence: the sequence number of the line before the first exported line.
     ///   - hash: that line's hash.
-    public init(sequence: Int, hash: String) {
+    package init(sequence: Int, hash: String) {
       self.sequence = sequence
       self.hash = hash
     }
   }
 
   /// The result of ``encode(segments:since:exportedAt:head:)``.
-  public struct Encoded: Sendable, Equatable {
+  package struct Encoded: Sendable, Equatable {
     /// The file's bytes: header, lines, end line, each ending with LF.
-    public let bytes: [UInt8]
+    package let bytes: [UInt8]
     /// Where the slice starts.
-    public let start: Start
+    package let start: Start
     /// How many log lines it holds (the header and end line not counted).
-    public let lines: Int
+    package let lines: Int
   }
 
   /// Exports a log.
@@ -49,7 +49,7 @@ public enum AuditExport {
   ///   - head: what the exporter found where the log's head should be: `verified`, `missing`, `unauthenticated`
   ///     or `absent` (recorded in the end line, for the reader; it is not part of the chain).
   /// - Returns: the file and where it starts.
-  public static func encode(segments: [AuditSegmentFile], since: Timestamp?, exportedAt: Timestamp, head: String) -> Encoded {
+  package static func encode(segments: [AuditSegmentFile], since: Timestamp?, exportedAt: Timestamp, head: String) -> Encoded {
     var lines: [ArraySlice<UInt8>] = []
     for segment in segments where !segment.bytes.isEmpty {
       var start = 0
@@ -116,18 +116,18 @@ public enum AuditExport {
   }
 
   /// The result of ``verify(_:)``.
-  public struct Verification: Sendable, Equatable {
+  package struct Verification: Sendable, Equatable {
     /// Where the slice says it starts (`nil` when the file has no header).
-    public let start: Start?
+    package let start: Start?
     /// The log lines that parsed, in file order.
-    public let records: [AuditRecord]
+    package let records: [AuditRecord]
     /// Every problem found; each `line` is the line number within the file (the header is line 1).
-    public let problems: [AuditProblem]
+    package let problems: [AuditProblem]
     /// The prune lines among the exported lines: segments removed on purpose before the export.
-    public let prunes: [AuditPruneNote]
+    package let prunes: [AuditPruneNote]
     /// Whether the file has no header and end line: a segment or log copied as is, checked from its first line's
     /// `prev`; lines removed at its end cannot be detected.
-    public let isRawSegment: Bool
+    package let isRawSegment: Bool
   }
 
   struct Header: Decodable {
@@ -148,7 +148,7 @@ public enum AuditExport {
   /// whose first line is a log line (a segment copied as is) is checked from that line's `prev`, without an end.
   /// - Parameter bytes: the file's contents.
   /// - Returns: where it starts, the records, and every problem (empty when the slice is intact).
-  public static func verify(_ bytes: [UInt8]) -> Verification {
+  package static func verify(_ bytes: [UInt8]) -> Verification {
     var lines: [[UInt8]] = []
     var start = 0
     while start < bytes.count {

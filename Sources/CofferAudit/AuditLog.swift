@@ -6,33 +6,33 @@ import FoundationEssentials
 ///
 /// Encoded as one JSON line (see docs/audit.md). Every field is plain metadata; the only value-derived data are
 /// ``fingerprints``, HMAC-SHA256 under a key held in the vault (`Vault.fingerprint(of:)`), never a plain hash.
-public struct AuditEvent: Sendable, Equatable {
+package struct AuditEvent: Sendable, Equatable {
   /// When it happened.
-  public var time: Timestamp
+  package var time: Timestamp
   /// Who: a recipient name from the manifest, or the identity's `age1…` recipient.
-  public var actor: String
+  package var actor: String
   /// The operating-system user who ran Coffer.
-  public var osUser: String
+  package var osUser: String
   /// What: `read`, `write`, `delete`, `import`, `export`, `run`, `sync`, `rewrap`, `rotate`, `rollback`, `access`…
-  public var action: String
+  package var action: String
   /// The environment, when one applies.
-  public var environment: String?
+  package var environment: String?
   /// The secret names involved, sorted; empty when ``count`` says how many there were instead.
-  public var secrets: [String]
+  package var secrets: [String]
   /// How many secrets were involved when ``secrets`` leaves their names out (a set larger than
   /// ``AuditLog/nameLimit`` whose names were not asked for); `nil` when ``secrets`` names every one.
-  public var count: Int?
+  package var count: Int?
   /// Name → keyed fingerprint (64 hex digits) of the value involved.
-  public var fingerprints: [String: String]
+  package var fingerprints: [String: String]
   /// The destination, for sync.
-  public var destination: String?
+  package var destination: String?
   /// `ok`, `denied`, `failed`, or another short word.
-  public var outcome: String
+  package var outcome: String
   /// Free text without values (e.g. "version 3", "rolled back to version 2").
-  public var detail: String?
+  package var detail: String?
 
   /// Creates an event.
-  public init(
+  package init(
     time: Timestamp, actor: String, osUser: String, action: String, environment: String? = nil,
     secrets: [String] = [], count: Int? = nil, fingerprints: [String: String] = [:], destination: String? = nil,
     outcome: String = "ok", detail: String? = nil
@@ -52,15 +52,15 @@ public struct AuditEvent: Sendable, Equatable {
 }
 
 /// A parsed audit line.
-public struct AuditRecord: Sendable, Equatable {
+package struct AuditRecord: Sendable, Equatable {
   /// The 1-based sequence number.
-  public let sequence: Int
+  package let sequence: Int
   /// The event.
-  public let event: AuditEvent
+  package let event: AuditEvent
   /// The SHA-256 (hex) of the previous line's bytes, or 64 zeros for the first line.
-  public let previousHash: String
+  package let previousHash: String
   /// The SHA-256 (hex) of this line's bytes (without its LF).
-  public let hash: String
+  package let hash: String
 }
 
 /// The hash-chained JSON-lines encoding of the audit log, and its verification. Pure: bytes in, values out.
@@ -71,25 +71,25 @@ public struct AuditRecord: Sendable, Equatable {
 /// reordering a line breaks the chain at a specific place. Truncation at the end is caught with a *head*: the
 /// sequence number and hash of the last line, authenticated with an HMAC under a key only the identity holder has
 /// (``AuditHead``).
-public enum AuditLog {
+package enum AuditLog {
   /// The `prev` value of the first line.
-  public static let genesis = String(repeating: "0", count: 64)
+  package static let genesis = String(repeating: "0", count: 64)
 
   /// The action of the line an append writes, before its own, when the log no longer matches its head: the
   /// evidence of a truncation or edit outside Coffer stays in the chain, so a later append cannot erase it.
-  public static let gapAction = "log-gap"
+  package static let gapAction = "log-gap"
 
   /// Up to this many secrets, a line names each one (and a read records one fingerprint per value); above it, the
   /// line records ``AuditEvent/count`` and one keyed fingerprint of the whole set (`"*"`) instead, unless the names
   /// were asked for (`run --audit-names`). Keeps a `run` of a large project to a few hundred bytes (docs/audit.md).
-  public static let nameLimit = 20
+  package static let nameLimit = 20
 
   /// The names and count a line records for a set of secrets.
   /// - Parameters:
   ///   - names: every name involved.
   ///   - includeNames: whether the caller asked for the names whatever their number.
   /// - Returns: the names to list and the count to record (`nil` when the names are listed).
-  public static func summarize(_ names: [String], includeNames: Bool) -> (secrets: [String], count: Int?) {
+  package static func summarize(_ names: [String], includeNames: Bool) -> (secrets: [String], count: Int?) {
     names.count <= nameLimit || includeNames ? (names, nil) : ([], names.count)
   }
 
@@ -100,7 +100,7 @@ public enum AuditLog {
   ///   - head: the head, when it exists and authenticates with this identity.
   ///   - headExists: whether a head file exists at all (`false`: deleted).
   /// - Returns: a sentence for the gap line's `detail`, never holding a value.
-  public static func gap(records: [AuditRecord], head: AuditHead?, headExists: Bool) -> String? {
+  package static func gap(records: [AuditRecord], head: AuditHead?, headExists: Bool) -> String? {
     guard !records.isEmpty else {
       guard let head, head.sequence > 0 else { return nil }
       return "the log was empty but its head recorded line \(head.sequence): lines were removed outside coffer"
@@ -120,7 +120,7 @@ public enum AuditLog {
   ///   - sequence: its 1-based position.
   ///   - previousHash: the hash of the previous line (``genesis`` for the first).
   /// - Returns: the line's bytes without the trailing LF.
-  public static func encode(_ event: AuditEvent, sequence: Int, previousHash: String) -> [UInt8] {
+  package static func encode(_ event: AuditEvent, sequence: Int, previousHash: String) -> [UInt8] {
     var out = [UInt8]()
     out.reserveCapacity(256 + event.secrets.reduce(0) { $0 + $1.utf8.count + 3 } + event.fingerprints.count * 90)
     func raw(_ s: StaticString) { s.withUTF8Buffer { out.append(contentsOf: $0) } }
@@ -170,12 +170,12 @@ public enum AuditLog {
   /// The hash that the next line's `prev` must carry.
   /// - Parameter line: a line's bytes without its LF.
   /// - Returns: 64 lowercase hex digits.
-  public static func hash(of line: [UInt8]) -> String {
+  package static func hash(of line: [UInt8]) -> String {
     hash(of: line[...])
   }
 
   /// ``hash(of:)`` for a slice, without copying it.
-  public static func hash(of line: ArraySlice<UInt8>) -> String {
+  package static func hash(of line: ArraySlice<UInt8>) -> String {
     var hasher = SHA256()
     line.withUnsafeBytes { hasher.update(bufferPointer: $0) }
     return hex(hasher.finalize().withUnsafeBytes { Array($0) })
@@ -187,7 +187,7 @@ public enum AuditLog {
   ///   - head: the authenticated head, if one is kept; a log shorter than the head, or whose last line differs from
   ///     it, is reported as truncated or rewritten.
   /// - Returns: the records that parsed, and every problem found, in order (empty when the log is intact).
-  public static func verify(_ bytes: [UInt8], head: AuditHead?) -> (records: [AuditRecord], problems: [AuditProblem]) {
+  package static func verify(_ bytes: [UInt8], head: AuditHead?) -> (records: [AuditRecord], problems: [AuditProblem]) {
     let result = verify(segments: [AuditSegmentFile(number: 1, bytes: bytes)], head: head)
     return (result.records, result.problems.map { AuditProblem(line: $0.line, kind: $0.kind) })
   }
@@ -195,7 +195,7 @@ public enum AuditLog {
   /// Parses one line without checking the chain.
   /// - Parameter line: the line's bytes without LF.
   /// - Returns: the record, or `nil` when it is not a line this encoder writes.
-  public static func parse(_ line: [UInt8]) -> AuditRecord? {
+  package static func parse(_ line: [UInt8]) -> AuditRecord? {
     struct Wire: Decodable {
       let seq: Int
       let time: String
@@ -256,9 +256,9 @@ public enum AuditLog {
 }
 
 /// Something wrong with a log, and where.
-public struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
+package struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
   /// What is wrong.
-  public enum Kind: Sendable, Equatable {
+  package enum Kind: Sendable, Equatable {
     /// The line is not a record this encoder writes.
     case unparsable
     /// The line's content changed after it was written.
@@ -291,25 +291,25 @@ public struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
     case exportTruncated(missing: Int)
   }
   /// The 1-based line within its segment, when the problem is at one.
-  public let line: Int?
+  package let line: Int?
   /// The kind.
-  public let kind: Kind
+  package let kind: Kind
   /// The segment the problem is in, from ``AuditLog/verify(segments:head:)``; `nil` from the single-file
   /// ``AuditLog/verify(_:head:)`` and for problems of the whole log.
-  public let segment: Int?
+  package let segment: Int?
 
   /// Creates a problem.
   /// - Parameters:
   ///   - line: the 1-based line within its segment, if any.
   ///   - kind: what is wrong.
   ///   - segment: the segment number, if any.
-  public init(line: Int?, kind: Kind, segment: Int? = nil) {
+  package init(line: Int?, kind: Kind, segment: Int? = nil) {
     self.line = line
     self.kind = kind
     self.segment = segment
   }
 
-  public var description: String {
+  package var description: String {
     let at = line.map { "line \($0): " } ?? ""
     switch kind {
     case .unparsable: return at + "not a coffer audit record"
@@ -334,16 +334,16 @@ public struct AuditProblem: Sendable, Equatable, CustomStringConvertible {
 
 /// The authenticated head of a log: the last sequence number and line hash, with an HMAC-SHA256 under a key
 /// derived (HKDF-SHA256, info `coffer-audit/v1 head`) from the identity, so that only its holder can move it.
-public struct AuditHead: Sendable, Equatable {
+package struct AuditHead: Sendable, Equatable {
   /// The last line's sequence number (0 for an empty log).
-  public let sequence: Int
+  package let sequence: Int
   /// The last line's hash (``AuditLog/genesis`` for an empty log).
-  public let hash: String
+  package let hash: String
   /// The log's size in bytes when this head was written (lets an append trust the head without re-reading the log).
-  public let size: Int
+  package let size: Int
 
   /// Creates a head.
-  public init(sequence: Int, hash: String, size: Int) {
+  package init(sequence: Int, hash: String, size: Int) {
     self.sequence = sequence
     self.hash = hash
     self.size = size
@@ -351,7 +351,7 @@ public struct AuditHead: Sendable, Equatable {
 
   /// Encodes the head with its MAC, one line: `SEQ HASH SIZE MAC`.
   /// - Parameter key: the identity's secret text (its bytes are the HKDF input).
-  public func encoded(key: SecretValue) -> [UInt8] {
+  package func encoded(key: SecretValue) -> [UInt8] {
     Array("\(sequence) \(hash) \(size) \(AuditHead.mac(sequence, hash, size, key))\n".utf8)
   }
 
@@ -360,7 +360,7 @@ public struct AuditHead: Sendable, Equatable {
   ///   - bytes: the head file.
   ///   - key: the identity's secret text.
   /// - Returns: the head, or `nil` when it is malformed or its MAC does not verify.
-  public static func decode(_ bytes: [UInt8], key: SecretValue) -> AuditHead? {
+  package static func decode(_ bytes: [UInt8], key: SecretValue) -> AuditHead? {
     let parts = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
     guard parts.count == 4, let seq = Int(parts[0]), seq >= 0, parts[1].utf8.count == 64, let size = Int(parts[2]),
       size >= 0

@@ -1,17 +1,17 @@
 import CofferCore
 
 /// One segment file of a log, as read from disk. Pure data: ``AuditLog/verify(segments:head:)`` checks them.
-public struct AuditSegmentFile: Sendable, Equatable {
+package struct AuditSegmentFile: Sendable, Equatable {
   /// The segment's number (1 for the first segment ever written; never reused).
-  public let number: Int
+  package let number: Int
   /// The file's bytes.
-  public let bytes: [UInt8]
+  package let bytes: [UInt8]
 
   /// Creates a segment.
   /// - Parameters:
   ///   - number: the segment's number, from its file name (the active segment: the one after the last closed).
   ///   - bytes: its contents.
-  public init(number: Int, bytes: [UInt8]) {
+  package init(number: Int, bytes: [UInt8]) {
     self.number = number
     self.bytes = bytes
   }
@@ -20,15 +20,15 @@ public struct AuditSegmentFile: Sendable, Equatable {
 /// What the first line of every segment after the first records (action ``AuditLog/segmentAction``, in
 /// `detail`): the segment it opens and the SHA-256 of the whole segment before it, so that the segments form a
 /// chain of their own on top of the line chain.
-public struct AuditSegmentLink: Sendable, Equatable {
+package struct AuditSegmentLink: Sendable, Equatable {
   /// The segment this line opens.
-  public let number: Int
+  package let number: Int
   /// The sequence number of the previous segment's last line.
-  public let lastSequence: Int
+  package let lastSequence: Int
   /// The previous segment's size in bytes.
-  public let size: Int
+  package let size: Int
   /// SHA-256 (lowercase hex) of the previous segment's bytes.
-  public let hash: String
+  package let hash: String
 
   /// Creates a link.
   /// - Parameters:
@@ -36,7 +36,7 @@ public struct AuditSegmentLink: Sendable, Equatable {
   ///   - lastSequence: the previous segment's last sequence number.
   ///   - size: the previous segment's size in bytes.
   ///   - hash: SHA-256 (hex) of the previous segment's bytes.
-  public init(number: Int, lastSequence: Int, size: Int, hash: String) {
+  package init(number: Int, lastSequence: Int, size: Int, hash: String) {
     self.number = number
     self.lastSequence = lastSequence
     self.size = size
@@ -46,12 +46,12 @@ public struct AuditSegmentLink: Sendable, Equatable {
   static let template = ["segment ", " follows segment ", ": ", " bytes to line ", ", sha256 ", ""]
 
   /// The `detail` text: `segment N follows segment N-1: SIZE bytes to line SEQ, sha256 HASH`.
-  public var detail: String {
+  package var detail: String {
     "segment \(number) follows segment \(number - 1): \(size) bytes to line \(lastSequence), sha256 \(hash)"
   }
 
   /// Parses a `detail` written by ``detail``; `nil` for anything else.
-  public init?(detail: String) {
+  package init?(detail: String) {
     guard let f = AuditDetail.fields(detail, AuditSegmentLink.template), f.count == 5, let n = Int(f[0]),
       Int(f[1]) == n - 1, let size = Int(f[2]), let seq = Int(f[3]), AuditDetail.isHash(f[4])
     else { return nil }
@@ -62,20 +62,20 @@ public struct AuditSegmentLink: Sendable, Equatable {
 
 /// What a prune line records (action ``AuditLog/pruneAction``, in `detail`): which segments were removed, the lines
 /// they held, and the SHA-256 of the last one, which the first kept segment's ``AuditSegmentLink`` must match.
-public struct AuditPrune: Sendable, Equatable {
+package struct AuditPrune: Sendable, Equatable {
   /// The first segment removed.
-  public let first: Int
+  package let first: Int
   /// The last segment removed.
-  public let last: Int
+  package let last: Int
   /// The first line (sequence number) removed.
-  public let firstLine: Int
+  package let firstLine: Int
   /// The last line (sequence number) removed.
-  public let lastLine: Int
+  package let lastLine: Int
   /// SHA-256 (hex) of the last removed segment's bytes.
-  public let hash: String
+  package let hash: String
 
   /// Creates a prune record.
-  public init(first: Int, last: Int, firstLine: Int, lastLine: Int, hash: String) {
+  package init(first: Int, last: Int, firstLine: Int, lastLine: Int, hash: String) {
     self.first = first
     self.last = last
     self.firstLine = firstLine
@@ -86,12 +86,12 @@ public struct AuditPrune: Sendable, Equatable {
   static let template = ["removed segments ", "-", " (lines ", "-", "); segment ", " sha256 ", ""]
 
   /// The `detail` text: `removed segments A-B (lines X-Y); segment B sha256 HASH`.
-  public var detail: String {
+  package var detail: String {
     "removed segments \(first)-\(last) (lines \(firstLine)-\(lastLine)); segment \(last) sha256 \(hash)"
   }
 
   /// Parses a `detail` written by ``detail``; `nil` for anything else.
-  public init?(detail: String) {
+  package init?(detail: String) {
     guard let f = AuditDetail.fields(detail, AuditPrune.template), f.count == 6, let a = Int(f[0]), let b = Int(f[1]),
       let x = Int(f[2]), let y = Int(f[3]), f[4] == f[1], AuditDetail.isHash(f[5])
     else { return nil }
@@ -101,13 +101,13 @@ public struct AuditPrune: Sendable, Equatable {
 }
 
 /// A prune found in the log: what was removed, and when and by whom (from the prune line).
-public struct AuditPruneNote: Sendable, Equatable, CustomStringConvertible {
+package struct AuditPruneNote: Sendable, Equatable, CustomStringConvertible {
   /// What was removed.
-  public let prune: AuditPrune
+  package let prune: AuditPrune
   /// The prune line's event (time, actor, OS user).
-  public let event: AuditEvent
+  package let event: AuditEvent
 
-  public var description: String {
+  package var description: String {
     let p = prune
     let segments = p.first == p.last ? "segment \(p.first)" : "segments \(p.first)-\(p.last)"
     return "\(segments) (lines \(p.firstLine)-\(p.lastLine)) removed at \(event.time.rfc3339) by \(event.actor) "
@@ -116,15 +116,15 @@ public struct AuditPruneNote: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// The result of verifying a segmented log.
-public struct AuditVerification: Sendable, Equatable {
+package struct AuditVerification: Sendable, Equatable {
   /// Every record that parsed, oldest first, across segments.
-  public let records: [AuditRecord]
+  package let records: [AuditRecord]
   /// Every problem found, in order (empty when the log is intact).
-  public let problems: [AuditProblem]
+  package let problems: [AuditProblem]
   /// The prune lines found, oldest first: earlier segments removed on purpose.
-  public let prunes: [AuditPruneNote]
+  package let prunes: [AuditPruneNote]
   /// The number of segments that hold lines.
-  public let segments: Int
+  package let segments: Int
 }
 
 enum AuditDetail {
@@ -154,9 +154,9 @@ enum AuditDetail {
 
 extension AuditLog {
   /// The action of the first line of every segment after the first (``AuditSegmentLink`` in `detail`).
-  public static let segmentAction = "segment"
+  package static let segmentAction = "segment"
   /// The action of the line `coffer audit prune` writes before it removes segments (``AuditPrune`` in `detail`).
-  public static let pruneAction = "prune"
+  package static let pruneAction = "prune"
 
   /// Verifies a log kept in segments: the line chain runs through all of them, each segment after the first opens
   /// with a line recording the SHA-256 of the one before, and segments missing at the start must be covered by a
@@ -165,7 +165,7 @@ extension AuditLog {
   ///   - segments: the segment files present, in ascending number; the active segment last.
   ///   - head: the authenticated head, if one is kept (it describes the active segment's last line).
   /// - Returns: the records, problems (each naming its segment and line within it) and prunes found.
-  public static func verify(segments: [AuditSegmentFile], head: AuditHead?) -> AuditVerification {
+  package static func verify(segments: [AuditSegmentFile], head: AuditHead?) -> AuditVerification {
     var records: [AuditRecord] = []
     var problems: [AuditProblem] = []
     var previous = genesis
@@ -277,7 +277,7 @@ extension AuditLog {
   ///   - keep: keep this many of the newest segments, counting the active one (at least 1).
   ///   - before: remove segments whose last line is earlier than this time.
   /// - Returns: the number of the last segment to remove, or `nil` when there is nothing to remove.
-  public static func pruneThrough(closed: [(number: Int, lastTime: Timestamp)], keep: Int?, before: Timestamp?) -> Int? {
+  package static func pruneThrough(closed: [(number: Int, lastTime: Timestamp)], keep: Int?, before: Timestamp?) -> Int? {
     var through: Int?
     for (i, segment) in closed.enumerated() {
       if let keep, closed.count - i < keep { break }  // the active segment counts as one kept

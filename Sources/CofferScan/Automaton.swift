@@ -13,30 +13,30 @@
 /// occurrence of every pattern is reported, overlapping ones included.
 ///
 /// Immutable after construction; safe to use from many threads at once, each with its own ``Cursor``.
-public final class Automaton: Sendable {
+package final class Automaton: Sendable {
   /// One occurrence of a pattern.
-  public struct Match: Sendable, Equatable {
+  package struct Match: Sendable, Equatable {
     /// The index of the pattern in the array given to ``init(patterns:)``.
-    public let pattern: Int
+    package let pattern: Int
     /// The absolute offset one past the pattern's last byte.
-    public let end: Int
+    package let end: Int
   }
 
   /// Where a stream is: the automaton state and how many bytes have been fed.
-  public struct Cursor: Sendable {
+  package struct Cursor: Sendable {
     var state: UInt32 = 0
     /// The number of bytes fed so far (the absolute offset of the next byte).
     public internal(set) var offset: Int = 0
     /// A cursor at the start of a stream.
-    public init() {}
+    package init() {}
   }
 
   /// The patterns, in the order given.
-  public let patterns: [[UInt8]]
+  package let patterns: [[UInt8]]
   /// The length of the longest pattern, in bytes (0 when there are none).
-  public let maxPatternLength: Int
+  package let maxPatternLength: Int
   /// The number of states.
-  public let stateCount: Int
+  package let stateCount: Int
 
   private let stride: Int
   private let matchMin: UInt32
@@ -55,7 +55,7 @@ public final class Automaton: Sendable {
   /// Takes O(Σ|pattern| × classes) time and 4 × states × classes bytes of table.
   /// - Parameter patterns: the byte strings to find; empty patterns are ignored, duplicates are reported under
   ///   each of their indices.
-  public convenience init(patterns: [[UInt8]]) {
+  package convenience init(patterns: [[UInt8]]) {
     self.init(patterns: patterns, equivalents: [])
   }
 
@@ -215,7 +215,7 @@ public final class Automaton: Sendable {
   ///   - bytes: the chunk.
   ///   - cursor: the stream's position; advanced by `bytes.count`.
   ///   - matches: where matches are appended, in order of their end.
-  public func feed(_ bytes: UnsafeRawBufferPointer, cursor: inout Cursor, into matches: inout [Match]) {
+  package func feed(_ bytes: UnsafeRawBufferPointer, cursor: inout Cursor, into matches: inout [Match]) {
     let count = bytes.count
     guard count > 0, let base = bytes.baseAddress else { return }
     let p = base.assumingMemoryBound(to: UInt8.self)
@@ -308,12 +308,12 @@ public final class Automaton: Sendable {
   }
 
   /// Feeds bytes given as an array (convenience for tests and small inputs).
-  public func feed(_ bytes: [UInt8], cursor: inout Cursor, into matches: inout [Match]) {
+  package func feed(_ bytes: [UInt8], cursor: inout Cursor, into matches: inout [Match]) {
     bytes.withUnsafeBytes { feed($0, cursor: &cursor, into: &matches) }
   }
 
   /// All matches in one complete input.
-  public func matches(in bytes: [UInt8]) -> [Match] {
+  package func matches(in bytes: [UInt8]) -> [Match] {
     var cursor = Cursor()
     var out: [Match] = []
     feed(bytes, cursor: &cursor, into: &out)
@@ -323,7 +323,7 @@ public final class Automaton: Sendable {
   /// How many of the most recently fed bytes could still be the start of a match: the length of the longest
   /// suffix of the input so far that is a prefix of some pattern. Bytes before `cursor.offset - pending(cursor)`
   /// can never be part of a match that has not been reported yet.
-  public func pending(_ cursor: Cursor) -> Int { Int(depths[Int(cursor.state) / stride]) }
+  package func pending(_ cursor: Cursor) -> Int { Int(depths[Int(cursor.state) / stride]) }
 
   @inline(never)
   private func report(state: UInt32, end: Int, into matches: inout [Match]) {

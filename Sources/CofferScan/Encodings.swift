@@ -1,7 +1,7 @@
 import CofferCore
 
 /// How a value appears in the text where it was found.
-public enum Encoding: String, Sendable, CaseIterable, Comparable {
+package enum Encoding: String, Sendable, CaseIterable, Comparable {
   /// The bytes as stored.
   case raw
   /// Base64, standard alphabet (RFC 4648 §4), padded or not, of the value or of the value and a trailing newline,
@@ -31,30 +31,30 @@ public enum Encoding: String, Sendable, CaseIterable, Comparable {
   case half
 
   /// Which of two encodings to name when both match the same text: the more specific, earlier in this order.
-  public static func < (a: Encoding, b: Encoding) -> Bool {
+  package static func < (a: Encoding, b: Encoding) -> Bool {
     let order = Encoding.allCases
     return order.firstIndex(of: a)! < order.firstIndex(of: b)!
   }
 }
 
 /// One byte string to look for, and the encoding it represents.
-public struct Variant: Sendable, Equatable {
+package struct Variant: Sendable, Equatable {
   /// The bytes to find.
-  public let bytes: [UInt8]
+  package let bytes: [UInt8]
   /// What they are.
-  public let encoding: Encoding
+  package let encoding: Encoding
 }
 
 /// The forms a value takes when it leaks, as byte strings to look for.
 ///
 /// Pure and deterministic. Forms shorter than ``minimumLength`` are never produced.
-public enum Encodings {
+package enum Encodings {
   /// Values shorter than this many bytes produce no variants at all (they would match everywhere).
-  public static let minimumLength = 4
+  package static let minimumLength = 4
   /// Lines of a multi-line value shorter than this are not looked for on their own.
-  public static let minimumLineLength = 8
+  package static let minimumLineLength = 8
   /// Single-line values at least this long are also looked for in halves.
-  public static let minimumSplitLength = 24
+  package static let minimumSplitLength = 24
 
   /// Every form of a value worth looking for, without duplicates, raw first.
   ///
@@ -66,7 +66,7 @@ public enum Encodings {
   ///     match every other key file; when false (redaction), every line of at least ``minimumLineLength`` bytes and
   ///     both halves are kept.
   /// - Returns: an empty array when the value is shorter than ``minimumLength``.
-  public static func variants(of value: [UInt8], distinctiveParts: Bool) -> [Variant] {
+  package static func variants(of value: [UInt8], distinctiveParts: Bool) -> [Variant] {
     guard value.count >= minimumLength else { return [] }
     var out: [Variant] = []
     var seen = Set<ByteString>()

@@ -4,10 +4,10 @@ import CofferCore
 /// too short nor too common to point at one (docs/scan.md, "What is not looked for").
 ///
 /// Pure: bytes and manifest facts in, a reason out. The reason names the rule, never the value.
-public enum Evidence {
+package enum Evidence {
   /// What the values are looked for by: a scan reports findings, so it needs values specific enough to be
   /// evidence; a redaction masks output, where a false mask costs little but a masked setting still misleads.
-  public enum Purpose: Sendable {
+  package enum Purpose: Sendable {
     /// `coffer scan` and the pre-commit hook.
     case scan
     /// `coffer redact` and `coffer run --redact`.
@@ -16,7 +16,7 @@ public enum Evidence {
 
   /// Values shorter than this many bytes are not looked for by a scan: `debug`, `3000`, `true` and most short
   /// passwords of a development environment would match prose and code everywhere.
-  public static let minimumScanLength = 8
+  package static let minimumScanLength = 8
 
   /// Words a plain configuration value commonly is, compared ignoring case: booleans, log levels, environment
   /// names and local hosts.
@@ -40,7 +40,7 @@ public enum Evidence {
   ///   - example: the manifest's `example:`, if any.
   ///   - purpose: scan or redaction.
   /// - Returns: the reason, e.g. `a plain setting (secret: false)`; never the value or a part of it.
-  public static func reasonToSkip(_ value: SecretValue, isSecret: Bool, example: String?, purpose: Purpose) -> String? {
+  package static func reasonToSkip(_ value: SecretValue, isSecret: Bool, example: String?, purpose: Purpose) -> String? {
     if !isSecret { return "a plain setting (secret: false)" }
     let bytes = value.reveal()
     if bytes.isEmpty { return "empty" }

@@ -4,7 +4,7 @@ import CofferCore
 /// multi-line value of at least ``Encodings/minimumLineLength`` bytes, and both halves of a long value.
 ///
 /// Immutable; share it between the redactors of several streams.
-public final class RedactionSet: Sendable {
+package final class RedactionSet: Sendable {
   struct Entry: Sendable {
     let name: String
     /// Index in `tails` of the bytes that follow the key, or nil when the key is the whole variant.
@@ -16,10 +16,10 @@ public final class RedactionSet: Sendable {
   let tails: [[UInt8]]
 
   /// Values that were too short to redact (under ``Encodings/minimumLength`` bytes).
-  public let skipped: [SkippedValue]
+  package let skipped: [SkippedValue]
   /// The longest variant: the most output a redactor ever holds back (a percent-encoded value may hold back up to
   /// three times its length).
-  public let maxPatternLength: Int
+  package let maxPatternLength: Int
   /// The values for percent-encoded text; owners are indices in `percentNames`.
   let percent: PercentPatterns
   let percentNames: [String]
@@ -27,7 +27,7 @@ public final class RedactionSet: Sendable {
   /// Compiles the patterns. Variants longer than 32 bytes are looked for by their first 32 bytes and compared in
   /// full afterwards, so the automaton stays small for long values such as keys and certificates.
   /// - Parameter values: the values; equal values are redacted under the first one's name.
-  public init(values: [KnownValue]) {
+  package init(values: [KnownValue]) {
     var keys: [[UInt8]] = []
     var entries: [[Entry]] = []
     var tails: [[UInt8]] = []
@@ -82,7 +82,7 @@ public final class RedactionSet: Sendable {
 /// the bytes that could still begin one (never more than ``RedactionSet/maxPatternLength`` − 1 after the last
 /// match). A value split across any number of chunks is still replaced. Overlapping or nested matches are
 /// replaced as one span, named after its longest match.
-public struct Redactor {
+package struct Redactor {
   struct Span {
     var start: Int
     var end: Int
@@ -109,7 +109,7 @@ public struct Redactor {
   var percentMatches: [PercentMatch] = []
 
   /// A redactor at the start of a stream.
-  public init(_ set: RedactionSet) {
+  package init(_ set: RedactionSet) {
     self.set = set
     percent = PercentStream(set.percent, skipQuiet: false)
   }
@@ -117,7 +117,7 @@ public struct Redactor {
   /// Consumes a chunk and returns the output that is now final.
   /// - Parameter chunk: the next bytes of the stream.
   /// - Returns: bytes to write, possibly empty.
-  public mutating func redact(_ chunk: UnsafeRawBufferPointer) -> [UInt8] {
+  package mutating func redact(_ chunk: UnsafeRawBufferPointer) -> [UInt8] {
     matches.removeAll(keepingCapacity: true)
     set.automaton.feed(chunk, cursor: &cursor, into: &matches)
     held.append(contentsOf: chunk.bindMemory(to: UInt8.self))
@@ -162,12 +162,12 @@ public struct Redactor {
   }
 
   /// Consumes a chunk given as an array.
-  public mutating func redact(_ chunk: [UInt8]) -> [UInt8] {
+  package mutating func redact(_ chunk: [UInt8]) -> [UInt8] {
     chunk.withUnsafeBytes { redact($0) }
   }
 
   /// Ends the stream and returns everything still held (a variant cut short by the end is not a match).
-  public mutating func finish() -> [UInt8] {
+  package mutating func finish() -> [UInt8] {
     pending = []
     percentMatches.removeAll(keepingCapacity: true)
     percent.finish(into: &percentMatches)

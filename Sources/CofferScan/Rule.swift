@@ -3,7 +3,7 @@
 /// A rule names literal triggers; the scanner looks for them in the same single pass as the known values, and
 /// calls ``confirm(_:atEnd:)`` with the text that starts at each trigger. Rules from a format catalog plug in here.
 /// A finding is located at its trigger's first byte.
-public protocol Rule: Sendable {
+package protocol Rule: Sendable {
   /// The rule's identifier in reports, e.g. `private-key`.
   var id: String { get }
   /// Literal byte strings at which a match can start; at least 4 bytes each.
@@ -19,18 +19,18 @@ public protocol Rule: Sendable {
 }
 
 /// What a rule found at a trigger.
-public struct RuleMatch: Sendable {
+package struct RuleMatch: Sendable {
   /// The length of the whole match in bytes, from the trigger's first byte.
-  public var length: Int
+  package var length: Int
   /// The secret part of the match, normalized so that the same secret in another layout gives the same bytes; it
   /// is only ever passed to the keyed fingerprint function, never reported.
-  public var material: [UInt8]
+  package var material: [UInt8]
 
   /// Creates a match.
   /// - Parameters:
   ///   - length: bytes from the trigger's first byte to the end of the match.
   ///   - material: the normalized secret, for the fingerprint only.
-  public init(length: Int, material: [UInt8]) {
+  package init(length: Int, material: [UInt8]) {
     self.length = length
     self.material = material
   }
@@ -42,21 +42,21 @@ public struct RuleMatch: Sendable {
 ///
 /// The material is the base64 body alone, so the fingerprint is the same in every layout. A header with no body
 /// (code that parses PEM) or no matching END marker within ``lookahead`` bytes is not a finding.
-public struct PrivateKeyRule: Rule {
+package struct PrivateKeyRule: Rule {
   /// `private-key`.
-  public let id = "private-key"
+  package let id = "private-key"
   /// `-----BEGIN `.
-  public let triggers = [Array("-----BEGIN ".utf8)]
+  package let triggers = [Array("-----BEGIN ".utf8)]
   /// 64 KiB: the END marker must come within this many bytes of the BEGIN marker.
-  public let lookahead = 65_536
+  package let lookahead = 65_536
   /// The smallest body, in base64 characters, that counts as a key.
-  public let minimumBody = 8
+  package let minimumBody = 8
 
   /// The rule.
-  public init() {}
+  package init() {}
 
   /// Parses the armor at the trigger; see the type's summary for what is accepted.
-  public func confirm(_ window: UnsafeRawBufferPointer, atEnd: Bool) -> RuleMatch? {
+  package func confirm(_ window: UnsafeRawBufferPointer, atEnd: Bool) -> RuleMatch? {
     let w = window.bindMemory(to: UInt8.self)
     let n = w.count
     var i = 11  // after "-----BEGIN "
@@ -137,19 +137,19 @@ public struct PrivateKeyRule: Rule {
 /// characters (BIP 173). A Coffer identity in a repository opens every vault it is a recipient of.
 ///
 /// The material is the whole key; the match must not continue with another bech32 character.
-public struct AgeIdentityRule: Rule {
+package struct AgeIdentityRule: Rule {
   /// `age-identity`.
-  public let id = "age-identity"
+  package let id = "age-identity"
   /// `AGE-SECRET-KEY-1`.
-  public let triggers = [Array("AGE-SECRET-KEY-1".utf8)]
+  package let triggers = [Array("AGE-SECRET-KEY-1".utf8)]
   /// The key's length.
-  public let lookahead = 16 + 58 + 1
+  package let lookahead = 16 + 58 + 1
 
   /// The rule.
-  public init() {}
+  package init() {}
 
   /// Accepts exactly 58 bech32 characters after the prefix.
-  public func confirm(_ window: UnsafeRawBufferPointer, atEnd: Bool) -> RuleMatch? {
+  package func confirm(_ window: UnsafeRawBufferPointer, atEnd: Bool) -> RuleMatch? {
     let w = window.bindMemory(to: UInt8.self)
     let charset = Array("QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L".utf8)
     var i = 16

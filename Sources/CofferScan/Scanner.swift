@@ -1,20 +1,20 @@
 import CofferCore
 
 /// A value Coffer knows and looks for: one version of one secret in one environment.
-public struct KnownValue: Sendable {
+package struct KnownValue: Sendable {
   /// The secret's name.
-  public let name: String
+  package let name: String
   /// The environment whose vault holds it.
-  public let environment: String
+  package let environment: String
   /// The version number.
-  public let version: Int
+  package let version: Int
   /// The value.
-  public let value: SecretValue
+  package let value: SecretValue
   /// Its keyed fingerprint (`Vault.fingerprint(of:)`), the only thing about the value a finding carries.
-  public let fingerprint: String
+  package let fingerprint: String
 
   /// Creates a known value.
-  public init(name: String, environment: String, version: Int, value: SecretValue, fingerprint: String) {
+  package init(name: String, environment: String, version: Int, value: SecretValue, fingerprint: String) {
     self.name = name
     self.environment = environment
     self.version = version
@@ -24,15 +24,15 @@ public struct KnownValue: Sendable {
 }
 
 /// A value left out of the patterns, and why.
-public struct SkippedValue: Sendable, Equatable {
+package struct SkippedValue: Sendable, Equatable {
   /// The secret's name.
-  public let name: String
+  package let name: String
   /// The environment.
-  public let environment: String
+  package let environment: String
   /// The version.
-  public let version: Int
+  package let version: Int
   /// Why, e.g. `shorter than 4 bytes`.
-  public let reason: String
+  package let reason: String
 
   /// Creates a skipped value record.
   /// - Parameters:
@@ -40,7 +40,7 @@ public struct SkippedValue: Sendable, Equatable {
   ///   - environment: the environment.
   ///   - version: the version.
   ///   - reason: why it is not looked for (never the value).
-  public init(name: String, environment: String, version: Int, reason: String) {
+  package init(name: String, environment: String, version: Int, reason: String) {
     self.name = name
     self.environment = environment
     self.version = version
@@ -49,41 +49,41 @@ public struct SkippedValue: Sendable, Equatable {
 }
 
 /// One place where a secret was found. Carries no byte of the secret.
-public struct Finding: Sendable, Hashable {
+package struct Finding: Sendable, Hashable {
   /// `known-value` for a value from the vault, else the format rule's id.
-  public let rule: String
+  package let rule: String
   /// The secret's name (known values only).
-  public let secret: String?
+  package let secret: String?
   /// The environment whose vault holds the value (known values only).
-  public let environment: String?
+  package let environment: String?
   /// The value's version number (known values only).
-  public let version: Int?
+  package let version: Int?
   /// The form the value was found in (known values only).
-  public let encoding: Encoding?
+  package let encoding: Encoding?
   /// The keyed fingerprint: of the value for a known value; of the rule's material (e.g. a key's base64 body) for
   /// a format rule.
-  public let fingerprint: String
+  package let fingerprint: String
   /// The absolute byte offset of the matched text in the stream.
-  public let offset: Int
+  package let offset: Int
   /// The length of the matched text in bytes.
-  public let length: Int
+  package let length: Int
   /// The 1-based line of the first byte.
-  public let line: Int
+  package let line: Int
   /// The 1-based column of the first byte, in Unicode scalars.
-  public let column: Int
+  package let column: Int
   /// The 1-based line of the last byte.
-  public let endLine: Int
+  package let endLine: Int
 }
 
 /// The compiled set of everything a scan looks for: the known values in all their encodings, the format rules'
 /// triggers and the `coffer:allow` marker, in one ``Automaton``.
 ///
 /// Immutable; safe to share between threads, each scanning its own ``ScanStream``.
-public final class Scanner: Sendable {
+package final class Scanner: Sendable {
   /// The rule id of known-value findings.
-  public static let knownValueRule = "known-value"
+  package static let knownValueRule = "known-value"
   /// The inline comment that suppresses findings on its line.
-  public static let allowMarker = "coffer:allow"
+  package static let allowMarker = "coffer:allow"
 
   enum Label: Sendable {
     /// A known value's variant: value index, encoding, and the index in ``tails`` of the bytes that must follow
@@ -115,11 +115,11 @@ public final class Scanner: Sendable {
   let percent: PercentPatterns
 
   /// Values that were too short to look for.
-  public let skipped: [SkippedValue]
+  package let skipped: [SkippedValue]
   /// The ids of the format rules in use.
-  public var ruleIDs: [String] { rules.map(\.id) }
+  package var ruleIDs: [String] { rules.map(\.id) }
   /// The number of byte patterns compiled.
-  public var patternCount: Int { automaton.patterns.count }
+  package var patternCount: Int { automaton.patterns.count }
   /// The longest automaton key, in bytes.
   var maxPatternLength: Int { automaton.maxPatternLength }
 
@@ -129,7 +129,7 @@ public final class Scanner: Sendable {
   ///     ``skipped``. When two values are equal, findings name the first.
   ///   - rules: format rules.
   ///   - fingerprint: the keyed fingerprint of a format rule's material, given the rule id; never a plain hash.
-  public init(
+  package init(
     values: [KnownValue], rules: [any Rule],
     fingerprint: @escaping @Sendable (_ rule: String, _ material: [UInt8]) -> String
   ) {
@@ -189,12 +189,12 @@ public final class Scanner: Sendable {
   }
 
   /// A new stream to scan one file or blob.
-  public func makeStream() -> ScanStream { ScanStream(self) }
+  package func makeStream() -> ScanStream { ScanStream(self) }
 
   /// Scans one complete input.
   /// - Parameter bytes: the input.
   /// - Returns: the findings, in order of offset.
-  public func scan(_ bytes: [UInt8]) -> [Finding] {
+  package func scan(_ bytes: [UInt8]) -> [Finding] {
     var stream = makeStream()
     stream.feed(bytes)
     return stream.finish()
@@ -206,7 +206,7 @@ public final class Scanner: Sendable {
 /// Matches that span chunks are found, and reported with absolute offsets and the right line and column. The
 /// stream keeps only the automaton state, the last 32 bytes, and, while a long variant's key or a format rule's
 /// trigger is waiting to see more of the input, the bytes since that key or trigger.
-public struct ScanStream {
+package struct ScanStream {
   struct Candidate {
     enum Kind {
       case value(Int, Encoding)
@@ -255,14 +255,14 @@ public struct ScanStream {
   }
 
   /// The number of bytes fed so far.
-  public var offset: Int { cursor.offset }
+  package var offset: Int { cursor.offset }
 
   /// Feeds the next chunk.
   /// - Parameters:
   ///   - chunk: the bytes; any size, including empty.
   ///   - isFinal: true when no bytes follow, which spares the work of carrying line numbers and context into a
   ///     next chunk; then only ``finish()`` may follow.
-  public mutating func feed(_ chunk: UnsafeRawBufferPointer, isFinal: Bool = false) {
+  package mutating func feed(_ chunk: UnsafeRawBufferPointer, isFinal: Bool = false) {
     precondition(!ended, "feed after the final chunk")
     let buffer = chunk.bindMemory(to: UInt8.self)
     matches.removeAll(keepingCapacity: true)
@@ -305,7 +305,7 @@ public struct ScanStream {
   }
 
   /// Feeds the next chunk from an array.
-  public mutating func feed(_ bytes: [UInt8]) {
+  package mutating func feed(_ bytes: [UInt8]) {
     bytes.withUnsafeBytes { feed($0) }
   }
 
@@ -313,7 +313,7 @@ public struct ScanStream {
   ///
   /// Overlapping matches of the same value become one finding (the longest); a format-rule match that overlaps a
   /// known value is dropped in its favour; findings whose lines carry `coffer:allow` are dropped.
-  public mutating func finish() -> [Finding] {
+  package mutating func finish() -> [Finding] {
     if !ended {
       ended = true
       let empty = UnsafeBufferPointer<UInt8>(start: nil, count: 0)

@@ -1,30 +1,30 @@
 import CofferCore
 
 /// The error type of CofferScan: a suppression file that cannot be read as such. Never carries a value.
-public struct ScanError: CofferError, Equatable {
+package struct ScanError: CofferError, Equatable {
   /// The file.
-  public let file: String
+  package let file: String
   /// The 1-based line.
-  public let line: Int
+  package let line: Int
   /// What is wrong with it.
-  public let reason: String
+  package let reason: String
 
   /// Creates an error.
-  public init(file: String, line: Int, reason: String) {
+  package init(file: String, line: Int, reason: String) {
     self.file = file
     self.line = line
     self.reason = reason
   }
 
-  public var description: String { "\(file):\(line): \(reason)" }
-  public var exitStatus: ExitStatus { .badInput }
+  package var description: String { "\(file):\(line): \(reason)" }
+  package var exitStatus: ExitStatus { .badInput }
 }
 
 /// Paths to leave out of a scan, in gitignore syntax (https://git-scm.com/docs/gitignore#_pattern_format): `#`
 /// comments, `!` to re-include, a trailing `/` for directories only, a `/` at the start or in the middle to anchor
 /// the pattern at the root, `*`, `?`, `[…]`, and `**` for any number of directories. The last matching pattern
 /// wins, and a file inside an excluded directory cannot be re-included, as in git.
-public struct IgnoreRules: Sendable {
+package struct IgnoreRules: Sendable {
   struct Pattern: Sendable {
     let glob: [UInt8]
     let negated: Bool
@@ -35,11 +35,11 @@ public struct IgnoreRules: Sendable {
   let patterns: [Pattern]
 
   /// No patterns: nothing is ignored.
-  public init() { patterns = [] }
+  package init() { patterns = [] }
 
   /// Parses a `.cofferignore` file.
   /// - Parameter bytes: its contents (LF or CRLF lines).
-  public init(parsing bytes: [UInt8]) {
+  package init(parsing bytes: [UInt8]) {
     var out: [Pattern] = []
     for raw in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
       var line = Array(raw)
@@ -70,7 +70,7 @@ public struct IgnoreRules: Sendable {
   /// Whether a file is ignored.
   /// - Parameter path: the file's path relative to the directory holding the rules, `/`-separated, without a
   ///   leading `./`.
-  public func ignores(_ path: String) -> Bool {
+  package func ignores(_ path: String) -> Bool {
     guard !patterns.isEmpty else { return false }
     let bytes = Array(path.utf8)
     let parts = bytes.split(separator: UInt8(ascii: "/")).map(Array.init)
@@ -184,19 +184,19 @@ public struct IgnoreRules: Sendable {
 /// Format (written by `coffer scan --write-baseline`): UTF-8 lines; `#` starts a comment line; each other line is
 /// `FINGERPRINT` (accepted everywhere) or `FINGERPRINT<TAB>PATH[<TAB>anything]`, where FINGERPRINT is 64
 /// lowercase hex digits and PATH is the path as findings report it.
-public struct Baseline: Sendable {
+package struct Baseline: Sendable {
   var everywhere: Set<String> = []
   var atPath: Set<String> = []
 
   /// An empty baseline.
-  public init() {}
+  package init() {}
 
   /// Parses a baseline file.
   /// - Parameters:
   ///   - bytes: the file's contents.
   ///   - file: its name, for errors.
   /// - Throws: ``ScanError`` naming the line when a line does not start with a 64-digit lowercase hex fingerprint.
-  public init(parsing bytes: [UInt8], file: String) throws(ScanError) {
+  package init(parsing bytes: [UInt8], file: String) throws(ScanError) {
     for (n, raw) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
       var line = Array(raw)
       if line.last == 0x0D { line.removeLast() }
@@ -217,13 +217,13 @@ public struct Baseline: Sendable {
   }
 
   /// Whether a finding with this fingerprint at this path is accepted.
-  public func accepts(fingerprint: String, path: String) -> Bool {
+  package func accepts(fingerprint: String, path: String) -> Bool {
     everywhere.contains(fingerprint) || atPath.contains(fingerprint + "\t" + path)
   }
 
   /// The baseline file that accepts exactly these findings.
   /// - Parameter entries: (fingerprint, path, rule, label) for each finding; label is a comment (e.g. the name).
-  public static func render(_ entries: [(fingerprint: String, path: String, rule: String, label: String)]) -> [UInt8] {
+  package static func render(_ entries: [(fingerprint: String, path: String, rule: String, label: String)]) -> [UInt8] {
     var text = "# coffer scan baseline: accepted findings, one per line: fingerprint<TAB>path<TAB>rule<TAB>what\n"
     var seen = Set<String>()
     for e in entries {

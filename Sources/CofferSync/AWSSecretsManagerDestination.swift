@@ -19,22 +19,22 @@ public import HTTPTypes
 /// conflict (a write landing between that read and Coffer's own is not detected). `--prune` schedules deletion with
 /// the 30-day recovery window (`RestoreSecret` undoes it), only for secrets tagged `managed-by: coffer`; never a
 /// forced delete. Errors are keyed on `__type` (AWS answers 400 for client errors; moto 404 for a missing secret).
-public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
+package struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
   /// The destination's name in the manifest.
-  public let name: String
+  package let name: String
   /// The endpoint (`https://secretsmanager.<region>.amazonaws.com`, or moto's).
-  public let base: BaseURL
+  package let base: BaseURL
   /// Region, prefix, layout.
-  public let settings: DestinationSpec.AWSSecretsManagerSettings
+  package let settings: DestinationSpec.AWSSecretsManagerSettings
   /// With `layout: environment`: the secret's name (`<prefix><environment>`).
-  public let environmentSecret: String
+  package let environmentSecret: String
   let credentials: SigV4.Credentials?
   /// Where the credentials come from, for messages.
-  public let credentialSource: String
+  package let credentialSource: String
   /// The HTTP client (its clock dates the signatures).
-  public let client: RemoteClient
+  package let client: RemoteClient
   /// How many requests run at once with `layout: name`.
-  public let maxConcurrentRequests: Int
+  package let maxConcurrentRequests: Int
   let requestToken: @Sendable () -> String
   /// What the plan read of each item (`VersionId`, or absent), so a write can tell that the secret changed since.
   let planned = PlanMemo()
@@ -50,7 +50,7 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
   ///   - client: the HTTP client.
   ///   - maxConcurrentRequests: the concurrency with `layout: name`, default 8.
   ///   - requestToken: makes a `ClientRequestToken` (default: a random UUID).
-  public init(
+  package init(
     name: String, base: BaseURL, settings: DestinationSpec.AWSSecretsManagerSettings, environment: String,
     credentials: SigV4.Credentials?, credentialSource: String, client: RemoteClient, maxConcurrentRequests: Int = 8,
     requestToken: @escaping @Sendable () -> String = { AWSSecretsManagerDestination.randomToken() }
@@ -67,10 +67,10 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
   }
 
   /// The largest `SecretString`, in bytes.
-  public static let maxValueBytes = 65_536
+  package static let maxValueBytes = 65_536
 
   /// A random version-4 UUID, lowercase (36 characters).
-  public static func randomToken() -> String {
+  package static func randomToken() -> String {
     var bytes = (0..<16).map { _ in UInt8.random(in: 0...255) }
     bytes[6] = (bytes[6] & 0x0F) | 0x40
     bytes[8] = (bytes[8] & 0x3F) | 0x80
@@ -374,7 +374,7 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
     return plan
   }
 
-  public func plan(_ input: SyncInput) async -> DestinationPlan {
+  package func plan(_ input: SyncInput) async -> DestinationPlan {
     guard credentials != nil else {
       return DestinationPlan(destination: name, changes: [], failure: "no AWS credentials: \(credentialSource)")
     }
@@ -422,7 +422,7 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
 
   // MARK: - Apply
 
-  public func apply(
+  package func apply(
     _ plan: DestinationPlan, _ input: SyncInput, progress: @escaping @Sendable (ItemResult) -> Void
   ) async -> SyncReport {
     if let failure = plan.failure { return plan.report(failure: failure, state: input.state) }
@@ -579,13 +579,13 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
 
   // MARK: - Pull
 
-  public func pull() async throws(SyncError) -> [PulledValue] {
+  package func pull() async throws(SyncError) -> [PulledValue] {
     try await values().map { PulledValue(name: $0.name, value: $0.value, kind: .secret) }
   }
 
   /// Every value the destination holds at `AWSCURRENT`, sorted by name.
   /// - Throws: ``SyncError`` when a secret or the listing cannot be read.
-  public func values() async throws(SyncError) -> [(name: String, value: SecretValue)] {
+  package func values() async throws(SyncError) -> [(name: String, value: SecretValue)] {
     guard credentials != nil else {
       throw SyncError(.badInput, destination: name, detail: "no AWS credentials: \(credentialSource)")
     }
@@ -616,7 +616,7 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
 
   // MARK: - Doctor
 
-  public func diagnose() async -> [DoctorCheck] {
+  package func diagnose() async -> [DoctorCheck] {
     guard credentials != nil else {
       return [
         DoctorCheck(
@@ -664,13 +664,13 @@ public struct AWSSecretsManagerDestination: ValueSource, Diagnosable {
 }
 
 /// Reading AWS credentials files (`~/.aws/credentials`, INI): pure text in, credentials out.
-public enum AWSCredentialsFile {
+package enum AWSCredentialsFile {
   /// The credentials of a profile.
   /// - Parameters:
   ///   - text: the file's contents.
   ///   - profile: the section name (`default`, `prod`).
   /// - Returns: the keys, or `nil` when the profile or its two keys are missing.
-  public static func credentials(in text: String, profile: String) -> SigV4.Credentials? {
+  package static func credentials(in text: String, profile: String) -> SigV4.Credentials? {
     var section: String?
     var values: [String: String] = [:]
     for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r" }) {

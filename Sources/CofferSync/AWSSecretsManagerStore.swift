@@ -13,19 +13,19 @@ public import CofferCore
 /// write fails as a conflict. The window between that second read and the write stays open (documented in
 /// docs/sync.md). Versions are numbered 1, 2, … in the order Secrets Manager created them (`ListSecretVersionIds`
 /// lists only versions that still have a staging label; older ones are gone).
-public struct AWSSecretsManagerStore: EnvironmentStore {
+package struct AWSSecretsManagerStore: EnvironmentStore {
   /// The destination the environment's `store:` names.
-  public let destination: AWSSecretsManagerDestination
+  package let destination: AWSSecretsManagerDestination
 
   /// Creates the store of an environment.
   /// - Parameter destination: the `aws-secrets-manager` destination named by `store:`.
-  public init(_ destination: AWSSecretsManagerDestination) {
+  package init(_ destination: AWSSecretsManagerDestination) {
     self.destination = destination
   }
 
   var name: String { destination.name }
 
-  public var location: String {
+  package var location: String {
     let where_ =
       destination.settings.layout == .environment
       ? destination.environmentSecret : destination.settings.prefix + "<NAME>"
@@ -47,7 +47,7 @@ public struct AWSSecretsManagerStore: EnvironmentStore {
     destination.settings.layout == .environment ? destination.environmentSecret : destination.settings.prefix + key
   }
 
-  public func readAll() async throws -> [StoredValue] {
+  package func readAll() async throws -> [StoredValue] {
     do throws(SyncError) {
       if destination.settings.layout == .environment {
         let current = try await destination.read(destination.environmentSecret)
@@ -62,7 +62,7 @@ public struct AWSSecretsManagerStore: EnvironmentStore {
     }
   }
 
-  public func read(_ key: String, version: Int?) async throws -> StoredValue? {
+  package func read(_ key: String, version: Int?) async throws -> StoredValue? {
     do throws(SyncError) {
       let secret = secretName(key)
       let text: String?
@@ -82,12 +82,12 @@ public struct AWSSecretsManagerStore: EnvironmentStore {
     }
   }
 
-  public func write(_ key: String, _ value: SecretValue) async throws -> Int {
+  package func write(_ key: String, _ value: SecretValue) async throws -> Int {
     try await writeAll([(key, value)])
     return try await versions(of: key).first?.number ?? 1
   }
 
-  public func writeAll(_ values: [(name: String, value: SecretValue)]) async throws {
+  package func writeAll(_ values: [(name: String, value: SecretValue)]) async throws {
     for (key, value) in values where !value.isValidUTF8 {
       throw StoreError(
         .badInput, store: name, detail: "the value of \(key) is not UTF-8 text, which SecretString needs; nothing was written")
@@ -191,7 +191,7 @@ public struct AWSSecretsManagerStore: EnvironmentStore {
     return (try? JSONDecoder().decode(Value.self, from: Data(answer.body)))?.SecretString
   }
 
-  public func versions(of key: String) async throws -> [StoredVersion] {
+  package func versions(of key: String) async throws -> [StoredVersion] {
     do throws(SyncError) {
       let secret = secretName(key)
       let all = try await versionIDs(secret)

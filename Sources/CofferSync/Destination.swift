@@ -6,7 +6,7 @@ import Synchronization
 /// Two steps, both safe to retry: ``plan(_:)`` reads the destination and diffs it with what Coffer wants (it never
 /// writes); ``apply(_:_:progress:)`` performs a plan's writes and reports each item. A listing that fails makes the
 /// plan fail as a whole, so nothing is ever deleted on partial knowledge.
-public protocol Destination: Sendable {
+package protocol Destination: Sendable {
   /// The destination's name in the manifest.
   var name: String { get }
   /// Reads the destination and decides an action per item.
@@ -27,7 +27,7 @@ public protocol Destination: Sendable {
 }
 
 /// A destination whose values can be read back: the source of `coffer pull`.
-public protocol ValueSource: Destination {
+package protocol ValueSource: Destination {
   /// Reads the values the destination holds.
   /// - Returns: name, value and kind of each item, sorted by name.
   /// - Throws: ``SyncError`` when the destination cannot be read.
@@ -35,23 +35,23 @@ public protocol ValueSource: Destination {
 }
 
 /// A destination that can check its own configuration for `coffer doctor`.
-public protocol Diagnosable: Destination {
+package protocol Diagnosable: Destination {
   /// Runs read-only checks: token present, authentication, permission, key or definition readable.
   /// - Returns: one entry per check, in order; later checks are skipped (not run) after a failure they need.
   func diagnose() async -> [DoctorCheck]
 }
 
 /// One value read from a destination.
-public struct PulledValue: Sendable {
+package struct PulledValue: Sendable {
   /// The name.
-  public var name: String
+  package var name: String
   /// The value.
-  public var value: SecretValue
+  package var value: SecretValue
   /// Secret or plain setting, as the destination marks it.
-  public var kind: ItemKind
+  package var kind: ItemKind
 
   /// Creates a pulled value.
-  public init(name: String, value: SecretValue, kind: ItemKind) {
+  package init(name: String, value: SecretValue, kind: ItemKind) {
     self.name = name
     self.value = value
     self.kind = kind
@@ -59,9 +59,9 @@ public struct PulledValue: Sendable {
 }
 
 /// One line of `coffer doctor`.
-public struct DoctorCheck: Sendable, Equatable {
+package struct DoctorCheck: Sendable, Equatable {
   /// The outcome.
-  public enum Status: String, Sendable {
+  package enum Status: String, Sendable {
     /// Passed.
     case ok
     /// Failed; see ``fix``.
@@ -70,16 +70,16 @@ public struct DoctorCheck: Sendable, Equatable {
     case skipped
   }
   /// What was checked, such as `token present` or `public key readable`.
-  public var check: String
+  package var check: String
   /// The outcome.
-  public var status: Status
+  package var status: Status
   /// What was found (never a token or value).
-  public var detail: String
+  package var detail: String
   /// How to fix a failure.
-  public var fix: String?
+  package var fix: String?
 
   /// Creates a check result.
-  public init(_ check: String, _ status: Status, detail: String = "", fix: String? = nil) {
+  package init(_ check: String, _ status: Status, detail: String = "", fix: String? = nil) {
     self.check = check
     self.status = status
     self.detail = detail
@@ -88,9 +88,9 @@ public struct DoctorCheck: Sendable, Equatable {
 }
 
 /// What happened to one planned item.
-public struct ItemResult: Sendable, Equatable {
+package struct ItemResult: Sendable, Equatable {
   /// The outcome of one item.
-  public enum Outcome: Sendable, Equatable {
+  package enum Outcome: Sendable, Equatable {
     /// Written (or deleted) as planned.
     case done
     /// Nothing to do (`unchanged`), or not written by design (`blocked`).
@@ -99,18 +99,18 @@ public struct ItemResult: Sendable, Equatable {
     case failed(String)
   }
   /// The item's name.
-  public var name: String
+  package var name: String
   /// Secret or plain setting.
-  public var kind: ItemKind
+  package var kind: ItemKind
   /// The planned action.
-  public var action: PlannedChange.Action
+  package var action: PlannedChange.Action
   /// The outcome.
-  public var outcome: Outcome
+  package var outcome: Outcome
   /// The plan's reason, if any.
-  public var reason: String?
+  package var reason: String?
 
   /// Creates a result.
-  public init(
+  package init(
     name: String, kind: ItemKind, action: PlannedChange.Action, outcome: Outcome, reason: String? = nil
   ) {
     self.name = name
@@ -121,24 +121,24 @@ public struct ItemResult: Sendable, Equatable {
   }
 
   /// Whether the item failed.
-  public var failed: Bool { if case .failed = outcome { return true } else { return false } }
+  package var failed: Bool { if case .failed = outcome { return true } else { return false } }
 }
 
 /// The result of applying one destination's plan.
-public struct SyncReport: Sendable {
+package struct SyncReport: Sendable {
   /// The destination's name.
-  public var destination: String
+  package var destination: String
   /// One result per planned item, in plan order.
-  public var results: [ItemResult]
+  package var results: [ItemResult]
   /// Set when the destination as a whole failed (unreadable, definition rejected).
-  public var failure: String?
+  package var failure: String?
   /// The state to record for the next run (only successful writes change it).
-  public var state: DestinationState
+  package var state: DestinationState
   /// Remarks (for example: timestamps could not be re-read).
-  public var notes: [String]
+  package var notes: [String]
 
   /// Creates a report.
-  public init(
+  package init(
     destination: String, results: [ItemResult], failure: String? = nil, state: DestinationState, notes: [String] = []
   ) {
     self.destination = destination
@@ -149,7 +149,7 @@ public struct SyncReport: Sendable {
   }
 
   /// Whether anything failed.
-  public var hasFailures: Bool { failure != nil || results.contains(where: \.failed) }
+  package var hasFailures: Bool { failure != nil || results.contains(where: \.failed) }
 }
 
 extension DestinationPlan {

@@ -8,11 +8,11 @@ import CofferDotEnv
 /// that creates new files with mode 0600 and keeps an existing file's mode), so this type does no I/O of its own.
 /// Values are read back, so `drifted` is a direct comparison against the recorded fingerprint. Pruning removes keys
 /// Coffer recorded as pushed that it no longer wants; other keys in the file are never removed.
-public struct DotEnvDestination: ValueSource {
+package struct DotEnvDestination: ValueSource {
   /// The destination's name in the manifest.
-  public let name: String
+  package let name: String
   /// The file's path as shown in messages.
-  public let path: String
+  package let path: String
   let read: @Sendable () throws -> [UInt8]?
   let write: @Sendable ([UInt8]) throws -> Void
 
@@ -22,7 +22,7 @@ public struct DotEnvDestination: ValueSource {
   ///   - path: the path to show in messages.
   ///   - read: returns the file's bytes, or `nil` when it does not exist.
   ///   - write: replaces the file atomically.
-  public init(
+  package init(
     name: String, path: String, read: @escaping @Sendable () throws -> [UInt8]?,
     write: @escaping @Sendable ([UInt8]) throws -> Void
   ) {
@@ -77,7 +77,7 @@ public struct DotEnvDestination: ValueSource {
     return plan
   }
 
-  public func plan(_ input: SyncInput) async -> DestinationPlan {
+  package func plan(_ input: SyncInput) async -> DestinationPlan {
     do {
       return diff(input, try load())
     } catch {
@@ -85,7 +85,7 @@ public struct DotEnvDestination: ValueSource {
     }
   }
 
-  public func apply(
+  package func apply(
     _ plan: DestinationPlan, _ input: SyncInput, progress: @escaping @Sendable (ItemResult) -> Void
   ) async -> SyncReport {
     if let failure = plan.failure { return plan.report(failure: failure, state: input.state) }
@@ -116,7 +116,7 @@ public struct DotEnvDestination: ValueSource {
     return current.reportOfSingleWrite(input, failure: failure, progress: progress)
   }
 
-  public func pull() async throws(SyncError) -> [PulledValue] {
+  package func pull() async throws(SyncError) -> [PulledValue] {
     try load().values.map { PulledValue(name: $0.name, value: $0.value, kind: .secret) }.sorted { $0.name < $1.name }
   }
 }

@@ -5,7 +5,7 @@ public import CofferCore
 /// `run`, `history` and `migrate-store` go through this protocol.
 ///
 /// Every error a store throws names the store, the server, the path and the status, never a value or token.
-public protocol EnvironmentStore: Sendable {
+package protocol EnvironmentStore: Sendable {
   /// The store, for messages: `bao-prod (openbao 127.0.0.1:8200 secret/app/prod)` or `the vault`.
   var location: String { get }
 
@@ -44,17 +44,17 @@ public protocol EnvironmentStore: Sendable {
 }
 
 /// One value read from an ``EnvironmentStore``.
-public struct StoredValue: Sendable {
+package struct StoredValue: Sendable {
   /// The secret's name.
-  public var name: String
+  package var name: String
   /// The value.
-  public var value: SecretValue
+  package var value: SecretValue
   /// The store's version number of the value (for a server store with one secret per environment, the version of
   /// that secret).
-  public var version: Int
+  package var version: Int
 
   /// Creates a stored value.
-  public init(name: String, value: SecretValue, version: Int) {
+  package init(name: String, value: SecretValue, version: Int) {
     self.name = name
     self.value = value
     self.version = version
@@ -62,16 +62,16 @@ public struct StoredValue: Sendable {
 }
 
 /// One version of a name in an ``EnvironmentStore``: metadata only, never a value.
-public struct StoredVersion: Sendable, Equatable {
+package struct StoredVersion: Sendable, Equatable {
   /// The version number.
-  public var number: Int
+  package var number: Int
   /// When the server recorded it (RFC 3339, as the server gives it), or "".
-  public var created: String
+  package var created: String
   /// Whether the version was deleted (soft delete) at the server.
-  public var deleted: Bool
+  package var deleted: Bool
 
   /// Creates a version entry.
-  public init(number: Int, created: String, deleted: Bool = false) {
+  package init(number: Int, created: String, deleted: Bool = false) {
     self.number = number
     self.created = created
     self.deleted = deleted
@@ -84,9 +84,9 @@ public struct StoredVersion: Sendable, Equatable {
 /// statuses (docs/architecture.md): a server that cannot be reached, or that refuses the token, is an access
 /// failure (3: the values cannot be had); a conflict or another server failure is a remote failure (4); a value the
 /// store cannot hold is bad input (2).
-public struct StoreError: CofferError, Equatable {
+package struct StoreError: CofferError, Equatable {
   /// What went wrong, by kind.
-  public enum Kind: String, Sendable, Equatable {
+  package enum Kind: String, Sendable, Equatable {
     /// No answer from the server (connection refused, timeout) after the retries.
     case unreachable
     /// The server refused the token or the path (401, 403), or no token could be had.
@@ -100,13 +100,13 @@ public struct StoreError: CofferError, Equatable {
   }
 
   /// The kind of failure.
-  public var kind: Kind
+  package var kind: Kind
   /// The store's name (the destination named by `store:`).
-  public var store: String
+  package var store: String
   /// What failed: `127.0.0.1:8200: GET /v1/secret/data/app/prod: 403 permission denied`; never a value or token.
-  public var detail: String
+  package var detail: String
   /// Suggestions for the user.
-  public var hints: [String]
+  package var hints: [String]
 
   /// Creates an error.
   /// - Parameters:
@@ -114,7 +114,7 @@ public struct StoreError: CofferError, Equatable {
   ///   - store: the store's name.
   ///   - detail: server, request and status; never a value or token.
   ///   - hints: suggestions.
-  public init(_ kind: Kind, store: String, detail: String, hints: [String] = []) {
+  package init(_ kind: Kind, store: String, detail: String, hints: [String] = []) {
     self.kind = kind
     self.store = store
     self.detail = detail
@@ -122,7 +122,7 @@ public struct StoreError: CofferError, Equatable {
   }
 
   /// 3 when unreachable or refused, 2 for a value the store cannot hold, 4 otherwise.
-  public var exitStatus: ExitStatus {
+  package var exitStatus: ExitStatus {
     switch kind {
     case .unreachable, .denied: return .accessDenied
     case .badInput: return .badInput
@@ -131,5 +131,5 @@ public struct StoreError: CofferError, Equatable {
   }
 
   /// `store bao-prod: detail`.
-  public var description: String { "store \(store): \(detail)" }
+  package var description: String { "store \(store): \(detail)" }
 }

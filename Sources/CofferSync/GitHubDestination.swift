@@ -15,9 +15,9 @@ import HTTPTypes
 /// header of the first page, fetch the other pages by number, and must add up, or the plan fails. Writes run at most ``maxConcurrentWrites`` at a time. GitHub never
 /// returns a secret's value, so a secret is `unchanged` when the recorded fingerprint matches and `drifted` when its
 /// `updated_at` is later than the one recorded after Coffer's push.
-public struct GitHubDestination: Destination, Diagnosable {
+package struct GitHubDestination: Destination, Diagnosable {
   /// Where the secrets go.
-  public enum Scope: Sendable, Equatable {
+  package enum Scope: Sendable, Equatable {
     /// Repository secrets of `owner/repo`.
     case repository(owner: String, repo: String)
     /// Secrets of a deployment environment of `owner/repo`.
@@ -27,19 +27,19 @@ public struct GitHubDestination: Destination, Diagnosable {
   }
 
   /// The destination's name in the manifest.
-  public let name: String
+  package let name: String
   /// The scope.
-  public let scope: Scope
+  package let scope: Scope
   /// The API root, `https://api.github.com` by default.
-  public let base: BaseURL
+  package let base: BaseURL
   /// The token (`Authorization: Bearer`), or `nil` when the variable named in the manifest is unset.
   let token: String?
   /// The name of the variable the token comes from, for messages.
-  public let tokenSource: String
+  package let tokenSource: String
   /// The HTTP client.
-  public let client: RemoteClient
+  package let client: RemoteClient
   /// How many writes run at once (GitHub asks for few; default 4).
-  public let maxConcurrentWrites: Int
+  package let maxConcurrentWrites: Int
 
   /// Creates a GitHub destination.
   /// - Parameters:
@@ -50,7 +50,7 @@ public struct GitHubDestination: Destination, Diagnosable {
   ///   - tokenSource: the variable name it came from.
   ///   - client: the HTTP client.
   ///   - maxConcurrentWrites: the write concurrency, default 4.
-  public init(
+  package init(
     name: String, scope: Scope, base: BaseURL, token: String?, tokenSource: String, client: RemoteClient,
     maxConcurrentWrites: Int = 4
   ) {
@@ -196,7 +196,7 @@ public struct GitHubDestination: Destination, Diagnosable {
 
   // MARK: - Plan
 
-  public func plan(_ input: SyncInput) async -> DestinationPlan {
+  package func plan(_ input: SyncInput) async -> DestinationPlan {
     guard token != nil else {
       return DestinationPlan(destination: name, changes: [], failure: "no token: \(tokenSource) is not set")
     }
@@ -257,7 +257,7 @@ public struct GitHubDestination: Destination, Diagnosable {
 
   // MARK: - Apply
 
-  public func apply(
+  package func apply(
     _ plan: DestinationPlan, _ input: SyncInput, progress: @escaping @Sendable (ItemResult) -> Void
   ) async -> SyncReport {
     if let failure = plan.failure { return plan.report(failure: failure, state: input.state) }
@@ -434,7 +434,7 @@ public struct GitHubDestination: Destination, Diagnosable {
 
   // MARK: - Doctor
 
-  public func diagnose() async -> [DoctorCheck] {
+  package func diagnose() async -> [DoctorCheck] {
     var checks: [DoctorCheck] = []
     guard token != nil else {
       return [
@@ -541,10 +541,10 @@ actor PublicKeyCache {
 }
 
 /// Parses RFC 8288 `link` headers as GitHub sends them: `<url>; rel="next", <url>; rel="last"`.
-public enum LinkHeader {
+package enum LinkHeader {
   /// The URL with `rel="next"`, if any.
   /// - Parameter header: the header's value.
-  public static func next(in header: String) -> String? {
+  package static func next(in header: String) -> String? {
     for part in header.split(separator: ",") {
       let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: " ") }
       guard let target = pieces.first, target.hasPrefix("<"), target.hasSuffix(">") else { continue }

@@ -7,12 +7,12 @@ import CofferCore
 /// `GITHUB_`, and are not case-sensitive; a secret is at most 48 KB; at most 100 secrets per repository and per
 /// environment and 1,000 per organization. Variables follow the same naming rules; limits from "Limits for
 /// configuration variables": 48 KB each, 500 per repository, 100 per environment, 1,000 per organization.
-public enum GitHubRules {
+package enum GitHubRules {
   /// The largest value, in bytes: 48 KB = 49,152.
-  public static let maxValueBytes = 48 * 1024
+  package static let maxValueBytes = 48 * 1024
 
   /// Where secrets live at GitHub.
-  public enum ScopeKind: Sendable, Equatable {
+  package enum ScopeKind: Sendable, Equatable {
     /// Repository secrets and variables.
     case repository
     /// Deployment-environment secrets and variables.
@@ -26,7 +26,7 @@ public enum GitHubRules {
   ///   - kind: secret or plain setting.
   ///   - scope: the scope.
   /// - Returns: 100/100/1,000 for secrets; 500/100/1,000 for variables.
-  public static func maxCount(_ kind: ItemKind, in scope: ScopeKind) -> Int {
+  package static func maxCount(_ kind: ItemKind, in scope: ScopeKind) -> Int {
     switch (kind, scope) {
     case (.secret, .repository), (_, .environment): return 100
     case (.variable, .repository): return 500
@@ -37,7 +37,7 @@ public enum GitHubRules {
   /// Why a name cannot be used at GitHub, or `nil` when it can.
   /// - Parameter name: the name as Coffer knows it.
   /// - Returns: a reason such as `contains '-'; GitHub allows only letters, digits and _`.
-  public static func nameProblem(_ name: String) -> String? {
+  package static func nameProblem(_ name: String) -> String? {
     guard let first = name.unicodeScalars.first else { return "is empty" }
     for scalar in name.unicodeScalars {
       let ok = scalar.isASCII && (scalar == "_" || ("A"..."Z").contains(scalar) || ("a"..."z").contains(scalar)
@@ -59,7 +59,7 @@ public enum GitHubRules {
   ///   - remoteNames: the names the destination holds now, per kind (any case).
   ///   - scope: the scope written to.
   /// - Returns: blocked item names (per kind) with the reason.
-  public static func blocked(
+  package static func blocked(
     _ items: [SyncItem], remoteNames: [ItemKind: Set<String>], scope: ScopeKind
   ) -> [ItemKind: [String: String]] {
     var result: [ItemKind: [String: String]] = [:]

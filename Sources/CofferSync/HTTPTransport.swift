@@ -4,7 +4,7 @@ public import HTTPTypes
 ///
 /// The real implementation (AsyncHTTPClient) lives in CofferSystem; tests use it against in-process fake servers
 /// on 127.0.0.1, or pass their own conformance. Implementations must be safe to call concurrently.
-public protocol HTTPTransport: Sendable {
+package protocol HTTPTransport: Sendable {
   /// Sends one request and reads the whole response.
   /// - Parameters:
   ///   - request: method, scheme, authority, path (with query) and header fields (swift-http-types).
@@ -17,45 +17,45 @@ public protocol HTTPTransport: Sendable {
 }
 
 /// A failure to get a complete HTTP response: the kind a retry may cure.
-public struct HTTPTransportError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct HTTPTransportError: Error, Sendable, Equatable, CustomStringConvertible {
   /// The kind of failure.
-  public enum Kind: String, Sendable {
+  package enum Kind: String, Sendable {
     /// No response within the timeout.
     case timedOut = "timed out"
     /// The connection could not be made, or was closed or reset before the response was complete.
     case connectionFailed = "connection failed"
   }
   /// The kind of failure.
-  public var kind: Kind
+  package var kind: Kind
   /// A short lowercase detail from the transport (never a header value or body).
-  public var detail: String
+  package var detail: String
 
   /// Creates an error.
   /// - Parameters:
   ///   - kind: the kind of failure.
   ///   - detail: a short detail.
-  public init(_ kind: Kind, detail: String) {
+  package init(_ kind: Kind, detail: String) {
     self.kind = kind
     self.detail = detail
   }
 
   /// `kind (detail)`.
-  public var description: String { detail.isEmpty ? kind.rawValue : "\(kind.rawValue) (\(detail))" }
+  package var description: String { detail.isEmpty ? kind.rawValue : "\(kind.rawValue) (\(detail))" }
 }
 
 /// A base URL such as `https://api.github.com` or `http://127.0.0.1:8080/api/v3`, split for building requests.
-public struct BaseURL: Sendable, Equatable {
+package struct BaseURL: Sendable, Equatable {
   /// `http` or `https`.
-  public var scheme: String
+  package var scheme: String
   /// `host[:port]`.
-  public var authority: String
+  package var authority: String
   /// A path prefix without a trailing slash (`""` or `/api/v3`).
-  public var pathPrefix: String
+  package var pathPrefix: String
 
   /// Parses an absolute http(s) URL with no query or fragment.
   /// - Parameter text: the URL.
   /// - Returns: `nil` when it is not `http://` or `https://` followed by a host.
-  public init?(_ text: String) {
+  package init?(_ text: String) {
     let scheme: String
     let rest: Substring
     if text.hasPrefix("https://") {
@@ -83,7 +83,7 @@ public struct BaseURL: Sendable, Equatable {
   ///   - method: the method.
   ///   - path: a path starting with `/`, already percent-encoded, with any query.
   ///   - headers: the header fields.
-  public func request(_ method: HTTPRequest.Method, _ path: String, headers: HTTPFields) -> HTTPRequest {
+  package func request(_ method: HTTPRequest.Method, _ path: String, headers: HTTPFields) -> HTTPRequest {
     HTTPRequest(method: method, scheme: scheme, authority: authority, path: pathPrefix + path, headerFields: headers)
   }
 
@@ -91,7 +91,7 @@ public struct BaseURL: Sendable, Equatable {
   /// authority.
   /// - Parameter url: an absolute URL.
   /// - Returns: the path with query, without ``pathPrefix``, or `nil` for another host.
-  public func relativePath(of url: String) -> String? {
+  package func relativePath(of url: String) -> String? {
     let origin = "\(scheme)://\(authority)"
     guard url.hasPrefix(origin) else { return nil }
     let path = String(url.dropFirst(origin.count))
@@ -103,7 +103,7 @@ public struct BaseURL: Sendable, Equatable {
 /// Percent-encoding of one path segment (RFC 3986 unreserved characters are kept).
 /// - Parameter segment: the text, such as a secret or environment name.
 /// - Returns: the encoded segment.
-public func percentEncodedSegment(_ segment: String) -> String {
+package func percentEncodedSegment(_ segment: String) -> String {
   var out = ""
   for byte in segment.utf8 {
     switch byte {

@@ -12,17 +12,17 @@ import HTTPTypes
 /// `audience=…`, `Authorization: bearer ACTIONS_ID_TOKEN_REQUEST_TOKEN`, answer `{"value": "<jwt>"}`; REMOTE-APIS.md
 /// 1.8), then Pulumi Cloud's OAuth token exchange (RFC 8693, `POST /api/oauth/token`, form-encoded) for an
 /// organization access token. Neither token ever appears in an error: messages name the request and status only.
-public enum OIDCExchange {
+package enum OIDCExchange {
   /// The audience Pulumi Cloud expects for an organization: `urn:pulumi:org:ORG`.
   /// - Parameter organization: the Pulumi organization.
-  public static func pulumiAudience(_ organization: String) -> String { "urn:pulumi:org:\(organization)" }
+  package static func pulumiAudience(_ organization: String) -> String { "urn:pulumi:org:\(organization)" }
 
   /// The token-exchange grant type (RFC 8693).
-  public static let grantType = "urn:ietf:params:oauth:grant-type:token-exchange"
+  package static let grantType = "urn:ietf:params:oauth:grant-type:token-exchange"
   /// The subject token type: an OIDC ID token.
-  public static let subjectTokenType = "urn:ietf:params:oauth:token-type:id_token"
+  package static let subjectTokenType = "urn:ietf:params:oauth:token-type:id_token"
   /// The requested token type: a Pulumi organization access token.
-  public static let pulumiOrganizationTokenType = "urn:pulumi:token-type:access_token:organization"
+  package static let pulumiOrganizationTokenType = "urn:pulumi:token-type:access_token:organization"
 
   /// Requests the job's OIDC ID token from the GitHub Actions runner.
   /// - Parameters:
@@ -34,7 +34,7 @@ public enum OIDCExchange {
   /// - Throws: ``SyncError`` ``SyncError/Code/badInput`` for a malformed URL; ``SyncError/Code/accessDenied`` when
   ///   the runner refuses (the job lacks `permissions: id-token: write`); ``SyncError/Code/badResponse`` when the
   ///   answer has no `value`; ``SyncError/Code/remoteFailed`` when no answer arrives.
-  public static func githubIDToken(
+  package static func githubIDToken(
     requestURL: String, requestToken: String, audience: String, client: RemoteClient
   ) async throws(SyncError) -> String {
     let pieces = requestURL.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
@@ -76,7 +76,7 @@ public enum OIDCExchange {
   /// - Throws: ``SyncError`` ``SyncError/Code/accessDenied`` when Pulumi refuses the exchange (no trust
   ///   relationship for this repository, audience or organization); ``SyncError/Code/badResponse`` when the answer
   ///   has no `access_token`; ``SyncError/Code/remoteFailed`` when no answer arrives.
-  public static func pulumiAccessToken(
+  package static func pulumiAccessToken(
     idToken: String, organization: String, base: BaseURL, client: RemoteClient
   ) async throws(SyncError) -> String {
     let audience = pulumiAudience(organization)

@@ -11,7 +11,7 @@ public import HTTPTypes
 ///
 /// `POST /v1/auth/<mount>/login` answers `{"auth": {"client_token": "…"}}`. Neither the credentials nor the token
 /// ever appear in an error: messages name the server, request and status, and the server's own messages.
-public enum OpenBaoAuth {
+package enum OpenBaoAuth {
   /// Logs in with AppRole.
   /// - Parameters:
   ///   - roleID: the role id.
@@ -23,7 +23,7 @@ public enum OpenBaoAuth {
   /// - Returns: the client token.
   /// - Throws: ``SyncError`` ``SyncError/Code/accessDenied`` when the server refuses the login,
   ///   ``SyncError/Code/badResponse`` without a token, ``SyncError/Code/remoteFailed`` when unreachable.
-  public static func appRole(
+  package static func appRole(
     roleID: String, secretID: String, mount: String = "approle", namespace: String?, base: BaseURL, client: RemoteClient
   ) async throws(SyncError) -> String {
     try await login(
@@ -40,7 +40,7 @@ public enum OpenBaoAuth {
   ///   - client: the HTTP client.
   /// - Returns: the client token.
   /// - Throws: as ``appRole(roleID:secretID:mount:namespace:base:client:)``.
-  public static func jwt(
+  package static func jwt(
     _ jwt: String, role: String, mount: String = "jwt", namespace: String?, base: BaseURL, client: RemoteClient
   ) async throws(SyncError) -> String {
     try await login(mount: mount, body: ["role": role, "jwt": jwt], namespace: namespace, base: base, client: client)

@@ -21,20 +21,20 @@ public import HTTPTypes
 /// deletes (`DELETE /data/...`, recoverable with `undelete`), never destroys: with `layout: name` only secrets whose
 /// `custom_metadata` says `managed-by: coffer`; with `layout: environment` the key leaves the map (the old version
 /// keeps it) when the secret is Coffer's or the state recorded the key. A listing that fails fails the plan.
-public struct OpenBaoDestination: ValueSource, Diagnosable {
+package struct OpenBaoDestination: ValueSource, Diagnosable {
   /// The destination's name in the manifest.
-  public let name: String
+  package let name: String
   /// The server's address (`https://bao.example.com:8200`).
-  public let base: BaseURL
+  package let base: BaseURL
   /// The settings from the manifest.
-  public let settings: DestinationSpec.OpenBaoSettings
+  package let settings: DestinationSpec.OpenBaoSettings
   let token: String?
   /// Where the token came from, for messages (`VAULT_TOKEN`, `the AppRole login`).
-  public let tokenSource: String
+  package let tokenSource: String
   /// The HTTP client.
-  public let client: RemoteClient
+  package let client: RemoteClient
   /// How many requests run at once with `layout: name`.
-  public let maxConcurrentRequests: Int
+  package let maxConcurrentRequests: Int
   /// The version the plan read of each item (`layout: name`): a later write with another version is a conflict.
   let planned = PlanMemo()
 
@@ -47,7 +47,7 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
   ///   - tokenSource: where it came from, for messages.
   ///   - client: the HTTP client.
   ///   - maxConcurrentRequests: the concurrency with `layout: name`, default 8.
-  public init(
+  package init(
     name: String, base: BaseURL, settings: DestinationSpec.OpenBaoSettings, token: String?, tokenSource: String,
     client: RemoteClient, maxConcurrentRequests: Int = 8
   ) {
@@ -61,9 +61,9 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
   }
 
   /// The `custom_metadata` key that marks a secret as written by Coffer.
-  public static let managedKey = "managed-by"
+  package static let managedKey = "managed-by"
   /// The `custom_metadata` key of the keyed fingerprint of what Coffer wrote.
-  public static let fingerprintKey = "coffer-fingerprint"
+  package static let fingerprintKey = "coffer-fingerprint"
 
   // MARK: - Requests
 
@@ -299,7 +299,7 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
     return DestinationPlan(destination: name, changes: changes, notes: notes)
   }
 
-  public func plan(_ input: SyncInput) async -> DestinationPlan {
+  package func plan(_ input: SyncInput) async -> DestinationPlan {
     guard token != nil else {
       return DestinationPlan(destination: name, changes: [], failure: "no token: \(tokenSource) is not set")
     }
@@ -313,7 +313,7 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
 
   // MARK: - Apply
 
-  public func apply(
+  package func apply(
     _ plan: DestinationPlan, _ input: SyncInput, progress: @escaping @Sendable (ItemResult) -> Void
   ) async -> SyncReport {
     if let failure = plan.failure { return plan.report(failure: failure, state: input.state) }
@@ -552,7 +552,7 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
 
   // MARK: - Pull
 
-  public func pull() async throws(SyncError) -> [PulledValue] {
+  package func pull() async throws(SyncError) -> [PulledValue] {
     guard token != nil else {
       throw SyncError(.badInput, destination: name, detail: "no token: \(tokenSource) is not set")
     }
@@ -561,7 +561,7 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
 
   /// Every value the destination holds, sorted by name (keys or secrets whose value is not a string are left out).
   /// - Throws: ``SyncError`` when the secret or the listing cannot be read.
-  public func values() async throws(SyncError) -> [(name: String, value: SecretValue)] {
+  package func values() async throws(SyncError) -> [(name: String, value: SecretValue)] {
     switch settings.layout {
     case .environment:
       let secret = try await readSecret(nil)
@@ -586,7 +586,7 @@ public struct OpenBaoDestination: ValueSource, Diagnosable {
 
   // MARK: - Doctor
 
-  public func diagnose() async -> [DoctorCheck] {
+  package func diagnose() async -> [DoctorCheck] {
     guard token != nil else {
       return [
         DoctorCheck(

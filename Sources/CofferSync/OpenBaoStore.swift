@@ -14,19 +14,19 @@ import HTTPTypes
 /// between, the write is retried on the new version when that writer left this name alone, and fails as a
 /// conflict when it changed it. With `layout: name` each name is its own KV secret, written with `cas` set to its
 /// version as read just before. Versions are the KV engine's (`max_versions`, 10 by default, are kept).
-public struct OpenBaoStore: EnvironmentStore {
+package struct OpenBaoStore: EnvironmentStore {
   /// The destination the environment's `store:` names: server, settings, token and HTTP client.
-  public let destination: OpenBaoDestination
+  package let destination: OpenBaoDestination
 
   /// Creates the store of an environment.
   /// - Parameter destination: the `openbao` destination named by `store:`.
-  public init(_ destination: OpenBaoDestination) {
+  package init(_ destination: OpenBaoDestination) {
     self.destination = destination
   }
 
   var name: String { destination.name }
 
-  public var location: String {
+  package var location: String {
     "\(destination.name) (openbao \(destination.base.authority) \(destination.display()))"
   }
 
@@ -125,7 +125,7 @@ public struct OpenBaoStore: EnvironmentStore {
 
   // MARK: - EnvironmentStore
 
-  public func readAll() async throws -> [StoredValue] {
+  package func readAll() async throws -> [StoredValue] {
     try await readAllTyped()
   }
 
@@ -165,7 +165,7 @@ public struct OpenBaoStore: EnvironmentStore {
     return (listed.data?.keys ?? []).filter { !$0.hasSuffix("/") }.sorted()
   }
 
-  public func read(_ key: String, version: Int?) async throws -> StoredValue? {
+  package func read(_ key: String, version: Int?) async throws -> StoredValue? {
     switch destination.settings.layout {
     case .environment:
       let secret = try await readKV(nil, version: version)
@@ -178,11 +178,11 @@ public struct OpenBaoStore: EnvironmentStore {
     }
   }
 
-  public func write(_ key: String, _ value: SecretValue) async throws -> Int {
+  package func write(_ key: String, _ value: SecretValue) async throws -> Int {
     try await writeTyped([(key, value)])
   }
 
-  public func writeAll(_ values: [(name: String, value: SecretValue)]) async throws {
+  package func writeAll(_ values: [(name: String, value: SecretValue)]) async throws {
     guard !values.isEmpty else { return }
     switch destination.settings.layout {
     case .environment:
@@ -241,7 +241,7 @@ public struct OpenBaoStore: EnvironmentStore {
       hints: ["see `coffer history \(key)`, then run the command again"])
   }
 
-  public func versions(of key: String) async throws -> [StoredVersion] {
+  package func versions(of key: String) async throws -> [StoredVersion] {
     let perName = destination.settings.layout == .name
     let get = destination.request(.get, destination.kvPath("metadata", perName ? key : nil))
     let response = try await send(get)

@@ -15,22 +15,22 @@ import HTTPTypes
 /// re-reads and re-plans once, then reports a conflict. Values are read back, so `drifted` is a direct comparison
 /// against the recorded fingerprint. Only GETs are retried blindly; a PATCH is retried on connection failures and
 /// 5xx because the ETag makes a duplicate fail with 409 instead of applying twice.
-public struct PulumiESCDestination: ValueSource, Diagnosable {
+package struct PulumiESCDestination: ValueSource, Diagnosable {
   /// The destination's name in the manifest.
-  public let name: String
+  package let name: String
   /// The Pulumi organization.
-  public let organization: String
+  package let organization: String
   /// The ESC project (`default` for single-level names).
-  public let project: String
+  package let project: String
   /// The ESC environment.
-  public let environment: String
+  package let environment: String
   /// The API root (`https://api.pulumi.com`); requests go to `<root>/api/esc/...`.
-  public let base: BaseURL
+  package let base: BaseURL
   let token: String?
   /// The name of the variable the token comes from.
-  public let tokenSource: String
+  package let tokenSource: String
   /// The HTTP client.
-  public let client: RemoteClient
+  package let client: RemoteClient
 
   /// Creates an ESC destination.
   /// - Parameters:
@@ -42,7 +42,7 @@ public struct PulumiESCDestination: ValueSource, Diagnosable {
   ///   - token: the access token (`Authorization: token …`), or `nil` when missing.
   ///   - tokenSource: the variable it came from.
   ///   - client: the HTTP client.
-  public init(
+  package init(
     name: String, organization: String, project: String, environment: String, base: BaseURL, token: String?,
     tokenSource: String, client: RemoteClient
   ) {
@@ -166,7 +166,7 @@ public struct PulumiESCDestination: ValueSource, Diagnosable {
     return DestinationPlan(destination: name, changes: changes, notes: notes)
   }
 
-  public func plan(_ input: SyncInput) async -> DestinationPlan {
+  package func plan(_ input: SyncInput) async -> DestinationPlan {
     guard token != nil else {
       return DestinationPlan(destination: name, changes: [], failure: "no token: \(tokenSource) is not set")
     }
@@ -177,7 +177,7 @@ public struct PulumiESCDestination: ValueSource, Diagnosable {
     }
   }
 
-  public func apply(
+  package func apply(
     _ plan: DestinationPlan, _ input: SyncInput, progress: @escaping @Sendable (ItemResult) -> Void
   ) async -> SyncReport {
     if let failure = plan.failure { return plan.report(failure: failure, state: input.state) }
@@ -257,7 +257,7 @@ public struct PulumiESCDestination: ValueSource, Diagnosable {
     plan.reportOfSingleWrite(input, failure: failure, progress: progress)
   }
 
-  public func pull() async throws(SyncError) -> [PulledValue] {
+  package func pull() async throws(SyncError) -> [PulledValue] {
     guard token != nil else { throw SyncError(.badInput, destination: name, detail: "no token: \(tokenSource) is not set") }
     let snapshot = try await read()
     guard snapshot.exists else {
@@ -268,7 +268,7 @@ public struct PulumiESCDestination: ValueSource, Diagnosable {
       .sorted { $0.name < $1.name }
   }
 
-  public func diagnose() async -> [DoctorCheck] {
+  package func diagnose() async -> [DoctorCheck] {
     guard token != nil else {
       return [
         DoctorCheck("token present", .failed, detail: "\(tokenSource) is not set",

@@ -4,37 +4,37 @@ public import HTTPTypes
 ///
 /// The clock, the sleep and the jitter source are injected, so tests run the retry paths without waiting; the
 /// production values come from CofferSystem. Safe to use from many tasks at once.
-public struct RemoteClient: Sendable {
+package struct RemoteClient: Sendable {
   /// The transport every request goes through.
-  public var transport: any HTTPTransport
+  package var transport: any HTTPTransport
   /// When to retry.
-  public var policy: RetryPolicy
+  package var policy: RetryPolicy
   /// The limit for one try of one request.
-  public var timeout: Duration
+  package var timeout: Duration
   /// Waits the given time (production: `Task.sleep`; tests: record and return).
-  public var sleep: @Sendable (Duration) async throws -> Void
+  package var sleep: @Sendable (Duration) async throws -> Void
   /// The current time in seconds since the Unix epoch, for `x-ratelimit-reset`.
-  public var now: @Sendable () -> Int64
+  package var now: @Sendable () -> Int64
   /// A number in `0..<1` for backoff jitter.
-  public var jitter: @Sendable () -> Double
+  package var jitter: @Sendable () -> Double
   /// Told about every retry before its wait (production: a progress line on stderr), or `nil`.
-  public var onRetry: (@Sendable (Retry) -> Void)?
+  package var onRetry: (@Sendable (Retry) -> Void)?
 
   /// One retry about to happen.
-  public struct Retry: Sendable, Equatable {
+  package struct Retry: Sendable, Equatable {
     /// `METHOD /path` of the request (no query, header or body).
-    public var request: String
+    package var request: String
     /// The status that is retried, or `nil` for a connection failure or timeout.
-    public var status: Int?
+    package var status: Int?
     /// The wait before the next try.
-    public var wait: Duration
+    package var wait: Duration
     /// The number of the next try, counting from 1.
-    public var nextAttempt: Int
+    package var nextAttempt: Int
     /// How many tries the policy allows in all.
-    public var maxAttempts: Int
+    package var maxAttempts: Int
 
     /// Creates a retry event.
-    public init(request: String, status: Int?, wait: Duration, nextAttempt: Int, maxAttempts: Int) {
+    package init(request: String, status: Int?, wait: Duration, nextAttempt: Int, maxAttempts: Int) {
       self.request = request
       self.status = status
       self.wait = wait
@@ -52,7 +52,7 @@ public struct RemoteClient: Sendable {
   ///   - now: the clock, in Unix seconds.
   ///   - jitter: the jitter source.
   ///   - onRetry: called before each retry's wait, or `nil`.
-  public init(
+  package init(
     transport: any HTTPTransport, policy: RetryPolicy = RetryPolicy(), timeout: Duration = .seconds(30),
     sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
     now: @escaping @Sendable () -> Int64, jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
@@ -68,17 +68,17 @@ public struct RemoteClient: Sendable {
   }
 
   /// A complete response.
-  public struct Response: Sendable {
+  package struct Response: Sendable {
     /// The response head.
-    public var head: HTTPResponse
+    package var head: HTTPResponse
     /// The body.
-    public var body: [UInt8]
+    package var body: [UInt8]
     /// The status code.
-    public var status: Int { head.status.code }
+    package var status: Int { head.status.code }
     /// Whether the status is 2xx.
-    public var isSuccess: Bool { (200..<300).contains(status) }
+    package var isSuccess: Bool { (200..<300).contains(status) }
     /// A header's value, if present.
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
       HTTPField.Name(name).flatMap { head.headerFields[$0] }
     }
   }
@@ -91,7 +91,7 @@ public struct RemoteClient: Sendable {
   /// - Returns: the last response, whatever its status (a retryable status is returned once retries run out).
   /// - Throws: ``SyncError`` ``SyncError/Code/remoteFailed`` when no response arrived after the last try; the
   ///   detail names the method and path, never a header or body.
-  public func send(_ request: HTTPRequest, body: [UInt8]? = nil, retrying: Bool = true) async throws(SyncError)
+  package func send(_ request: HTTPRequest, body: [UInt8]? = nil, retrying: Bool = true) async throws(SyncError)
     -> Response
   {
     var attempt = 1
@@ -133,7 +133,7 @@ public struct RemoteClient: Sendable {
   }
 
   /// `METHOD /path` without the query string, for messages.
-  public static func describe(_ request: HTTPRequest) -> String {
+  package static func describe(_ request: HTTPRequest) -> String {
     let path = request.path ?? "/"
     let bare = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
     return "\(request.method.rawValue) \(bare)"

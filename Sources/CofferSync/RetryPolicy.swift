@@ -7,17 +7,17 @@ public import HTTPTypes
 /// `retry-after`; else when `x-ratelimit-remaining` is 0 wait until `x-ratelimit-reset`; else wait at least
 /// ``secondaryLimitWait``; and back off exponentially with jitter on 5xx and connection errors. A wait longer than
 /// ``maxWait`` is not attempted: the request fails instead.
-public struct RetryPolicy: Sendable, Equatable {
+package struct RetryPolicy: Sendable, Equatable {
   /// How many times a request is tried in all (first try included); at least 1.
-  public var maxAttempts: Int
+  package var maxAttempts: Int
   /// The first backoff delay; doubled on every further retry.
-  public var baseDelay: Duration
+  package var baseDelay: Duration
   /// The largest backoff delay (before jitter).
-  public var maxDelay: Duration
+  package var maxDelay: Duration
   /// The wait after a rate-limit answer (403/429) that says nothing about when to come back.
-  public var secondaryLimitWait: Duration
+  package var secondaryLimitWait: Duration
   /// The longest wait Coffer accepts; a server asking for more fails the request.
-  public var maxWait: Duration
+  package var maxWait: Duration
 
   /// Creates a policy.
   /// - Parameters:
@@ -26,7 +26,7 @@ public struct RetryPolicy: Sendable, Equatable {
   ///   - maxDelay: backoff cap, default 30 s.
   ///   - secondaryLimitWait: wait for an unexplained rate limit, default 60 s.
   ///   - maxWait: the longest acceptable wait, default 15 minutes.
-  public init(
+  package init(
     maxAttempts: Int = 5, baseDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(30),
     secondaryLimitWait: Duration = .seconds(60), maxWait: Duration = .seconds(900)
   ) {
@@ -38,7 +38,7 @@ public struct RetryPolicy: Sendable, Equatable {
   }
 
   /// Why a try failed, as far as retrying is concerned.
-  public enum Failure: Sendable, Equatable {
+  package enum Failure: Sendable, Equatable {
     /// 429, or a 403 that is a rate limit: the server's hints, when given.
     case rateLimited(retryAfterSeconds: Int?, resetEpochSeconds: Int64?, remainingIsZero: Bool)
     /// A 5xx status (a hint in `retry-after`, when given).
@@ -52,7 +52,7 @@ public struct RetryPolicy: Sendable, Equatable {
   ///   - response: the response head.
   ///   - body: the response body (a 403 is a rate limit when its message mentions one).
   /// - Returns: the failure to retry, or `nil` when the response is final (success or a client error).
-  public static func classify(_ response: HTTPResponse, body: [UInt8]) -> Failure? {
+  package static func classify(_ response: HTTPResponse, body: [UInt8]) -> Failure? {
     let status = response.status.code
     let retryAfter = response.headerFields[.retryAfter].flatMap { Int($0.strippedOfSpaces) }.map { max(0, $0) }
     let remaining = response.headerFields[HTTPField.Name("x-ratelimit-remaining")!].flatMap { Int($0.strippedOfSpaces) }
@@ -79,7 +79,7 @@ public struct RetryPolicy: Sendable, Equatable {
   ///   - jitter: a number in `0..<1` (random in production, fixed in tests); it spreads backoff delays over
   ///     `[d/2, d)` ("equal jitter").
   /// - Returns: the wait, or `nil` when ``maxAttempts`` is reached or the server asks for more than ``maxWait``.
-  public func delay(after failure: Failure, attempt: Int, now: Int64, jitter: Double) -> Duration? {
+  package func delay(after failure: Failure, attempt: Int, now: Int64, jitter: Double) -> Duration? {
     guard attempt < maxAttempts else { return nil }
     let wait: Duration
     switch failure {

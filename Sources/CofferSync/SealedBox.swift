@@ -7,13 +7,13 @@ import CofferCore
 /// `epk (32 bytes) ‖ ciphertext ‖ MAC (16 bytes)`, 48 bytes longer than the plaintext, and different every time.
 /// Specification: https://doc.libsodium.org/public-key_cryptography/sealed_boxes; GitHub's use:
 /// https://docs.github.com/en/rest/guides/encrypting-secrets-for-the-rest-api. Every primitive is libsodium's.
-public enum SealedBox {
+package enum SealedBox {
   /// The length of an X25519 public key, 32.
-  public static let publicKeyLength = Int(crypto_box_publickeybytes())
+  package static let publicKeyLength = Int(crypto_box_publickeybytes())
   /// The length of an X25519 secret key, 32.
-  public static let secretKeyLength = Int(crypto_box_secretkeybytes())
+  package static let secretKeyLength = Int(crypto_box_secretkeybytes())
   /// How many bytes sealing adds, 48.
-  public static let overhead = Int(crypto_box_sealbytes())
+  package static let overhead = Int(crypto_box_sealbytes())
 
   private static let initialized: Bool = sodium_init() >= 0
 
@@ -23,7 +23,7 @@ public enum SealedBox {
   ///   - publicKey: a 32-byte X25519 public key (for GitHub: the base64-decoded `key` of the scope's public key).
   /// - Returns: `48 + plaintext.count` bytes.
   /// - Throws: ``SyncError`` ``SyncError/Code/sealFailed`` if the key is not 32 bytes or libsodium fails.
-  public static func seal(_ plaintext: [UInt8], to publicKey: [UInt8]) throws(SyncError) -> [UInt8] {
+  package static func seal(_ plaintext: [UInt8], to publicKey: [UInt8]) throws(SyncError) -> [UInt8] {
     guard initialized else { throw SyncError(.sealFailed, detail: "libsodium could not be initialized") }
     guard publicKey.count == publicKeyLength else {
       throw SyncError(.sealFailed, detail: "the public key is \(publicKey.count) bytes, expected \(publicKeyLength)")
@@ -48,7 +48,7 @@ public enum SealedBox {
   /// - Returns: the plaintext.
   /// - Throws: ``SyncError`` ``SyncError/Code/sealFailed`` if a key has the wrong length, the box is too short,
   ///   or it does not verify.
-  public static func open(_ box: [UInt8], publicKey: [UInt8], secretKey: [UInt8]) throws(SyncError) -> [UInt8] {
+  package static func open(_ box: [UInt8], publicKey: [UInt8], secretKey: [UInt8]) throws(SyncError) -> [UInt8] {
     guard initialized else { throw SyncError(.sealFailed, detail: "libsodium could not be initialized") }
     guard publicKey.count == publicKeyLength, secretKey.count == secretKeyLength else {
       throw SyncError(.sealFailed, detail: "the key pair has the wrong length")
@@ -75,7 +75,7 @@ public enum SealedBox {
 
   /// Makes a fresh X25519 key pair (libsodium `crypto_box_keypair`).
   /// - Returns: the 32-byte public and secret keys.
-  public static func makeKeyPair() -> (publicKey: [UInt8], secretKey: [UInt8]) {
+  package static func makeKeyPair() -> (publicKey: [UInt8], secretKey: [UInt8]) {
     _ = initialized
     var pk = [UInt8](repeating: 0, count: publicKeyLength)
     var sk = [UInt8](repeating: 0, count: secretKeyLength)

@@ -5,37 +5,37 @@ import Crypto
 ///
 /// Checked against the official `get-vanilla` vector and a Secrets Manager vector that botocore reproduces byte for
 /// byte (../shared/api/vectors). Pure: the date is given, nothing is read from the clock or the environment.
-public enum SigV4 {
+package enum SigV4 {
   /// AWS credentials. ``description`` never shows the secret key or session token.
-  public struct Credentials: Sendable, Equatable, CustomStringConvertible {
+  package struct Credentials: Sendable, Equatable, CustomStringConvertible {
     /// The access key id (`AKIA…`, `ASIA…`).
-    public var accessKeyID: String
+    package var accessKeyID: String
     /// The secret access key.
-    public var secretAccessKey: String
+    package var secretAccessKey: String
     /// The session token of temporary (STS) credentials, sent as `X-Amz-Security-Token`.
-    public var sessionToken: String?
+    package var sessionToken: String?
 
     /// Creates credentials.
-    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
+    package init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
       self.accessKeyID = accessKeyID
       self.secretAccessKey = secretAccessKey
       self.sessionToken = sessionToken
     }
 
     /// `access key AKID…` (never the secret).
-    public var description: String { "access key \(accessKeyID)" }
+    package var description: String { "access key \(accessKeyID)" }
   }
 
   /// A signature and the intermediate texts (for tests and debugging; none of them holds the secret key).
-  public struct Signed: Sendable, Equatable {
+  package struct Signed: Sendable, Equatable {
     /// The canonical request.
-    public var canonicalRequest: String
+    package var canonicalRequest: String
     /// The string to sign.
-    public var stringToSign: String
+    package var stringToSign: String
     /// The hex signature.
-    public var signature: String
+    package var signature: String
     /// The `Authorization` header value.
-    public var authorization: String
+    package var authorization: String
   }
 
   /// Signs a request.
@@ -50,7 +50,7 @@ public enum SigV4 {
   ///   - amzDate: `YYYYMMDDTHHMMSSZ`.
   ///   - credentials: the keys.
   /// - Returns: the signature with its canonical request and string to sign.
-  public static func sign(
+  package static func sign(
     method: String, path: String, query: String = "", headers: [(String, String)], body: [UInt8], region: String,
     service: String, amzDate: String, credentials: Credentials
   ) -> Signed {
@@ -81,7 +81,7 @@ public enum SigV4 {
   }
 
   /// `YYYYMMDDTHHMMSSZ` for a time in seconds since the Unix epoch (UTC).
-  public static func amzDate(secondsSinceEpoch: Int64) -> String {
+  package static func amzDate(secondsSinceEpoch: Int64) -> String {
     // RFC 3339's `YYYY-MM-DDTHH:MM:SSZ` without its separators.
     String(Timestamp(secondsSinceEpoch: secondsSinceEpoch).rfc3339.filter { $0 != "-" && $0 != ":" })
   }

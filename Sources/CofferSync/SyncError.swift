@@ -4,36 +4,36 @@ import CofferCore
 ///
 /// ``description`` names the destination, the operation and (for HTTP) the method, path and status; it never
 /// contains a secret value or a token. Public codes are struct-wrapped so new ones can be added.
-public struct SyncError: CofferError, Equatable {
+package struct SyncError: CofferError, Equatable {
   /// What went wrong, by kind.
-  public struct Code: Hashable, Sendable, CustomStringConvertible {
+  package struct Code: Hashable, Sendable, CustomStringConvertible {
     let name: String
     /// The remote answered with an error status, or could not be reached after retries.
-    public static let remoteFailed = Code(name: "remote failed")
+    package static let remoteFailed = Code(name: "remote failed")
     /// The remote rejected the token (401) or the permission (403).
-    public static let accessDenied = Code(name: "access denied")
+    package static let accessDenied = Code(name: "access denied")
     /// A response could not be understood (bad JSON, missing field, bad key).
-    public static let badResponse = Code(name: "bad response")
+    package static let badResponse = Code(name: "bad response")
     /// A value cannot be sealed (libsodium failure) or opened.
-    public static let sealFailed = Code(name: "seal failed")
+    package static let sealFailed = Code(name: "seal failed")
     /// A destination or option is not usable as given (no token, bad URL).
-    public static let badInput = Code(name: "bad input")
+    package static let badInput = Code(name: "bad input")
     /// A concurrent change won twice in a row (Pulumi ESC 409 after a re-read).
-    public static let conflict = Code(name: "conflict")
-    public var description: String { name }
+    package static let conflict = Code(name: "conflict")
+    package var description: String { name }
   }
 
   /// The kind of failure.
-  public var code: Code
+  package var code: Code
   /// The destination it concerns, or an empty string.
-  public var destination: String
+  package var destination: String
   /// What exactly failed: `PUT /repos/o/r/actions/secrets/NAME: 422 …`; never a value or token.
-  public var detail: String
+  package var detail: String
   /// Suggestions for the user.
-  public var hints: [String]
+  package var hints: [String]
   /// Whether no answer came at all (connection refused, timeout, after the retries), as opposed to an error
   /// status: an environment whose store is unreachable fails with exit 3 or reads its offline cache.
-  public var noAnswer = false
+  package var noAnswer = false
 
   /// Creates an error.
   /// - Parameters:
@@ -41,7 +41,7 @@ public struct SyncError: CofferError, Equatable {
   ///   - destination: the destination's name, or "".
   ///   - detail: a lowercase detail without values or tokens.
   ///   - hints: suggestions.
-  public init(_ code: Code, destination: String = "", detail: String, hints: [String] = []) {
+  package init(_ code: Code, destination: String = "", detail: String, hints: [String] = []) {
     self.code = code
     self.destination = destination
     self.detail = detail
@@ -50,7 +50,7 @@ public struct SyncError: CofferError, Equatable {
 
   /// ``ExitStatus/remoteFailed`` for remote failures, ``ExitStatus/badInput`` for bad input,
   /// ``ExitStatus/accessDenied`` when the remote refused the token.
-  public var exitStatus: ExitStatus {
+  package var exitStatus: ExitStatus {
     switch code {
     case .badInput: return .badInput
     default: return .remoteFailed
@@ -58,5 +58,5 @@ public struct SyncError: CofferError, Equatable {
   }
 
   /// `destination: detail`, or just the detail.
-  public var description: String { destination.isEmpty ? detail : "\(destination): \(detail)" }
+  package var description: String { destination.isEmpty ? detail : "\(destination): \(detail)" }
 }

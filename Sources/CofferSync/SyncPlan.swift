@@ -1,7 +1,7 @@
 public import CofferCore
 
 /// Whether an item goes to a destination as a secret or as a plain setting (GitHub: an Actions variable).
-public enum ItemKind: String, Sendable, Hashable, Codable {
+package enum ItemKind: String, Sendable, Hashable, Codable {
   /// A secret (`secret: true`, the default).
   case secret
   /// A plain setting (`secret: false`).
@@ -9,15 +9,15 @@ public enum ItemKind: String, Sendable, Hashable, Codable {
 }
 
 /// One value Coffer wants at a destination.
-public struct SyncItem: Sendable {
+package struct SyncItem: Sendable {
   /// The variable name.
-  public var name: String
+  package var name: String
   /// The value.
-  public var value: SecretValue
+  package var value: SecretValue
   /// Secret or plain setting.
-  public var kind: ItemKind
+  package var kind: ItemKind
   /// The keyed fingerprint of ``value`` (see ``SyncInput/fingerprint``).
-  public var fingerprint: String
+  package var fingerprint: String
 
   /// Creates an item.
   /// - Parameters:
@@ -25,7 +25,7 @@ public struct SyncItem: Sendable {
   ///   - value: the value.
   ///   - kind: secret or plain setting.
   ///   - fingerprint: its keyed fingerprint.
-  public init(name: String, value: SecretValue, kind: ItemKind, fingerprint: String) {
+  package init(name: String, value: SecretValue, kind: ItemKind, fingerprint: String) {
     self.name = name
     self.value = value
     self.kind = kind
@@ -34,21 +34,21 @@ public struct SyncItem: Sendable {
 }
 
 /// Everything a destination needs to plan: the desired values, what Coffer recorded last time, and options.
-public struct SyncInput: Sendable {
+package struct SyncInput: Sendable {
   /// The desired items, in any order (names unique).
-  public var items: [SyncItem]
+  package var items: [SyncItem]
   /// What Coffer recorded after its previous pushes to this destination.
-  public var state: DestinationState
+  package var state: DestinationState
   /// Whether remote items Coffer does not want are deleted.
-  public var prune: Bool
+  package var prune: Bool
   /// The keyed fingerprint function (HMAC-SHA256 under a vault-derived key): used for values read back from a
   /// destination, so they compare with ``SyncItem/fingerprint`` without keeping plaintext around.
-  public var fingerprint: @Sendable (SecretValue) -> String
+  package var fingerprint: @Sendable (SecretValue) -> String
   /// Where the items come from: the vault, or the process environment (`sync --from-env`).
-  public var origin: Origin
+  package var origin: Origin
 
   /// Where a sync's values come from.
-  public enum Origin: String, Sendable {
+  package enum Origin: String, Sendable {
     /// The vault (`coffer sync`).
     case vault
     /// The process environment (`coffer sync --from-env`).
@@ -57,7 +57,7 @@ public struct SyncInput: Sendable {
 
   /// The reason of a `blocked` change that `sync --from-env` refuses because the destination's value was last
   /// written from the vault.
-  public static let vaultWroteLaterReason =
+  package static let vaultWroteLaterReason =
     "written from the vault by coffer sync more recently; --from-env does not replace it (one source per destination)"
 
   /// Applies the one-source rule to a destination's decision: with ``Origin/environment``, an `update` or
@@ -65,7 +65,7 @@ public struct SyncInput: Sendable {
   /// (``vaultWroteLaterReason``); anything else is returned as is.
   /// - Parameter change: the destination's decision for one item.
   /// - Returns: the decision to plan.
-  public func guarded(_ change: PlannedChange) -> PlannedChange {
+  package func guarded(_ change: PlannedChange) -> PlannedChange {
     guard origin == .environment, change.action == .update || change.action == .drifted,
       let record = state.record(change.name, change.kind), record.fromVault
     else { return change }
@@ -79,7 +79,7 @@ public struct SyncInput: Sendable {
   ///   - prune: whether to delete unwanted remote items.
   ///   - fingerprint: the keyed fingerprint function.
   ///   - origin: where the items come from (default: the vault).
-  public init(
+  package init(
     items: [SyncItem], state: DestinationState, prune: Bool, fingerprint: @escaping @Sendable (SecretValue) -> String,
     origin: Origin = .vault
   ) {
@@ -92,9 +92,9 @@ public struct SyncInput: Sendable {
 }
 
 /// What a sync would do to one item at one destination.
-public struct PlannedChange: Sendable, Equatable, Hashable {
+package struct PlannedChange: Sendable, Equatable, Hashable {
   /// The action, as shown in plans.
-  public enum Action: String, Sendable, Hashable, CaseIterable {
+  package enum Action: String, Sendable, Hashable, CaseIterable {
     /// Absent at the destination: will be written.
     case create
     /// Present with another (or an unknown) value: will be written.
@@ -109,17 +109,17 @@ public struct PlannedChange: Sendable, Equatable, Hashable {
     case blocked
 
     /// Whether applying the plan writes something for this action.
-    public var writes: Bool { self == .create || self == .update || self == .delete || self == .drifted }
+    package var writes: Bool { self == .create || self == .update || self == .delete || self == .drifted }
   }
 
   /// The item's name as Coffer knows it (for deletes: as the destination lists it).
-  public var name: String
+  package var name: String
   /// Secret or plain setting.
-  public var kind: ItemKind
+  package var kind: ItemKind
   /// What happens.
-  public var action: Action
+  package var action: Action
   /// Why, for `blocked`, `drifted` and some updates; never a value.
-  public var reason: String?
+  package var reason: String?
 
   /// Creates a change.
   /// - Parameters:
@@ -127,7 +127,7 @@ public struct PlannedChange: Sendable, Equatable, Hashable {
   ///   - kind: secret or plain setting.
   ///   - action: the action.
   ///   - reason: why, if useful.
-  public init(_ name: String, _ kind: ItemKind, _ action: Action, reason: String? = nil) {
+  package init(_ name: String, _ kind: ItemKind, _ action: Action, reason: String? = nil) {
     self.name = name
     self.kind = kind
     self.action = action
@@ -136,18 +136,18 @@ public struct PlannedChange: Sendable, Equatable, Hashable {
 }
 
 /// The plan for one destination: one change per item, sorted by kind then name.
-public struct DestinationPlan: Sendable, Equatable {
+package struct DestinationPlan: Sendable, Equatable {
   /// The destination's name from the manifest.
-  public var destination: String
+  package var destination: String
   /// The changes, sorted (secrets first, then by name).
-  public var changes: [PlannedChange]
+  package var changes: [PlannedChange]
   /// Remarks about the destination as a whole (an ESC environment that will be created).
-  public var notes: [String]
+  package var notes: [String]
   /// Set when the remote could not be read completely: nothing is written to this destination.
-  public var failure: String?
+  package var failure: String?
   /// Warnings for stderr about what will be written (a `.env` value that other readers will read differently);
   /// never a value.
-  public var warnings: [String] = []
+  package var warnings: [String] = []
 
   /// Creates a plan; the changes are sorted.
   /// - Parameters:
@@ -155,7 +155,7 @@ public struct DestinationPlan: Sendable, Equatable {
   ///   - changes: the changes.
   ///   - notes: remarks.
   ///   - failure: why nothing can be planned, if so.
-  public init(destination: String, changes: [PlannedChange], notes: [String] = [], failure: String? = nil) {
+  package init(destination: String, changes: [PlannedChange], notes: [String] = [], failure: String? = nil) {
     self.destination = destination
     self.changes = changes.sorted { ($0.kind == .secret ? 0 : 1, $0.name) < ($1.kind == .secret ? 0 : 1, $1.name) }
     self.notes = notes
@@ -163,14 +163,14 @@ public struct DestinationPlan: Sendable, Equatable {
   }
 
   /// The changes that write something.
-  public var writes: [PlannedChange] { failure == nil ? changes.filter { $0.action.writes } : [] }
+  package var writes: [PlannedChange] { failure == nil ? changes.filter { $0.action.writes } : [] }
 
   /// How many changes have each action.
-  public func count(_ action: PlannedChange.Action) -> Int { changes.filter { $0.action == action }.count }
+  package func count(_ action: PlannedChange.Action) -> Int { changes.filter { $0.action == action }.count }
 }
 
 /// What the destination holds for one item, as far as it can be known.
-public enum RemoteItem: Sendable, Equatable {
+package enum RemoteItem: Sendable, Equatable {
   /// Not present.
   case absent
   /// Present; the value cannot be read back (GitHub secrets). `updatedAt` is the destination's time, if given.
@@ -180,7 +180,7 @@ public enum RemoteItem: Sendable, Equatable {
 }
 
 /// The pure diff behind every destination.
-public enum SyncDiff {
+package enum SyncDiff {
   /// Decides the action for one wanted item.
   ///
   /// - absent → `create`;
@@ -194,7 +194,7 @@ public enum SyncDiff {
   ///   - record: what Coffer recorded after its last push of this item, if anything.
   ///   - scope: extra settings that must match the record (GitHub organization visibility), or `nil`.
   /// - Returns: the change.
-  public static func classify(
+  package static func classify(
     _ item: SyncItem, remote: RemoteItem, record: DestinationState.Record?, scope: String? = nil
   ) -> PlannedChange {
     switch remote {

@@ -11,19 +11,19 @@
 /// `{"version":1,"destination":"github-prod","secrets":{"NAME":{"fingerprint":"<64 hex>","remote_updated_at":
 /// "2025-01-01T00:00:00Z","scope":"private"}},"variables":{…}}`; a record of a value pushed by `sync --from-env`
 /// also has `"origin":"environment"`. A missing file is an empty state.
-public struct DestinationState: Sendable, Equatable {
+package struct DestinationState: Sendable, Equatable {
   /// One item's record.
-  public struct Record: Sendable, Equatable, Codable {
+  package struct Record: Sendable, Equatable, Codable {
     /// HMAC-SHA256 of the pushed value under a vault-derived key, hex.
-    public var fingerprint: String
+    package var fingerprint: String
     /// The destination's `updated_at` after the push (RFC 3339), when it reports one.
-    public var remoteUpdatedAt: String?
+    package var remoteUpdatedAt: String?
     /// Extra settings pushed with the value (GitHub organization visibility and repositories), when any.
-    public var scope: String?
+    package var scope: String?
     /// Where the pushed value came from: `nil` or `vault` for `coffer sync`, `environment` for `sync --from-env`.
     /// `sync --from-env` does not replace a value whose latest push came from the vault (one source per
     /// destination, docs/ci.md).
-    public var origin: String?
+    package var origin: String?
 
     /// Creates a record.
     /// - Parameters:
@@ -31,7 +31,7 @@ public struct DestinationState: Sendable, Equatable {
     ///   - remoteUpdatedAt: the destination's timestamp, if any.
     ///   - scope: the pushed settings, if any.
     ///   - origin: `environment` for a value pushed by `sync --from-env`, else `nil`.
-    public init(fingerprint: String, remoteUpdatedAt: String? = nil, scope: String? = nil, origin: String? = nil) {
+    package init(fingerprint: String, remoteUpdatedAt: String? = nil, scope: String? = nil, origin: String? = nil) {
       self.fingerprint = fingerprint
       self.remoteUpdatedAt = remoteUpdatedAt
       self.scope = scope
@@ -39,7 +39,7 @@ public struct DestinationState: Sendable, Equatable {
     }
 
     /// Whether the value was pushed from the vault (`origin` absent or `vault`).
-    public var fromVault: Bool { origin == nil || origin == "vault" }
+    package var fromVault: Bool { origin == nil || origin == "vault" }
 
     enum CodingKeys: String, CodingKey {
       case fingerprint
@@ -50,26 +50,26 @@ public struct DestinationState: Sendable, Equatable {
   }
 
   /// Records of secrets, by name.
-  public var secrets: [String: Record]
+  package var secrets: [String: Record]
   /// Records of plain settings, by name.
-  public var variables: [String: Record]
+  package var variables: [String: Record]
 
   /// Creates a state.
   /// - Parameters:
   ///   - secrets: secret records.
   ///   - variables: plain-setting records.
-  public init(secrets: [String: Record] = [:], variables: [String: Record] = [:]) {
+  package init(secrets: [String: Record] = [:], variables: [String: Record] = [:]) {
     self.secrets = secrets
     self.variables = variables
   }
 
   /// The record of an item.
-  public func record(_ name: String, _ kind: ItemKind) -> Record? {
+  package func record(_ name: String, _ kind: ItemKind) -> Record? {
     kind == .secret ? secrets[name] : variables[name]
   }
 
   /// Sets or removes an item's record.
-  public mutating func set(_ name: String, _ kind: ItemKind, _ record: Record?) {
+  package mutating func set(_ name: String, _ kind: ItemKind, _ record: Record?) {
     if kind == .secret { secrets[name] = record } else { variables[name] = record }
   }
 
@@ -86,7 +86,7 @@ public struct DestinationState: Sendable, Equatable {
   ///   - file: the name for errors.
   /// - Returns: the state.
   /// - Throws: ``SyncError`` ``SyncError/Code/badInput`` when the JSON is malformed or of another version.
-  public static func decode(_ bytes: [UInt8], file: String) throws(SyncError) -> DestinationState {
+  package static func decode(_ bytes: [UInt8], file: String) throws(SyncError) -> DestinationState {
     do {
       let decoded = try JSONDecoder().decode(File.self, from: Data(bytes))
       guard decoded.version == 1 else {
@@ -105,7 +105,7 @@ public struct DestinationState: Sendable, Equatable {
   /// Encodes the state with sorted keys and a final newline.
   /// - Parameter destination: the destination's name, recorded in the file.
   /// - Returns: UTF-8 JSON.
-  public func encoded(destination: String) -> [UInt8] {
+  package func encoded(destination: String) -> [UInt8] {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
     let data = (try? encoder.encode(File(version: 1, destination: destination, secrets: secrets, variables: variables))) ?? Data()

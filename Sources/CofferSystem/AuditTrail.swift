@@ -13,26 +13,26 @@ import CofferCore
 /// `<log>.NNNNNN`, its segment number) and opens a new one whose first line records the closed segment's SHA-256
 /// (``AuditSegmentLink``). Beside it, `<log>.head` holds the authenticated head (``AuditHead``) of the active
 /// segment, and `<log>.lock` serializes appends, rotation and pruning (`flock`).
-public struct AuditTrail: Sendable {
+package struct AuditTrail: Sendable {
   /// The active segment.
-  public let path: String
+  package let path: String
   /// The head file.
-  public var headPath: String { path + ".head" }
+  package var headPath: String { path + ".head" }
   /// The lock file.
-  public var lockPath: String { path + ".lock" }
+  package var lockPath: String { path + ".lock" }
   /// The text of `COFFER_AUDIT_SEGMENT_BYTES` when set (checked when the trail is written).
   let segmentSetting: String?
 
   /// The size at which a segment closes when `COFFER_AUDIT_SEGMENT_BYTES` is not set: 1 MiB.
-  public static let defaultSegmentLimit = 1_048_576
+  package static let defaultSegmentLimit = 1_048_576
   /// The environment variable that sets the segment size (for tests and small disks).
-  public static let segmentLimitVariable = "COFFER_AUDIT_SEGMENT_BYTES"
+  package static let segmentLimitVariable = "COFFER_AUDIT_SEGMENT_BYTES"
 
   /// Creates a trail at an explicit path.
   /// - Parameters:
   ///   - path: the active segment.
   ///   - segmentLimit: the size at which segments close (default ``defaultSegmentLimit``).
-  public init(path: String, segmentLimit: Int = AuditTrail.defaultSegmentLimit) {
+  package init(path: String, segmentLimit: Int = AuditTrail.defaultSegmentLimit) {
     self.path = path
     self.segmentSetting = String(segmentLimit)
   }
@@ -44,7 +44,7 @@ public struct AuditTrail: Sendable {
 
   /// The trail for a project.
   /// - Parameter root: the project's absolute root directory.
-  public static func forProject(root: String) -> AuditTrail {
+  package static func forProject(root: String) -> AuditTrail {
     let setting = ProcessEnvironment.get(segmentLimitVariable).flatMap { $0.isEmpty ? nil : $0 }
     if let explicit = ProcessEnvironment.get("COFFER_AUDIT_LOG"), !explicit.isEmpty {
       return AuditTrail(path: explicit, segmentSetting: setting)
@@ -58,7 +58,7 @@ public struct AuditTrail: Sendable {
   /// The size at which the active segment closes: an append that would take it past this many bytes first closes
   /// it (so a closed segment is at most this size, unless one append alone is larger).
   /// - Throws: ``SystemError`` (exit 2) when `COFFER_AUDIT_SEGMENT_BYTES` is not a whole number from 1 to 2^40.
-  public func segmentLimit() throws(SystemError) -> Int {
+  package func segmentLimit() throws(SystemError) -> Int {
     guard let segmentSetting else { return AuditTrail.defaultSegmentLimit }
     guard segmentSetting.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(segmentSetting), n >= 1, n <= 1 << 40 else {
       throw SystemError(
@@ -70,13 +70,13 @@ public struct AuditTrail: Sendable {
 
   /// The file of a closed segment: `<log>.NNNNNN`.
   /// - Parameter number: the segment number.
-  public func segmentPath(_ number: Int) -> String {
+  package func segmentPath(_ number: Int) -> String {
     let digits = String(number)
     return path + "." + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
   }
 
   /// The closed segments on disk, oldest first.
-  public func closedSegments() -> [(number: Int, path: String)] {
+  package func closedSegments() -> [(number: Int, path: String)] {
     let prefix = Paths.lastComponent(path) + "."
     let dir = Paths.parent(path)
     return Files.list(dir).compactMap { name -> (Int, String)? in
@@ -125,7 +125,7 @@ public struct AuditTrail: Sendable {
   ///   - durable: whether to `fsync` the log and head.
   /// - Throws: ``SystemError`` (exit 3) when the log or head cannot be written, (exit 2) when the segment size
   ///   setting is invalid: the caller must then not proceed.
-  public func append(_ event: AuditEvent, headKey: SecretValue, durable: Bool) throws(SystemError) {
+  package func append(_ event: AuditEvent, headKey: SecretValue, durable: Bool) throws(SystemError) {
     let limit = try segmentLimit()
     // Open the active segment before locking, so that a path that cannot be a log is named as such.
     do { try Files.makeDirectory(Paths.parent(path), mode: 0o700) } catch { throw failure(error.reason) }
@@ -269,7 +269,7 @@ public struct AuditTrail: Sendable {
   ///   - headKey: the identity's secret text.
   /// - Returns: what was removed, or `nil` when no closed segment is that old.
   /// - Throws: ``SystemError`` (exit 3) when the line cannot be written or a segment cannot be removed.
-  public func prune(through: Int, event: AuditEvent, headKey: SecretValue) throws(SystemError) -> AuditPrune? {
+  package func prune(through: Int, event: AuditEvent, headKey: SecretValue) throws(SystemError) -> AuditPrune? {
     let limit = try segmentLimit()
     let lock = try lock()
     defer { withExtendedLifetime(lock) {} }
@@ -307,22 +307,22 @@ public struct AuditTrail: Sendable {
   }
 
   /// What `read` returns: every segment on disk, oldest first, with the head.
-  public struct Contents: Sendable {
+  package struct Contents: Sendable {
     /// The segments that exist, closed ones first, the active one last (empty when nothing was recorded).
-    public let segments: [AuditSegmentFile]
+    package let segments: [AuditSegmentFile]
     /// Each segment's file, by number.
-    public let paths: [Int: String]
+    package let paths: [Int: String]
     /// The head, if it exists and authenticates.
-    public let head: AuditHead?
+    package let head: AuditHead?
     /// What was found where the head should be.
-    public let headState: HeadState
+    package let headState: HeadState
   }
 
   /// Reads every segment and the head.
   /// - Parameter headKey: the identity's secret text.
   /// - Returns: the segments (empty when there is no log), and the head if it exists and authenticates.
   /// - Throws: ``SystemError`` when a segment exists but cannot be read.
-  public func read(headKey: SecretValue) throws(SystemError) -> Contents {
+  package func read(headKey: SecretValue) throws(SystemError) -> Contents {
     let closed = closedSegments()
     var segments: [AuditSegmentFile] = []
     var paths: [Int: String] = [:]
@@ -345,7 +345,7 @@ public struct AuditTrail: Sendable {
   }
 
   /// What was found where the head should be.
-  public enum HeadState: Sendable, Equatable {
+  package enum HeadState: Sendable, Equatable {
     /// No log and no head: nothing recorded yet.
     case absent
     /// A log without a head: the head was deleted.

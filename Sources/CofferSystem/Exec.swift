@@ -5,17 +5,17 @@ import CofferCore
 #endif
 
 /// Replaces the current process with a program: `execve`, with the program looked up on `PATH`, no shell between.
-public enum Exec {
+package enum Exec {
   /// Why a program could not be started, with the exit status a shell would use.
-  public struct Failure: CofferError {
+  package struct Failure: CofferError {
     /// The program as given.
-    public let program: String
+    package let program: String
     /// What went wrong.
-    public let reason: String
+    package let reason: String
     /// 127 when not found, 126 when found but not executable.
-    public let code: Int32
-    public var description: String { "cannot run \(program): \(reason)" }
-    public var exitStatus: ExitStatus { .badInput }
+    package let code: Int32
+    package var description: String { "cannot run \(program): \(reason)" }
+    package var exitStatus: ExitStatus { .badInput }
   }
 
   /// Finds a program the way `execvp` does: a name with `/` is used as given; otherwise each `PATH` entry is tried.
@@ -24,7 +24,7 @@ public enum Exec {
   ///   - path: the `PATH` value to search (default `/usr/local/bin:/usr/bin:/bin` when unset).
   /// - Returns: the path to execute.
   /// - Throws: ``Failure`` with code 127 (not found) or 126 (not executable).
-  public static func resolve(_ program: String, path: String?) throws(Failure) -> String {
+  package static func resolve(_ program: String, path: String?) throws(Failure) -> String {
     if program.isEmpty { throw Failure(program: program, reason: "empty command", code: 127) }
     if program.contains("/") {
       if access(program, X_OK) == 0 { return program }
@@ -49,7 +49,7 @@ public enum Exec {
   ///   - environment: the child's `NAME=value` entries. Its `PATH` entry is not the search path: a `PATH` among the
   ///     secrets must not choose which program runs (docs/run.md).
   /// - Throws: ``Failure`` when the program cannot be found or started; on success it does not return.
-  public static func replaceProcess(argv: [String], environment: EnvironmentBlock) throws(Failure) -> Never {
+  package static func replaceProcess(argv: [String], environment: EnvironmentBlock) throws(Failure) -> Never {
     let program = try resolve(argv[0], path: ProcessEnvironment.get("PATH"))
     var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
     cArgs.append(nil)
@@ -65,24 +65,24 @@ public enum Exec {
 ///
 /// Built once and handed to the kernel as it is: no per-entry allocation, which matters when `coffer run` passes
 /// thousands of secrets.
-public struct EnvironmentBlock {
+package struct EnvironmentBlock {
   private var bytes: [UInt8] = []
   private var starts: [Int] = []
 
   /// An empty environment.
-  public init() {}
+  package init() {}
 
   /// The number of entries.
-  public var count: Int { starts.count }
+  package var count: Int { starts.count }
 
   /// Reserves room for `entries` entries of `bytes` bytes in all.
-  public mutating func reserve(entries: Int, bytes count: Int) {
+  package mutating func reserve(entries: Int, bytes count: Int) {
     starts.reserveCapacity(entries)
     bytes.reserveCapacity(count)
   }
 
   /// Appends an entry as it is (`NAME=value`, without NUL).
-  public mutating func append(entry: [UInt8]) {
+  package mutating func append(entry: [UInt8]) {
     starts.append(bytes.count)
     bytes.append(contentsOf: entry)
     bytes.append(0)
@@ -92,7 +92,7 @@ public struct EnvironmentBlock {
   /// - Parameters:
   ///   - name: the variable name (no `=`, no NUL).
   ///   - value: the value (no NUL).
-  public mutating func append(name: String, value: SecretValue) {
+  package mutating func append(name: String, value: SecretValue) {
     starts.append(bytes.count)
     bytes.append(contentsOf: name.utf8)
     bytes.append(0x3D)
@@ -104,7 +104,7 @@ public struct EnvironmentBlock {
   /// - Parameters:
   ///   - name: the variable name (no `=`, no NUL).
   ///   - value: the value (no NUL).
-  public mutating func append(name: String, value: UnsafeBufferPointer<UInt8>) {
+  package mutating func append(name: String, value: UnsafeBufferPointer<UInt8>) {
     starts.append(bytes.count)
     bytes.append(contentsOf: name.utf8)
     bytes.append(0x3D)
@@ -113,19 +113,19 @@ public struct EnvironmentBlock {
   }
 
   /// Appends every entry of another block, in its order.
-  public mutating func append(contentsOf other: EnvironmentBlock) {
+  package mutating func append(contentsOf other: EnvironmentBlock) {
     let offset = bytes.count
     starts.append(contentsOf: other.starts.map { $0 + offset })
     bytes.append(contentsOf: other.bytes)
   }
 
   /// The entries, each as `NAME=value` bytes, in order.
-  public var entries: [[UInt8]] {
+  package var entries: [[UInt8]] {
     starts.indices.map { i in Array(bytes[starts[i]..<((i + 1 < starts.count ? starts[i + 1] : bytes.count) - 1)]) }
   }
 
   /// The value of the first entry named `name`, or nil.
-  public func value(of name: String) -> ArraySlice<UInt8>? {
+  package func value(of name: String) -> ArraySlice<UInt8>? {
     let prefix = Array(name.utf8) + [0x3D]
     for (i, start) in starts.enumerated() {
       let end = (i + 1 < starts.count ? starts[i + 1] : bytes.count) - 1
@@ -135,7 +135,7 @@ public struct EnvironmentBlock {
   }
 
   /// Calls `body` with a NULL-terminated `envp` array pointing into this block.
-  public func withPointers<R>(_ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+  package func withPointers<R>(_ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
     bytes.withUnsafeBufferPointer { buffer in
       guard let start = buffer.baseAddress else { return body([nil]) }
       let base = UnsafeMutableRawPointer(mutating: start).assumingMemoryBound(to: CChar.self)
@@ -147,12 +147,12 @@ public struct EnvironmentBlock {
 }
 
 /// Standard streams and the terminal, at the edge.
-public enum Terminal {
+package enum Terminal {
   /// Whether a file descriptor is a terminal.
-  public static func isTTY(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+  package static func isTTY(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
   /// Writes bytes to a file descriptor, all of them.
-  public static func write(_ fd: Int32, _ bytes: [UInt8]) {
+  package static func write(_ fd: Int32, _ bytes: [UInt8]) {
     var off = 0
     while off < bytes.count {
       let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
@@ -165,13 +165,13 @@ public enum Terminal {
   }
 
   /// Writes text to standard output (data only).
-  public static func out(_ s: String) { write(1, Array(s.utf8)) }
+  package static func out(_ s: String) { write(1, Array(s.utf8)) }
 
   /// Writes text to standard error (messages).
-  public static func err(_ s: String) { write(2, Array(s.utf8)) }
+  package static func err(_ s: String) { write(2, Array(s.utf8)) }
 
   /// Reads standard input to its end.
-  public static func readAllStdin() -> [UInt8] {
+  package static func readAllStdin() -> [UInt8] {
     var out = [UInt8]()
     var buf = [UInt8](repeating: 0, count: 65_536)
     while true {
@@ -189,7 +189,7 @@ public enum Terminal {
   /// Prompts on the controlling terminal and reads one line with echo turned off.
   /// - Parameter prompt: the text shown (on the terminal, not stdout).
   /// - Returns: the line without its newline, or `nil` when there is no terminal.
-  public static func readHidden(prompt: String) -> [UInt8]? {
+  package static func readHidden(prompt: String) -> [UInt8]? {
     let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
     guard fd >= 0 else { return nil }
     defer { close(fd) }

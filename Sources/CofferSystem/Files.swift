@@ -11,12 +11,12 @@ import CofferCore
 /// Every write goes to a temporary file in the same directory, is flushed with `fsync`, and is renamed over the
 /// target, so a reader sees the old file or the new one and never a torn one. A new file gets the mode asked for
 /// (0600 for anything holding secrets); an existing file keeps its own mode, owner and group (or nothing is written).
-public enum Files {
+package enum Files {
   /// Reads a whole file.
   /// - Parameter path: the file.
   /// - Returns: its bytes.
   /// - Throws: ``SystemError`` naming the path when it cannot be opened or read.
-  public static func read(_ path: String) throws(SystemError) -> [UInt8] {
+  package static func read(_ path: String) throws(SystemError) -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw SystemError.errno("cannot read", path: path) }
     defer { close(fd) }
@@ -55,19 +55,19 @@ public enum Files {
   }
 
   /// Whether something exists at `path` (without following a final symlink's absence).
-  public static func exists(_ path: String) -> Bool {
+  package static func exists(_ path: String) -> Bool {
     var st = stat()
     return lstat(path, &st) == 0
   }
 
   /// Whether `path` is a directory.
-  public static func isDirectory(_ path: String) -> Bool {
+  package static func isDirectory(_ path: String) -> Bool {
     var st = stat()
     return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
   }
 
   /// The permission bits of a file, or `nil` if it does not exist.
-  public static func mode(of path: String) -> UInt32? {
+  package static func mode(of path: String) -> UInt32? {
     var st = stat()
     guard stat(path, &st) == 0 else { return nil }
     return UInt32(st.st_mode & 0o7777)
@@ -78,7 +78,7 @@ public enum Files {
   ///   - path: the directory.
   ///   - mode: the mode for directories it creates.
   /// - Throws: ``SystemError`` when a component cannot be created.
-  public static func makeDirectory(_ path: String, mode: UInt32 = 0o755) throws(SystemError) {
+  package static func makeDirectory(_ path: String, mode: UInt32 = 0o755) throws(SystemError) {
     if isDirectory(path) { return }
     let parent = Paths.parent(path)
     if parent != path, !parent.isEmpty { try makeDirectory(parent, mode: mode) }
@@ -96,7 +96,7 @@ public enum Files {
   /// - Throws: ``SystemError`` naming the path; the target is then unchanged and no temporary file is left. When the
   ///   existing file's owner or group cannot be given to the new contents (`fchown` not permitted), the error says
   ///   so, with exit status 3.
-  public static func writeAtomically(_ path: String, _ bytes: [UInt8], newFileMode: UInt32 = 0o600) throws(SystemError) {
+  package static func writeAtomically(_ path: String, _ bytes: [UInt8], newFileMode: UInt32 = 0o600) throws(SystemError) {
     let dir = Paths.parent(path)
     let base = Paths.lastComponent(path)
     var template = Array("\(dir)/.\(base).tmp-XXXXXX".utf8CString)
@@ -148,12 +148,12 @@ public enum Files {
 
   /// Removes a file; a missing file is not an error.
   /// - Throws: ``SystemError`` when it exists and cannot be removed.
-  public static func remove(_ path: String) throws(SystemError) {
+  package static func remove(_ path: String) throws(SystemError) {
     if unlink(path) != 0, errno != ENOENT { throw SystemError.errno("cannot remove", path: path) }
   }
 
   /// Lists a directory's entries (names only, without `.` and `..`), sorted.
-  public static func list(_ path: String) -> [String] {
+  package static func list(_ path: String) -> [String] {
     guard let d = opendir(path) else { return [] }
     defer { closedir(d) }
     var names: [String] = []
@@ -168,13 +168,13 @@ public enum Files {
 }
 
 /// Exclusive advisory lock (`flock`) on a lock file, serializing writers across processes.
-public final class FileLock {
+package final class FileLock {
   private let fd: Int32
 
   /// Blocks until the lock on `path` is held; creates the lock file (0600) if needed.
   /// - Parameter path: the lock file.
   /// - Throws: ``SystemError`` when it cannot be created or locked.
-  public init(path: String) throws(SystemError) {
+  package init(path: String) throws(SystemError) {
     let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw SystemError.errno("cannot lock", path: path) }
     while flock(fd, LOCK_EX) != 0 {
@@ -192,16 +192,16 @@ public final class FileLock {
 }
 
 /// Pure path helpers (POSIX paths, `/` separator).
-public enum Paths {
+package enum Paths {
   /// Joins components with `/`.
-  public static func join(_ a: String, _ b: String) -> String {
+  package static func join(_ a: String, _ b: String) -> String {
     if b.hasPrefix("/") { return b }
     if a.isEmpty { return b }
     return a.hasSuffix("/") ? a + b : a + "/" + b
   }
 
   /// The directory part of a path (`.` for a bare name, `/` for the root).
-  public static func parent(_ path: String) -> String {
+  package static func parent(_ path: String) -> String {
     var p = path
     while p.count > 1, p.hasSuffix("/") { p.removeLast() }
     guard let i = p.lastIndex(of: "/") else { return "." }
@@ -210,7 +210,7 @@ public enum Paths {
   }
 
   /// The last component of a path.
-  public static func lastComponent(_ path: String) -> String {
+  package static func lastComponent(_ path: String) -> String {
     var p = path
     while p.count > 1, p.hasSuffix("/") { p.removeLast() }
     guard let i = p.lastIndex(of: "/") else { return p }
@@ -218,20 +218,20 @@ public enum Paths {
   }
 
   /// The process's current directory.
-  public static func currentDirectory() -> String {
+  package static func currentDirectory() -> String {
     guard let cwd = getcwd(nil, 0) else { return "." }
     defer { free(cwd) }
     return String(cString: cwd)
   }
 
   /// Makes a path absolute against the current directory (no symlink resolution).
-  public static func absolute(_ path: String) -> String {
+  package static func absolute(_ path: String) -> String {
     path.hasPrefix("/") ? path : join(currentDirectory(), path)
   }
 
   /// Where a path really points: its directory with symbolic links, `.` and `..` resolved (`realpath(3)`), then its
   /// last component. The file itself need not exist; when its directory does not either, the absolute path.
-  public static func resolved(_ path: String) -> String {
+  package static func resolved(_ path: String) -> String {
     let absolutePath = absolute(path)
     guard let real = realpath(parent(absolutePath), nil) else { return absolutePath }
     defer { free(real) }

@@ -5,27 +5,27 @@ import CofferCore
 #endif
 
 /// git's plumbing, driven as a subprocess. Arguments are paths, object names and options, never values (F18).
-public enum Git {
+package enum Git {
   /// The all-zero object name git uses for "no object".
-  public static let nullSHA = String(repeating: "0", count: 40)
+  package static let nullSHA = String(repeating: "0", count: 40)
 
   /// One entry of `git diff --raw -z` / `git log --raw -z`.
-  public struct Change: Sendable {
+  package struct Change: Sendable {
     /// The old side's mode, e.g. `100644` (`000000` when added).
-    public let oldMode: String
+    package let oldMode: String
     /// The new side's mode (`000000` when deleted).
-    public let newMode: String
+    package let newMode: String
     /// The old blob's object name (all zeros when added).
-    public let old: String
+    package let old: String
     /// The new blob's object name (all zeros when deleted).
-    public let new: String
+    package let new: String
     /// The status letter(s): `A`, `M`, `D`, `T`, ….
-    public let status: String
+    package let status: String
     /// The path, relative to the top level.
-    public let path: String
+    package let path: String
 
     /// Whether the new side is a regular file (not a symlink, submodule or deletion).
-    public var isBlob: Bool { newMode.hasPrefix("100") }
+    package var isBlob: Bool { newMode.hasPrefix("100") }
 
     init?(meta: ArraySlice<UInt8>, path: ArraySlice<UInt8>) {
       let fields = meta.dropFirst().split(separator: 0x20).map { String(decoding: $0, as: UTF8.self) }
@@ -40,7 +40,7 @@ public enum Git {
   }
 
   /// The top level of the work tree containing `directory`, or nil when it is not in one (or git is missing).
-  public static func topLevel(of directory: String) throws -> String? {
+  package static func topLevel(of directory: String) throws -> String? {
     guard let r = try? Subprocess.run(["git", "-C", directory, "rev-parse", "--show-toplevel"]), r.status == 0 else {
       return nil
     }
@@ -53,7 +53,7 @@ public enum Git {
   ///   - args: the arguments after `git`.
   ///   - what: what it does, for the error message.
   /// - Throws: ``SystemError`` with git's own message when it fails.
-  public static func output(_ args: [String], what: String) throws -> [UInt8] {
+  package static func output(_ args: [String], what: String) throws -> [UInt8] {
     let r: (status: Int32, stdout: [UInt8], stderr: String)
     do {
       r = try Subprocess.run(["git"] + args)
@@ -68,7 +68,7 @@ public enum Git {
   }
 
   /// Parses `--raw -z` output.
-  public static func parseRaw(_ bytes: [UInt8]) -> [Change] {
+  package static func parseRaw(_ bytes: [UInt8]) -> [Change] {
     var out: [Change] = []
     var fields = bytes.split(separator: 0, omittingEmptySubsequences: false)[...]
     while let meta = fields.popFirst() {

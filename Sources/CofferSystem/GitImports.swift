@@ -7,36 +7,36 @@ import CofferVault
 /// The cache is `$XDG_CACHE_HOME/coffer/imports` (else `~/.cache/coffer/imports`), one bare repository per URL.
 /// Loading uses the pinned commit from the cache without fetching when it is there (so a failed or impossible fetch
 /// does not matter), fetches only when it is not, and refuses content whose SHA-256 differs from the pin.
-public struct GitImports {
+package struct GitImports {
   /// One pin: which commit of which repository, and the SHA-256 of the imported manifest's bytes.
-  public struct Pin: Sendable, Equatable {
+  package struct Pin: Sendable, Equatable {
     /// The repository URL or path, as written in `git:`.
-    public var url: String
+    package var url: String
     /// The ref as written (`HEAD` when none was given).
-    public var ref: String
+    package var ref: String
     /// The path as written (`.` when none was given).
-    public var path: String
+    package var path: String
     /// The pinned commit, 40 hex digits.
-    public var commit: String
+    package var commit: String
     /// The SHA-256 of the imported file's bytes, hex.
-    public var sha256: String
+    package var sha256: String
   }
 
   /// The lock file's path.
-  public let lockPath: String
+  package let lockPath: String
   /// The cache directory.
-  public let cacheDirectory: String
+  package let cacheDirectory: String
   /// The pins read from the lock file (and, in update mode, the new ones).
-  public private(set) var pins: [Pin]
+  package private(set) var pins: [Pin]
   /// Whether to move pins to the refs' current commits (`coffer imports update`) instead of using the lock.
-  public let updating: Bool
+  package let updating: Bool
 
   /// Reads the lock file next to a manifest (no file: no pins).
   /// - Parameters:
   ///   - manifestPath: the project's `coffer.yaml`.
   ///   - updating: `true` for `coffer imports update`.
   /// - Throws: ``SystemError`` (exit 2) for an unreadable or malformed lock file.
-  public init(manifestPath: String, updating: Bool = false) throws {
+  package init(manifestPath: String, updating: Bool = false) throws {
     lockPath = Paths.join(Paths.parent(manifestPath), GitImports.lockName)
     cacheDirectory = GitImports.defaultCache()
     self.updating = updating
@@ -48,7 +48,7 @@ public struct GitImports {
   }
 
   /// The lock file's name, beside `coffer.yaml`.
-  public static let lockName = "coffer.lock"
+  package static let lockName = "coffer.lock"
 
   static func defaultCache() -> String {
     if let explicit = ProcessEnvironment.get("COFFER_IMPORT_CACHE"), !explicit.isEmpty { return explicit }
@@ -78,7 +78,7 @@ public struct GitImports {
   }
 
   /// The lock file's text for the current pins.
-  public var lockText: String {
+  package var lockText: String {
     var text = "# coffer.lock: git imports pinned by `coffer imports update`; commit this file.\n"
     text += "# url\tref\tpath\tcommit\tsha256\n"
     for pin in pins {
@@ -88,7 +88,7 @@ public struct GitImports {
   }
 
   /// Writes the lock file atomically (mode 0644).
-  public func writeLock() throws {
+  package func writeLock() throws {
     try Files.writeAtomically(lockPath, Array(lockText.utf8), newFileMode: 0o644)
   }
 
@@ -160,7 +160,7 @@ public struct GitImports {
   }
 
   /// The pin (from the lock file as read) for an entry, if any.
-  public func pin(url: String, ref: String?, path: String?) -> Pin? {
+  package func pin(url: String, ref: String?, path: String?) -> Pin? {
     pins.first { $0.url == url && $0.ref == (ref ?? "HEAD") && $0.path == (path ?? ".") }
   }
 

@@ -12,12 +12,12 @@ import NIOHTTP1
 ///
 /// Redirects are not followed (the APIs Coffer talks to do not redirect writes). Each exchange has the timeout the
 /// caller gives. Call ``shutdown()`` when done. Safe to use from many tasks at once.
-public final class HTTPClientTransport: HTTPTransport {
+package final class HTTPClientTransport: HTTPTransport {
   private let client: HTTPClient
 
   /// Creates a transport with its own client.
   /// - Parameter connectTimeout: the limit for opening a connection, default 10 s.
-  public init(connectTimeout: Duration = .seconds(10)) {
+  package init(connectTimeout: Duration = .seconds(10)) {
     var configuration = HTTPClient.Configuration(
       redirectConfiguration: .disallow,
       timeout: .init(connect: .milliseconds(Int64(connectTimeout.components.seconds * 1000))))
@@ -26,11 +26,11 @@ public final class HTTPClientTransport: HTTPTransport {
   }
 
   /// Closes the connection pool. Call once, after the last request.
-  public func shutdown() async {
+  package func shutdown() async {
     try? await client.shutdown()
   }
 
-  public func send(_ request: HTTPRequest, body: [UInt8]?, timeout: Duration) async throws(HTTPTransportError)
+  package func send(_ request: HTTPRequest, body: [UInt8]?, timeout: Duration) async throws(HTTPTransportError)
     -> (HTTPResponse, [UInt8])
   {
     var outgoing = HTTPClientRequest(
@@ -75,9 +75,9 @@ public final class HTTPClientTransport: HTTPTransport {
 }
 
 /// The production clock, jitter and sleep for ``RemoteClient``.
-public enum SyncRuntime {
+package enum SyncRuntime {
   /// The current time in Unix seconds (`COFFER_NOW` is not applied: rate-limit resets are real times).
-  public static func epochSeconds() -> Int64 {
+  package static func epochSeconds() -> Int64 {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return Int64(ts.tv_sec)
@@ -89,7 +89,7 @@ public enum SyncRuntime {
   ///   - transport: the transport.
   ///   - timeout: the per-try limit (`COFFER_HTTP_TIMEOUT_MS` overrides it).
   ///   - onRetry: told about each retry before its wait (the CLI prints a line), or `nil`.
-  public static func client(
+  package static func client(
     transport: any HTTPTransport, timeout: Duration = .seconds(30),
     onRetry: (@Sendable (RemoteClient.Retry) -> Void)? = nil
   ) -> RemoteClient {

@@ -7,9 +7,9 @@ import CofferVault
 
 /// Finds the user's age identity: `COFFER_IDENTITY` (the key text, for CI), else `COFFER_IDENTITY_FILE`, else
 /// `$XDG_CONFIG_HOME/coffer/identity.txt` (default `~/.config/coffer/identity.txt`).
-public enum IdentityStore {
+package enum IdentityStore {
   /// Where the identity comes from.
-  public enum Source: Sendable, Equatable {
+  package enum Source: Sendable, Equatable {
     /// The `COFFER_IDENTITY` variable.
     case environment
     /// A file.
@@ -17,14 +17,14 @@ public enum IdentityStore {
   }
 
   /// The default identity file path.
-  public static var defaultPath: String {
+  package static var defaultPath: String {
     let base = ProcessEnvironment.get("XDG_CONFIG_HOME").flatMap { $0.isEmpty ? nil : $0 }
       ?? Paths.join(ProcessEnvironment.home(), ".config")
     return Paths.join(Paths.join(base, "coffer"), "identity.txt")
   }
 
   /// Where an identity would be loaded from, without reading it.
-  public static func source() -> Source {
+  package static func source() -> Source {
     if let text = ProcessEnvironment.get("COFFER_IDENTITY"), !text.isEmpty { return .environment }
     if let file = ProcessEnvironment.get("COFFER_IDENTITY_FILE"), !file.isEmpty { return .file(file) }
     return .file(defaultPath)
@@ -32,7 +32,7 @@ public enum IdentityStore {
 
   /// Whether nothing at all is at `path` (`ENOENT`): the one case where a new identity may be made there. A file
   /// that exists but cannot be reached or read is not missing; ``load()`` says why.
-  public static func isMissing(_ path: String) -> Bool {
+  package static func isMissing(_ path: String) -> Bool {
     var st = stat()
     return stat(path, &st) != 0 && errno == ENOENT && lstat(path, &st) != 0
   }
@@ -43,7 +43,7 @@ public enum IdentityStore {
   ///   found; a folder on the way that cannot be searched, a directory, a file that cannot be read (the system's
   ///   reason, e.g. `Permission denied`); a file readable by group or others (with a `chmod 600` hint); text that
   ///   holds no valid identity.
-  public static func load() throws(SystemError) -> [AgeX25519Identity] {
+  package static func load() throws(SystemError) -> [AgeX25519Identity] {
     switch source() {
     case .environment:
       let text = ProcessEnvironment.get("COFFER_IDENTITY") ?? ""
@@ -135,7 +135,7 @@ public enum IdentityStore {
   ///   - path: the file; must not exist.
   ///   - time: the creation time to record in the comment.
   /// - Throws: ``SystemError`` when the file exists or cannot be written.
-  public static func write(_ identity: AgeX25519Identity, to path: String, at time: Timestamp) throws(SystemError) {
+  package static func write(_ identity: AgeX25519Identity, to path: String, at time: Timestamp) throws(SystemError) {
     if Files.exists(path) {
       throw SystemError("refusing to overwrite", path: path, reason: "an identity is already there")
     }

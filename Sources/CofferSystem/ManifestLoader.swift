@@ -3,7 +3,7 @@ import CofferCore
 /// Reads a project's manifest and every manifest it imports, then merges them with ``ManifestMerger``.
 ///
 /// This is the edge of the import machinery: it resolves paths and reads files; merging is pure (CofferCore).
-public enum ManifestLoader {
+package enum ManifestLoader {
   /// Reads `manifestPath`, follows its `imports:` (each file read once), and merges.
   ///
   /// A path import is relative to the importing manifest's directory and names a manifest file (`.yaml`/`.yml`) or a
@@ -15,7 +15,7 @@ public enum ManifestLoader {
   /// - Throws: ``SystemError`` when the project's manifest cannot be read; ``ManifestError`` (exit 2) for an invalid
   ///   manifest, an import that cannot be read (at the `imports:` entry), a `git:` import that is not pinned in
   ///   `coffer.lock`, cannot be fetched, or whose content changed under its pin, or any merge error.
-  public static func load(_ manifestPath: String, rootDisplay: String? = nil) throws -> MergedManifest {
+  package static func load(_ manifestPath: String, rootDisplay: String? = nil) throws -> MergedManifest {
     var git: GitImports?
     return try load(manifestPath, rootDisplay: rootDisplay, gitImports: &git)
   }
@@ -29,7 +29,7 @@ public enum ManifestLoader {
   /// - Returns: the merged manifest with provenance.
   /// - Throws: as ``load(_:rootDisplay:)``, and ``ManifestError`` at the `imports:` entry for a git import that is
   ///   not pinned, cannot be fetched when its commit is not cached, or whose content no longer matches its pin.
-  public static func load(_ manifestPath: String, rootDisplay: String? = nil, git: inout GitImports) throws
+  package static func load(_ manifestPath: String, rootDisplay: String? = nil, git: inout GitImports) throws
     -> MergedManifest
   {
     var optional: GitImports? = git
@@ -46,7 +46,7 @@ public enum ManifestLoader {
   ///     import one catalog parse it once.
   /// - Returns: the merged manifest and the graph (its root is `manifestPath` resolved).
   /// - Throws: as ``load(_:rootDisplay:)``.
-  public static func loadWithGraph(
+  package static func loadWithGraph(
     _ manifestPath: String, rootDisplay: String? = nil, cache: inout [String: ManifestSource]
   ) throws -> (merged: MergedManifest, graph: ManifestImportGraph) {
     var git: GitImports?
@@ -127,7 +127,7 @@ public enum ManifestLoader {
   }
 
   /// A path as shown to the user: relative to the current directory (with `..` where needed), else absolute.
-  public static func display(_ path: String) -> String {
+  package static func display(_ path: String) -> String {
     let cwd = Paths.resolved(Paths.currentDirectory())
     let from = cwd.split(separator: "/")
     let to = path.split(separator: "/")

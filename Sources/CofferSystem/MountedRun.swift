@@ -13,9 +13,9 @@ import Dispatch
 /// reading gets the whole content; after `maxReads` reads the FIFO is removed. The child runs as a separate process
 /// (posix_spawn), signals sent to Coffer are passed on to it, and when it exits the FIFO and the directory are
 /// removed; a directory left by a Coffer that was killed is removed by the next `--mount` run.
-public enum MountedRun {
+package enum MountedRun {
   /// The directory that holds the mount directories, and a note when it is not `$XDG_RUNTIME_DIR`.
-  public static func base() -> (path: String, note: String?) {
+  package static func base() -> (path: String, note: String?) {
     if let runtime = ProcessEnvironment.get("XDG_RUNTIME_DIR"), !runtime.isEmpty, Files.isDirectory(runtime) {
       return (Paths.join(runtime, "coffer-mounts"), nil)
     }
@@ -26,7 +26,7 @@ public enum MountedRun {
 
   /// Removes mount directories whose Coffer is no longer running.
   /// - Parameter base: the directory from ``base()``.
-  public static func removeStale(in base: String) {
+  package static func removeStale(in base: String) {
     guard let dir = opendir(base) else { return }
     var stale: [String] = []
     while let entry = readdir(dir) {
@@ -68,7 +68,7 @@ public enum MountedRun {
   ///   - variable: the environment variable that carries the path.
   /// - Returns: the child's exit status, 128 + N when signal N ended it.
   /// - Throws: ``Exec/Failure`` when the program cannot be started; ``SystemError`` when the mount cannot be made.
-  public static func run(
+  package static func run(
     argv: [String], environment: [[UInt8]], name: String, content: [UInt8], maxReads: Int?, variable: String
   ) throws -> Int32 {
     let program = try Exec.resolve(argv[0], path: ProcessEnvironment.get("PATH"))

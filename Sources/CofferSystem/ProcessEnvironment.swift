@@ -5,15 +5,15 @@ import CofferCore
 #endif
 
 /// The process environment and user, read at the edge.
-public enum ProcessEnvironment {
+package enum ProcessEnvironment {
   /// The value of an environment variable, if set.
-  public static func get(_ name: String) -> String? {
+  package static func get(_ name: String) -> String? {
     guard let p = getenv(name) else { return nil }
     return String(cString: p)
   }
 
   /// The whole environment as `NAME=value` byte strings, in the process's order.
-  public static func entries() -> [[UInt8]] {
+  package static func entries() -> [[UInt8]] {
     var out: [[UInt8]] = []
     var p = environ
     while let entry = p.pointee {
@@ -25,24 +25,24 @@ public enum ProcessEnvironment {
 
   /// The variables that name or hold the user's identity: `COFFER_IDENTITY` (the key itself) and
   /// `COFFER_IDENTITY_FILE` (where it is). No process Coffer starts inherits them (docs/architecture.md).
-  public static let identityVariables = ["COFFER_IDENTITY", "COFFER_IDENTITY_FILE"]
+  package static let identityVariables = ["COFFER_IDENTITY", "COFFER_IDENTITY_FILE"]
 
   /// The environment every process Coffer starts inherits (git, `run`'s command, `run --redact`'s child): Coffer's
   /// own, in order, without ``identityVariables``.
-  public static func childEntries() -> [[UInt8]] {
+  package static func childEntries() -> [[UInt8]] {
     let prefixes = identityVariables.map { Array(($0 + "=").utf8) }
     return entries().filter { entry in !prefixes.contains { entry.starts(with: $0) } }
   }
 
   /// The login name of the user running Coffer (`$USER`, else the password database, else the uid).
-  public static func userName() -> String {
+  package static func userName() -> String {
     if let u = get("USER"), !u.isEmpty { return u }
     if let pw = getpwuid(getuid()), let n = pw.pointee.pw_name { return String(cString: n) }
     return "uid\(getuid())"
   }
 
   /// The user's home directory.
-  public static func home() -> String {
+  package static func home() -> String {
     if let h = get("HOME"), !h.isEmpty { return h }
     if let pw = getpwuid(getuid()), let d = pw.pointee.pw_dir { return String(cString: d) }
     return "/"
@@ -51,7 +51,7 @@ public enum ProcessEnvironment {
   /// Where Coffer keeps this user's machine-local state (the audit log, caches): `$XDG_STATE_HOME`, else
   /// `~/.local/state` (XDG Base Directory Specification). Outside every repository, so no commit can place a file
   /// there.
-  public static func stateHome() -> String {
+  package static func stateHome() -> String {
     get("XDG_STATE_HOME").flatMap { $0.isEmpty ? nil : $0 } ?? Paths.join(home(), ".local/state")
   }
 }

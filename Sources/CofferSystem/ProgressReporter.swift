@@ -9,11 +9,11 @@ import Synchronization
 /// monotonic clock and stderr. On a terminal (stderr is one and `TERM` is not `dumb`) one line updated in place and
 /// erased at the end; otherwise a plain line every 5 seconds. Nothing on stdout; never a value.
 /// Safe to use from several threads.
-public final class ProgressReporter: Sendable {
+package final class ProgressReporter: Sendable {
   private let meter: Mutex<ProgressMeter>
 
   /// Whether reports go to a terminal: stderr is one and `TERM` is not `dumb`.
-  public static var stderrIsTerminal: Bool { isatty(2) == 1 && ProcessEnvironment.get("TERM") != "dumb" }
+  package static var stderrIsTerminal: Bool { isatty(2) == 1 && ProcessEnvironment.get("TERM") != "dumb" }
 
   /// Starts a report (drawn at once on a terminal).
   /// - Parameters:
@@ -21,7 +21,7 @@ public final class ProgressReporter: Sendable {
   ///   - unit: what is counted, plural (`destinations`).
   ///   - total: how many items, when known.
   ///   - terminal: whether stderr is a terminal (default: ``stderrIsTerminal``).
-  public init(_ label: String, unit: String, total: Int? = nil, terminal: Bool = ProgressReporter.stderrIsTerminal) {
+  package init(_ label: String, unit: String, total: Int? = nil, terminal: Bool = ProgressReporter.stderrIsTerminal) {
     var meter = ProgressMeter(label: label, unit: unit, total: total, terminal: terminal, now: Self.now())
     let first = meter.start(now: Self.now())
     self.meter = Mutex(meter)
@@ -29,7 +29,7 @@ public final class ProgressReporter: Sendable {
   }
 
   /// Sets the total once it is known.
-  public func setTotal(_ total: Int) {
+  package func setTotal(_ total: Int) {
     if let text = meter.withLock({ $0.setTotal(total, now: Self.now()) }) { Terminal.err(text) }
   }
 
@@ -38,15 +38,15 @@ public final class ProgressReporter: Sendable {
   ///   - count: how many.
   ///   - note: a line about them (never a value), printed above the progress line on a terminal, as it is
   ///     otherwise.
-  public func advance(by count: Int = 1, note: String? = nil) {
+  package func advance(by count: Int = 1, note: String? = nil) {
     if let text = meter.withLock({ $0.advance(by: count, now: Self.now(), note: note) }) { Terminal.err(text) }
   }
 
   /// Whether the report goes to a terminal.
-  public var terminal: Bool { meter.withLock { $0.terminal } }
+  package var terminal: Bool { meter.withLock { $0.terminal } }
 
   /// Ends the report (on a terminal, erases its line).
-  public func finish() {
+  package func finish() {
     if let text = meter.withLock({ $0.finish(now: Self.now()) }) { Terminal.err(text) }
   }
 

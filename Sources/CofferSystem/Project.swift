@@ -6,28 +6,28 @@ import CofferCore
 
 /// Where a Coffer project's files are: found by walking up from a directory to the first `coffer.yaml`, as git finds
 /// `.git`.
-public struct Project: Sendable {
+package struct Project: Sendable {
   /// The manifest's file name.
-  public static let manifestName = "coffer.yaml"
+  package static let manifestName = "coffer.yaml"
 
   /// The directory that holds `coffer.yaml`.
-  public let root: String
+  package let root: String
 
   /// The manifest's path.
-  public var manifestPath: String { Paths.join(root, Project.manifestName) }
+  package var manifestPath: String { Paths.join(root, Project.manifestName) }
   /// `.coffer/`.
-  public var stateDirectory: String { Paths.join(root, ".coffer") }
+  package var stateDirectory: String { Paths.join(root, ".coffer") }
   /// `.coffer/vault/`.
-  public var vaultDirectory: String { Paths.join(stateDirectory, "vault") }
+  package var vaultDirectory: String { Paths.join(stateDirectory, "vault") }
   /// The lock file serializing every write to the project (`.coffer/.lock`, ignored by git).
-  public var lockPath: String { Paths.join(stateDirectory, ".lock") }
+  package var lockPath: String { Paths.join(stateDirectory, ".lock") }
   /// The approved access policy (trust model v2), committed: `.coffer/policy`.
-  public var policyPath: String { Paths.join(stateDirectory, "policy") }
+  package var policyPath: String { Paths.join(stateDirectory, "policy") }
 
   /// Whether `path`, resolved through symbolic links and `..`, is the manifest or anything under `.coffer/`:
   /// Coffer's own committed files, which no output (an export, a template, an audit export) may replace.
   /// - Parameter path: an output path as the user gave it.
-  public func isOwnFile(_ path: String) -> Bool {
+  package func isOwnFile(_ path: String) -> Bool {
     let target = Paths.resolved(path)
     let state = Paths.resolved(stateDirectory)
     return target == Paths.resolved(manifestPath) || target == state || target.hasPrefix(state + "/")
@@ -35,23 +35,23 @@ public struct Project: Sendable {
 
   /// The vault file of one environment.
   /// - Parameter environment: the environment name.
-  public func vaultPath(_ environment: String) -> String { Paths.join(vaultDirectory, "\(environment).vault") }
+  package func vaultPath(_ environment: String) -> String { Paths.join(vaultDirectory, "\(environment).vault") }
 
   /// A path relative to the current directory when it is inside it, for messages.
-  public func display(_ path: String) -> String {
+  package func display(_ path: String) -> String {
     let cwd = Paths.currentDirectory()
     if path.hasPrefix(cwd + "/") { return String(path.dropFirst(cwd.count + 1)) }
     return path
   }
 
   /// Creates a project rooted at a directory (which need not hold a manifest yet).
-  public init(root: String) { self.root = root }
+  package init(root: String) { self.root = root }
 
   /// Finds the project containing a directory.
   /// - Parameter start: where to start (the `--project` value, or the current directory).
   /// - Returns: the nearest ancestor (or `start` itself) that holds `coffer.yaml`.
   /// - Throws: ``SystemError`` (exit 2) when no manifest is found up to `/`.
-  public static func locate(from start: String? = nil) throws(SystemError) -> Project {
+  package static func locate(from start: String? = nil) throws(SystemError) -> Project {
     let begin = Paths.absolute(start ?? Paths.currentDirectory())
     if let start, !Files.isDirectory(begin) {
       throw SystemError("no project at", path: start, reason: "not a directory")

@@ -18,9 +18,9 @@ import CofferScan
 /// - A stdin that is not a terminal is passed to the child as it is (not copied), so its end-of-file reaches the
 ///   child exactly.
 /// - SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to Coffer are sent on to the child.
-public enum RedactedRun {
+package enum RedactedRun {
   /// The signals passed on to the child.
-  public static let forwarded: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+  package static let forwarded: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
 
   /// Runs a program and waits for it.
   /// - Parameters:
@@ -30,7 +30,7 @@ public enum RedactedRun {
   ///   - set: what to redact.
   /// - Returns: the child's exit status, or 128 + N when signal N ended it.
   /// - Throws: ``Exec/Failure`` (127 not found, 126 not executable or not startable).
-  public static func run(argv: [String], environment: [[UInt8]], set: RedactionSet) throws(Exec.Failure) -> Int32 {
+  package static func run(argv: [String], environment: [[UInt8]], set: RedactionSet) throws(Exec.Failure) -> Int32 {
     let program = try Exec.resolve(argv[0], path: ProcessEnvironment.get("PATH"))
     let tty = Terminals(stdin: isatty(0) == 1, stdout: isatty(1) == 1, stderr: isatty(2) == 1)
     let signalPipe = try relaySignals(program: argv[0])

@@ -8,49 +8,49 @@ import Synchronization
 #endif
 
 /// What a scan reads and how.
-public struct ScanOptions: Sendable {
+package struct ScanOptions: Sendable {
   /// Files (and blobs) larger than this many bytes are skipped and listed in the summary.
-  public var maxFileSize: Int = 10 << 20
+  package var maxFileSize: Int = 10 << 20
   /// How many files are scanned at once (default: the number of online processors).
-  public var workers: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+  package var workers: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
   /// The read buffer of each worker, in bytes.
-  public var bufferSize: Int = 1 << 20
+  package var bufferSize: Int = 1 << 20
   /// Paths to leave out (`.cofferignore`).
-  public var ignore = IgnoreRules()
+  package var ignore = IgnoreRules()
   /// Progress of `--history` (blobs read), on stderr; nil for none.
-  public var progress: ProgressReporter?
+  package var progress: ProgressReporter?
 
   /// The defaults.
-  public init() {}
+  package init() {}
 }
 
 /// The findings in one file or blob.
-public struct ScannedFile: Sendable {
+package struct ScannedFile: Sendable {
   /// The path as reported: relative to the current directory when inside it, else absolute; for `--staged` and
   /// `--history`, relative to the repository's top level.
-  public let path: String
+  package let path: String
   /// The commit that introduced the findings (`--history` only).
-  public let commit: String?
+  package let commit: String?
   /// The findings, in order of offset.
-  public let findings: [Finding]
+  package let findings: [Finding]
 }
 
 /// Counts of what a scan read and left out.
-public struct ScanSummary: Sendable {
+package struct ScanSummary: Sendable {
   /// Files or blobs read and scanned.
-  public var scanned = 0
+  package var scanned = 0
   /// Bytes scanned.
-  public var bytes = 0
+  package var bytes = 0
   /// Commits walked (`--history`).
-  public var commits = 0
+  package var commits = 0
   /// Skipped because a NUL byte is in their first 8 KiB.
-  public var binary: [String] = []
+  package var binary: [String] = []
   /// Skipped because they are larger than ``ScanOptions/maxFileSize``.
-  public var oversized: [String] = []
+  package var oversized: [String] = []
   /// Left out by `.cofferignore`.
-  public var ignored = 0
+  package var ignored = 0
   /// Could not be read (with the reason).
-  public var unreadable: [String] = []
+  package var unreadable: [String] = []
 
   mutating func merge(_ other: ScanSummary) {
     scanned += other.scanned
@@ -63,16 +63,16 @@ public struct ScanSummary: Sendable {
 }
 
 /// The I/O side of `coffer scan`: which files, how they are read, and git's plumbing for the index and history.
-public enum ScanDriver {
+package enum ScanDriver {
   /// A file to scan: the path to report and the path to open.
-  public struct Target: Sendable {
+  package struct Target: Sendable {
     /// The path findings report.
-    public let display: String
+    package let display: String
     /// The path to open.
-    public let path: String
+    package let path: String
     /// The path `.cofferignore` patterns are matched against (relative to the directory holding it), or nil for a
     /// file named explicitly on the command line (never ignored).
-    public let ignorePath: String?
+    package let ignorePath: String?
   }
 
   // MARK: - Working tree
@@ -84,7 +84,7 @@ public enum ScanDriver {
   /// - Parameter roots: files, pipes or directories.
   /// - Returns: the files, and where the `.cofferignore` that applies to each root lives.
   /// - Throws: ``SystemError`` when a root does not exist, is another kind of file (a socket), or git fails.
-  public static func workingTreeFiles(_ roots: [String]) throws -> [Target] {
+  package static func workingTreeFiles(_ roots: [String]) throws -> [Target] {
     var out: [Target] = []
     let cwd = Paths.currentDirectory()
     for root in roots {
@@ -120,7 +120,7 @@ public enum ScanDriver {
   }
 
   /// Where `.cofferignore` is read from for a scan root: the git top level, else the directory itself.
-  public static func ignoreRoot(for root: String) throws -> String {
+  package static func ignoreRoot(for root: String) throws -> String {
     if let top = try Git.topLevel(of: Files.isDirectory(root) ? root : Paths.parent(root)) { return top }
     return Paths.absolute(Files.isDirectory(root) ? root : Paths.parent(root))
   }
@@ -155,7 +155,7 @@ public enum ScanDriver {
   ///   - scanner: the compiled patterns.
   ///   - options: sizes, workers, ignore rules.
   /// - Returns: the files with findings (in the order given) and the summary.
-  public static func scan(_ targets: [Target], scanner: Scanner, options: ScanOptions) -> ([ScannedFile], ScanSummary) {
+  package static func scan(_ targets: [Target], scanner: Scanner, options: ScanOptions) -> ([ScannedFile], ScanSummary) {
     struct Shared {
       var next = 0
       var results: [(Int, ScannedFile)] = []
@@ -264,7 +264,7 @@ public enum ScanDriver {
   ///   - options: sizes, workers, ignore rules.
   /// - Returns: the files with findings (paths relative to the top level) and the summary.
   /// - Throws: ``SystemError`` when this is not a git work tree or git fails.
-  public static func scanStaged(_ repository: String, paths: [String], scanner: Scanner, options: ScanOptions) throws -> ([ScannedFile], ScanSummary) {
+  package static func scanStaged(_ repository: String, paths: [String], scanner: Scanner, options: ScanOptions) throws -> ([ScannedFile], ScanSummary) {
     guard let top = try Git.topLevel(of: repository) else {
       throw SystemError("cannot scan staged changes in", path: repository, reason: "not inside a git work tree")
     }
@@ -298,7 +298,7 @@ public enum ScanDriver {
   ///   - options: sizes, workers, ignore rules.
   /// - Returns: one entry per (commit, path) with the findings it introduced, in history order, and the summary.
   /// - Throws: ``SystemError`` when this is not a git repository or git fails.
-  public static func scanHistory(
+  package static func scanHistory(
     _ repository: String, paths: [String], scanner: Scanner, options: ScanOptions
   ) throws -> ([ScannedFile], ScanSummary) {
     guard let top = try Git.topLevel(of: repository) else {

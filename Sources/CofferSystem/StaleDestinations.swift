@@ -15,22 +15,22 @@ import CofferCore
 /// entry's `sequence` is the counter at its latest marking. A sync reads the counter before it reads the values and
 /// clears only markers whose sequence is not later, so a change made while it ran (even within the same second)
 /// keeps its marker. Files without `sequence` (older Coffer) read as 0.
-public struct StaleDestinations: Sendable, Equatable {
+package struct StaleDestinations: Sendable, Equatable {
   /// One environment's marker.
-  public struct Entry: Sendable, Equatable {
+  package struct Entry: Sendable, Equatable {
     /// When the first change not yet pushed to destinations happened.
-    public var since: Timestamp
+    package var since: Timestamp
     /// The secrets changed since then, sorted by UTF-8 bytes.
-    public var secrets: [String]
+    package var secrets: [String]
     /// The file's ``StaleDestinations/sequence`` at the latest marking.
-    public var sequence: Int
+    package var sequence: Int
 
     /// Creates a marker.
     /// - Parameters:
     ///   - since: the first unsynced change.
     ///   - secrets: the names changed.
     ///   - sequence: the counter at the latest marking.
-    public init(since: Timestamp, secrets: [String], sequence: Int = 0) {
+    package init(since: Timestamp, secrets: [String], sequence: Int = 0) {
       self.since = since
       self.secrets = secrets
       self.sequence = sequence
@@ -38,22 +38,22 @@ public struct StaleDestinations: Sendable, Equatable {
   }
 
   /// The marking counter: incremented by every ``markStale(_:secrets:at:)``, never decreased.
-  public var sequence: Int
+  package var sequence: Int
 
   /// Environment name → marker; environments without a marker are in sync.
-  public var environments: [String: Entry]
+  package var environments: [String: Entry]
 
   /// Creates a state.
   /// - Parameter environments: the markers.
   /// - Parameter sequence: the marking counter.
-  public init(environments: [String: Entry] = [:], sequence: Int = 0) {
+  package init(environments: [String: Entry] = [:], sequence: Int = 0) {
     self.environments = environments
     self.sequence = sequence
   }
 
   /// The file's path in a project: `.coffer/state/stale.json`.
   /// - Parameter project: the project.
-  public static func path(in project: Project) -> String {
+  package static func path(in project: Project) -> String {
     Paths.join(Paths.join(project.stateDirectory, "state"), "stale.json")
   }
 
@@ -62,7 +62,7 @@ public struct StaleDestinations: Sendable, Equatable {
   ///   - environment: the environment.
   ///   - secrets: the names that changed.
   ///   - time: when; an existing earlier `since` is kept.
-  public mutating func markStale(_ environment: String, secrets: [String], at time: Timestamp) {
+  package mutating func markStale(_ environment: String, secrets: [String], at time: Timestamp) {
     sequence += 1
     var entry = environments[environment] ?? Entry(since: time, secrets: [])
     entry.since = min(entry.since, time)
@@ -73,21 +73,21 @@ public struct StaleDestinations: Sendable, Equatable {
 
   /// Clears an environment's marker (after a successful sync).
   /// - Parameter environment: the environment.
-  public mutating func clear(_ environment: String) { environments[environment] = nil }
+  package mutating func clear(_ environment: String) { environments[environment] = nil }
 
   /// Clears an environment's marker only when no marking happened after a sync read its values.
   /// - Parameters:
   ///   - environment: the environment.
   ///   - readSequence: ``sequence`` as read before the sync read the values.
   /// - Returns: whether the marker was cleared.
-  public mutating func clear(_ environment: String, ifMarkedBy readSequence: Int) -> Bool {
+  package mutating func clear(_ environment: String, ifMarkedBy readSequence: Int) -> Bool {
     guard let entry = environments[environment], entry.sequence <= readSequence else { return false }
     environments[environment] = nil
     return true
   }
 
   /// The file's bytes: compact JSON, environments sorted, ending with a newline.
-  public func encoded() -> [UInt8] {
+  package func encoded() -> [UInt8] {
     var out = "{\"version\":1,\"sequence\":\(sequence),\"environments\":{"
     let names = environments.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     for (i, name) in names.enumerated() {
@@ -105,7 +105,7 @@ public struct StaleDestinations: Sendable, Equatable {
   ///   - file: the path, for errors.
   /// - Returns: the state.
   /// - Throws: ``SystemError`` (exit 2) when the bytes are not this format.
-  public static func decode(_ bytes: [UInt8], file: String) throws(SystemError) -> StaleDestinations {
+  package static func decode(_ bytes: [UInt8], file: String) throws(SystemError) -> StaleDestinations {
     func bad(_ why: String) -> SystemError { SystemError("cannot read", path: file, reason: why) }
     guard let root = MiniJSON.parse(bytes), case .object(let top) = root else { throw bad("not a JSON object") }
     guard case .number(1)? = top["version"] else { throw bad("expected \"version\": 1") }
@@ -139,7 +139,7 @@ public struct StaleDestinations: Sendable, Equatable {
   /// Reads a project's state; a missing file is an empty state.
   /// - Parameter project: the project.
   /// - Throws: ``SystemError`` when the file exists but cannot be read or parsed.
-  public static func load(_ project: Project) throws(SystemError) -> StaleDestinations {
+  package static func load(_ project: Project) throws(SystemError) -> StaleDestinations {
     let path = path(in: project)
     guard Files.exists(path) else { return StaleDestinations() }
     return try decode(try Files.read(path), file: project.display(path))
@@ -149,7 +149,7 @@ public struct StaleDestinations: Sendable, Equatable {
   /// project lock.
   /// - Parameter project: the project.
   /// - Throws: ``SystemError`` when it cannot be written.
-  public func save(_ project: Project) throws(SystemError) {
+  package func save(_ project: Project) throws(SystemError) {
     let path = Self.path(in: project)
     try Files.makeDirectory(Paths.parent(path))
     try Files.writeAtomically(path, encoded(), newFileMode: 0o644)

@@ -9,9 +9,9 @@ import Synchronization
 ///
 /// Arguments are never secret values (field report F18): callers pass object names, paths and options only, and
 /// anything else through a file or a pipe.
-public final class Subprocess {
+package final class Subprocess {
   /// Where a child's standard stream goes.
-  public enum Stream: Sendable {
+  package enum Stream: Sendable {
     /// The same as Coffer's.
     case inherit
     /// `/dev/null`.
@@ -23,13 +23,13 @@ public final class Subprocess {
   }
 
   /// The child's process id.
-  public let pid: pid_t
+  package let pid: pid_t
   /// The read end of the child's stdout when it is a pipe, else -1.
-  public let stdoutFD: Int32
+  package let stdoutFD: Int32
   /// The read end of the child's stderr when it is a pipe, else -1.
-  public let stderrFD: Int32
+  package let stderrFD: Int32
   /// The write end of the child's stdin when it is a pipe, else -1.
-  public let stdinFD: Int32
+  package let stdinFD: Int32
   let program: String
 
   /// Starts a program found on `PATH`.
@@ -41,7 +41,7 @@ public final class Subprocess {
   ///   - environment: `NAME=value` entries, or nil to inherit Coffer's without the identity variables
   ///     (``ProcessEnvironment/childEntries()``).
   /// - Throws: ``Exec/Failure`` when the program cannot be found or started.
-  public init(
+  package init(
     _ argv: [String], stdin: Stream = .null, stdout: Stream = .pipe, stderr: Stream = .pipe,
     environment: [[UInt8]]? = nil
   ) throws {
@@ -114,7 +114,7 @@ public final class Subprocess {
   /// Waits for the child to end.
   /// - Returns: its exit status, or 128 + N when signal N ended it.
   @discardableResult
-  public func wait() -> Int32 {
+  package func wait() -> Int32 {
     if stdinFD >= 0 { Glibc.close(stdinFD) }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 {
@@ -126,7 +126,7 @@ public final class Subprocess {
   }
 
   /// The shell-style exit code of a `waitpid` status: the exit status, or 128 + N for signal N.
-  public static func exitCode(_ status: Int32) -> Int32 {
+  package static func exitCode(_ status: Int32) -> Int32 {
     let signal = status & 0x7F
     if signal == 0 { return (status >> 8) & 0xFF }
     return 128 + signal
@@ -138,7 +138,7 @@ public final class Subprocess {
   ///   - stdin: its standard input.
   /// - Returns: exit code, stdout bytes and stderr text.
   /// - Throws: ``Exec/Failure`` when it cannot be started.
-  public static func run(_ argv: [String], stdin: Stream = .null) throws -> (status: Int32, stdout: [UInt8], stderr: String) {
+  package static func run(_ argv: [String], stdin: Stream = .null) throws -> (status: Int32, stdout: [UInt8], stderr: String) {
     let p = try Subprocess(argv, stdin: stdin)
     var out: [UInt8] = []
     var err: [UInt8] = []
@@ -151,7 +151,7 @@ public final class Subprocess {
   /// - Parameters:
   ///   - stdout: called with each chunk of standard output (the buffer is only valid during the call).
   ///   - stderr: called with each chunk of standard error.
-  public func drain(stdout: (UnsafeRawBufferPointer) -> Void, stderr: (UnsafeRawBufferPointer) -> Void = { _ in }) {
+  package func drain(stdout: (UnsafeRawBufferPointer) -> Void, stderr: (UnsafeRawBufferPointer) -> Void = { _ in }) {
     var fds: [pollfd] = []
     if stdoutFD >= 0 { fds.append(pollfd(fd: stdoutFD, events: Int16(POLLIN), revents: 0)) }
     if stderrFD >= 0 { fds.append(pollfd(fd: stderrFD, events: Int16(POLLIN), revents: 0)) }

@@ -7,17 +7,17 @@ import CofferCore
 #endif
 
 /// The one error type of the I/O edge: which operation on which path failed and why. Never carries a value.
-public struct SystemError: CofferError, Equatable {
+package struct SystemError: CofferError, Equatable {
   /// What failed, e.g. `cannot read`.
-  public let operation: String
+  package let operation: String
   /// The path involved.
-  public let path: String
+  package let path: String
   /// The reason (from `strerror`, or a sentence).
-  public let reason: String
+  package let reason: String
   /// Suggestions for the user.
-  public let hints: [String]
+  package let hints: [String]
   /// How the CLI should exit.
-  public let exitStatus: ExitStatus
+  package let exitStatus: ExitStatus
 
   /// Creates an error.
   /// - Parameters:
@@ -26,7 +26,7 @@ public struct SystemError: CofferError, Equatable {
   ///   - reason: why it failed.
   ///   - status: the exit status to use.
   ///   - hints: suggestions.
-  public init(_ operation: String, path: String, reason: String, status: ExitStatus = .badInput, hints: [String] = []) {
+  package init(_ operation: String, path: String, reason: String, status: ExitStatus = .badInput, hints: [String] = []) {
     self.operation = operation
     self.path = path
     self.reason = reason
@@ -39,5 +39,5 @@ public struct SystemError: CofferError, Equatable {
     return SystemError(operation, path: path, reason: String(cString: strerror(code)), status: status)
   }
 
-  public var description: String { "\(operation) \(path): \(reason)" }
+  package var description: String { "\(operation) \(path): \(reason)" }
 }

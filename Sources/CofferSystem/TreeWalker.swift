@@ -25,20 +25,20 @@ import Synchronization
 /// Listing is sequential and sorted (byte order of names, depth first); reading with ``read(_:maxSize:)`` is safe
 /// from any thread, and ``readAll(_:maxSize:transform:)`` spreads it over every core with
 /// `DispatchQueue.concurrentPerform`.
-public struct TreeWalker: Sendable {
+package struct TreeWalker: Sendable {
   /// A file the walk found.
-  public struct File: Sendable, Hashable {
+  package struct File: Sendable, Hashable {
     /// The path to open and to show: the root as given joined with the path inside it (`src/app.py`, or
     /// `app.py` when the root is `.`).
-    public let path: String
+    package let path: String
     /// The path relative to the walked root (`app.py` for a root given as a file).
-    public let relativePath: String
+    package let relativePath: String
   }
 
   /// Something the walk or a read left out, and why.
-  public struct Skip: Sendable, Hashable {
+  package struct Skip: Sendable, Hashable {
     /// Why a path was left out.
-    public enum Reason: Sendable, Hashable {
+    package enum Reason: Sendable, Hashable {
       /// A symbolic link (never followed).
       case symlink
       /// A NUL byte in the first 8 KiB.
@@ -51,23 +51,23 @@ public struct TreeWalker: Sendable {
       case unreadable(String)
     }
     /// The path, as in ``File/path``.
-    public let path: String
+    package let path: String
     /// Why.
-    public let reason: Reason
+    package let reason: Reason
   }
 
   /// What listing found.
-  public struct Listing: Sendable {
+  package struct Listing: Sendable {
     /// Files to read, sorted by path within each root, roots in the order given.
-    public var files: [File] = []
+    package var files: [File] = []
     /// Paths left out while listing (symbolic links, special files, unreadable directories).
-    public var skipped: [Skip] = []
+    package var skipped: [Skip] = []
     /// How many files and directories gitignore rules excluded (directories count once, not their contents).
-    public var ignoredCount = 0
+    package var ignoredCount = 0
   }
 
   /// The outcome of reading one file.
-  public enum Contents: Sendable {
+  package enum Contents: Sendable {
     /// Text (no NUL in the first 8 KiB), the whole file.
     case text([UInt8])
     /// Left out, and why.
@@ -75,16 +75,16 @@ public struct TreeWalker: Sendable {
   }
 
   /// The default size limit for `coffer discover`: 2 MiB.
-  public static let defaultMaxFileSize = 2 * 1024 * 1024
+  package static let defaultMaxFileSize = 2 * 1024 * 1024
   /// How many leading bytes are searched for a NUL to call a file binary (git and ripgrep use the same idea).
-  public static let binaryProbeLength = 8192
+  package static let binaryProbeLength = 8192
 
   /// Whether gitignore files are honoured (default `true`).
-  public var respectsGitIgnore: Bool
+  package var respectsGitIgnore: Bool
 
   /// Creates a walker.
   /// - Parameter respectsGitIgnore: `false` lists ignored files too (`.git/` and symbolic links stay out).
-  public init(respectsGitIgnore: Bool = true) {
+  package init(respectsGitIgnore: Bool = true) {
     self.respectsGitIgnore = respectsGitIgnore
   }
 
@@ -93,7 +93,7 @@ public struct TreeWalker: Sendable {
   ///   absolute). A root that is a file is listed as it is (no gitignore check: it was asked for).
   /// - Returns: the files and what was left out.
   /// - Throws: ``SystemError`` (exit 2) when a root does not exist or is neither a directory nor a regular file.
-  public func list(_ roots: [String]) throws(SystemError) -> Listing {
+  package func list(_ roots: [String]) throws(SystemError) -> Listing {
     var listing = Listing()
     for root in roots {
       var st = stat()
@@ -276,7 +276,7 @@ public struct TreeWalker: Sendable {
   ///   - maxSize: the largest size read, in bytes.
   /// - Returns: the bytes, or why the file was left out. Never throws: failures are ``Skip/Reason/unreadable(_:)``.
   /// - Complexity: one `open`, one `fstat`, reads of the file; safe to call concurrently.
-  public static func read(_ file: File, maxSize: Int) -> Contents {
+  package static func read(_ file: File, maxSize: Int) -> Contents {
     let fd = open(file.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
     guard fd >= 0 else {
       if errno == ELOOP { return .skipped(.symlink) }
@@ -310,7 +310,7 @@ public struct TreeWalker: Sendable {
   ///   - maxSize: the largest size read, in bytes.
   ///   - transform: called once per text file with its bytes, from several threads at once.
   /// - Returns: one result per file, in the order of `files`: the transform's value, or why it was left out.
-  public static func readAll<T: Sendable>(
+  package static func readAll<T: Sendable>(
     _ files: [File], maxSize: Int, transform: @Sendable (File, [UInt8]) -> T
   ) -> [Result<T, SkipError>] {
     let results = ResultSlots<T>(count: files.count)
@@ -330,9 +330,9 @@ public struct TreeWalker: Sendable {
   }
 
   /// A file ``readAll(_:maxSize:transform:)`` left out, as an `Error` so it fits in a `Result`.
-  public struct SkipError: Error, Sendable {
+  package struct SkipError: Error, Sendable {
     /// The file and the reason.
-    public let skip: Skip
+    package let skip: Skip
   }
 }
 

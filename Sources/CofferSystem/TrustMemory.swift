@@ -3,16 +3,16 @@ import CofferVault
 /// What this clone remembers of a project's approved access policy, so that restoring an older policy (or deleting
 /// it) is noticed: the newest epoch seen and its record's hash, per project, in
 /// `$XDG_STATE_HOME/coffer/trust/<project>` (outside the repository, so no commit can change it).
-public enum TrustMemory {
+package enum TrustMemory {
   /// What was remembered.
-  public struct Entry: Sendable, Equatable {
+  package struct Entry: Sendable, Equatable {
     /// The newest epoch seen.
-    public let epoch: Int
+    package let epoch: Int
     /// The SHA-256 (hex) of that epoch's record.
-    public let hash: String
+    package let hash: String
 
     /// Creates an entry.
-    public init(epoch: Int, hash: String) {
+    package init(epoch: Int, hash: String) {
       self.epoch = epoch
       self.hash = hash
     }
@@ -24,7 +24,7 @@ public enum TrustMemory {
 
   /// The remembered entry for a project, if any.
   /// - Parameter project: the project identifier (hex).
-  public static func recall(project: String) -> Entry? {
+  package static func recall(project: String) -> Entry? {
     guard let bytes = try? Files.read(path(project: project)) else { return nil }
     let parts = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
     guard parts.count == 2, let epoch = Int(parts[0]) else { return nil }
@@ -35,7 +35,7 @@ public enum TrustMemory {
   /// - Parameters:
   ///   - project: the project identifier.
   ///   - entry: the epoch and hash.
-  public static func remember(project: String, _ entry: Entry) {
+  package static func remember(project: String, _ entry: Entry) {
     if let old = recall(project: project), old.epoch >= entry.epoch { return }
     let file = path(project: project)
     try? Files.makeDirectory(Paths.parent(file), mode: 0o700)
@@ -44,7 +44,7 @@ public enum TrustMemory {
 
   /// The projects this clone's user has seen a signed policy for, keyed by the project's root path, so a deleted
   /// policy file is noticed: `$XDG_STATE_HOME/coffer/trust/roots/<sha of root>` holds the project identifier.
-  public static func rememberRoot(_ root: String, project: String, digest: String) {
+  package static func rememberRoot(_ root: String, project: String, digest: String) {
     let file = Paths.join(ProcessEnvironment.stateHome(), "coffer/trust/roots/\(digest)")
     if (try? Files.read(file)).map({ String(decoding: $0, as: UTF8.self) }) == project + "\n" { return }
     try? Files.makeDirectory(Paths.parent(file), mode: 0o700)
@@ -52,7 +52,7 @@ public enum TrustMemory {
   }
 
   /// The project identifier remembered for a root, if any.
-  public static func recallRoot(digest: String) -> String? {
+  package static func recallRoot(digest: String) -> String? {
     guard let bytes = try? Files.read(Paths.join(ProcessEnvironment.stateHome(), "coffer/trust/roots/\(digest)")) else { return nil }
     let text = String(decoding: bytes, as: UTF8.self).trimmingSuffixNewline()
     return text.isEmpty ? nil : text
@@ -65,21 +65,21 @@ extension String {
 
 /// Where this user's ``SignatureMemo`` lives: `$XDG_STATE_HOME/coffer/signatures.memo`, mode 0600, beside the trust
 /// memory and outside every repository (docs/vault-format.md, "Verified-signature memo").
-public enum SignatureMemoStore {
+package enum SignatureMemoStore {
   static func path() -> String {
     Paths.join(ProcessEnvironment.stateHome(), "coffer/signatures.memo")
   }
 
   /// Makes the memo of the first identity the active one, unless one is already active.
   /// - Parameter identities: the identities loaded for this process.
-  public static func activate(_ identities: [AgeX25519Identity]) {
+  package static func activate(_ identities: [AgeX25519Identity]) {
     guard SignatureMemo.active == nil, let identity = identities.first else { return }
     SignatureMemo.active = SignatureMemo(identity: identity, stored: (try? Files.read(path())) ?? [])
   }
 
   /// Writes the memo when signatures were verified since it was read; best effort (a memo that cannot be written
   /// only means verifying again next time).
-  public static func flush() {
+  package static func flush() {
     guard let memo = SignatureMemo.active, memo.changed else { return }
     let file = path()
     try? Files.makeDirectory(Paths.parent(file), mode: 0o700)

@@ -6,7 +6,7 @@ import CofferCore
 
 /// Something `run --watch` watches for changes: a vault file (``FileWatchSource``), or (issue 14's `store:`
 /// environments) a server polled at an interval (``PollingWatchSource``).
-public protocol WatchSource {
+package protocol WatchSource {
   /// A descriptor that becomes readable when the source may have changed, or nil when the source is polled.
   var descriptor: Int32? { get }
   /// How often ``check()`` is called when there is no descriptor, in milliseconds.
@@ -19,23 +19,23 @@ public protocol WatchSource {
 /// A vault file, watched with inotify on its directory (renames into place, writes, removals of that one name;
 /// every other file in the directory, such as the audit log, is ignored), or, where inotify is not available,
 /// with `stat` every second (``pollMilliseconds``).
-public struct FileWatchSource: WatchSource {
+package struct FileWatchSource: WatchSource {
   /// The polling interval when inotify is not available: one second.
-  public static let fallbackPollMilliseconds = 1000
+  package static let fallbackPollMilliseconds = 1000
 
   let path: String
   let name: [UInt8]
   let inotify: Int32
   var lastSeen: [Int]
 
-  public var descriptor: Int32? { inotify >= 0 ? inotify : nil }
-  public var pollMilliseconds: Int { Self.fallbackPollMilliseconds }
+  package var descriptor: Int32? { inotify >= 0 ? inotify : nil }
+  package var pollMilliseconds: Int { Self.fallbackPollMilliseconds }
 
   /// Watches `path` (which may not exist yet: its directory must).
   /// - Parameters:
   ///   - path: the file.
   ///   - useInotify: false to poll even where inotify is available (tests of the fallback).
-  public init(path: String, useInotify: Bool = true) {
+  package init(path: String, useInotify: Bool = true) {
     self.path = path
     let slash = path.lastIndex(of: "/")
     let directory = slash.map { String(path[..<$0]) } ?? "."
@@ -67,7 +67,7 @@ public struct FileWatchSource: WatchSource {
     ]
   }
 
-  public mutating func check() -> Bool {
+  package mutating func check() -> Bool {
     guard inotify >= 0 else {
       let now = Self.signature(path)
       defer { lastSeen = now }
@@ -101,23 +101,23 @@ public struct FileWatchSource: WatchSource {
 /// A source polled every ``pollMilliseconds``: changed when `probe` returns something other than last time. The
 /// hook for `store:` environments (issue 14): their probe asks the server for the environment's version, every
 /// ``WatchedRun/storePollMilliseconds``.
-public struct PollingWatchSource: WatchSource {
-  public let pollMilliseconds: Int
+package struct PollingWatchSource: WatchSource {
+  package let pollMilliseconds: Int
   let probe: () -> [UInt8]?
   var last: [UInt8]?
 
-  public var descriptor: Int32? { nil }
+  package var descriptor: Int32? { nil }
 
   /// - Parameters:
   ///   - pollMilliseconds: how often to call `probe`.
   ///   - probe: a version token (a hash, a revision number); nil when it cannot be had (the last one stands).
-  public init(pollMilliseconds: Int, probe: @escaping () -> [UInt8]?) {
+  package init(pollMilliseconds: Int, probe: @escaping () -> [UInt8]?) {
     self.pollMilliseconds = pollMilliseconds
     self.probe = probe
     last = probe()
   }
 
-  public mutating func check() -> Bool {
+  package mutating func check() -> Bool {
     guard let now = probe() else { return false }
     defer { last = now }
     return now != last
@@ -130,20 +130,20 @@ public struct PollingWatchSource: WatchSource {
 /// The command runs as a child (posix_spawn, default signal dispositions, the same process group). Coffer waits in
 /// `poll` on a self-pipe its signal handlers write to (SIGCHLD and the signals it passes on) and on the source's
 /// descriptor; timers are deadlines on the monotonic clock.
-public enum WatchedRun {
+package enum WatchedRun {
   /// How often a `store:` environment's server is asked whether it changed: 30 seconds.
-  public static let storePollMilliseconds = 30_000
+  package static let storePollMilliseconds = 30_000
 
   /// The signals passed on to the command (SIGCHLD is watched too).
-  public static let forwarded: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
+  package static let forwarded: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
 
   /// Messages on stderr, never a value.
-  public struct Messages {
+  package struct Messages {
     /// Says the command is being restarted (with the signal's name).
-    public var restarting: (String) -> Void
+    package var restarting: (String) -> Void
     /// A warning (a read that failed).
-    public var warn: (String) -> Void
-    public init(restarting: @escaping (String) -> Void, warn: @escaping (String) -> Void) {
+    package var warn: (String) -> Void
+    package init(restarting: @escaping (String) -> Void, warn: @escaping (String) -> Void) {
       self.restarting = restarting
       self.warn = warn
     }
@@ -151,17 +151,17 @@ public enum WatchedRun {
 
   /// Values read again: the child's environment, and what records the read (called only when they differ from the
   /// ones the command has, before it is restarted with them; a failure to record is a failed read).
-  public struct Loaded {
-    public var environment: [[UInt8]]
-    public var record: () -> WatchReloadFailure?
-    public init(environment: [[UInt8]], record: @escaping () -> WatchReloadFailure?) {
+  package struct Loaded {
+    package var environment: [[UInt8]]
+    package var record: () -> WatchReloadFailure?
+    package init(environment: [[UInt8]], record: @escaping () -> WatchReloadFailure?) {
       self.environment = environment
       self.record = record
     }
   }
 
   /// What reading the values again gave, or why they cannot be had (never a value).
-  public typealias Reload = () -> Result<Loaded, WatchReloadFailure>
+  package typealias Reload = () -> Result<Loaded, WatchReloadFailure>
 
   /// Runs `argv`, restarting it when `source` changes and `reload` gives other values, until it exits.
   /// - Parameters:
@@ -173,7 +173,7 @@ public enum WatchedRun {
   ///   - messages: where the restart notes and warnings go.
   /// - Returns: the last child's exit status, 128 + N when signal N ended it.
   /// - Throws: ``Exec/Failure`` when the program cannot be started.
-  public static func run(
+  package static func run(
     argv: [String], environment: [[UInt8]], source: some WatchSource, decisions: WatchDecisions, reload: Reload,
     messages: Messages
   ) throws(Exec.Failure) -> Int32 {
@@ -326,10 +326,10 @@ public enum WatchedRun {
 }
 
 /// Why the values could not be read again (a vault mid-write, undecryptable, tampered): a message without a value.
-public struct WatchReloadFailure: Error {
+package struct WatchReloadFailure: Error {
   /// What to print.
-  public let message: String
-  public init(_ message: String) { self.message = message }
+  package let message: String
+  package init(_ message: String) { self.message = message }
 }
 
 nonisolated(unsafe) private var watchSignalFD: Int32 = -1
