@@ -155,18 +155,7 @@ enum StoreRun {
   /// The entries to inject, or `nil` when the environment is kept in the vault (the vault path runs as before).
   /// Costs the vault path one read of coffer.yaml: only a manifest that mentions `store:` is decoded here.
   /// Whether coffer.yaml's bytes contain `store:` at all (a byte search: `run` asks on every start).
-  static func mentionsStore(_ bytes: [UInt8]) -> Bool {
-    let needle = Array("store:".utf8)
-    guard bytes.count >= needle.count else { return false }
-    return bytes.withUnsafeBufferPointer { b in
-      var i = 0
-      while i <= b.count - needle.count {
-        if b[i] == 0x73, b[i + 1] == 0x74, b[i + 2] == 0x6F, b[i + 3] == 0x72, b[i + 4] == 0x65, b[i + 5] == 0x3A { return true }
-        i += 1
-      }
-      return false
-    }
-  }
+  static func mentionsStore(_ bytes: [UInt8]) -> Bool { ByteSearch.contains(bytes, "store:") }
 
   static func entries(
     project: String?, verbose: Bool, env: String?, allowMissing: Bool, auditNames: Bool,

@@ -397,7 +397,7 @@ enum RunEnvironment {
   /// The child's environment: the inherited one with the secrets merged in, and never `COFFER_IDENTITY` (the key
   /// that opens every environment and every kept version) or `COFFER_IDENTITY_FILE`.
   static func childEnvironment(_ entries: [(name: String, value: SecretValue)], override: Bool) throws -> EnvironmentBlock {
-    try merge(inheritedEnvironment(), entries, override: override)
+    try ChildEnvironment.merge(inheritedEnvironment(), entries, override: override)
   }
 
   /// The values `run` injects, with the read recorded and the left-out names warned about (`run --redact`, which
@@ -799,9 +799,5 @@ enum RunEnvironment {
     VaultGrammar.isToken(s) && !s.hasPrefix(".")
   }
 
-  /// The child's environment (``ChildEnvironment/merge(_:_:override:)``, in CofferOperations).
-  static func merge(_ inherited: [[UInt8]], _ secrets: [(name: String, value: SecretValue)], override: Bool) throws -> EnvironmentBlock {
-    try ChildEnvironment.merge(inherited, secrets, override: override)
-  }
 }
 

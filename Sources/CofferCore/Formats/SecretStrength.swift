@@ -28,12 +28,8 @@ public enum SecretUse: String, Sendable, Hashable, CaseIterable {
   public static func inferred(fromName name: String) -> SecretUse? {
     let upper = name.uppercased()
     // Byte searches: `String.contains(_:)` compares by Character and cost `check` about 35 µs a secret.
-    func has(_ part: StaticString) -> Bool {
-      let needle = UnsafeBufferPointer(start: part.utf8Start, count: part.utf8CodeUnitCount)
-      let hay = Array(upper.utf8)
-      guard hay.count >= needle.count else { return false }
-      return (0...(hay.count - needle.count)).contains { i in hay[i..<(i + needle.count)].elementsEqual(needle) }
-    }
+    let bytes = Array(upper.utf8)
+    func has(_ part: StaticString) -> Bool { ByteSearch.contains(bytes, part) }
     if has("PUBLIC") || upper.hasSuffix("CLIENT_SECRET") { return nil }
     let holdsKey = has("SECRET") || has("KEY")
     if upper.hasPrefix("JWT_") && holdsKey { return .signingKey }

@@ -1,0 +1,23 @@
+/// Whether bytes contain a byte string: the one substring search over UTF-8 in Coffer, for hot paths where
+/// `String.contains(_:)` (which compares `Character`s) costs too much.
+package enum ByteSearch {
+  /// Whether `needle` occurs in `haystack`.
+  /// - Parameters:
+  ///   - haystack: the bytes searched.
+  ///   - needle: the bytes looked for; an empty needle is found everywhere.
+  package static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard let first = needle.first else { return true }
+    guard haystack.count >= needle.count else { return false }
+    var i = 0
+    while i <= haystack.count - needle.count {
+      if haystack[i] == first, haystack[i..<(i + needle.count)].elementsEqual(needle) { return true }
+      i += 1
+    }
+    return false
+  }
+
+  /// Whether `needle`'s UTF-8 occurs in `haystack`.
+  package static func contains(_ haystack: [UInt8], _ needle: StaticString) -> Bool {
+    haystack.withUnsafeBufferPointer { contains($0, UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)) }
+  }
+}
