@@ -77,8 +77,25 @@ public enum Base64 {
     text.withUnsafeBufferPointer { decode(buffer: $0, padded: padded) }
   }
 
+  /// How many bytes a canonical encoding decodes to, or nil when it is not one: the checks of ``decode(_:padded:)``
+  /// without keeping the bytes (the vault parser validates fields it decodes only when asked).
+  /// - Parameters:
+  ///   - text: the encoded characters.
+  ///   - padded: as for ``decode(_:padded:)``.
+  /// - Returns: the decoded length, or nil.
+  public static func decodedCount(_ text: ArraySlice<UInt8>, padded: Bool) -> Int? {
+    text.withUnsafeBufferPointer { withDecoded(buffer: $0, padded: padded) { $0.count } }
+  }
+
   /// The non-generic decoder behind ``decode(_:padded:)``: one pass, four characters at a time, no copies.
   static func decode(buffer: UnsafeBufferPointer<UInt8>, padded: Bool) -> [UInt8]? {
+    withDecoded(buffer: buffer, padded: padded) { Array($0) }
+  }
+
+  /// Decodes into a temporary buffer on the stack and hands it to `body`; nil when the text is not canonical.
+  static func withDecoded<R>(
+    buffer: UnsafeBufferPointer<UInt8>, padded: Bool, _ body: (UnsafeBufferPointer<UInt8>) -> R
+  ) -> R? {
     var count = buffer.count
     if padded {
       guard count % 4 == 0 else { return nil }
@@ -94,12 +111,12 @@ public enum Base64 {
     guard remainder != 1 else { return nil }
     let blocks = count / 4
     let outCount = blocks * 3 + (remainder == 0 ? 0 : remainder - 1)
-    guard outCount > 0 else { return [] }
+    guard outCount > 0 else { return body(UnsafeBufferPointer(start: nil, count: 0)) }
     var valid = true
     // Decoded on the stack, then copied into an array: `Array(unsafeUninitializedCapacity:)` takes a generic,
     // unspecialized allocation path that costs more than the copy (docs/performance.md).
     let out = decodeTable.withUnsafeBufferPointer { table in
-      withUnsafeTemporaryAllocation(of: UInt8.self, capacity: outCount) { out -> [UInt8] in
+      withUnsafeTemporaryAllocation(of: UInt8.self, capacity: outCount) { out -> R? in
         // Every character outside the alphabet maps to 0xFF, so OR-ing the looked-up values and testing the high
         // bit once per block rejects them.
         var i = 0
@@ -130,7 +147,7 @@ public enum Base64 {
           if (remainder == 2 && b & 0x0F != 0) || (remainder == 3 && c & 0x03 != 0) { bad |= 0x80 }
         }
         valid = bad & 0x80 == 0
-        return valid ? Array(out) : []
+        return valid ? body(UnsafeBufferPointer(out)) : nil
       }
     }
     return valid ? out : nil

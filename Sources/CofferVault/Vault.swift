@@ -61,9 +61,15 @@ public struct Vault: Sendable {
 
   var envKey: SymmetricKey
   var slots: [String: KeySlot]  // slot name (`*`, `GROUP`, `GROUP#N`) → slot
-  var records: [String: Record]
+  var records: [String: Record] {
+    // Any change (a set, a removal, a merge) drops the parser's ordered copy; `order` stays the source of truth.
+    didSet { parsedOrder = nil }
+  }
   /// The keys of `records`, kept sorted by UTF-8 bytes (the parser verified the file's order).
   var order: [String]
+  /// The records as the parser met them, in ``order``: lets `run` and the trust checks walk every secret without one
+  /// dictionary lookup (one string hash) each. Nil once `records` changes.
+  var parsedOrder: [(name: String, record: Record)]?
   /// Who new and re-wrapped keys are wrapped to, by slot: `*` for the environment key, else a group name.
   var wrapTo: @Sendable (String) -> [AgeX25519Recipient]
   /// Trust model v2 state; `nil` for a format-1 vault.
@@ -74,6 +80,16 @@ public struct Vault: Sendable {
 
   /// The names of all secrets in the vault, sorted by their UTF-8 bytes.
   public var names: [String] { order }
+
+  /// Every secret's record in name order: the parser's copy when `records` is unchanged since, else looked up.
+  var recordsInOrder: [(name: String, record: Record)] {
+    if let parsedOrder { return parsedOrder }
+    return order.compactMap { name in records[name].map { (name, $0) } }
+  }
+
+  /// Whether the vault holds a secret of this name.
+  /// - Parameter name: the secret's name.
+  public func contains(_ name: String) -> Bool { records[name] != nil }
 
   /// The groups that have a data key in this vault, sorted (the environment key `*` is not a group).
   public var groups: [String] {
@@ -233,8 +249,8 @@ public struct Vault: Sendable {
     var scratch = [UInt8](repeating: 0, count: 4096)
     // Secrets of one group usually follow each other: look the key up once per run of them.
     var last: (group: String, generation: Int, key: SymmetricKey)?
-    for name in names {
-      guard let record = records[name], let entry = record.versions.first else { continue }
+    for (name, record) in recordsInOrder {
+      guard let entry = record.versions.first else { continue }
       let key: SymmetricKey
       if let last, last.generation == entry.generation, last.group == record.group {
         key = last.key
@@ -634,7 +650,7 @@ public struct Vault: Sendable {
     guard let v2 else {
       return try sealRaw(
         value.reveal(), name: name, number: number, created: created, author: author, key: key,
-        generation: generation, restores: restores, attestation: nil)
+        generation: generation, restores: restores, storedAttestation: nil)
     }
     guard let signer = v2.signer else { throw VaultError(.invalidName, file: file, detail: "no signing identity to write with") }
     let salt = AgeCrypto.randomBytes(VaultV2.saltCount)
@@ -649,14 +665,15 @@ public struct Vault: Sendable {
         author: signer.name, restores: restores, originEpoch: origin, commitment: commitment))
     return try sealRaw(
       plain, name: name, number: number, created: created, author: signer.name, key: key, generation: generation,
-      restores: restores, attestation: VaultV2.attestation(commitment: commitment, originEpoch: origin, signature: signature))
+      restores: restores,
+      storedAttestation: .decoded(VaultV2.attestation(commitment: commitment, originEpoch: origin, signature: signature)))
   }
 
   /// Seals plaintext bytes as they are (format 2: salt included) with the given attestation: for re-sealing a
   /// version under another key without changing who wrote it.
   func sealRaw(
     _ plain: [UInt8], name: String, number: Int, created: Timestamp, author: String, key: SymmetricKey,
-    generation: Int, restores: VersionOrigin?, attestation: [UInt8]?
+    generation: Int, restores: VersionOrigin?, storedAttestation: StoredAttestation?
   ) throws(VaultError) -> SecretVersion {
     // nonce ‖ ciphertext ‖ tag (docs/vault-format.md); the nonce is random, the key is used for many values.
     let nonce = AgeCrypto.randomBytes(AgeCrypto.nonceCount)
@@ -666,7 +683,7 @@ public struct Vault: Sendable {
     let sealed = nonce + box
     return SecretVersion(
       number: number, created: created, author: author, sealed: sealed, generation: generation, restores: restores,
-      attestation: attestation)
+      storedAttestation: storedAttestation)
   }
 
   /// Re-seals a stored version under another key: same plaintext (and salt), number, date, author and attestation.
@@ -674,7 +691,7 @@ public struct Vault: Sendable {
     let plain = try openRaw(v, name: name, key: old)
     return try sealRaw(
       plain, name: name, number: v.number, created: v.created, author: v.author, key: key, generation: generation,
-      restores: v.restores, attestation: v.attestation)
+      restores: v.restores, storedAttestation: v.storedAttestation)
   }
 
   /// Opens one version to its stored plaintext (format 2: salt ‖ value).
@@ -739,13 +756,25 @@ public struct SecretVersion: Sendable, Equatable {
   /// Set when this version restores an earlier value (`coffer rollback`): where that value came from.
   public let restores: VersionOrigin?
   /// Format 2: the commitment to the plaintext (32 bytes) and the author's Ed25519 signature (64 bytes).
-  let attestation: [UInt8]?
+  var attestation: [UInt8]? { storedAttestation?.bytes }
+  /// ``attestation`` as written, or as the file holds it until asked for: a read opens thousands of versions and
+  /// checks none of their attestations, so the parser validates the base64 and keeps the text (docs/performance.md).
+  let storedAttestation: StoredAttestation?
 
   init(
     number: Int, created: Timestamp, author: String, sealed: [UInt8], generation: Int = 1,
     restores: VersionOrigin? = nil, attestation: [UInt8]? = nil
   ) {
-    self.attestation = attestation
+    self.init(
+      number: number, created: created, author: author, sealed: sealed, generation: generation, restores: restores,
+      storedAttestation: attestation.map(StoredAttestation.decoded))
+  }
+
+  init(
+    number: Int, created: Timestamp, author: String, sealed: [UInt8], generation: Int, restores: VersionOrigin?,
+    storedAttestation: StoredAttestation?
+  ) {
+    self.storedAttestation = storedAttestation
     self.number = number
     self.created = created
     self.author = author
@@ -760,6 +789,23 @@ public struct SecretVersion: Sendable, Equatable {
   /// When this value was first recorded: ``created``, or for a rollback the restored version's date. This is the
   /// value's "last rotated" date: a rollback is not a rotation.
   public var valueSince: Timestamp { restores?.created ?? created }
+}
+
+/// A version's attestation: bytes, or the canonical padded base64 of at least 100 bytes the parser checked.
+enum StoredAttestation: Sendable, Equatable {
+  case decoded([UInt8])
+  /// A slice of the file's bytes (it keeps the file's buffer alive).
+  case encoded(ArraySlice<UInt8>)
+
+  /// The attestation's bytes.
+  var bytes: [UInt8] {
+    switch self {
+    case .decoded(let bytes): bytes
+    case .encoded(let text): Base64.decode(text, padded: true) ?? []
+    }
+  }
+
+  static func == (a: StoredAttestation, b: StoredAttestation) -> Bool { a.bytes == b.bytes }
 }
 
 /// The version a rollback restored: its number and date (following earlier rollbacks back to the original).

@@ -81,7 +81,7 @@ public enum VaultFile {
     let recipients = envSlot.recipients.compactMap { try? AgeX25519Recipient(parsing: $0) }
     var vault = Vault(
       environment: parsed.environment, file: file, envKey: envKey, slots: slots, records: parsed.records,
-      order: parsed.order, wrapTo: { _ in recipients })
+      order: parsed.order, parsedOrder: parsed.inOrder, wrapTo: { _ in recipients })
     if let project = parsed.project {
       guard let trust else {
         throw VaultError(.authenticationFailed, file: file, detail: "a format-2 vault needs the project's access policy (.coffer/policy), which is missing")
@@ -152,7 +152,13 @@ public enum VaultFile {
         var fields = " v \(v.number) \(v.created.rfc3339) \(v.author)"
         if v.generation > 1 { fields += " #\(v.generation)" }
         if let r = v.restores { fields += " <\(r.number)@\(r.created.rfc3339)" }
-        if v2 != nil { fields += " " + Base64.encode(v.attestation ?? [], padded: true) }
+        if v2 != nil {
+          if case .encoded(let text) = v.storedAttestation {
+            fields += " " + String(decoding: text, as: UTF8.self)  // as read: canonical, so as it would encode
+          } else {
+            fields += " " + Base64.encode(v.attestation ?? [], padded: true)
+          }
+        }
         line(fields + " " + Base64.encode(v.sealed, padded: true), into: &block)
       }
       secretLines += block
@@ -195,6 +201,8 @@ public enum VaultFile {
     var records: [String: Vault.Record]
     /// Secret names in file order (verified sorted).
     var order: [String]
+    /// The records in file order (``Vault/parsedOrder``).
+    var inOrder: [(name: String, record: Vault.Record)]
     /// The file's bytes (CRLF normalized to LF).
     var bytes: [UInt8]
     /// The part of ``bytes`` the MAC covers: everything before the `mac` line.
@@ -396,6 +404,8 @@ public enum VaultFile {
     records.reserveCapacity(secretLines)
     var order: [String] = []
     order.reserveCapacity(secretLines)
+    var inOrder: [(name: String, record: Vault.Record)] = []
+    inOrder.reserveCapacity(secretLines)
     var lastGroup: (range: Range<Int>, text: String)?
     var groupHasKey = false
     var lastAuthor: (range: Range<Int>, text: String)?
@@ -452,8 +462,10 @@ public enum VaultFile {
       guard !versions.isEmpty, versions.count <= Vault.retainedVersions else {
         throw fail(n, "secret \(name): bad version count")
       }
-      records[name] = Vault.Record(group: group, versions: versions, exposure: exposure)
+      let record = Vault.Record(group: group, versions: versions, exposure: exposure)
+      records[name] = record
       order.append(name)
+      inOrder.append((name, record))
       addGroupLines(group, from: blockStart, through: n - 1)
     }
     guard n == lines.count - 1, starts(n, "mac "), case let mf = fields(n, skip: 4), mf.count == 1,
@@ -463,7 +475,7 @@ public enum VaultFile {
     }
     return Parsed(
       environment: environment, slots: slots, envSlotLine: envSlotLine, records: records, order: order,
-      bytes: bytes, authenticated: 0..<lines[n].lowerBound, mac: tag, project: project, seals: seals,
+      inOrder: inOrder, bytes: bytes, authenticated: 0..<lines[n].lowerBound, mac: tag, project: project, seals: seals,
       groupDigests: groupHashers.mapValues { $0.finalize().withUnsafeBytes { Array($0) } })
   }
 
@@ -488,10 +500,11 @@ public enum VaultFile {
     guard v.count <= 6 + extra, let number = VaultGrammar.number(bytes[v[0]]), sameAuthor || VaultGrammar.isAuthor(bytes[v[2]]),
       let sealed = Base64.decode(bytes[v[v.count - 1]], padded: true), sealed.count >= 28
     else { return nil }
-    var attestation: [UInt8]?
+    var attestation: StoredAttestation?
     if attested {
-      guard let a = Base64.decode(bytes[v[v.count - 2]], padded: true), a.count >= 100 else { return nil }
-      attestation = a
+      let text = bytes[v[v.count - 2]]
+      guard let count = Base64.decodedCount(text, padded: true), count >= 100 else { return nil }
+      attestation = .encoded(text)
     }
     let last = v.count - 1 - extra
     var i = 3
@@ -521,7 +534,7 @@ public enum VaultFile {
     }
     return SecretVersion(
       number: number, created: created, author: author, sealed: sealed,
-      generation: generation, restores: restores, attestation: attestation)
+      generation: generation, restores: restores, storedAttestation: attestation)
   }
 
   /// Whether two ranges of `bytes` hold the same bytes (one `memcmp`; the generic comparison walks them one by one).

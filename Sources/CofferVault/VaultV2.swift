@@ -68,7 +68,14 @@ public enum VaultV2 {
     m.add(environment)
     m.add(slot)
     m.add(String(epoch))
-    m.add(recipients.joined(separator: ","))
+    // Joined by hand: the generic `joined(separator:)` makes the runtime search every conformance in the binary on
+    // first use, on `run`'s path (docs/performance.md).
+    var list = ""
+    for (i, r) in recipients.enumerated() {
+      if i > 0 { list += "," }
+      list += r
+    }
+    m.add(list)
     m.add(raw: sha256(wrapped))
     return m.bytes
   }
@@ -188,7 +195,8 @@ extension Vault {
           try sealRaw(
             bytes, name: name, number: v.number, created: v.created, author: v.author, key: k, generation: 1,
             restores: v.restores,
-            attestation: VaultV2.attestation(commitment: commitment, originEpoch: 0, signature: signature, migratedBy: signer.name)))
+            storedAttestation: .decoded(
+              VaultV2.attestation(commitment: commitment, originEpoch: 0, signature: signature, migratedBy: signer.name))))
       }
       record.versions = versions
       records[name] = record
@@ -351,12 +359,12 @@ extension Vault {
     for group in groups {
       if let r = chain.readerRemoval(environment: environment, group: group) { self.v2?.removals[group] = r }
     }
-    for name in names {
-      guard let record = records[name], let newest = record.versions.first else { continue }
+    for (name, record) in recordsInOrder {
+      guard let newest = record.versions.first else { continue }
       if let e = record.exposure, e.throughVersion > newest.number {
         throw refuse("secret \(name): exposed through version \(e.throughVersion), beyond its newest version \(newest.number)")
       }
-      for v in record.versions where v.attestation == nil { throw refuse("secret \(name) version \(v.number) is not signed") }
+      for v in record.versions where v.storedAttestation == nil { throw refuse("secret \(name) version \(v.number) is not signed") }
     }
   }
 }

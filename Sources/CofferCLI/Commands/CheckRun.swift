@@ -526,14 +526,16 @@ enum RunEnvironment {
     let identities = try IdentityLoader.load()
     let bytes = try Files.read(path)
     let trust = try workspace?.policyChain() ?? Trust.chain(for: project)
-    let opened = Result { () throws(VaultError) -> Vault in
-      try VaultFile.open(bytes, file: project.display(path), with: identities, trust: trust)
-    }
-    if case .failure(let error) = opened, error.code == .noMatchingIdentity {
+    // A typed do/catch, not `Result<Vault, VaultError>`: instantiating that type makes the runtime search every
+    // conformance in the binary for `VaultError: Error` (docs/performance.md).
+    let vault: Vault
+    do {
+      vault = try VaultFile.open(bytes, file: project.display(path), with: identities, trust: trust)
+    } catch {
+      guard error.code == .noMatchingIdentity else { throw error }
       let manifest = try? (workspace ?? Workspace.load(project: projectOption, verbose: verbose)).manifest
       throw AccessDenied.environment(error, bytes: bytes, environment: environment, manifest: manifest, identities: identities)
     }
-    let vault = try opened.get()
     guard vault.environment == environment else {
       throw VaultError(.malformed, file: project.display(path), detail: "holds environment \(vault.environment)")
     }
@@ -573,16 +575,17 @@ enum RunEnvironment {
     }
     if !allowMissing {
       // Fail closed. A composed secret is present when its parts are; otherwise its first missing part is named.
-      let present = Swift.Set(vault.names)
       var missing: [String] = []
+      var present: Swift.Set<String>?  // only for compositions
       for name in facts.required where selected?.contains(name) ?? true {
         if let manifest = composing, facts.composed.contains(name) {
-          if let chain = Composition.missingChain(of: name, in: manifest, present: present), let part = chain.last,
+          present = present ?? Swift.Set(vault.names)
+          if let chain = Composition.missingChain(of: name, in: manifest, present: present!), let part = chain.last,
             !missing.contains(part)
           {
             missing.append(part)
           }
-        } else if !present.contains(name), !missing.contains(name) {
+        } else if !vault.contains(name), !missing.contains(name) {
           missing.append(name)
         }
       }
