@@ -158,11 +158,11 @@ enum StoreRun {
   static func mentionsStore(_ bytes: [UInt8]) -> Bool { ByteSearch.contains(bytes, "store:") }
 
   static func entries(
-    project: String?, verbose: Bool, env: String?, allowMissing: Bool, auditNames: Bool,
-    selection: RunEnvironment.Selection
+    _ found: RunEnvironment.Located, project: String?, verbose: Bool, env: String?, allowMissing: Bool,
+    auditNames: Bool, selection: RunEnvironment.Selection
   ) throws -> [(name: String, value: SecretValue)]? {
-    let located = try Project.locate(from: project)
-    guard let bytes = try? Files.read(located.manifestPath), mentionsStore(bytes) else { return nil }
+    let located = found.project
+    guard let bytes = found.manifest, mentionsStore(bytes) else { return nil }
     // `run`'s manifest cache answers without decoding coffer.yaml when it records this environment.
     if let named = env ?? Workspace.environmentVariable,
       let facts = RunEnvironment.RequiredNamesCache.lookup(located, manifest: bytes, environment: named, names: false),

@@ -87,6 +87,24 @@ public enum Base64 {
     text.withUnsafeBufferPointer { withDecoded(buffer: $0, padded: padded) { $0.count } }
   }
 
+  /// Decodes into the start of a caller's buffer, grown as needed: for decoding many fields with one allocation.
+  /// - Parameters:
+  ///   - text: the encoded characters.
+  ///   - padded: as for ``decode(_:padded:)``.
+  ///   - out: the buffer; on success its first `n` bytes are the decoded bytes (the rest is left as it was).
+  /// - Returns: `n`, or nil when the text is not canonical (`out`'s content is then unspecified).
+  public static func decode(_ text: ArraySlice<UInt8>, padded: Bool, into out: inout [UInt8]) -> Int? {
+    text.withUnsafeBufferPointer { buffer in
+      withDecoded(buffer: buffer, padded: padded) { decoded -> Int in
+        if out.count < decoded.count { out.append(contentsOf: repeatElement(0, count: decoded.count - out.count)) }
+        if decoded.count > 0 {
+          out.withUnsafeMutableBufferPointer { o in o.baseAddress!.update(from: decoded.baseAddress!, count: decoded.count) }
+        }
+        return decoded.count
+      }
+    }
+  }
+
   /// The non-generic decoder behind ``decode(_:padded:)``: one pass, four characters at a time, no copies.
   static func decode(buffer: UnsafeBufferPointer<UInt8>, padded: Bool) -> [UInt8]? {
     withDecoded(buffer: buffer, padded: padded) { Array($0) }

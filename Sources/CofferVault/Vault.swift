@@ -598,6 +598,8 @@ public struct Vault: Sendable {
   struct AssociatedData {
     private var buffer: [UInt8]
     private let prefixCount: Int
+    /// The sealed bytes of the version being opened, decoded here so that opening many versions reuses one buffer.
+    var sealed: [UInt8] = []
 
     init(environment: String, project: String? = nil) {
       if let project {
@@ -673,7 +675,7 @@ public struct Vault: Sendable {
   /// version under another key without changing who wrote it.
   func sealRaw(
     _ plain: [UInt8], name: String, number: Int, created: Timestamp, author: String, key: SymmetricKey,
-    generation: Int, restores: VersionOrigin?, storedAttestation: StoredAttestation?
+    generation: Int, restores: VersionOrigin?, storedAttestation: StoredBytes?
   ) throws(VaultError) -> SecretVersion {
     // nonce ‖ ciphertext ‖ tag (docs/vault-format.md); the nonce is random, the key is used for many values.
     let nonce = AgeCrypto.randomBytes(AgeCrypto.nonceCount)
@@ -682,8 +684,8 @@ public struct Vault: Sendable {
     }
     let sealed = nonce + box
     return SecretVersion(
-      number: number, created: created, author: author, sealed: sealed, generation: generation, restores: restores,
-      storedAttestation: storedAttestation)
+      number: number, created: created, author: author, sealed: .decoded(sealed), generation: generation,
+      restores: restores, storedAttestation: storedAttestation)
   }
 
   /// Re-seals a stored version under another key: same plaintext (and salt), number, date, author and attestation.
@@ -715,11 +717,13 @@ public struct Vault: Sendable {
     _ entry: SecretVersion, name: String, key: SymmetricKey, aad: inout AssociatedData, into scratch: inout [UInt8],
     raw: Bool = false
   ) throws(VaultError) -> Int {
-    let sealed = entry.sealed
+    let sealedCount = entry.storedSealed.write(into: &aad.sealed)
+    let sealed = aad.sealed
     let count = sealed.withUnsafeBytes { raw -> Int? in
-      guard raw.count >= AgeCrypto.nonceCount + AgeCrypto.tagCount else { return nil }
+      guard sealedCount >= AgeCrypto.nonceCount + AgeCrypto.tagCount else { return nil }
       return AgeCrypto.open(
-        sealed[AgeCrypto.nonceCount...], key: key, nonce: UnsafeRawBufferPointer(rebasing: raw[..<AgeCrypto.nonceCount]),
+        sealed[AgeCrypto.nonceCount..<sealedCount], key: key,
+        nonce: UnsafeRawBufferPointer(rebasing: raw[..<AgeCrypto.nonceCount]),
         aad: aad.bytes(name: name, number: entry.number), into: &scratch)
     }
     guard let count else {
@@ -750,7 +754,9 @@ public struct SecretVersion: Sendable, Equatable {
   /// Who recorded it: a recipient name from the manifest or an `age1…` recipient.
   public let author: String
   /// `nonce (12 bytes) ‖ ciphertext ‖ tag (16 bytes)` from ChaCha20-Poly1305.
-  let sealed: [UInt8]
+  var sealed: [UInt8] { storedSealed.bytes }
+  /// ``sealed`` as made, or as the file holds it (validated base64), decoded when the version is opened.
+  let storedSealed: StoredBytes
   /// The generation of the group's data key it is sealed under (1 for the group's first key).
   public let generation: Int
   /// Set when this version restores an earlier value (`coffer rollback`): where that value came from.
@@ -759,26 +765,26 @@ public struct SecretVersion: Sendable, Equatable {
   var attestation: [UInt8]? { storedAttestation?.bytes }
   /// ``attestation`` as written, or as the file holds it until asked for: a read opens thousands of versions and
   /// checks none of their attestations, so the parser validates the base64 and keeps the text (docs/performance.md).
-  let storedAttestation: StoredAttestation?
+  let storedAttestation: StoredBytes?
 
   init(
     number: Int, created: Timestamp, author: String, sealed: [UInt8], generation: Int = 1,
     restores: VersionOrigin? = nil, attestation: [UInt8]? = nil
   ) {
     self.init(
-      number: number, created: created, author: author, sealed: sealed, generation: generation, restores: restores,
-      storedAttestation: attestation.map(StoredAttestation.decoded))
+      number: number, created: created, author: author, sealed: .decoded(sealed), generation: generation,
+      restores: restores, storedAttestation: attestation.map(StoredBytes.decoded))
   }
 
   init(
-    number: Int, created: Timestamp, author: String, sealed: [UInt8], generation: Int, restores: VersionOrigin?,
-    storedAttestation: StoredAttestation?
+    number: Int, created: Timestamp, author: String, sealed: StoredBytes, generation: Int, restores: VersionOrigin?,
+    storedAttestation: StoredBytes?
   ) {
     self.storedAttestation = storedAttestation
     self.number = number
     self.created = created
     self.author = author
-    self.sealed = sealed
+    self.storedSealed = sealed
     self.generation = generation
     self.restores = restores
   }
@@ -791,8 +797,9 @@ public struct SecretVersion: Sendable, Equatable {
   public var valueSince: Timestamp { restores?.created ?? created }
 }
 
-/// A version's attestation: bytes, or the canonical padded base64 of at least 100 bytes the parser checked.
-enum StoredAttestation: Sendable, Equatable {
+/// A version's sealed value or attestation: bytes, or the canonical padded base64 the parser checked (a read opens
+/// or checks few of the versions it parses, so decoding waits until one is asked for: docs/performance.md).
+enum StoredBytes: Sendable, Equatable {
   case decoded([UInt8])
   /// A slice of the file's bytes (it keeps the file's buffer alive).
   case encoded(ArraySlice<UInt8>)
@@ -805,7 +812,22 @@ enum StoredAttestation: Sendable, Equatable {
     }
   }
 
-  static func == (a: StoredAttestation, b: StoredAttestation) -> Bool { a.bytes == b.bytes }
+  static func == (a: StoredBytes, b: StoredBytes) -> Bool { a.bytes == b.bytes }
+
+  /// The bytes, written to the start of `scratch` (grown as needed), without an array of their own.
+  /// - Returns: how many bytes.
+  func write(into scratch: inout [UInt8]) -> Int {
+    switch self {
+    case .decoded(let bytes):
+      if scratch.count < bytes.count { scratch.append(contentsOf: repeatElement(0, count: bytes.count - scratch.count)) }
+      scratch.withUnsafeMutableBufferPointer { o in
+        bytes.withUnsafeBufferPointer { b in if b.count > 0 { o.baseAddress!.update(from: b.baseAddress!, count: b.count) } }
+      }
+      return bytes.count
+    case .encoded(let text):
+      return Base64.decode(text, padded: true, into: &scratch) ?? 0
+    }
+  }
 }
 
 /// The version a rollback restored: its number and date (following earlier rollbacks back to the original).

@@ -159,7 +159,11 @@ public enum VaultFile {
             fields += " " + Base64.encode(v.attestation ?? [], padded: true)
           }
         }
-        line(fields + " " + Base64.encode(v.sealed, padded: true), into: &block)
+        if case .encoded(let text) = v.storedSealed {
+          line(fields + " " + String(decoding: text, as: UTF8.self), into: &block)  // as read: canonical
+        } else {
+          line(fields + " " + Base64.encode(v.sealed, padded: true), into: &block)
+        }
       }
       secretLines += block
       if v2 != nil { groupLines[record.group, default: []] += block }
@@ -498,9 +502,9 @@ public enum VaultFile {
       lastTime = (v[1], parsed)
     }
     guard v.count <= 6 + extra, let number = VaultGrammar.number(bytes[v[0]]), sameAuthor || VaultGrammar.isAuthor(bytes[v[2]]),
-      let sealed = Base64.decode(bytes[v[v.count - 1]], padded: true), sealed.count >= 28
+      case let sealed = bytes[v[v.count - 1]], let sealedCount = Base64.decodedCount(sealed, padded: true), sealedCount >= 28
     else { return nil }
-    var attestation: StoredAttestation?
+    var attestation: StoredBytes?
     if attested {
       let text = bytes[v[v.count - 2]]
       guard let count = Base64.decodedCount(text, padded: true), count >= 100 else { return nil }
@@ -533,7 +537,7 @@ public enum VaultFile {
       lastAuthor = (v[2], author)
     }
     return SecretVersion(
-      number: number, created: created, author: author, sealed: sealed,
+      number: number, created: created, author: author, sealed: .encoded(sealed),
       generation: generation, restores: restores, storedAttestation: attestation)
   }
 

@@ -215,14 +215,16 @@ enum RunEnvironment {
     var argv = command
     if argv.first == "--" { argv.removeFirst() }
     guard !argv.isEmpty else { throw UsageError(description: "no command given", hints: ["coffer run --env NAME -- COMMAND ARGS…"]) }
+    let located = try Located(project)
     if let stored = try StoreRun.entries(
-      project: project, verbose: verbose, env: env, allowMissing: allowMissing, auditNames: auditNames, selection: selection)
+      located, project: project, verbose: verbose, env: env, allowMissing: allowMissing, auditNames: auditNames,
+      selection: selection)
     {
       try Exec.replaceProcess(argv: argv, environment: try childEnvironment(stored, override: !noOverride))
     }
     guard
       let opened = try openVault(
-        project: project, verbose: verbose, env: env, allowPartial: allowPartial, allowMissing: allowMissing,
+        located, project: project, verbose: verbose, env: env, allowPartial: allowPartial, allowMissing: allowMissing,
         selection: selection)
     else {
       // No vault (--allow-missing): only an --env-file's entries, by the same rules.
@@ -420,16 +422,17 @@ enum RunEnvironment {
     auditNames: Bool = false, selection: Selection = Selection()
   ) throws -> (values: [(name: String, value: SecretValue)], record: () throws -> Void) {
     // A `store:` environment reads its server; StoreRun records the read itself.
+    let located = try Located(projectOption)
     if let stored = try StoreRun.entries(
-      project: projectOption, verbose: verbose, env: env, allowMissing: allowMissing, auditNames: auditNames,
+      located, project: projectOption, verbose: verbose, env: env, allowMissing: allowMissing, auditNames: auditNames,
       selection: selection)
     {
       return (stored, {})
     }
     guard
       let opened = try openVault(
-        project: projectOption, verbose: verbose, env: env, allowPartial: allowPartial, allowMissing: allowMissing,
-        selection: selection)
+        located, project: projectOption, verbose: verbose, env: env, allowPartial: allowPartial,
+        allowMissing: allowMissing, selection: selection)
     else {
       return ([], {})
     }
@@ -495,10 +498,10 @@ enum RunEnvironment {
   /// `allowMissing`, a missing vault or a required (and selected) secret without a value is a ``MissingForRun``
   /// error (exit 1) before anything runs.
   static func openVault(
-    project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool, allowMissing: Bool,
-    selection: Selection = Selection()
+    _ located: Located, project projectOption: String?, verbose: Bool, env: String?, allowPartial: Bool,
+    allowMissing: Bool, selection: Selection = Selection()
   ) throws -> Opened? {
-    let project = try Project.locate(from: projectOption)
+    let project = located.project
     var environment = env ?? Workspace.environmentVariable
     var workspace: Workspace?
     if selection.narrows || environment == nil || !isSafeEnvironmentName(environment!)
@@ -553,7 +556,7 @@ enum RunEnvironment {
     if let workspace {
       facts = ManifestFacts(workspace.manifest, environment: environment)
     } else {
-      let manifestBytes = try Files.read(project.manifestPath)
+      let manifestBytes = try located.manifest ?? Files.read(project.manifestPath)
       if let cached = RequiredNamesCache.lookup(project, manifest: manifestBytes, environment: environment) {
         facts = cached
         if let trust, policyDigest(trust.head.body) != cached.policyDigest {
@@ -598,6 +601,21 @@ enum RunEnvironment {
     return Opened(
       vault: vault, auditor: Auditor(root: project.root, actor: identities[0].recipient.encoded, identities: identities), rules: rules,
       composing: composing)
+  }
+
+  /// The project `run` works in and its coffer.yaml's bytes, found and read once for both the `store:` check and
+  /// the vault's manifest cache.
+  struct Located {
+    let project: Project
+    /// coffer.yaml's bytes; nil when it could not be read (the reader that needs them reports why).
+    let manifest: [UInt8]?
+
+    /// Finds the project from `--project` or the working directory and reads its coffer.yaml.
+    /// - Throws: ``SystemError`` when there is no project.
+    init(_ projectOption: String?) throws {
+      project = try Project.locate(from: projectOption)
+      manifest = try? Files.read(project.manifestPath)
+    }
   }
 
   /// The names `--only` and `--names` select, or nil for all.
