@@ -36,8 +36,8 @@ coffer="$here/${STATIC_SCRATCH:-.build}/release/coffer"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-echo "== floor: a static Swift program that only execv's (stdlib only, no Foundation)"
-swiftc -O -static-stdlib "$here/Benchmarks/floor/execfloor.swift" -o "$tmp/execfloor" 2>/dev/null
+echo "== floor: a Swift program that only execv's (stdlib only, no Foundation), linked as coffer is: fully static"
+swiftc -O -static-executable "$here/Benchmarks/floor/execfloor.swift" -o "$tmp/execfloor" 2>/dev/null
 
 echo "== fixtures: one identity; 1,000 and 10,000 secrets as a vault, a .env and an age-encrypted .env"
 export COFFER_IDENTITY_FILE="$tmp/identity.txt"

@@ -199,7 +199,7 @@ extension AgeX25519Identity {
       let (key, gen) = try vault.writingKey(for: "infrastructure-credentials")
       let forged = try vault.sealRaw(
         Array(repeating: 0, count: 16) + Array("daves-value".utf8), name: "INFRA_TOKEN", number: v.number,
-        created: v.created, author: v.author, key: key, generation: gen, restores: nil, attestation: v.attestation)
+        created: v.created, author: v.author, key: key, generation: gen, restores: nil, storedAttestation: v.storedAttestation)
       record.versions[0] = forged
       vault.records["INFRA_TOKEN"] = record
     }
