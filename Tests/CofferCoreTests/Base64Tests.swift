@@ -55,6 +55,38 @@ import Testing
     #expect(accepted > 100)
   }
 
+  /// `decodedCount` and `decode(_:padded:into:)` (the vault parser's validation and its decoding into one reused
+  /// buffer) accept exactly what `decode` accepts and give the same bytes, whatever the buffer held before.
+  @Test(arguments: [true, false]) func everyEntryPointAgrees(padded: Bool) {
+    let chars = Array("ABCDQRSTghijwxyz0189+/=-_ \n".utf8)
+    var rng = SeededGenerator(seed: 7)
+    var scratch = [UInt8](repeating: 0xAA, count: 3)
+    var agreed = 0
+    for _ in 0..<20_000 {
+      let length = Int(rng.next() % 17)
+      var text = (0..<length).map { _ in chars[Int(rng.next() % UInt64(chars.count))] }
+      if rng.next() % 2 == 0 { text = text.map { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "-") ? UInt8(ascii: "A") : $0 } }
+      let expected = Base64.decode(text[...], padded: padded)
+      #expect(Base64.decodedCount(text[...], padded: padded) == expected?.count, "\(String(decoding: text, as: UTF8.self))")
+      let before = scratch
+      let n = Base64.decode(text[...], padded: padded, into: &scratch)
+      #expect(n == expected?.count, "\(String(decoding: text, as: UTF8.self))")
+      if let expected, let n {
+        agreed += 1
+        #expect(Array(scratch[..<n]) == expected)
+        // Only the decoded prefix is written; what lies beyond it is kept.
+        #expect(scratch.count >= before.count)
+        if before.count > n { #expect(Array(scratch[n..<before.count]) == Array(before[n...])) }
+      }
+    }
+    #expect(agreed > 100)
+    var exact = [UInt8]()
+    #expect(Base64.decode(Array("Zm9vYmFy".utf8)[...], padded: true, into: &exact) == 6)
+    #expect(exact == Array("foobar".utf8))
+    #expect(Base64.decodedCount(Array("Zm9vYg==".utf8)[...], padded: true) == 4)
+    #expect(Base64.decodedCount(Array("Zm9vYh==".utf8)[...], padded: true) == nil)
+  }
+
   /// An independent definition: all characters in the alphabet (plus trailing `=` when padded), a possible length,
   /// and zero unused bits.
   private func isCanonical(_ text: [UInt8], padded: Bool) -> Bool {

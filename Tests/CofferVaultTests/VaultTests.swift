@@ -65,6 +65,36 @@ import Testing
     for (i, bytes) in values.enumerated() { #expect(try opened.value(of: "V\(i)").reveal() == bytes) }
   }
 
+  /// A read keeps each version's sealed bytes and attestation as the file's base64 and the records in the parser's
+  /// order (docs/performance.md); any change drops that order, so every reader sees the change.
+  @Test func aReadVaultKeepsTheFileTextAndSeesEveryLaterChange() throws {
+    let sealed = VaultFile.seal(try sample())
+    var v = try VaultFile.open(sealed, file: "x", with: [alice])
+    let pem = try #require(v.current("PEM"))
+    guard case .encoded(let text) = pem.storedSealed else {
+      Issue.record("expected the sealed bytes to stay as read")
+      return
+    }
+    #expect(Base64.decode(text, padded: true) == pem.sealed)
+    #expect(v.parsedOrder?.map(\.name) == ["DATABASE_URL", "OPENAI_API_KEY", "PEM"])
+    #expect(VaultFile.seal(v) == sealed)  // written back byte for byte from the kept text
+
+    func current(_ vault: Vault) throws -> [String: [UInt8]] {
+      var out: [String: [UInt8]] = [:]
+      try vault.forEachCurrentValue { name, value in out[name] = Array(value) }
+      return out
+    }
+    try v.set("OPENAI_API_KEY", to: SecretValue("sk-fake-rotated"), group: "api-keys", author: "alice", at: t0)
+    #expect(v.parsedOrder == nil)
+    #expect(try current(v)["OPENAI_API_KEY"] == Array("sk-fake-rotated".utf8))
+    let removed = v.remove("PEM")
+    #expect(removed)
+    #expect(try current(v).keys.sorted() == ["DATABASE_URL", "OPENAI_API_KEY"])
+    // Reopened, the change is what the file holds.
+    let reopened = try VaultFile.open(VaultFile.seal(v), file: "x", with: [bob])
+    #expect(try current(reopened) == ["DATABASE_URL": Array("postgres://u:p@h/db".utf8), "OPENAI_API_KEY": Array("sk-fake-rotated".utf8)])
+  }
+
   @Test func serializationIsDeterministicAndSorted() throws {
     let sealed = VaultFile.seal(try sample())
     let reopened = try VaultFile.open(sealed, file: "x", with: [alice])
