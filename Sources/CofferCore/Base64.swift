@@ -87,6 +87,24 @@ public enum Base64 {
     text.withUnsafeBufferPointer { withDecoded(buffer: $0, padded: padded) { $0.count } }
   }
 
+  /// Decodes into the start of a caller's buffer, grown as needed: for decoding many fields with one allocation.
+  /// - Parameters:
+  ///   - text: the encoded characters.
+  ///   - padded: as for ``decode(_:padded:)``.
+  ///   - out: the buffer; on success its first `n` bytes are the decoded bytes (the rest is left as it was).
+  /// - Returns: `n`, or nil when the text is not canonical (`out`'s content is then unspecified).
+  public static func decode(_ text: ArraySlice<UInt8>, padded: Bool, into out: inout [UInt8]) -> Int? {
+    text.withUnsafeBufferPointer { buffer in
+      withDecoded(buffer: buffer, padded: padded) { decoded -> Int in
+        if out.count < decoded.count { out.append(contentsOf: repeatElement(0, count: decoded.count - out.count)) }
+        if decoded.count > 0 {
+          out.withUnsafeMutableBufferPointer { o in o.baseAddress!.update(from: decoded.baseAddress!, count: decoded.count) }
+        }
+        return decoded.count
+      }
+    }
+  }
+
   /// The non-generic decoder behind ``decode(_:padded:)``: one pass, four characters at a time, no copies.
   static func decode(buffer: UnsafeBufferPointer<UInt8>, padded: Bool) -> [UInt8]? {
     withDecoded(buffer: buffer, padded: padded) { Array($0) }
@@ -96,39 +114,6 @@ public enum Base64 {
   static func withDecoded<R>(
     buffer: UnsafeBufferPointer<UInt8>, padded: Bool, _ body: (UnsafeBufferPointer<UInt8>) -> R
   ) -> R? {
-    guard let outCount = decodedLength(buffer, padded: padded) else { return nil }
-    guard outCount > 0 else { return body(UnsafeBufferPointer(start: nil, count: 0)) }
-    // Decoded on the stack, then copied into an array: `Array(unsafeUninitializedCapacity:)` takes a generic,
-    // unspecialized allocation path that costs more than the copy (docs/performance.md).
-    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: outCount) { out -> R? in
-      decode(buffer, padded: padded, to: out.baseAddress!) ? body(UnsafeBufferPointer(out)) : nil
-    }
-  }
-
-  /// Decodes into the start of a caller's buffer, grown as needed: for decoding many fields with one allocation.
-  /// - Parameters:
-  ///   - text: the encoded characters.
-  ///   - padded: as for ``decode(_:padded:)``.
-  ///   - out: the buffer; on success its first `n` bytes are the decoded bytes (the rest is left as it was).
-  /// - Returns: `n`, or nil when the text is not canonical (`out`'s content is then unspecified).
-  public static func decode(_ text: ArraySlice<UInt8>, padded: Bool, into out: inout [UInt8]) -> Int? {
-    text.withUnsafeBufferPointer { buffer -> Int? in
-      guard let outCount = decodedLength(buffer, padded: padded) else { return nil }
-      if out.count < max(outCount, 1) { out.append(contentsOf: repeatElement(0, count: max(outCount, 1) - out.count)) }
-      guard outCount > 0 else { return 0 }
-      return out.withUnsafeMutableBufferPointer { o in decode(buffer, padded: padded, to: o.baseAddress!) ? outCount : nil }
-    }
-  }
-
-  /// The decoded length an encoding's length and padding imply, or nil when they are impossible.
-  private static func decodedLength(_ buffer: UnsafeBufferPointer<UInt8>, padded: Bool) -> Int? {
-    let count = unpaddedCount(buffer, padded: padded) ?? -1
-    guard count >= 0, count % 4 != 1 else { return nil }
-    return count / 4 * 3 + (count % 4 == 0 ? 0 : count % 4 - 1)
-  }
-
-  /// The characters before the padding; nil when the padding is not what the length implies.
-  private static func unpaddedCount(_ buffer: UnsafeBufferPointer<UInt8>, padded: Bool) -> Int? {
     var count = buffer.count
     if padded {
       guard count % 4 == 0 else { return nil }
@@ -140,46 +125,50 @@ public enum Base64 {
       // A padded encoding carries exactly the padding its length implies.
       if padding > 0, count % 4 != 4 - padding { return nil }
     }
-    return count
-  }
-
-  /// The decoding loop: writes ``decodedLength(_:padded:)`` bytes to `out` and says whether the text was canonical.
-  private static func decode(_ buffer: UnsafeBufferPointer<UInt8>, padded: Bool, to out: UnsafeMutablePointer<UInt8>) -> Bool {
-    guard let count = unpaddedCount(buffer, padded: padded) else { return false }
     let remainder = count % 4
+    guard remainder != 1 else { return nil }
     let blocks = count / 4
-    return decodeTable.withUnsafeBufferPointer { table in
-      // Every character outside the alphabet maps to 0xFF, so OR-ing the looked-up values and testing the high
-      // bit once per block rejects them.
-      var i = 0
-      var j = 0
-      var bad: UInt8 = 0
-      for _ in 0..<blocks {
-        let a = table[Int(buffer[i])]
-        let b = table[Int(buffer[i + 1])]
-        let c = table[Int(buffer[i + 2])]
-        let d = table[Int(buffer[i + 3])]
-        bad |= a | b | c | d
-        let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
-        out[j] = UInt8(truncatingIfNeeded: v >> 16)
-        out[j + 1] = UInt8(truncatingIfNeeded: v >> 8)
-        out[j + 2] = UInt8(truncatingIfNeeded: v)
-        i += 4
-        j += 3
+    let outCount = blocks * 3 + (remainder == 0 ? 0 : remainder - 1)
+    guard outCount > 0 else { return body(UnsafeBufferPointer(start: nil, count: 0)) }
+    var valid = true
+    // Decoded on the stack, then copied into an array: `Array(unsafeUninitializedCapacity:)` takes a generic,
+    // unspecialized allocation path that costs more than the copy (docs/performance.md).
+    let out = decodeTable.withUnsafeBufferPointer { table in
+      withUnsafeTemporaryAllocation(of: UInt8.self, capacity: outCount) { out -> R? in
+        // Every character outside the alphabet maps to 0xFF, so OR-ing the looked-up values and testing the high
+        // bit once per block rejects them.
+        var i = 0
+        var j = 0
+        var bad: UInt8 = 0
+        for _ in 0..<blocks {
+          let a = table[Int(buffer[i])]
+          let b = table[Int(buffer[i + 1])]
+          let c = table[Int(buffer[i + 2])]
+          let d = table[Int(buffer[i + 3])]
+          bad |= a | b | c | d
+          let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+          out[j] = UInt8(truncatingIfNeeded: v >> 16)
+          out[j + 1] = UInt8(truncatingIfNeeded: v >> 8)
+          out[j + 2] = UInt8(truncatingIfNeeded: v)
+          i += 4
+          j += 3
+        }
+        if remainder >= 2 {
+          let a = table[Int(buffer[i])]
+          let b = table[Int(buffer[i + 1])]
+          let c = remainder == 3 ? table[Int(buffer[i + 2])] : 0
+          bad |= a | b | c
+          let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6
+          out[j] = UInt8(truncatingIfNeeded: v >> 16)
+          if remainder == 3 { out[j + 1] = UInt8(truncatingIfNeeded: v >> 8) }
+          // Canonical: the bits after the last whole byte must be zero.
+          if (remainder == 2 && b & 0x0F != 0) || (remainder == 3 && c & 0x03 != 0) { bad |= 0x80 }
+        }
+        valid = bad & 0x80 == 0
+        return valid ? body(UnsafeBufferPointer(out)) : nil
       }
-      if remainder >= 2 {
-        let a = table[Int(buffer[i])]
-        let b = table[Int(buffer[i + 1])]
-        let c = remainder == 3 ? table[Int(buffer[i + 2])] : 0
-        bad |= a | b | c
-        let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6
-        out[j] = UInt8(truncatingIfNeeded: v >> 16)
-        if remainder == 3 { out[j + 1] = UInt8(truncatingIfNeeded: v >> 8) }
-        // Canonical: the bits after the last whole byte must be zero.
-        if (remainder == 2 && b & 0x0F != 0) || (remainder == 3 && c & 0x03 != 0) { bad |= 0x80 }
-      }
-      return bad & 0x80 == 0
     }
+    return valid ? out : nil
   }
 
   /// Decodes a canonical unpadded encoding held in a string.
