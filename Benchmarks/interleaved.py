@@ -3,9 +3,10 @@
 machine (other tenants, frequency changes) hit every command alike. Reports, per command, the median and minimum
 wall time, the median of its per-round differences from the first command, and, for each `--ratio A:B`, the median
 of the per-round ratios t(A)/t(B) next to the ratio of the medians. The order of the commands within a round is
-shuffled every round (seeded with `--seed`, so a run can be repeated): a fixed order let each command inherit the
-cache and page-table state the one before it left (measured: two builds of the same `coffer --version` 0.3 ms apart
-in a fixed order).
+shuffled every round (seeded with `--seed`, so a run can be repeated): in a fixed order each command would always
+inherit the cache state the same neighbour left. To compare two builds, time fresh copies of both: this machine's
+kernel pages out files nobody touched lately (DAMON `pageout`), so a stale build pays faults a fresh one does not
+(docs/performance.md).
 
     Benchmarks/interleaved.py [--rounds N] [--warmup N] [--cwd DIR] [--ratio A:B ...] [--json FILE] \\
         -- 'NAME=CMD ARG ...' 'NAME=CMD ...' ...
