@@ -74,7 +74,7 @@ package enum SignatureMemoStore {
   /// - Parameter identities: the identities loaded for this process.
   package static func activate(_ identities: [AgeX25519Identity]) {
     guard SignatureMemo.active == nil, let identity = identities.first else { return }
-    SignatureMemo.active = SignatureMemo(identity: identity, stored: (try? Files.read(path())) ?? [])
+    SignatureMemo.activateIfNone { SignatureMemo(identity: identity, stored: (try? Files.read(path())) ?? []) }
   }
 
   /// Writes the memo when signatures were verified since it was read; best effort (a memo that cannot be written

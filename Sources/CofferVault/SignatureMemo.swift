@@ -1,5 +1,6 @@
 import CofferCore
 import Crypto
+import Synchronization
 
 /// The signatures this user has already verified, so that every `run` does not verify the same policy records, key
 /// blocks and group seals again (docs/vault-format.md, "Verified-signature memo").
@@ -13,7 +14,10 @@ import Crypto
 ///
 /// Stored form (``serialized``): the line `coffer-signature-memo v1`, then the tags, 16 raw bytes each, newest last,
 /// at most ``limit``. The bytes are pure input and output here; where they live is the caller's (CofferSystem).
-public final class SignatureMemo: @unchecked Sendable {
+///
+/// Safe to use from several threads: the tags, and ``active``, are behind locks (a library process may verify from
+/// any thread).
+public final class SignatureMemo: Sendable {
   /// The first line of the stored form.
   public static let header = Array("coffer-signature-memo v1\n".utf8)
   /// How many tags are kept (the oldest are dropped): a project's policy records plus a few keys and seals per
@@ -21,12 +25,30 @@ public final class SignatureMemo: @unchecked Sendable {
   public static let limit = 1024
 
   /// The memo `SigningPublicKey.verify` consults; set once an identity is loaded. `nil`: verify every time.
-  nonisolated(unsafe) public static var active: SignatureMemo?
+  public static var active: SignatureMemo? {
+    get { activeMemo.withLock { $0 } }
+    set { activeMemo.withLock { $0 = newValue } }
+  }
+  private static let activeMemo = Mutex<SignatureMemo?>(nil)
+
+  /// Makes `memo()` the active memo unless one is already active, in one step (two threads activating at once
+  /// agree on one memo).
+  /// - Parameter memo: makes the memo; called only when none is active.
+  public static func activateIfNone(_ memo: () -> SignatureMemo) {
+    activeMemo.withLock { active in
+      if active == nil { active = memo() }
+    }
+  }
 
   private let key: SymmetricKey
-  private var tags: [UInt8]
+  private struct State {
+    var tags: [UInt8]
+    var changed = false
+  }
+  private let state: Mutex<State>
+
   /// Whether a tag was added since the memo was read.
-  public private(set) var changed = false
+  public var changed: Bool { state.withLock { $0.changed } }
 
   /// Reads a stored memo for an identity.
   /// - Parameters:
@@ -36,17 +58,17 @@ public final class SignatureMemo: @unchecked Sendable {
     key = AgeCrypto.hkdf(identity.secretBytes, salt: [], info: "coffer identity/v2 signature memo")
     let body = stored.dropFirst(Self.header.count)
     if stored.starts(with: Self.header), body.count % 16 == 0 {
-      tags = Array(body.suffix(Self.limit * 16))
+      state = Mutex(State(tags: Array(body.suffix(Self.limit * 16))))
     } else {
-      tags = []
+      state = Mutex(State(tags: []))
     }
   }
 
   /// How many tags the memo holds.
-  public var count: Int { tags.count / 16 }
+  public var count: Int { state.withLock { $0.tags.count / 16 } }
 
   /// The stored form, newest tags last, at most ``limit`` of them.
-  public var serialized: [UInt8] { Self.header + tags.suffix(Self.limit * 16) }
+  public var serialized: [UInt8] { state.withLock { Self.header + $0.tags.suffix(Self.limit * 16) } }
 
   func tag(_ publicKey: [UInt8], _ signature: [UInt8], _ message: [UInt8]) -> [UInt8] {
     var input = Array("coffer signature memo v1".utf8)
@@ -59,18 +81,22 @@ public final class SignatureMemo: @unchecked Sendable {
 
   func contains(_ tag: [UInt8]) -> Bool {
     guard tag.count == 16 else { return false }
-    return tags.withUnsafeBufferPointer { all in
-      var i = 0
-      while i + 16 <= all.count {
-        if all[i..<(i + 16)].elementsEqual(tag) { return true }
-        i += 16
+    return state.withLock { state in
+      state.tags.withUnsafeBufferPointer { all in
+        var i = 0
+        while i + 16 <= all.count {
+          if all[i..<(i + 16)].elementsEqual(tag) { return true }
+          i += 16
+        }
+        return false
       }
-      return false
     }
   }
 
   func insert(_ tag: [UInt8]) {
-    tags += tag
-    changed = true
+    state.withLock { state in
+      state.tags += tag
+      state.changed = true
+    }
   }
 }

@@ -1,11 +1,12 @@
+import Dispatch
 import Testing
 
 @testable import CofferVault
 
 /// The verified-signature memo (docs/vault-format.md): it remembers only valid triples, its tags need the identity,
 /// and a stored form it does not recognise is an empty memo. The assertions use the memo's own tag and lookup, not
-/// ``SignatureMemo/active``: other suites verify signatures in parallel.
-@Suite struct SignatureMemoTests {
+/// ``SignatureMemo/active``: other suites verify signatures in parallel. The tests here that set it run one at a time.
+@Suite(.serialized) struct SignatureMemoTests {
   let signer = SigningIdentity(deriving: AgeX25519Identity.generate())
   let message = Array("coffer-vault/v2 seal\u{0}project\u{0}production\u{0}".utf8)
 
@@ -38,6 +39,28 @@ import Testing
     let second = SigningIdentity(deriving: AgeX25519Identity.generate())
     #expect(mine.tag(second.publicKey.raw, signature, message) != mine.tag(signer.publicKey.raw, signature, message))
     #expect(mine.tag(signer.publicKey.raw, signer.sign(other), message) != mine.tag(signer.publicKey.raw, signature, message))
+  }
+
+  /// A library process verifies from several threads at once: every tag inserted concurrently is kept, none twice,
+  /// and lookups meanwhile see whole tags (the memo was an unsynchronised array before).
+  @Test func concurrentInsertsAndLookupsKeepEveryTag() {
+    let memo = SignatureMemo(identity: AgeX25519Identity.generate(), stored: [])
+    let signature = signer.sign(message)
+    let tags = (0..<400).map { i in memo.tag(signer.publicKey.raw, signature, message + [UInt8(i & 0xFF), UInt8(i >> 8)]) }
+    DispatchQueue.concurrentPerform(iterations: tags.count) { i in
+      memo.insert(tags[i])
+      _ = memo.contains(tags[(i * 7) % tags.count])
+    }
+    #expect(memo.count == tags.count)
+    #expect(tags.allSatisfy(memo.contains))
+    // Two threads activating at once agree on one memo.
+    let made = (0..<8).map { _ in SignatureMemo(identity: AgeX25519Identity.generate(), stored: []) }
+    let previous = SignatureMemo.active
+    SignatureMemo.active = nil
+    DispatchQueue.concurrentPerform(iterations: made.count) { i in SignatureMemo.activateIfNone { made[i] } }
+    let winner = SignatureMemo.active
+    #expect(winner != nil && made.contains { $0 === winner })
+    SignatureMemo.active = previous
   }
 
   /// Through `verify` with an active memo: an invalid signature never passes, even with the valid one remembered
