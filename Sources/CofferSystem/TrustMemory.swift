@@ -18,27 +18,36 @@ package enum TrustMemory {
     }
   }
 
-  static func path(project: String) -> String {
-    Paths.join(ProcessEnvironment.stateHome(), "coffer/trust/\(project)")
+  static func path(project: String, stateHome: String = ProcessEnvironment.stateHome()) -> String {
+    Paths.join(stateHome, "coffer/trust/\(project)")
   }
 
   /// The remembered entry for a project, if any.
-  /// - Parameter project: the project identifier (hex).
-  package static func recall(project: String) -> Entry? {
-    guard let bytes = try? Files.read(path(project: project)) else { return nil }
+  /// - Parameters:
+  ///   - project: the project identifier (hex).
+  ///   - stateHome: the state directory (`$XDG_STATE_HOME`, or `~/.local/state`).
+  package static func recall(project: String, stateHome: String = ProcessEnvironment.stateHome()) -> Entry? {
+    guard let bytes = try? Files.read(path(project: project, stateHome: stateHome)) else { return nil }
     let parts = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
     guard parts.count == 2, let epoch = Int(parts[0]) else { return nil }
     return Entry(epoch: epoch, hash: String(parts[1]))
   }
 
-  /// Remembers a newer epoch (an older one is never written over a newer).
+  /// Remembers a newer epoch (an older one is never written over a newer, also when several processes remember at
+  /// once: the check and the write happen under `coffer/trust/.lock`).
   /// - Parameters:
   ///   - project: the project identifier.
   ///   - entry: the epoch and hash.
-  package static func remember(project: String, _ entry: Entry) {
-    if let old = recall(project: project), old.epoch >= entry.epoch { return }
-    let file = path(project: project)
+  ///   - stateHome: the state directory (`$XDG_STATE_HOME`, or `~/.local/state`).
+  package static func remember(project: String, _ entry: Entry, stateHome: String = ProcessEnvironment.stateHome()) {
+    if let old = recall(project: project, stateHome: stateHome), old.epoch >= entry.epoch { return }
+    let file = path(project: project, stateHome: stateHome)
     try? Files.makeDirectory(Paths.parent(file), mode: 0o700)
+    // Without the lock, a process that read an older epoch could write it over a newer one another process wrote
+    // meanwhile, and a restore to that newer epoch's predecessor would no longer be noticed (docs/access.md).
+    let lock = try? FileLock(path: Paths.join(Paths.parent(file), ".lock"))
+    defer { withExtendedLifetime(lock) {} }
+    if let old = recall(project: project, stateHome: stateHome), old.epoch >= entry.epoch { return }
     try? Files.writeAtomically(file, Array("\(entry.epoch) \(entry.hash)\n".utf8), newFileMode: 0o600)
   }
 
