@@ -804,7 +804,7 @@ enum StoredBytes: Sendable, Equatable {
   /// A slice of the file's bytes (it keeps the file's buffer alive).
   case encoded(ArraySlice<UInt8>)
 
-  /// The attestation's bytes.
+  /// The bytes.
   var bytes: [UInt8] {
     switch self {
     case .decoded(let bytes): bytes
@@ -812,7 +812,11 @@ enum StoredBytes: Sendable, Equatable {
     }
   }
 
-  static func == (a: StoredBytes, b: StoredBytes) -> Bool { a.bytes == b.bytes }
+  static func == (a: StoredBytes, b: StoredBytes) -> Bool {
+    // Two canonical encodings are equal exactly when their bytes are (the parser accepts only canonical base64).
+    if case .encoded(let x) = a, case .encoded(let y) = b { return x.elementsEqual(y) }
+    return a.bytes == b.bytes
+  }
 
   /// The bytes, written to the start of `scratch` (grown as needed), without an array of their own.
   /// - Returns: how many bytes.
