@@ -15,8 +15,8 @@ let strict: [SwiftSetting] = [
 ///   position-dependent (stack, heap and mmap areas stay randomised). Measured against the previous link (static
 ///   Swift runtime and libstdc++, dynamic glibc, `-no-pie`): `coffer --version` 1.79 → 1.40 ms. glibc's name service
 ///   (`getpwuid`, for the audit log's actor) still loads `libnss_files` at run time, so the binary wants the glibc it
-///   was built with; `make dist` archives are per distribution for that reason. No DWARF in the executable
-///   (`--strip-debug`; symbols stay for backtraces).
+///   was built with (docs/architecture.md, "Building for release"). No DWARF in the executable (`--strip-debug`;
+///   symbols stay for backtraces).
 ///   Against the shared Swift runtime (debug builds) this would be wrong, so it is not the default.
 let staticLink = Context.environment["COFFER_STATIC_LINK"] == "1"
 let executableLinkFlags: [String] =
