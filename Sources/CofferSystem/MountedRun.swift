@@ -125,27 +125,15 @@ package enum MountedRun {
     }
 
     // The child.
-    let cArgs = CStrings(argv.map { Array($0.utf8) })
-    let cEnv = CStrings(environment + [Array("\(variable)=\(path)".utf8)])
-    var child: pid_t = 0
-    // The child starts with default dispositions (coffer ignores SIGPIPE; a parent may have ignored others) and an
-    // empty signal mask.
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var empty = sigset_t()
-    sigemptyset(&empty)
-    posix_spawnattr_setsigmask(&attributes, &empty)
-    var defaults = sigset_t()
-    sigemptyset(&defaults)
-    for sig in RedactedRun.forwarded + [SIGPIPE, SIGCHLD] { sigaddset(&defaults, sig) }
-    posix_spawnattr_setsigdefault(&attributes, &defaults)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    let rc = posix_spawn(&child, program, nil, &attributes, cArgs.pointers, cEnv.pointers)
-    guard rc == 0 else {
+    let child: pid_t
+    do {
+      child = try Exec.spawn(
+        program, argv: argv, environment: environment + [Array("\(variable)=\(path)".utf8)],
+        defaults: RedactedRun.forwarded + [SIGPIPE, SIGCHLD])
+    } catch {
       stop.set()
       repeat { wakeWriter(path) } while finished.wait(timeout: .now() + .milliseconds(20)) == .timedOut
-      throw Exec.Failure(program: argv[0], reason: String(cString: strerror(rc)), code: rc == ENOENT ? 127 : 126)
+      throw error
     }
     mountChild = child
     // A parent may have started us with signals blocked (the mask is inherited): take the ones we pass on.

@@ -152,31 +152,13 @@ package enum RedactedRun {
     }
     if stdout >= 0 { posix_spawn_file_actions_adddup2(&actions, stdout, 1) }
     if stderr >= 0 { posix_spawn_file_actions_adddup2(&actions, stderr, 2) }
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var empty = sigset_t()
-    sigemptyset(&empty)
-    posix_spawnattr_setsigmask(&attributes, &empty)
-    var defaults = sigset_t()
-    sigemptyset(&defaults)
-    for sig in forwarded + [SIGCHLD, SIGWINCH, SIGPIPE] { sigaddset(&defaults, sig) }
-    posix_spawnattr_setsigdefault(&attributes, &defaults)
-    var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
-    if terminal != nil {
-      flags |= 0x80  // POSIX_SPAWN_SETSID (glibc ≥ 2.26), not exported to Swift
-    } else {
-      flags |= Int32(POSIX_SPAWN_SETPGROUP)
-      posix_spawnattr_setpgroup(&attributes, 0)
-    }
-    posix_spawnattr_setflags(&attributes, Int16(flags))
-    let cArgs = CStrings(argv.map { Array($0.utf8) })
-    let cEnv = CStrings(environment)
-    var child: pid_t = 0
-    let rc = posix_spawn(&child, program, &actions, &attributes, cArgs.pointers, cEnv.pointers)
-    for fd in [stdout, stderr] where fd >= 0 { close(fd) }
-    guard rc == 0 else {
-      throw Exec.Failure(program: argv[0], reason: String(cString: strerror(rc)), code: rc == ENOENT ? 127 : 126)
+    // POSIX_SPAWN_SETSID (0x80, glibc ≥ 2.26) is not exported to Swift.
+    let child: pid_t
+    do {
+      defer { for fd in [stdout, stderr] where fd >= 0 { close(fd) } }
+      child = try Exec.spawn(
+        program, argv: argv, environment: environment, actions: &actions, defaults: forwarded + [SIGCHLD, SIGWINCH, SIGPIPE],
+        flags: terminal != nil ? 0x80 : Int32(POSIX_SPAWN_SETPGROUP))
     }
     return child
   }

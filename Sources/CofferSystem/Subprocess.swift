@@ -88,27 +88,16 @@ package final class Subprocess {
         mine[Int(fd)] = parentEnd
       }
     }
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var none = sigset_t()
-    sigemptyset(&none)
-    posix_spawnattr_setsigmask(&attributes, &none)
-    var defaults = sigset_t()
-    sigemptyset(&defaults)
-    for s in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD, SIGWINCH] { sigaddset(&defaults, s) }
-    posix_spawnattr_setsigdefault(&attributes, &defaults)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    let cArgs = CStrings(argv.map { Array($0.utf8) })
-    let cEnv = CStrings(environment ?? ProcessEnvironment.childEntries())
-    var child: pid_t = 0
-    let rc = posix_spawn(&child, path, &actions, &attributes, cArgs.pointers, cEnv.pointers)
-    for fd in close { Glibc.close(fd) }
-    guard rc == 0 else {
+    defer { for fd in close { Glibc.close(fd) } }
+    do {
+      let child = try Exec.spawn(
+        path, argv: argv, environment: environment ?? ProcessEnvironment.childEntries(), actions: &actions,
+        defaults: [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD, SIGWINCH])
+      return (child, mine)
+    } catch {
       for fd in mine where fd >= 0 { Glibc.close(fd) }
-      throw Exec.Failure(program: argv[0], reason: String(cString: strerror(rc)), code: rc == ENOENT ? 127 : 126)
+      throw error
     }
-    return (child, mine)
   }
 
   /// Waits for the child to end.

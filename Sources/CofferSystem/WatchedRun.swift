@@ -208,26 +208,8 @@ package enum WatchedRun {
     }
     signal(SIGPIPE, SIG_IGN)
 
-    let cArgs = CStrings(argv.map { Array($0.utf8) })
     func spawn(_ environment: [[UInt8]]) throws(Exec.Failure) -> pid_t {
-      let cEnv = CStrings(environment)
-      var attributes = posix_spawnattr_t()
-      posix_spawnattr_init(&attributes)
-      defer { posix_spawnattr_destroy(&attributes) }
-      var empty = sigset_t()
-      sigemptyset(&empty)
-      posix_spawnattr_setsigmask(&attributes, &empty)
-      var defaults = sigset_t()
-      sigemptyset(&defaults)
-      for sig in forwarded + [SIGPIPE, SIGCHLD] { sigaddset(&defaults, sig) }
-      posix_spawnattr_setsigdefault(&attributes, &defaults)
-      posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-      var child: pid_t = 0
-      let rc = posix_spawn(&child, program, nil, &attributes, cArgs.pointers, cEnv.pointers)
-      guard rc == 0 else {
-        throw Exec.Failure(program: argv[0], reason: String(cString: strerror(rc)), code: rc == ENOENT ? 127 : 126)
-      }
-      return child
+      try Exec.spawn(program, argv: argv, environment: environment, defaults: forwarded + [SIGPIPE, SIGCHLD])
     }
 
     var child = try spawn(running)
