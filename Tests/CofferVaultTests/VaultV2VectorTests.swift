@@ -54,6 +54,42 @@ import Testing
     return v
   }
 
+  /// A read keeps each version's attestation and sealed value as the file's base64 until asked for
+  /// (docs/performance.md), but still refuses, before anything is opened, a field that is not canonical base64 or
+  /// decodes too short, wherever it is: the attestation or the sealed value of a version nobody reads.
+  @Test(arguments: [(field: 1, edit: "noncanonical"), (1, "short"), (0, "noncanonical"), (0, "short")])
+  func versionFieldsAreCheckedWhenRead(field: Int, edit: String) throws {
+    let v = try Self.load("success_team.txt")
+    let identity = try AgeX25519Identity(parsing: v.identity)
+    let chain = try PolicyChain.parse(v.policy, file: "policy")
+    var lines = String(decoding: v.body, as: UTF8.self).components(separatedBy: "\n")
+    let n = try #require(lines.lastIndex { $0.hasPrefix(" v ") })
+    var fields = lines[n].components(separatedBy: " ")
+    // field 0: the sealed value (last); field 1: the attestation (before it).
+    let i = fields.count - 1 - field
+    if edit == "short" {
+      fields[i] = field == 1 ? Base64.encode([UInt8](repeating: 1, count: 99), padded: true) : Base64.encode([UInt8](repeating: 1, count: 27), padded: true)
+    } else {
+      var chars = Array(fields[i])
+      if chars.last == "=", let last = chars.lastIndex(where: { $0 != "=" }) {
+        // Padded: the last data character changed so that unused bits are set (same length, not canonical).
+        chars[last] = chars[last] == "B" ? "C" : "B"
+      } else {
+        chars.removeLast()  // unpadded: a length that is no multiple of four
+      }
+      fields[i] = String(chars)
+      #expect(Base64.decode(fields[i], padded: true) == nil)
+    }
+    lines[n] = fields.joined(separator: " ")
+    do {
+      _ = try VaultFile.open(Array(lines.joined(separator: "\n").utf8), file: "team", with: [identity], trust: chain)
+      Issue.record("opened a vault with a bad \(field == 1 ? "attestation" : "sealed value") (\(edit))")
+    } catch {
+      #expect(error.code == .malformed, "\(error)")
+      #expect(error.line == n + 1)
+    }
+  }
+
   @Test func theVectorsAreThere() {
     #expect(Self.names.count == 15)
   }
