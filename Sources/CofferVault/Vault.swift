@@ -1,5 +1,6 @@
 import CofferCore
 import Crypto
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -61,10 +62,27 @@ public struct Vault: Sendable {
 
   var envKey: SymmetricKey
   var slots: [String: KeySlot]  // slot name (`*`, `GROUP`, `GROUP#N`) → slot
+  /// Every secret's record by name. A vault as read builds this dictionary only on its first lookup (``RecordIndex``):
+  /// `run` walks ``parsedOrder`` and never hashes the names. Any change (a set, a removal, a merge) drops the
+  /// parser's ordered copy; ``order`` stays the source of truth for the names.
   var records: [String: Record] {
-    // Any change (a set, a removal, a merge) drops the parser's ordered copy; `order` stays the source of truth.
-    didSet { parsedOrder = nil }
+    get { storedRecords ?? index?.dictionary ?? [:] }
+    _modify {
+      if storedRecords == nil { storedRecords = index?.dictionary ?? [:] }
+      index = nil
+      parsedOrder = nil
+      yield &storedRecords!
+    }
+    set {
+      storedRecords = newValue
+      index = nil
+      parsedOrder = nil
+    }
   }
+  /// The records once built or changed; nil while ``index`` stands for them.
+  private var storedRecords: [String: Record]?
+  /// The parser's records, indexed by name on first lookup; nil once ``records`` changes.
+  private var index: RecordIndex?
   /// The keys of `records`, kept sorted by UTF-8 bytes (the parser verified the file's order).
   var order: [String]
   /// The records as the parser met them, in ``order``: lets `run` and the trust checks walk every secret without one
@@ -74,6 +92,27 @@ public struct Vault: Sendable {
   var wrapTo: @Sendable (String) -> [AgeX25519Recipient]
   /// Trust model v2 state; `nil` for a format-1 vault.
   var v2: VaultV2.State? = nil
+
+  /// A vault from its parts; exactly one of `records` (a new or rebuilt vault) and `parsedOrder` (the parser's records
+  /// in file order, indexed by name on first lookup) is given.
+  init(
+    environment: String, file: String, envKey: SymmetricKey, slots: [String: KeySlot], records: [String: Record]? = nil,
+    order: [String], parsedOrder: [(name: String, record: Record)]? = nil,
+    wrapTo: @escaping @Sendable (String) -> [AgeX25519Recipient]
+  ) {
+    self.environment = environment
+    self.file = file
+    self.envKey = envKey
+    self.slots = slots
+    self.order = order
+    self.wrapTo = wrapTo
+    if let parsedOrder, records == nil {
+      self.parsedOrder = parsedOrder
+      index = RecordIndex(parsedOrder)
+    } else {
+      storedRecords = records ?? [:]
+    }
+  }
 
   /// The format version of the file this vault was read from or will be written as: 1 or 2.
   public var formatVersion: Int { v2 == nil ? 1 : 2 }
@@ -89,7 +128,22 @@ public struct Vault: Sendable {
 
   /// Whether the vault holds a secret of this name.
   /// - Parameter name: the secret's name.
-  public func contains(_ name: String) -> Bool { records[name] != nil }
+  public func contains(_ name: String) -> Bool {
+    if storedRecords == nil, index != nil {
+      // As read: ``order`` is sorted by UTF-8 bytes and holds only tokens (ASCII, checked by the parser), for which
+      // `String`'s `<` is that order and takes its `memcmp` fast path; so a binary search answers without building
+      // the dictionary.
+      guard VaultGrammar.isToken(name) else { return false }
+      var lo = 0
+      var hi = order.count
+      while lo < hi {
+        let mid = (lo + hi) / 2
+        if order[mid] < name { lo = mid + 1 } else { hi = mid }
+      }
+      return lo < order.count && order[lo] == name
+    }
+    return records[name] != nil
+  }
 
   /// The groups that have a data key in this vault, sorted (the environment key `*` is not a group).
   public var groups: [String] {
@@ -233,7 +287,7 @@ public struct Vault: Sendable {
   /// - Throws: ``VaultError`` ``VaultError/Code/authenticationFailed`` when a ciphertext does not verify.
   public func currentValues() throws(VaultError) -> [(name: String, value: SecretValue)] {
     var out: [(name: String, value: SecretValue)] = []
-    out.reserveCapacity(records.count)
+    out.reserveCapacity(order.count)
     try forEachCurrentValue { name, value in out.append((name, SecretValue(Array(value)))) }
     return out
   }
@@ -885,4 +939,25 @@ func hex(_ bytes: [UInt8]) -> String {
   out.reserveCapacity(bytes.count * 2)
   for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
   return String(decoding: out, as: UTF8.self)
+}
+
+/// The records of a vault as read, indexed by name the first time a lookup needs it: `run` and `get` walk the
+/// records in file order and never pay for hashing every name. Thread-safe (a ``Vault`` is `Sendable`).
+final class RecordIndex: Sendable {
+  private let inOrder: [(name: String, record: Vault.Record)]
+  private let built = Mutex<[String: Vault.Record]?>(nil)
+
+  init(_ inOrder: [(name: String, record: Vault.Record)]) { self.inOrder = inOrder }
+
+  /// The records by name, built once.
+  var dictionary: [String: Vault.Record] {
+    built.withLock { built in
+      if let built { return built }
+      var d: [String: Vault.Record] = [:]
+      d.reserveCapacity(inOrder.count)
+      for (name, record) in inOrder { d[name] = record }
+      built = d
+      return d
+    }
+  }
 }

@@ -80,7 +80,7 @@ public enum VaultFile {
     slots[VaultGrammar.environmentSlot]?.key = envKey
     let recipients = envSlot.recipients.compactMap { try? AgeX25519Recipient(parsing: $0) }
     var vault = Vault(
-      environment: parsed.environment, file: file, envKey: envKey, slots: slots, records: parsed.records,
+      environment: parsed.environment, file: file, envKey: envKey, slots: slots,
       order: parsed.order, parsedOrder: parsed.inOrder, wrapTo: { _ in recipients })
     if let project = parsed.project {
       guard let trust else {
@@ -107,10 +107,8 @@ public enum VaultFile {
     let p = try parse(bytes, file: file)
     return VaultSummary(
       environment: p.environment,
-      secrets: p.order.compactMap { name in
-        p.records[name].map {
-          VaultSummary.Entry(name: name, group: $0.group, versions: $0.versions, exposure: $0.exposure)
-        }
+      secrets: p.inOrder.map { name, record in
+        VaultSummary.Entry(name: name, group: record.group, versions: record.versions, exposure: record.exposure)
       },
       groups: p.slots.mapValues(\.recipients))
   }
@@ -143,8 +141,7 @@ public enum VaultFile {
     }
     var secretLines: [UInt8] = []
     secretLines.reserveCapacity(vault.names.count * 160)
-    for name in vault.names {
-      guard let record = vault.records[name] else { continue }
+    for (name, record) in vault.recordsInOrder {
       var block: [UInt8] = []
       line("secret \(name) \(record.group)", into: &block)
       if let e = record.exposure { line(" exposed \(e.throughVersion) \(e.time.rfc3339) \(e.recipient)", into: &block) }
@@ -202,7 +199,6 @@ public enum VaultFile {
     var environment: String
     var slots: [String: Vault.KeySlot]
     var envSlotLine: Int
-    var records: [String: Vault.Record]
     /// Secret names in file order (verified sorted).
     var order: [String]
     /// The records in file order (``Vault/parsedOrder``).
@@ -404,8 +400,6 @@ public enum VaultFile {
       n += 1
     }
 
-    var records: [String: Vault.Record] = [:]
-    records.reserveCapacity(secretLines)
     var order: [String] = []
     order.reserveCapacity(secretLines)
     var inOrder: [(name: String, record: Vault.Record)] = []
@@ -415,6 +409,7 @@ public enum VaultFile {
     var lastAuthor: (range: Range<Int>, text: String)?
     var lastTime: (range: Range<Int>, time: Timestamp)?
     var lastName: Range<Int>?
+    var checkedSlot: (group: String, generation: Int)?
     while n < lines.count, starts(n, "secret ") {
       let f = fields(n, skip: 7)
       guard f.count == 2, isToken(f[0]), isToken(f[1]) else { throw fail(n, "expected `secret NAME GROUP`") }
@@ -456,9 +451,13 @@ public enum VaultFile {
           throw fail(n, "expected ` v N TIME AUTHOR [#GEN] [<N@TIME] BASE64`")
         }
         if let last = versions.last, last.number <= version.number { throw fail(n, "versions out of order") }
-        guard slots[VaultGrammar.slotName(group: group, generation: version.generation)] != nil
-        else {
-          throw fail(n, "version \(version.number) uses key \(group)#\(version.generation), which is missing")
+        // Consecutive versions mostly use the key generation the previous one did: look it up once.
+        if checkedSlot.map({ $0.generation != version.generation || $0.group != group }) ?? true {
+          guard slots[VaultGrammar.slotName(group: group, generation: version.generation)] != nil
+          else {
+            throw fail(n, "version \(version.number) uses key \(group)#\(version.generation), which is missing")
+          }
+          checkedSlot = (group, version.generation)
         }
         versions.append(version)
         n += 1
@@ -467,7 +466,6 @@ public enum VaultFile {
         throw fail(n, "secret \(name): bad version count")
       }
       let record = Vault.Record(group: group, versions: versions, exposure: exposure)
-      records[name] = record
       order.append(name)
       inOrder.append((name, record))
       addGroupLines(group, from: blockStart, through: n - 1)
@@ -478,7 +476,7 @@ public enum VaultFile {
       throw fail(n, n == lines.count - 1 ? "expected `mac BASE64`" : "unexpected line")
     }
     return Parsed(
-      environment: environment, slots: slots, envSlotLine: envSlotLine, records: records, order: order,
+      environment: environment, slots: slots, envSlotLine: envSlotLine, order: order,
       inOrder: inOrder, bytes: bytes, authenticated: 0..<lines[n].lowerBound, mac: tag, project: project, seals: seals,
       groupDigests: groupHashers.mapValues { $0.finalize().withUnsafeBytes { Array($0) } })
   }

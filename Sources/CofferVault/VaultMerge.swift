@@ -38,6 +38,7 @@ public enum VaultMerge {
     let a = try VaultFile.open(ours, file: file, with: identities, trust: trust)
     let b = try VaultFile.open(theirs, file: file, with: identities, trust: trust)
     let o = base.flatMap { try? VaultFile.parse($0, file: file) }
+    let oldRecords = o.map { Dictionary(uniqueKeysWithValues: $0.inOrder.map { ($0.name, $0.record) }) }
     let sameKey = a.envKey.withUnsafeBytes { x in b.envKey.withUnsafeBytes { y in Array(x) == Array(y) } }
     guard sameKey, a.environment == b.environment else {
       throw VaultError(.authenticationFailed, file: file, detail: "the two sides use different environment keys")
@@ -48,7 +49,7 @@ public enum VaultMerge {
     for name in Set(a.records.keys).union(b.records.keys).sorted(by: utf8Less) {
       let mine = a.records[name].map(RecordID.init)
       let their = b.records[name].map(RecordID.init)
-      let old = o?.records[name].map(RecordID.init)
+      let old = oldRecords?[name].map(RecordID.init)
       switch pick(old, mine, their) {
       case .ours: break
       case .theirs: merged.records[name] = b.records[name]

@@ -95,6 +95,34 @@ import Testing
     #expect(try current(reopened) == ["DATABASE_URL": Array("postgres://u:p@h/db".utf8), "OPENAI_API_KEY": Array("sk-fake-rotated".utf8)])
   }
 
+  /// A vault as read indexes its records by name only on the first lookup: presence is answered by a binary search of
+  /// the sorted names (names that sort between, before and after them, lower case after upper case, a non-ASCII query), lookups and
+  /// changes see the same records, and a change to one copy leaves another copy as it was.
+  @Test func aReadVaultAnswersLookupsBeforeAndAfterItsIndexIsBuilt() throws {
+    var v = try sample()
+    try v.set("zeta_key", to: SecretValue("é"), group: "api-keys", author: "alice", at: t0)
+    try v.set("AAA", to: SecretValue("a"), group: "api-keys", author: "alice", at: t0)
+    let read = try VaultFile.open(VaultFile.seal(v), file: "x", with: [alice])
+    #expect(read.names == ["AAA", "DATABASE_URL", "OPENAI_API_KEY", "PEM", "zeta_key"])
+    for name in read.names { #expect(read.contains(name), "\(name)") }
+    for absent in ["", "A", "AAAA", "DATABASE", "OPENAI_API_KEY_2", "PEN", "ZZZ", "zeta", "zeta_keys", "ÉTÉ_KEY", "\u{10FFFF}"] {
+      #expect(!read.contains(absent), "\(absent)")
+    }
+    #expect(read.group(of: "PEM") == "api-keys")
+    #expect(read.current("zeta_key")?.number == 1)
+    #expect(read.parsedOrder != nil)  // lookups do not drop the parser's order
+
+    var changed = read
+    let removed = changed.remove("AAA")
+    #expect(removed)
+    #expect(!changed.contains("AAA"))
+    #expect(changed.parsedOrder == nil)
+    #expect(read.contains("AAA"))
+    #expect(read.current("AAA")?.number == 1)
+    #expect(try read.currentValues().map(\.name) == ["AAA", "DATABASE_URL", "OPENAI_API_KEY", "PEM", "zeta_key"])
+    #expect(try changed.currentValues().map(\.name) == ["DATABASE_URL", "OPENAI_API_KEY", "PEM", "zeta_key"])
+  }
+
   @Test func serializationIsDeterministicAndSorted() throws {
     let sealed = VaultFile.seal(try sample())
     let reopened = try VaultFile.open(sealed, file: "x", with: [alice])
