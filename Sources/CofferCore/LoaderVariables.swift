@@ -123,9 +123,20 @@ public struct InjectionRules: Sendable, Equatable {
   }
 
   /// The decision for one name the vault holds.
-  public func decide(_ name: String) -> Decision {
+  /// - Parameter name: the name.
+  /// - Returns: whether it is injected, and if not, why.
+  public func decide(_ name: String) -> Decision { decide(name, isDeclared: declared.contains(name)) }
+
+  /// The decision for one name the vault holds, when the caller already knows whether the manifest declares it
+  /// (`run` walks the vault's sorted names beside the sorted declared ones instead of hashing each; ``declared`` is
+  /// not consulted).
+  /// - Parameters:
+  ///   - name: the name.
+  ///   - isDeclared: whether the manifest declares it.
+  /// - Returns: whether it is injected, and if not, why.
+  public func decide(_ name: String, isDeclared: Bool) -> Decision {
     if let selected, !selected.contains(name) { return .notSelected }
-    if declared.contains(name) {
+    if isDeclared {
       if !LoaderVariables.contains(name) || allowedLoaderVariables.contains(name) { return .inject }
       return .loader
     }

@@ -180,9 +180,10 @@ import Testing
     let cache = try cachePath()
     #expect(!box.exists(".coffer/state"), "nothing is cached inside the repository")
     let text = try String(contentsOfFile: cache, encoding: .utf8)
-    #expect(text.hasPrefix("coffer-required-cache v3\nmanifest "))
-    #expect(text.contains("\n+declared\tOPENAI_API_KEY,DATABASE_URL,LOG_LEVEL\n+loader\t\n+composed\t\n+environments\tdevelopment,staging,production\n+policy\t"))
-    #expect(text.hasSuffix("\n+recipients\t0\n+stores\t\ndevelopment\tOPENAI_API_KEY\nstaging\tOPENAI_API_KEY\nproduction\tOPENAI_API_KEY,DATABASE_URL\n"))
+    #expect(text.hasPrefix("coffer-required-cache v4\nmanifest "))
+    // Names sorted by UTF-8 bytes, so that `run` walks them beside the vault's sorted names.
+    #expect(text.contains("\n+declared\tDATABASE_URL,LOG_LEVEL,OPENAI_API_KEY\n+loader\t\n+composed\t\n+environments\tdevelopment,staging,production\n+policy\t"))
+    #expect(text.hasSuffix("\n+recipients\t0\n+stores\t\ndevelopment\tOPENAI_API_KEY\nstaging\tOPENAI_API_KEY\nproduction\tDATABASE_URL,OPENAI_API_KEY\n"))
     // From the cache: the same refusal, and it starts once the value is there.
     #expect(box.run(["run", "--env", "production", "--", "echo", "ran"]).stderr == first.stderr)
     #expect(box.set("DATABASE_URL", "postgres://u:p@db.example.com:5432/app", env: "production").status == 0)
@@ -195,7 +196,16 @@ import Testing
     // A garbled cache is ignored, and rewritten.
     try "garbage\n".write(toFile: cache, atomically: false, encoding: .utf8)
     #expect(box.run(["run", "--env", "production", "--", "echo", "ran"]).stderr == changed.stderr)
-    #expect(try String(contentsOfFile: cache, encoding: .utf8).hasPrefix("coffer-required-cache v3\n"))
+    #expect(try String(contentsOfFile: cache, encoding: .utf8).hasPrefix("coffer-required-cache v4\n"))
+    // A cache in the previous format (names in manifest order) for this very manifest is not read either, even one
+    // that says nothing is required.
+    let current = try String(contentsOfFile: cache, encoding: .utf8)
+    let manifestLine = try #require(current.split(separator: "\n").dropFirst().first)
+    try ("coffer-required-cache v3\n\(manifestLine)\n+declared\tOPENAI_API_KEY,DATABASE_URL,LOG_LEVEL,STRIPE_SECRET_KEY\n+loader\t\n"
+      + "+composed\t\n+environments\tdevelopment,staging,production\n+policy\t\n+recipients\t0\n+stores\t\n"
+      + "development\t\nstaging\t\nproduction\t\n").write(toFile: cache, atomically: false, encoding: .utf8)
+    #expect(box.run(["run", "--env", "production", "--", "echo", "ran"]).stderr == changed.stderr)
+    #expect(try String(contentsOfFile: cache, encoding: .utf8) == current)
   }
 
   @Test func exportOfNothingFailsUnlessAllowed() throws {

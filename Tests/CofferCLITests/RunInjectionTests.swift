@@ -142,6 +142,29 @@ import Testing
     #expect(!included.stderr.contains("extra-value"))
   }
 
+  /// Declared and undeclared names interleaved in the vault's order, and an `--env-file` whose names come after the
+  /// vault's walk and out of its order (`run` tells declared names by walking both sorted lists, and must answer
+  /// names asked out of order as well): exactly the declared ones are injected, each undeclared one is named.
+  @Test func declaredNamesAreToldApartInAnyOrder() throws {
+    let box = try Sandbox(manifest: Self.manifest)
+    for (name, value) in [
+      ("AAA_EXTRA", "v-aaa"), ("API_TOKEN", "tok-1"), ("API_TOKEN_2", "v-tok2"), ("B_EXTRA", "v-b"),
+      ("DB_PASSWORD", "pw-1"), ("ZZZ_EXTRA", "v-zzz"),
+    ] {
+      #expect(box.set(name, value).status == 0)
+    }
+    try box.write("refs.env", "LOG_LEVEL=debug\nAAA_FILE=v-file\nAPI_TOKEN=tok-from-file\n")
+    let r = box.run(["run", "--env", "development", "--env-file", "refs.env", "--", "env", "-0"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(Self.childEnvironment(r).sorted() == ["API_TOKEN=tok-from-file", "DB_PASSWORD=pw-1", "LOG_LEVEL=debug"])
+    #expect(
+      r.stderr
+        == "coffer: warning: not injected: 5 names that coffer.yaml does not declare: AAA_EXTRA, AAA_FILE, API_TOKEN_2, B_EXTRA, ZZZ_EXTRA; declare them, or pass --include-undeclared\n"
+    )
+    let plain = box.run(["run", "--env", "development", "--", "env", "-0"])
+    #expect(Self.childEnvironment(plain).sorted() == ["API_TOKEN=tok-1", "DB_PASSWORD=pw-1"])
+  }
+
   /// `allow_loader_variable` is refused on a name that is not a loader variable, and must be a boolean.
   @Test func allowLoaderVariableIsStrict() throws {
     let box = try Sandbox(manifest: Self.manifest.replacingOccurrences(of: "    group: api-keys\n", with: "    group: api-keys\n    allow_loader_variable: true\n"))

@@ -95,6 +95,26 @@ import Testing
     #expect(try current(reopened) == ["DATABASE_URL": Array("postgres://u:p@h/db".utf8), "OPENAI_API_KEY": Array("sk-fake-rotated".utf8)])
   }
 
+  /// The set fingerprint fed in chunks is the HMAC of the whole message `name ‖ 0x00 ‖ u64be(count) ‖ value` per
+  /// value, however the values fall across chunk boundaries: empty values, values of exactly one chunk, longer ones.
+  @Test func theSetFingerprintIsTheHMACOfTheWholeMessage() throws {
+    let v = try sample()
+    var values: [(name: String, value: SecretValue)] = []
+    for (i, size) in [0, 1, 80, 8191, 8192, 8193, 20_000, 3, 8170, 0].enumerated() {
+      values.append(("K\(i)", SecretValue((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i) })))
+    }
+    for count in [0, 1, 2, values.count] {
+      var message: [UInt8] = []
+      for (name, value) in values.prefix(count) {
+        message += Array(name.utf8) + [0]
+        withUnsafeBytes(of: UInt64(value.byteCount).bigEndian) { message += $0 }
+        message += value.reveal()
+      }
+      let expected = HMAC<SHA256>.authenticationCode(for: message, using: v.fingerprintKey).map { String(format: "%02x", $0) }.joined()
+      #expect(v.setFingerprint(of: Array(values.prefix(count))) == expected, "\(count) values")
+    }
+  }
+
   /// A vault as read indexes its records by name only on the first lookup: presence is answered by a binary search of
   /// the sorted names (names that sort between, before and after them, lower case after upper case, a non-ASCII query), lookups and
   /// changes see the same records, and a change to one copy leaves another copy as it was.

@@ -237,10 +237,9 @@ enum RunEnvironment {
     var names: [String] = []
     names.reserveCapacity(opened.vault.names.count)
     var firstValues: [(name: String, value: SecretValue)] = []  // for per-value fingerprints of a small read
-    var setFingerprint = opened.vault.setFingerprintBuilder(reservingBytes: opened.vault.names.count * 80)
+    var setFingerprint = opened.vault.setFingerprintBuilder()
     var nulIn: String?
     var leftOut = LeftOut()
-    let rules = opened.rules
     let fromFile = try selection.envFile.map { file in
       try EnvFileReferences.load(file, vault: opened.vault, environment: opened.vault.environment, project: project, verbose: verbose)
     } ?? []
@@ -253,7 +252,7 @@ enum RunEnvironment {
         partValues[name] = SecretValue(Array(value))
         if composedNames.contains(name) { return }  // composed, never stored
       }
-      switch rules.decide(name) {
+      switch opened.decide(name) {
       case .inject: break
       case .injectUndeclared: leftOut.included.append(name)
       case .undeclared: leftOut.undeclared.append(name); return
@@ -267,12 +266,12 @@ enum RunEnvironment {
       merger.add(name: name, value: value)
     }
     if let manifest = opened.composing {
-      for (name, chain) in Composition.apply(manifest, to: &partValues) where rules.decide(name) == .inject {
+      for (name, chain) in Composition.apply(manifest, to: &partValues) where opened.decide(name) == .inject {
         ErrorRenderer.warn(ComposedValues.missing(name, chain: chain, environment: opened.vault.environment).description)
       }
       for name in manifest.secrets.filter({ $0.compose != nil }).map(\.name) where !fileNames.contains(name) {
         guard let value = partValues[name] else { continue }
-        switch rules.decide(name) {
+        switch opened.decide(name) {
         case .loader: leftOut.loader.append(name); continue
         case .inject, .injectUndeclared: break
         case .undeclared, .notSelected: continue
@@ -287,7 +286,7 @@ enum RunEnvironment {
       }
     }
     for entry in fromFile {
-      switch rules.decide(entry.name) {
+      switch opened.decide(entry.name) {
       case .inject: break
       case .injectUndeclared: leftOut.included.append(entry.name)
       case .undeclared: leftOut.undeclared.append(entry.name); continue
@@ -447,7 +446,7 @@ enum RunEnvironment {
       current = ComposedValues.adding(manifest, to: current, environment: opened.vault.environment)
     }
     for (name, value) in current where !fileNames.contains(name) {
-      switch opened.rules.decide(name) {
+      switch opened.decide(name) {
       case .inject: values.append((name, value))
       case .injectUndeclared:
         leftOut.included.append(name)
@@ -459,7 +458,7 @@ enum RunEnvironment {
     }
     var recorded = values
     for entry in fromFile {
-      switch opened.rules.decide(entry.name) {
+      switch opened.decide(entry.name) {
       case .inject: break
       case .injectUndeclared: leftOut.included.append(entry.name)
       case .undeclared: leftOut.undeclared.append(entry.name); continue
@@ -481,15 +480,55 @@ enum RunEnvironment {
   final class Opened {
     let vault: Vault
     let auditor: Auditor
-    let rules: InjectionRules
+    /// The rules, without the declared names (``InjectionRules/declared`` is empty): those are in ``declared``, and
+    /// every decision goes through ``decide(_:)``.
+    private let rules: InjectionRules
+    private var declared: SortedNames
     /// The manifest, when it composes secrets from others (``Composition``); nil otherwise.
     var composing: Manifest?
 
-    init(vault: Vault, auditor: Auditor, rules: InjectionRules, composing: Manifest?) {
+    /// - Parameters:
+    ///   - declared: the names the manifest declares, sorted by UTF-8 bytes.
+    ///   - rules: the other rules (the loader variables allowed, `--include-undeclared`, the selection).
+    init(vault: Vault, auditor: Auditor, declared: [String], rules: InjectionRules, composing: Manifest?) {
       self.vault = vault
       self.auditor = auditor
+      self.declared = SortedNames(declared)
       self.rules = rules
       self.composing = composing
+    }
+
+    /// Whether and why `run` injects a name (``InjectionRules/decide(_:isDeclared:)``). Cheapest when asked in the
+    /// vault's order, as `run` does.
+    func decide(_ name: String) -> InjectionRules.Decision {
+      rules.decide(name, isDeclared: declared.contains(name))
+    }
+  }
+
+  /// Names sorted by UTF-8 bytes, all of them ASCII (secret names, `[A-Za-z_][A-Za-z0-9_]*`), so `String`'s `<`
+  /// agrees with that order and takes its fast path. Membership is asked mostly in the same order (the vault's), so
+  /// a cursor walks forward: a comparison or two a name instead of a hash; a name asked out of order is found by a
+  /// binary search.
+  struct SortedNames {
+    let names: [String]
+    private var cursor = 0
+
+    /// - Parameter sorted: the names, sorted by UTF-8 bytes (an unsorted list only makes some answers "absent").
+    init(_ sorted: [String]) { names = sorted }
+
+    /// Whether `name` is one of the names.
+    mutating func contains(_ name: String) -> Bool {
+      if cursor > 0, !(names[cursor - 1] < name) {
+        var lo = 0
+        var hi = cursor
+        while lo < hi {
+          let mid = (lo + hi) / 2
+          if names[mid] < name { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < names.count && names[lo] == name
+      }
+      while cursor < names.count, names[cursor] < name { cursor += 1 }
+      return cursor < names.count && names[cursor] == name
     }
   }
 
@@ -580,6 +619,8 @@ enum RunEnvironment {
       // Fail closed. A composed secret is present when its parts are; otherwise its first missing part is named.
       var missing: [String] = []
       var present: Swift.Set<String>?  // only for compositions
+      // Both lists are sorted: one walk instead of a lookup a name.
+      var held = SortedNames(vault.names)
       for name in facts.required where selected?.contains(name) ?? true {
         if let manifest = composing, facts.composed.contains(name) {
           present = present ?? Swift.Set(vault.names)
@@ -588,19 +629,19 @@ enum RunEnvironment {
           {
             missing.append(part)
           }
-        } else if !vault.contains(name), !missing.contains(name) {
+        } else if !held.contains(name), !missing.contains(name) {
           missing.append(name)
         }
       }
       if !missing.isEmpty { throw MissingForRun(environment: environment, noVault: false, names: missing) }
     }
     let rules = InjectionRules(
-      declared: facts.declared, allowedLoaderVariables: facts.allowedLoaderVariables,
+      declared: [], allowedLoaderVariables: facts.allowedLoaderVariables,
       includeUndeclared: selection.includeUndeclared, selected: selected)
     // The manifest is not read on this path, so the actor is the identity's recipient.
     return Opened(
-      vault: vault, auditor: Auditor(root: project.root, actor: identities[0].recipient.encoded, identities: identities), rules: rules,
-      composing: composing)
+      vault: vault, auditor: Auditor(root: project.root, actor: identities[0].recipient.encoded, identities: identities),
+      declared: facts.declared, rules: rules, composing: composing)
   }
 
   /// The project `run` works in and its coffer.yaml's bytes, found and read once for both the `store:` check and
@@ -647,8 +688,10 @@ enum RunEnvironment {
   /// What `run` needs from the manifest: the names an environment requires, every declared name, and the declared
   /// loader variables marked `allow_loader_variable: true`.
   struct ManifestFacts: Equatable {
+    /// The names the environment requires, sorted by UTF-8 bytes.
     var required: [String]
-    var declared: Swift.Set<String>
+    /// Every declared name, sorted by UTF-8 bytes.
+    var declared: [String]
     var allowedLoaderVariables: Swift.Set<String>
     /// The composed secrets' names (their values come from other secrets).
     var composed: Swift.Set<String> = []
@@ -663,7 +706,7 @@ enum RunEnvironment {
     var stores: [String] = []
 
     init(
-      required: [String], declared: Swift.Set<String>, allowedLoaderVariables: Swift.Set<String>, composed: Swift.Set<String> = [],
+      required: [String], declared: [String], allowedLoaderVariables: Swift.Set<String>, composed: Swift.Set<String> = [],
       environments: [String] = [], policyDigest: String = "", recipientCount: Int = 0, stores: [String] = []
     ) {
       self.required = required
@@ -677,8 +720,8 @@ enum RunEnvironment {
     }
 
     init(_ manifest: Manifest, environment: String) {
-      required = manifest.secrets.filter { $0.isRequired(in: environment) }.map(\.name)
-      declared = Swift.Set(manifest.secrets.map(\.name))
+      required = manifest.secrets.filter { $0.isRequired(in: environment) }.map(\.name).sorted()
+      declared = manifest.secrets.map(\.name).sorted()
       allowedLoaderVariables = Swift.Set(manifest.secrets.filter(\.allowLoaderVariable).map(\.name))
       composed = Swift.Set(manifest.secrets.filter { $0.compose != nil }.map(\.name))
       environments = manifest.environments
@@ -708,15 +751,15 @@ enum RunEnvironment {
   /// `imports:` is never cached (the imported files are not in the hash), and a cache that does not match, or
   /// cannot be read, is ignored: the manifest is decoded as before.
   ///
-  /// Format: `coffer-required-cache v3`, then `manifest <sha256 hex>`, then `+declared\t<NAME>,<NAME>,…` (every
-  /// declared name), `+loader\t<NAME>,…` (those with `allow_loader_variable: true`), `+composed\t<NAME>,…` (those
+  /// Format: `coffer-required-cache v4`, then `manifest <sha256 hex>`, then `+declared\t<NAME>,<NAME>,…` (every
+  /// declared name, sorted by UTF-8 bytes, as are the required names below: `run` walks them beside the vault's), `+loader\t<NAME>,…` (those with `allow_loader_variable: true`), `+composed\t<NAME>,…` (those
   /// with `compose:`, which make `run` decode the manifest), `+environments\t<ENV>,…`, `+policy\t<hex>` (the
   /// digest of the access policy coffer.yaml asks for, ``policyDigest(_:)``), `+recipients\t<count>`,
   /// `+stores\t<ENV>,…` (the environments whose `store:` is a server), then one line per environment:
   /// `<environment>\t<NAME>,<NAME>,…` (the required names; environment and secret names hold neither tabs nor
   /// commas, and no environment name starts with `+`).
   enum RequiredNamesCache {
-    static let header = "coffer-required-cache v3"
+    static let header = "coffer-required-cache v4"
 
     static func path(_ project: Project) -> String {
       let id = String(ContentHash.sha256Hex(Array(project.root.utf8)).prefix(16))
@@ -770,7 +813,7 @@ enum RunEnvironment {
         let prefix = environment + "\t"
         for i in 9..<spans.count where hasPrefix(line(i), prefix) {
           return ManifestFacts(
-            required: wantNames ? names(line(i)) : [], declared: wantNames ? Swift.Set(names(line(2))) : [],
+            required: wantNames ? names(line(i)) : [], declared: wantNames ? names(line(2)) : [],
             allowedLoaderVariables: wantNames ? Swift.Set(names(line(3))) : [], composed: Swift.Set(names(line(4))),
             environments: names(line(5)), policyDigest: String(text(line(6)).dropFirst("+policy\t".count)),
             recipientCount: recipients, stores: names(line(8)))
@@ -785,7 +828,7 @@ enum RunEnvironment {
         (try? Files.read(project.manifestPath)) == bytes  // unchanged since it was decoded
       else { return }
       var text = header + "\nmanifest " + ContentHash.sha256Hex(bytes) + "\n"
-      text += "+declared\t" + manifest.secrets.map(\.name).joined(separator: ",") + "\n"
+      text += "+declared\t" + manifest.secrets.map(\.name).sorted().joined(separator: ",") + "\n"
       text += "+loader\t" + manifest.secrets.filter(\.allowLoaderVariable).map(\.name).joined(separator: ",") + "\n"
       text += "+composed\t" + manifest.secrets.filter { $0.compose != nil }.map(\.name).joined(separator: ",") + "\n"
       text += "+environments\t" + manifest.environments.joined(separator: ",") + "\n"
@@ -793,7 +836,7 @@ enum RunEnvironment {
       text += "+recipients\t\(manifest.recipients.count)\n"
       text += "+stores\t" + manifest.environments.filter { manifest.store(of: $0) != nil }.joined(separator: ",") + "\n"
       for environment in manifest.environments {
-        text += environment + "\t" + manifest.secrets.filter { $0.isRequired(in: environment) }.map(\.name).joined(separator: ",") + "\n"
+        text += environment + "\t" + manifest.secrets.filter { $0.isRequired(in: environment) }.map(\.name).sorted().joined(separator: ",") + "\n"
       }
       let file = path(project)
       try? Files.makeDirectory(Paths.parent(file))
