@@ -11,6 +11,8 @@ import Synchronization
 /// bytes (RFC 2104), with `k = HKDF-SHA256(ikm: the age identity's X25519 secret, salt: empty, info: "coffer
 /// identity/v2 signature memo", 32 bytes)` (RFC 5869). Writing an entry that passes therefore needs the identity;
 /// an entry from another identity, a garbled file or a deleted one only means the signature is verified again.
+/// A second kind of entry (``vaultTag(project:environment:policyRecord:mac:)``) vouches that every group seal of
+/// one vault file verified under one policy record.
 ///
 /// Stored form (``serialized``): the line `coffer-signature-memo v1`, then the tags, 16 raw bytes each, newest last,
 /// at most ``limit``. The bytes are pure input and output here; where they live is the caller's (CofferSystem).
@@ -76,6 +78,27 @@ public final class SignatureMemo: Sendable {
     input += publicKey
     input += signature
     input += message
+    return Array(AgeCrypto.hmac(input[...], key: key).prefix(16))
+  }
+
+  /// The tag that says this identity verified every group seal of a format-2 vault file whose MAC is `mac`, under
+  /// the policy record whose hash is `policyRecord`: `HMAC-SHA256(k, "coffer vault memo v1" 0x00 || project 0x00 ||
+  /// environment 0x00 || policy record hash 0x00 || mac)` truncated to 16 bytes (docs/vault-format.md).
+  /// - Parameters:
+  ///   - project: the vault's project id.
+  ///   - environment: the vault's environment.
+  ///   - policyRecord: the hash of the policy chain's head record (hex), whose members' keys the seals verified under.
+  ///   - mac: the file's MAC (32 bytes), already checked against the file's bytes.
+  func vaultTag(project: String, environment: String, policyRecord: String, mac: [UInt8]) -> [UInt8] {
+    var input = Array("coffer vault memo v1".utf8)
+    input.append(0)
+    input += project.utf8
+    input.append(0)
+    input += environment.utf8
+    input.append(0)
+    input += policyRecord.utf8
+    input.append(0)
+    input += mac
     return Array(AgeCrypto.hmac(input[...], key: key).prefix(16))
   }
 

@@ -1,5 +1,6 @@
 import CofferCore
 import Crypto
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -86,8 +87,15 @@ public enum VaultFile {
       guard let trust else {
         throw VaultError(.authenticationFailed, file: file, detail: "a format-2 vault needs the project's access policy (.coffer/policy), which is missing")
       }
-      vault.v2 = VaultV2.State(project: project, seals: parsed.seals, sealedDigests: parsed.groupDigests, signer: nil)
-      try vault.verifyTrust(trust, digests: parsed.groupDigests, allowRolledBack: allowRolledBack)
+      vault.v2 = VaultV2.State(project: project, seals: parsed.seals, groupLines: parsed.groupLines, signer: nil)
+      // A file this identity already verified under this policy record (the memo holds the tag of its MAC) has the
+      // same bytes, so the same seals hold: they are not hashed and verified again (docs/vault-format.md,
+      // "Verified-signature memo"). Every other check is made.
+      let memo = SignatureMemo.active
+      let tag = memo?.vaultTag(project: project, environment: parsed.environment, policyRecord: trust.head.hash, mac: parsed.mac)
+      let sealsVerified = tag.map { memo!.contains($0) } ?? false
+      try vault.verifyTrust(trust, digests: sealsVerified ? nil : parsed.groupLines.digests, allowRolledBack: allowRolledBack)
+      if let memo, let tag, !sealsVerified { memo.insert(tag) }
     } else if trust != nil {
       throw VaultError(
         .authenticationFailed, file: file,
@@ -208,10 +216,10 @@ public enum VaultFile {
     /// The part of ``bytes`` the MAC covers: everything before the `mac` line.
     var authenticated: Range<Int>
     var mac: [UInt8]
-    /// Format 2: the project, the group seals and the SHA-256 of each group's lines.
+    /// Format 2: the project, the group seals and each group's lines (hashed when needed).
     var project: String? = nil
     var seals: [String: VaultV2.GroupSeal] = [:]
-    var groupDigests: [String: [UInt8]] = [:]
+    var groupLines = GroupLines(digests: [:])
   }
 
   static func parse(_ input: [UInt8], file: String) throws(VaultError) -> Parsed {
@@ -326,13 +334,16 @@ public enum VaultFile {
       throw fail(n, "expected `environment NAME`")
     }
     let environment = string(f[0])
-    // Format 2: each group's lines are hashed as they are met (no copy), for its seal.
-    var groupHashers: [String: SHA256] = [:]
+    // Format 2: where each group's lines are, for its seal; hashed only when a seal must be verified or written
+    // (``GroupLines``). Adjacent blocks of one group are kept as one span.
+    var groupSpans: [String: [LineSpan]] = [:]
     func addGroupLines(_ group: String, from a: Int, through b: Int) {
       guard isV2 else { return }
-      let range = lines[a].lowerBound..<(lines[b].upperBound + 1)
-      bytes.withUnsafeBytes { raw in
-        groupHashers[group, default: SHA256()].update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[range]))
+      let span = LineSpan(lowerBound: lines[a].lowerBound, upperBound: lines[b].upperBound + 1)
+      if let last = groupSpans[group]?.last, last.upperBound == span.lowerBound {
+        groupSpans[group]![groupSpans[group]!.count - 1] = LineSpan(lowerBound: last.lowerBound, upperBound: span.upperBound)
+      } else {
+        groupSpans[group, default: []].append(span)
       }
     }
 
@@ -478,7 +489,7 @@ public enum VaultFile {
     return Parsed(
       environment: environment, slots: slots, envSlotLine: envSlotLine, order: order,
       inOrder: inOrder, bytes: bytes, authenticated: 0..<lines[n].lowerBound, mac: tag, project: project, seals: seals,
-      groupDigests: groupHashers.mapValues { $0.finalize().withUnsafeBytes { Array($0) } })
+      groupLines: GroupLines(bytes: bytes, spans: groupSpans))
   }
 
   /// Parses the fields of a version line after ` v `: `N TIME AUTHOR [#GEN] [<N@TIME] BASE64`.
@@ -728,5 +739,45 @@ public enum VaultGrammar {
 
   static func isAlnum(_ c: UInt8) -> Bool {
     (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+  }
+}
+
+/// The lines of each group of a format-2 file (its key blocks and secret blocks), and their SHA-256 (what the
+/// group's seal signs), computed on first use: a read whose seals the memo already vouches for never hashes them
+/// (docs/vault-format.md). Thread-safe (a ``Vault`` is `Sendable`).
+final class GroupLines: Sendable {
+  private let bytes: [UInt8]
+  private let spans: [String: [LineSpan]]
+  private let computed: Mutex<[String: [UInt8]]?>
+
+  /// The groups' lines in `bytes`.
+  init(bytes: [UInt8], spans: [String: [LineSpan]]) {
+    self.bytes = bytes
+    self.spans = spans
+    computed = Mutex(nil)
+  }
+
+  /// Digests known already (a new vault's: none).
+  init(digests: [String: [UInt8]]) {
+    bytes = []
+    spans = [:]
+    computed = Mutex(digests)
+  }
+
+  /// Per group, the SHA-256 of its lines (each with its LF), in file order.
+  var digests: [String: [UInt8]] {
+    computed.withLock { computed in
+      if let computed { return computed }
+      var out: [String: [UInt8]] = [:]
+      bytes.withUnsafeBytes { raw in
+        for (group, list) in spans {
+          var hasher = SHA256()
+          for span in list { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[span.range])) }
+          out[group] = hasher.finalize().withUnsafeBytes { Array($0) }
+        }
+      }
+      computed = out
+      return out
+    }
   }
 }

@@ -46,12 +46,25 @@ public enum VaultV2 {
   struct State: Sendable {
     var project: String
     var seals: [String: GroupSeal]
+    /// Each group's lines when the file was read.
+    var groupLines: GroupLines
     /// The digest of each group's lines when the file was read: a group whose lines are unchanged keeps its seal.
-    var sealedDigests: [String: [UInt8]]
+    var sealedDigests: [String: [UInt8]] { groupLines.digests }
     var signer: VaultSigner?
     /// Per group, the newest removal of a reader in the policy chain (epoch, who, when): values first recorded at an
     /// earlier epoch were readable by them and need rotation, whatever the file's `exposed` lines say.
     var removals: [String: PolicyChain.Removal] = [:]
+
+    init(project: String, seals: [String: GroupSeal], groupLines: GroupLines, signer: VaultSigner?) {
+      self.project = project
+      self.seals = seals
+      self.groupLines = groupLines
+      self.signer = signer
+    }
+
+    init(project: String, seals: [String: GroupSeal], sealedDigests: [String: [UInt8]], signer: VaultSigner?) {
+      self.init(project: project, seals: seals, groupLines: GroupLines(digests: sealedDigests), signer: signer)
+    }
   }
 
   static func commitment(plaintext: [UInt8]) -> [UInt8] {
@@ -282,7 +295,9 @@ extension Vault {
 
   /// Format 2: checks every signature and rule of the file against the approved policy (docs/vault-format.md,
   /// "Reading", steps 5–8). Called by ``VaultFile/open(_:file:with:trust:)``.
-  mutating func verifyTrust(_ chain: PolicyChain, digests: [String: [UInt8]], allowRolledBack: Bool = false) throws(VaultError) {
+  /// - Parameter digests: each group's digest, to verify its seal's signature; nil when the memo vouches that this
+  ///   identity verified these exact bytes' seals under `chain`'s head (every other check is still made).
+  mutating func verifyTrust(_ chain: PolicyChain, digests: [String: [UInt8]]?, allowRolledBack: Bool = false) throws(VaultError) {
     guard let v2 else { return }
     let policy = chain.head.policy
     guard v2.project == chain.project else {
@@ -302,10 +317,12 @@ extension Vault {
       else {
         throw refuse("group \(group) was last written by \(seal.signer), who may not write it in \(environment)")
       }
-      guard let digest = digests[group],
-        key.verify(seal.signature, of: VaultV2.sealMessage(project: v2.project, environment: environment, group: group, epoch: seal.epoch, digest: digest))
-      else {
-        throw refuse("group \(group): the seal of \(seal.signer) does not verify (the group's lines were changed by someone else)")
+      if let digests {
+        guard let digest = digests[group],
+          key.verify(seal.signature, of: VaultV2.sealMessage(project: v2.project, environment: environment, group: group, epoch: seal.epoch, digest: digest))
+        else {
+          throw refuse("group \(group): the seal of \(seal.signer) does not verify (the group's lines were changed by someone else)")
+        }
       }
       guard seal.epoch <= chain.head.epoch else { throw refuse("group \(group) is sealed at epoch \(seal.epoch), after the policy's newest") }
       let removal = chain.lastReaderRemoval(environment: environment, group: group)

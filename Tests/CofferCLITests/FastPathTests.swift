@@ -1,5 +1,8 @@
+import CofferCore
 import Foundation
 import Testing
+
+@testable import CofferVault
 
 /// `get NAME --env E` and `run` skip ArgumentParser and coffer.yaml when `run`'s manifest cache answers
 /// (docs/performance.md). The fast path must be invisible: the same stdout, stderr, exit status and audit line as
@@ -140,6 +143,43 @@ import Testing
     try Data("garbage".utf8).write(to: URL(fileURLWithPath: memoPath))
     #expect(team.run("alice", run).status == 0)
     #expect(try Data(contentsOf: URL(fileURLWithPath: memoPath)).starts(with: Data("coffer-signature-memo v1\n".utf8)))
+  }
+
+  /// The memo's vault entry (docs/vault-format.md): once alice verified a vault file, her memo vouches for its seals
+  /// by the file's MAC under the policy record, so a read of the same bytes does not hash the groups again. An
+  /// insider who reads another group (bob holds the environment key) changes a line of a group he may not write,
+  /// keeps alice's seal and recomputes the MAC: the MAC is new, so the memo vouches for nothing and the seal check
+  /// refuses the file.
+  @Test func theMemoVouchesOnlyForTheBytesItVerified() throws {
+    let team = try Team()
+    let memoPath = team.box.path("home/.local/state/coffer/signatures.memo")
+    #expect(team.run("alice", ["get", "INFRA_TOKEN", "--env", "production"]).out == "infra-v1\n")
+    let original = try team.vaultBytes
+    let chain = try team.chain()
+    let alice = try team.identity("alice")
+    let parsed = try VaultFile.parse(original, file: "v")
+    let memo = SignatureMemo(identity: alice, stored: Array(try Data(contentsOf: URL(fileURLWithPath: memoPath))))
+    let tag = memo.vaultTag(project: try #require(parsed.project), environment: "production", policyRecord: chain.head.hash, mac: parsed.mac)
+    #expect(memo.contains(tag), "alice's read entered the file in her memo")
+    #expect(team.run("alice", ["get", "INFRA_TOKEN", "--env", "production"]).out == "infra-v1\n")
+
+    // bob's script: a new time on INFRA_TOKEN's version line, alice's seal kept, the MAC recomputed with his key.
+    let bobsView = try VaultFile.open(original, file: "v", with: [try team.identity("bob")], trust: chain)
+    var lines = String(decoding: original, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let secret = try #require(lines.firstIndex(of: "secret INFRA_TOKEN infrastructure-credentials"))
+    var fields = lines[secret + 1].split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+    fields[3] = "2020-01-01T00:00:00Z"  // ["", "v", N, TIME, …]
+    lines[secret + 1] = fields.joined(separator: " ")
+    let macLine = try #require(lines.firstIndex { $0.hasPrefix("mac ") })
+    let body = Array(lines[..<macLine].joined(separator: "\n").utf8) + [0x0A]
+    lines[macLine] = "mac " + Base64.encode(VaultFile.mac(body[...], envKey: bobsView.envKey, version: 2), padded: true)
+    try team.box.write(team.vaultFile, lines.joined(separator: "\n"))
+    #expect(try VaultFile.parse(try team.vaultBytes, file: "v").mac != parsed.mac)
+    for args in [["get", "INFRA_TOKEN", "--env", "production"], ["run", "--env", "production", "--allow-missing", "--", "true"]] {
+      let r = team.run("alice", args)
+      #expect(r.status == 3, "\(args): \(r.stderr)")
+      #expect(r.stderr.contains("group infrastructure-credentials: the seal of alice does not verify"), "\(args): \(r.stderr)")
+    }
   }
 
   /// An environment whose `store:` is a server is never answered from a vault file left beside it: the cache

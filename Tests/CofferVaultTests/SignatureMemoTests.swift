@@ -41,6 +41,31 @@ import Testing
     #expect(mine.tag(signer.publicKey.raw, signer.sign(other), message) != mine.tag(signer.publicKey.raw, signature, message))
   }
 
+  /// A vault entry names one file (by its MAC) under one policy record of one project's environment, and needs the
+  /// identity: changing any of them, or the identity, gives another tag; and it is never a signature entry.
+  @Test func vaultTagsBindTheFileThePolicyAndTheIdentity() {
+    let alice = AgeX25519Identity.generate()
+    let memo = SignatureMemo(identity: alice, stored: [])
+    let mac = (0..<32).map { UInt8($0) }
+    let tag = memo.vaultTag(project: "p1", environment: "production", policyRecord: "ab12", mac: mac)
+    #expect(tag.count == 16)
+    #expect(tag == SignatureMemo(identity: alice, stored: []).vaultTag(project: "p1", environment: "production", policyRecord: "ab12", mac: mac))
+    var otherMAC = mac
+    otherMAC[31] ^= 1
+    let neighbours = [
+      memo.vaultTag(project: "p2", environment: "production", policyRecord: "ab12", mac: mac),
+      memo.vaultTag(project: "p1", environment: "staging", policyRecord: "ab12", mac: mac),
+      memo.vaultTag(project: "p1", environment: "production", policyRecord: "ab13", mac: mac),
+      memo.vaultTag(project: "p1", environment: "production", policyRecord: "ab12", mac: otherMAC),
+      // The fields are separated: moving a byte from one field to the next is another entry.
+      memo.vaultTag(project: "p1p", environment: "roduction", policyRecord: "ab12", mac: mac),
+      SignatureMemo(identity: AgeX25519Identity.generate(), stored: []).vaultTag(
+        project: "p1", environment: "production", policyRecord: "ab12", mac: mac),
+    ]
+    #expect(Set(neighbours + [tag]).count == neighbours.count + 1)
+    #expect(memo.tag(signer.publicKey.raw, signer.sign(message), message) != tag)
+  }
+
   /// A library process verifies from several threads at once: every tag inserted concurrently is kept, none twice,
   /// and lookups meanwhile see whole tags (the memo was an unsynchronised array before).
   @Test func concurrentInsertsAndLookupsKeepEveryTag() {
