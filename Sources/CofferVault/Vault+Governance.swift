@@ -4,14 +4,14 @@ import Crypto
 extension Vault {
   /// The revocation recorded on a secret, if any (whether or not its current value is still affected).
   /// - Parameter name: the secret's name.
-  public func exposure(of name: String) -> SecretExposure? { records[name]?.exposure }
+  public func exposure(of name: String) -> SecretExposure? { record(named: name)?.exposure }
 
   /// Whether a secret must be rotated because someone who could read its current value lost access.
   /// - Parameter name: the secret's name.
   /// - Returns: who lost access and when, or `nil` when the current value was recorded after that (or no access
   ///   was ever revoked, or there is no such secret).
   public func needsRotation(_ name: String) -> RevocationMark? {
-    guard let record = records[name], let current = record.versions.first else { return nil }
+    guard let record = record(named: name), let current = record.versions.first else { return nil }
     if let exposure = effectiveExposure(name), exposure.covers(current) {
       return RevocationMark(recipient: exposure.recipient, time: exposure.time)
     }
@@ -23,7 +23,7 @@ extension Vault {
   /// recorded at an earlier epoch (signed in each version's attestation). Deleting `exposed` lines therefore does
   /// not hide a needed rotation.
   public func effectiveExposure(_ name: String) -> SecretExposure? {
-    guard let record = records[name] else { return nil }
+    guard let record = record(named: name) else { return nil }
     guard let removal = v2?.removals[record.group] else { return record.exposure }
     let exposedVersions = record.versions.filter { v in
       guard let a = v.attestation, let parts = VaultV2.parts(of: a) else { return false }

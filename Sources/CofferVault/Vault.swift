@@ -128,21 +128,21 @@ public struct Vault: Sendable {
 
   /// Whether the vault holds a secret of this name.
   /// - Parameter name: the secret's name.
-  public func contains(_ name: String) -> Bool {
-    if storedRecords == nil, index != nil {
-      // As read: ``order`` is sorted by UTF-8 bytes and holds only tokens (ASCII, checked by the parser), for which
-      // `String`'s `<` is that order and takes its `memcmp` fast path; so a binary search answers without building
-      // the dictionary.
-      guard VaultGrammar.isToken(name) else { return false }
-      var lo = 0
-      var hi = order.count
-      while lo < hi {
-        let mid = (lo + hi) / 2
-        if order[mid] < name { lo = mid + 1 } else { hi = mid }
-      }
-      return lo < order.count && order[lo] == name
+  public func contains(_ name: String) -> Bool { record(named: name) != nil }
+
+  /// One secret's record. A vault as read answers by a binary search of the parser's records, in name order (sorted
+  /// by UTF-8 bytes, tokens only, so `String`'s `<` is that order and takes its `memcmp` fast path), without
+  /// building the dictionary: `get` looks up one name among thousands.
+  func record(named name: String) -> Record? {
+    guard storedRecords == nil, let parsedOrder else { return records[name] }
+    guard VaultGrammar.isToken(name) else { return nil }
+    var lo = 0
+    var hi = parsedOrder.count
+    while lo < hi {
+      let mid = (lo + hi) / 2
+      if parsedOrder[mid].name < name { lo = mid + 1 } else { hi = mid }
     }
-    return records[name] != nil
+    return lo < parsedOrder.count && parsedOrder[lo].name == name ? parsedOrder[lo].record : nil
   }
 
   /// The groups that have a data key in this vault, sorted (the environment key `*` is not a group).
@@ -195,22 +195,22 @@ public struct Vault: Sendable {
   }
 
   /// The group a secret belongs to, or `nil` if the vault has no such secret.
-  public func group(of name: String) -> String? { records[name]?.group }
+  public func group(of name: String) -> String? { record(named: name)?.group }
 
   /// The versions of a secret, newest first (metadata only; nothing is decrypted).
   /// - Parameter name: the secret's name.
   /// - Returns: an empty array if the vault has no such secret.
-  public func versions(of name: String) -> [SecretVersion] { records[name]?.versions ?? [] }
+  public func versions(of name: String) -> [SecretVersion] { record(named: name)?.versions ?? [] }
 
   /// The current (newest) version's metadata of a secret, or `nil` if absent.
-  public func current(_ name: String) -> SecretVersion? { records[name]?.versions.first }
+  public func current(_ name: String) -> SecretVersion? { record(named: name)?.versions.first }
 
   /// Whether the vault keeps a version of a secret (the current one when `version` is `nil`).
   /// - Parameters:
   ///   - name: the secret's name.
   ///   - version: a version number, or `nil`.
   public func isKept(_ name: String, version: Int? = nil) -> Bool {
-    guard let record = records[name] else { return false }
+    guard let record = record(named: name) else { return false }
     return version.map { v in record.versions.contains { $0.number == v } } ?? !record.versions.isEmpty
   }
 
@@ -220,7 +220,7 @@ public struct Vault: Sendable {
   ///   - version: a version number, or `nil`.
   /// - Returns: `false` also when there is no such secret or version.
   public func isReadable(_ name: String, version: Int? = nil) -> Bool {
-    guard let record = records[name] else { return false }
+    guard let record = record(named: name) else { return false }
     let entry = version == nil ? record.versions.first : record.versions.first { $0.number == version }
     guard let entry else { return false }
     return key(of: entry, group: record.group) != nil
@@ -271,7 +271,7 @@ public struct Vault: Sendable {
   ///   ``VaultError/Code/groupNotReadable`` when its group key is not available to this identity, and
   ///   ``VaultError/Code/authenticationFailed`` when the ciphertext does not verify.
   public func value(of name: String, version: Int? = nil) throws(VaultError) -> SecretValue {
-    guard let record = records[name] else { throw VaultError(.notFound, file: file, detail: name) }
+    guard let record = record(named: name) else { throw VaultError(.notFound, file: file, detail: name) }
     let entry: SecretVersion?
     if let version { entry = record.versions.first { $0.number == version } } else { entry = record.versions.first }
     guard let entry else { throw VaultError(.notFound, file: file, detail: "\(name) version \(version ?? 0)") }
@@ -514,7 +514,7 @@ public struct Vault: Sendable {
   /// The per-group fingerprint key of a secret (format 2), else ``fingerprintKey``. A group whose generation-1 key
   /// this identity does not hold gets a random key: such fingerprints match nothing.
   func fingerprintKey(name: String) -> SymmetricKey {
-    guard v2 != nil, let group = records[name]?.group else { return fingerprintKey }
+    guard v2 != nil, let group = record(named: name)?.group else { return fingerprintKey }
     guard let k = slots[group]?.key else { return SymmetricKey(size: .bits256) }
     return AgeCrypto.hkdf(k, salt: [], info: Array("coffer-vault/v2 fingerprint\u{0}\(environment)\u{0}\(group)".utf8))
   }
