@@ -38,8 +38,12 @@ test: deps
 	swift build
 	swift test
 
+# The release build (docs/architecture.md, "Building for release"): fully static (COFFER_STATIC_LINK=1, Package.swift),
+# every function in its own section so that the link lays out the start-up path together (BuildSupport/coffer.order).
+# SCRATCH=DIR builds in DIR instead of .build; PRODUCT=coffer builds only the tool.
+RELEASE_FLAGS := -c release -Xswiftc -static-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections
 release: build-deps
-	COFFER_STATIC_LINK=1 swift build -c release -Xswiftc -static-stdlib
+	COFFER_STATIC_LINK=1 swift build $(RELEASE_FLAGS) $(if $(PRODUCT),--product $(PRODUCT)) $(if $(SCRATCH),--scratch-path $(SCRATCH))
 
 build-release: release
 build-debug: build

@@ -4,8 +4,7 @@
 #   STATIC_SCRATCH=DIR         where the build lives (default .build)
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   echo "== building release (fully static)"
-  (cd "$here" && COFFER_STATIC_LINK=1 swift build -c release -Xswiftc -static-stdlib --product coffer \
-    --scratch-path "${STATIC_SCRATCH:-.build}" 2>&1 | tail -1)
+  (cd "$here" && make release PRODUCT=coffer SCRATCH="${STATIC_SCRATCH:-.build}" 2>&1 | tail -1)
 fi
 coffer="$here/${STATIC_SCRATCH:-.build}/release/coffer"
 [[ -x "$coffer" ]] || { echo "missing $coffer (run without SKIP_BUILD)" >&2; exit 1; }
