@@ -336,14 +336,28 @@ public enum VaultFile {
     let environment = string(f[0])
     // Format 2: where each group's lines are, for its seal; hashed only when a seal must be verified or written
     // (``GroupLines``). Adjacent blocks of one group are kept as one span.
-    var groupSpans: [String: [LineSpan]] = [:]
+    // The lists by group, looked up by name only when the group differs from the previous block's.
+    var groupIndex: [String: Int] = [:]
+    var spanLists: [(group: String, spans: [LineSpan])] = []
+    var lastSpanList: (group: String, index: Int)?
     func addGroupLines(_ group: String, from a: Int, through b: Int) {
       guard isV2 else { return }
       let span = LineSpan(lowerBound: lines[a].lowerBound, upperBound: lines[b].upperBound + 1)
-      if let last = groupSpans[group]?.last, last.upperBound == span.lowerBound {
-        groupSpans[group]![groupSpans[group]!.count - 1] = LineSpan(lowerBound: last.lowerBound, upperBound: span.upperBound)
+      let i: Int
+      if let last = lastSpanList, last.group == group {
+        i = last.index
+      } else if let known = groupIndex[group] {
+        i = known
       } else {
-        groupSpans[group, default: []].append(span)
+        i = spanLists.count
+        groupIndex[group] = i
+        spanLists.append((group, []))
+      }
+      lastSpanList = (group, i)
+      if let last = spanLists[i].spans.last, last.upperBound == span.lowerBound {
+        spanLists[i].spans[spanLists[i].spans.count - 1] = LineSpan(lowerBound: last.lowerBound, upperBound: span.upperBound)
+      } else {
+        spanLists[i].spans.append(span)
       }
     }
 
@@ -489,7 +503,7 @@ public enum VaultFile {
     return Parsed(
       environment: environment, slots: slots, envSlotLine: envSlotLine, order: order,
       inOrder: inOrder, bytes: bytes, authenticated: 0..<lines[n].lowerBound, mac: tag, project: project, seals: seals,
-      groupLines: GroupLines(bytes: bytes, spans: groupSpans))
+      groupLines: GroupLines(bytes: bytes, spans: Dictionary(uniqueKeysWithValues: spanLists.map { ($0.group, $0.spans) })))
   }
 
   /// Parses the fields of a version line after ` v `: `N TIME AUTHOR [#GEN] [<N@TIME] BASE64`.
