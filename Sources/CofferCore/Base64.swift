@@ -84,7 +84,46 @@ public enum Base64 {
   ///   - padded: as for ``decode(_:padded:)``.
   /// - Returns: the decoded length, or nil.
   public static func decodedCount(_ text: ArraySlice<UInt8>, padded: Bool) -> Int? {
-    text.withUnsafeBufferPointer { withDecoded(buffer: $0, padded: padded) { $0.count } }
+    text.withUnsafeBufferPointer { validatedCount(buffer: $0, padded: padded) }
+  }
+
+  /// The lengths of an encoding: characters without padding, the characters of a last partial block, whole blocks,
+  /// and the decoded length; nil when the length or the padding cannot be canonical.
+  private static func layout(_ buffer: UnsafeBufferPointer<UInt8>, padded: Bool) -> (remainder: Int, blocks: Int, outCount: Int)? {
+    var count = buffer.count
+    if padded {
+      guard count % 4 == 0 else { return nil }
+      var padding = 0
+      while padding < 2, count > 0, buffer[count - 1] == UInt8(ascii: "=") {
+        count -= 1
+        padding += 1
+      }
+      // A padded encoding carries exactly the padding its length implies.
+      if padding > 0, count % 4 != 4 - padding { return nil }
+    }
+    let remainder = count % 4
+    guard remainder != 1 else { return nil }
+    let blocks = count / 4
+    return (remainder, blocks, blocks * 3 + (remainder == 0 ? 0 : remainder - 1))
+  }
+
+  /// ``decodedCount(_:padded:)`` without decoding: every character looked up, none written (a vault's read checks
+  /// two fields of every version and decodes only the values it opens).
+  static func validatedCount(buffer: UnsafeBufferPointer<UInt8>, padded: Bool) -> Int? {
+    guard let (remainder, blocks, outCount) = layout(buffer, padded: padded) else { return nil }
+    return decodeTable.withUnsafeBufferPointer { table -> Int? in
+      var bad: UInt8 = 0
+      for k in 0..<(blocks * 4) { bad |= table[Int(buffer[k])] }
+      if remainder >= 2 {
+        let i = blocks * 4
+        let b = table[Int(buffer[i + 1])]
+        let c = remainder == 3 ? table[Int(buffer[i + 2])] : 0
+        bad |= table[Int(buffer[i])] | b | c
+        // Canonical: the bits after the last whole byte must be zero.
+        if (remainder == 2 && b & 0x0F != 0) || (remainder == 3 && c & 0x03 != 0) { bad |= 0x80 }
+      }
+      return bad & 0x80 == 0 ? outCount : nil
+    }
   }
 
   /// Decodes into the start of a caller's buffer, grown as needed: for decoding many fields with one allocation.
@@ -114,21 +153,7 @@ public enum Base64 {
   static func withDecoded<R>(
     buffer: UnsafeBufferPointer<UInt8>, padded: Bool, _ body: (UnsafeBufferPointer<UInt8>) -> R
   ) -> R? {
-    var count = buffer.count
-    if padded {
-      guard count % 4 == 0 else { return nil }
-      var padding = 0
-      while padding < 2, count > 0, buffer[count - 1] == UInt8(ascii: "=") {
-        count -= 1
-        padding += 1
-      }
-      // A padded encoding carries exactly the padding its length implies.
-      if padding > 0, count % 4 != 4 - padding { return nil }
-    }
-    let remainder = count % 4
-    guard remainder != 1 else { return nil }
-    let blocks = count / 4
-    let outCount = blocks * 3 + (remainder == 0 ? 0 : remainder - 1)
+    guard let (remainder, blocks, outCount) = layout(buffer, padded: padded) else { return nil }
     guard outCount > 0 else { return body(UnsafeBufferPointer(start: nil, count: 0)) }
     var valid = true
     // Decoded on the stack, then copied into an array: `Array(unsafeUninitializedCapacity:)` takes a generic,
