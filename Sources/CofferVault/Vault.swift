@@ -545,9 +545,16 @@ public struct Vault: Sendable {
   }
 
   /// A ``setFingerprint(of:)`` built one value at a time, for values that are never held together.
+  /// - Returns: an empty builder under this vault's fingerprint key.
   public func setFingerprintBuilder() -> SetFingerprintBuilder {
     SetFingerprintBuilder(key: fingerprintKey)
   }
+
+  /// ``setFingerprintBuilder()``, as it was called when the builder held the whole message.
+  /// - Parameter reservingBytes: ignored: the builder holds at most 8 KiB.
+  /// - Returns: an empty builder under this vault's fingerprint key.
+  @available(*, deprecated, message: "the builder no longer holds the whole message; call setFingerprintBuilder()")
+  public func setFingerprintBuilder(reservingBytes: Int) -> SetFingerprintBuilder { setFingerprintBuilder() }
 
   /// Accumulates `name ‖ 0x00 ‖ u64be(length) ‖ value` for each value added, in order, and MACs it: in chunks of
   /// 8 KiB, since per-call overhead dominates for many small values.
