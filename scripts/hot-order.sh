@@ -13,6 +13,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-"$here/.build/release/coffer"}
 [[ -x $bin ]] || { echo "no release binary at $bin: run make release first" >&2; exit 1; }
+bin=$(realpath "$bin")  # the fixture is made from another directory
 command -v valgrind >/dev/null || { echo "valgrind is required (apt-get install valgrind)" >&2; exit 1; }
 
 tmp=$(mktemp -d)
@@ -36,7 +37,8 @@ for args in "--version" "run --env development -- /bin/true" "get SECRET_00500 -
     --callgrind-out-file="$tmp/cg.$n" "$tmp/coffer" $args >/dev/null 2>&1)
 done
 
-python3 - "$tmp" "$n" >"$here/BuildSupport/coffer.order" <<'EOF'
+# Written beside the list and renamed over it, so a failure leaves the old list whole.
+python3 - "$tmp" "$n" >"$here/BuildSupport/coffer.order.new" <<'EOF'
 import glob, re, sys
 tmp, count = sys.argv[1], int(sys.argv[2])
 seen, order = set(), []
@@ -58,4 +60,5 @@ for n in range(1, count + 1):
 for name in order:
     print(f".text.{name}")
 EOF
+mv "$here/BuildSupport/coffer.order.new" "$here/BuildSupport/coffer.order"
 echo "wrote BuildSupport/coffer.order: $(wc -l <"$here/BuildSupport/coffer.order") functions" >&2

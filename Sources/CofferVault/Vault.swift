@@ -130,19 +130,13 @@ public struct Vault: Sendable {
   /// - Parameter name: the secret's name.
   public func contains(_ name: String) -> Bool { record(named: name) != nil }
 
-  /// One secret's record. A vault as read answers by a binary search of the parser's records, in name order (sorted
-  /// by UTF-8 bytes, tokens only, so `String`'s `<` is that order and takes its `memcmp` fast path), without
-  /// building the dictionary: `get` looks up one name among thousands.
+  /// One secret's record. A vault as read answers by a binary search of ``order`` (the parser's records are in the
+  /// same order) without building the dictionary: `get` looks up one name among thousands.
   func record(named name: String) -> Record? {
     guard storedRecords == nil, let parsedOrder else { return records[name] }
     guard VaultGrammar.isToken(name) else { return nil }
-    var lo = 0
-    var hi = parsedOrder.count
-    while lo < hi {
-      let mid = (lo + hi) / 2
-      if parsedOrder[mid].name < name { lo = mid + 1 } else { hi = mid }
-    }
-    return lo < parsedOrder.count && parsedOrder[lo].name == name ? parsedOrder[lo].record : nil
+    let i = insertionIndex(of: name)
+    return i < parsedOrder.count && parsedOrder[i].name == name ? parsedOrder[i].record : nil
   }
 
   /// The groups that have a data key in this vault, sorted (the environment key `*` is not a group).
@@ -389,13 +383,15 @@ public struct Vault: Sendable {
     return true
   }
 
-  /// Where `name` is or would go in ``order`` (binary search by UTF-8 bytes).
+  /// Where `name` is or would go in ``order`` (binary search by UTF-8 bytes). Every name is a token (ASCII: the
+  /// parser and ``set(_:to:group:author:at:)`` check), for which `String`'s `<` is that order and takes
+  /// its `memcmp` fast path.
   func insertionIndex(of name: String) -> Int {
     var lo = 0
     var hi = order.count
     while lo < hi {
       let mid = (lo + hi) / 2
-      if utf8Less(order[mid], name) { lo = mid + 1 } else { hi = mid }
+      if order[mid] < name { lo = mid + 1 } else { hi = mid }
     }
     return lo
   }

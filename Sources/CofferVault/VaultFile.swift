@@ -93,7 +93,7 @@ public enum VaultFile {
       // "Verified-signature memo"). Every other check is made.
       let memo = SignatureMemo.active
       let tag = memo?.vaultTag(project: project, environment: parsed.environment, policyRecord: trust.head.hash, mac: parsed.mac)
-      let sealsVerified = tag.map { memo!.contains($0) } ?? false
+      let sealsVerified = tag.map { memo?.contains($0) == true } ?? false
       try vault.verifyTrust(trust, digests: sealsVerified ? nil : parsed.groupLines.digests, allowRolledBack: allowRolledBack)
       if let memo, let tag, !sealsVerified { memo.insert(tag) }
     } else if trust != nil {

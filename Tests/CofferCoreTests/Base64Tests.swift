@@ -34,15 +34,22 @@ import Testing
     }
   }
 
+  /// A random string of up to `maxLength` characters over part of the alphabet, `=`, `-`, `_`, space and LF; half of
+  /// them with `=` and `-` replaced by `A`, so that more are canonical.
+  static func randomText(_ rng: inout SeededGenerator, maxLength: Int) -> [UInt8] {
+    let chars = Array("ABCDQRSTghijwxyz0189+/=-_ \n".utf8)
+    let length = Int(rng.next() % UInt64(maxLength + 1))
+    let text = (0..<length).map { _ in chars[Int(rng.next() % UInt64(chars.count))] }
+    guard rng.next() % 2 == 0 else { return text }
+    return text.map { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "-") ? UInt8(ascii: "A") : $0 }
+  }
+
   /// Random strings over the alphabet, `=` and a few foreign characters: accepted exactly when canonical.
   @Test(arguments: [true, false]) func acceptsExactlyTheCanonicalStrings(padded: Bool) {
-    let chars = Array("ABCDQRSTghijwxyz0189+/=-_ \n".utf8)
     var rng = SeededGenerator(seed: 42)
     var accepted = 0
     for _ in 0..<20_000 {
-      let length = Int(rng.next() % 13)
-      var text = (0..<length).map { _ in chars[Int(rng.next() % UInt64(chars.count))] }
-      if rng.next() % 2 == 0 { text = text.map { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "-") ? UInt8(ascii: "A") : $0 } }
+      let text = Self.randomText(&rng, maxLength: 12)
       let decoded = Base64.decode(text[...], padded: padded)
       if let decoded {
         accepted += 1
@@ -58,14 +65,11 @@ import Testing
   /// `decodedCount` and `decode(_:padded:into:)` (the vault parser's validation and its decoding into one reused
   /// buffer) accept exactly what `decode` accepts and give the same bytes, whatever the buffer held before.
   @Test(arguments: [true, false]) func everyEntryPointAgrees(padded: Bool) {
-    let chars = Array("ABCDQRSTghijwxyz0189+/=-_ \n".utf8)
     var rng = SeededGenerator(seed: 7)
     var scratch = [UInt8](repeating: 0xAA, count: 3)
     var agreed = 0
     for _ in 0..<20_000 {
-      let length = Int(rng.next() % 17)
-      var text = (0..<length).map { _ in chars[Int(rng.next() % UInt64(chars.count))] }
-      if rng.next() % 2 == 0 { text = text.map { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "-") ? UInt8(ascii: "A") : $0 } }
+      let text = Self.randomText(&rng, maxLength: 16)
       let expected = Base64.decode(text[...], padded: padded)
       #expect(Base64.decodedCount(text[...], padded: padded) == expected?.count, "\(String(decoding: text, as: UTF8.self))")
       let before = scratch
