@@ -34,8 +34,8 @@ extension Workspace {
 
   /// Finds the project (from `project`, else the current directory), decodes its manifest and merges its imports,
   /// with `--verbose`'s debug lines on stderr.
-  static func load(project start: String?, verbose: Bool) throws -> Workspace {
-    try load(project: start, logger: CLILog.make(verbose: verbose))
+  static func load(project start: String?, verbose: Bool, provenance: Bool = false) throws -> Workspace {
+    try load(project: start, logger: CLILog.make(verbose: verbose), provenance: provenance)
   }
 
   /// ``Workspace/underLock(project:logger:_:)`` for a command's options.

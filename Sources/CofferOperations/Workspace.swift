@@ -11,7 +11,8 @@ package struct Workspace {
   /// The merged manifest: the project's `coffer.yaml` with its `imports:` applied (docs/manifest.md, "Imports").
   package let manifest: Manifest
   package let logger: Logger
-  /// Where each merged field came from (`secrets.NAME.group` → file:line:column).
+  /// Where each merged field came from (`secrets.NAME.group` → file:line:column); empty unless the workspace was
+  /// loaded with `provenance: true` (only `manifest show` needs it).
   package var provenance: [String: ManifestLocation] = [:]
   /// The secrets whose definition comes from an import.
   package var importedSecrets: Set<String> = []
@@ -32,10 +33,12 @@ package struct Workspace {
   /// - Parameters:
   ///   - start: the project directory, or nil to search upward from the current directory.
   ///   - logger: where debug lines go (never a value).
+  ///   - provenance: whether to fill ``provenance``.
   /// - Throws: ``SystemError`` when no project is found, ``ManifestError`` when coffer.yaml does not decode.
-  package static func load(project start: String?, logger: Logger) throws -> Workspace {
+  package static func load(project start: String?, logger: Logger, provenance: Bool = false) throws -> Workspace {
     let project = try Project.locate(from: start)
-    let merged = try ManifestLoader.load(project.manifestPath, rootDisplay: project.display(project.manifestPath))
+    let merged = try ManifestLoader.load(
+      project.manifestPath, rootDisplay: project.display(project.manifestPath), provenance: provenance)
     let manifest = merged.manifest
     logger.debug("project \(project.root): \(manifest.secrets.count) declared secrets")
     let ws = Workspace(

@@ -8,16 +8,30 @@ package enum ManifestLoader {
   ///
   /// A path import is relative to the importing manifest's directory and names a manifest file (`.yaml`/`.yml`) or a
   /// directory holding `coffer.yaml`.
+  ///
+  /// A manifest without imports that decoded before is read from its snapshot (``ManifestSnapshotStore``) when its
+  /// bytes are unchanged, instead of being decoded again; the result is the same.
   /// - Parameters:
   ///   - manifestPath: the project's `coffer.yaml`.
   ///   - rootDisplay: the name to show for it in errors (default: relative to the current directory).
-  /// - Returns: the merged manifest with provenance.
+  ///   - provenance: whether the caller needs ``MergedManifest/provenance``; without, it may be empty (when the
+  ///     manifest comes from its snapshot).
+  /// - Returns: the merged manifest with provenance (unless `provenance` is false).
   /// - Throws: ``SystemError`` when the project's manifest cannot be read; ``ManifestError`` (exit 2) for an invalid
   ///   manifest, an import that cannot be read (at the `imports:` entry), a `git:` import that is not pinned in
   ///   `coffer.lock`, cannot be fetched, or whose content changed under its pin, or any merge error.
-  package static func load(_ manifestPath: String, rootDisplay: String? = nil) throws -> MergedManifest {
+  package static func load(_ manifestPath: String, rootDisplay: String? = nil, provenance: Bool = true) throws
+    -> MergedManifest
+  {
+    let bytes = try Files.read(manifestPath)
+    let file = rootDisplay ?? display(Paths.resolved(manifestPath))
+    let snapshots = ManifestSnapshotStore(manifestPath: manifestPath, manifest: bytes)
+    if let merged = snapshots?.read(file: file, provenance: provenance) { return merged }
     var git: GitImports?
-    return try load(manifestPath, rootDisplay: rootDisplay, gitImports: &git)
+    var cache: [String: ManifestSource] = [:]
+    let merged = try loadGraph(manifestPath, rootBytes: bytes, rootDisplay: file, gitImports: &git, cache: &cache).merged
+    snapshots?.write(merged, file: file)
+    return merged
   }
 
   /// ``load(_:rootDisplay:)`` with the `git:` import state given (or created, pinned, at the first git import):
@@ -61,11 +75,11 @@ package enum ManifestLoader {
   }
 
   static func loadGraph(
-    _ manifestPath: String, rootDisplay: String?, gitImports git: inout GitImports?,
+    _ manifestPath: String, rootBytes: [UInt8]? = nil, rootDisplay: String?, gitImports git: inout GitImports?,
     cache: inout [String: ManifestSource]
   ) throws -> (merged: MergedManifest, graph: ManifestImportGraph) {
     let rootKey = Paths.resolved(manifestPath)
-    let bytes = try Files.read(manifestPath)
+    let bytes = try rootBytes ?? Files.read(manifestPath)
     let root = try ManifestSource.parse(bytes, file: rootDisplay ?? display(rootKey))
     var sources: [String: ManifestSource] = [rootKey: root]
     var edges: [String: [String]] = [:]

@@ -24,7 +24,7 @@ extension CofferCommand {
       @Flag(name: .long, help: "Print JSON: groups and secrets with a `from` object per field.") var json = false
 
       mutating func run() throws {
-        let ws = try Workspace.load(global)
+        let ws = try Workspace.load(project: global.project, verbose: global.verbose, provenance: true)
         if json {
           Terminal.out(ManifestView.json(ws.manifest, provenance: ws.provenance).encoded + "\n")
         } else {
