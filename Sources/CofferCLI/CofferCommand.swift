@@ -63,6 +63,19 @@ public struct CofferCommand: ParsableCommand {
         finish(status(for: error))
       }
     }
+    if args.count > 1, ["check", "validate", "detect-missing"].contains(args[1]),
+      let fast = Check.FastArguments(args.dropFirst(2))
+    {
+      // `check` with common options skips ArgumentParser (see docs/performance.md); the work is the same.
+      do {
+        try Check.perform(
+          project: fast.project, verbose: false, env: fast.env, json: fast.json, allowPartial: fast.allowPartial,
+          discover: false, noColor: fast.noColor)
+        finish(0)
+      } catch {
+        finish(status(for: error))
+      }
+    }
     if let refusal = UnknownCommand.check(Array(args.dropFirst())) {
       Glibc.exit(status(for: refusal))
     }

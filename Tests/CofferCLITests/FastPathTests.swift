@@ -206,4 +206,38 @@ import Testing
       }
     }
   }
+
+  /// `check` with its common options skips ArgumentParser (and, on a warm manifest snapshot, the YAML): every form
+  /// and every verdict (ok, missing, unreadable groups, an unknown environment, JSON, a bad flag) must read as
+  /// the slow path's, which `--verbose` (not a fast form) takes; the audit line is the same too.
+  @Test func checkGivesTheSlowPathsOutputInEveryForm() throws {
+    let team = try Team()
+    let forms: [(who: String, args: [String])] = [
+      ("alice", ["check", "--env", "production"]),  // DB_PASSWORD is missing
+      ("alice", ["check", "--env=production", "--json"]),
+      ("alice", ["validate", "-e", "production", "--no-color"]),
+      ("alice", ["detect-missing", "--project", team.box.dir.path, "--env", "production"]),
+      ("alice", ["check", "--env", "development"]),
+      ("bob", ["check", "--env", "production"]),  // groups bob cannot read: exit 3
+      ("bob", ["check", "--env", "production", "--allow-partial", "--json"]),
+      ("alice", ["check", "--env", "staging"]),  // not declared: exit 2
+      ("alice", ["check", "--env"]),  // no value: ArgumentParser's own error
+      ("alice", ["check", "--env", "production", "--jsn"]),
+    ]
+    for form in forms {
+      let fast = team.run(form.who, form.args)
+      let slow = team.run(form.who, form.args + ["--verbose"])
+      #expect(fast.status == slow.status, "\(form.args): \(fast.stderr)")
+      #expect(fast.out == slow.out, "\(form.args)")
+      #expect(slow.stderr.split(separator: "\n").filter { !$0.contains("debug:") } == fast.stderr.split(separator: "\n"), "\(form.args)")
+    }
+    // Each check that opened the vault recorded one line, whichever path it took: alice's four production forms
+    // and bob's partial one, twice each (bob's refused check and development, which has no vault, record none).
+    let checks = try Self.audit(team, as: "alice").filter { $0["action"] as? String == "check" }
+    #expect(checks.count == 2 * 5, "\(checks.count)")
+    let missing = team.run("alice", ["check", "--env", "production"])
+    #expect(missing.status == 1 && missing.out.contains("missing (1):\n  DB_PASSWORD [database-credentials]\n"), "\(missing.out)")
+    #expect(team.run("bob", ["check", "--env", "production"]).status == 3)
+    #expect(team.run("alice", ["check", "--env", "staging"]).stderr.hasPrefix("coffer: error: unknown environment staging"))
+  }
 }

@@ -1,5 +1,5 @@
 import CofferTesting
-import CofferCore
+@testable import CofferCore
 import Testing
 
 /// Placeholder values and weak generated secrets.
@@ -85,5 +85,34 @@ import Testing
         #expect(StrengthEstimate.estimate(value).bits >= 128, "\(charset)")
       }
     }
+  }
+
+  /// The byte-level rules for printable ASCII give what the `String` rules give, on every placeholder above and on
+  /// 40,000 values assembled from the rules' own pieces (words, separators, brackets, fillers, line breaks and
+  /// non-ASCII text, which must take the `String` path). Fails when a byte rule drifts from its `String` rule.
+  @Test func theByteRulesAgreeWithTheTextRules() {
+    let pieces = [
+      "your", "YOUR", "api", "key", "here", "Key", "token", "secret", "password", "pass", "value", "id", "insert",
+      "enter", "replace", "put", "add", "paste", "fill", "todo", "TODO", "fixme", "tbd", "change", "me", "changeme",
+      "example", "EXAMPLE", "KEY", "test", "abc", "123", "0", "9", "a", "Z", "x", "X", "*", "xxxxxx", "-", "_", ".",
+      " ", "  ", "$", "${", "{", "}", "{{", "}}", "%", "<", ">", "...", ":", "/", "=", "+", "\t", "\n", "\r\n", "\r",
+      "é", "e\u{301}", "•", "…", "ß", "\u{7F}", "\u{0}", "sk-", "xoxb-", "AKIA",
+    ]
+    var rng = SeededGenerator(seed: 16)
+    var values = Self.placeholders.map(\.0) + ["", " ", "\t\n", "$1", "$_", "%%", "%a%", "<>", "<a>", "{{}}", "${}"]
+    for _ in 0..<40_000 {
+      values.append((0..<Int.random(in: 1...5, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined())
+    }
+    var disagreements: [String] = []
+    for value in values {
+      let bytes = Array(value.utf8)
+      let fast = Placeholder.detect(bytes, example: nil, bytewise: true)
+      let text = Placeholder.detect(bytes, example: nil, bytewise: false)
+      if fast != text { disagreements.append("\(value.debugDescription): \(String(describing: fast)) vs \(String(describing: text))") }
+    }
+    #expect(disagreements.isEmpty, "\(disagreements.prefix(10))")
+    // Both paths are taken.
+    #expect(values.contains { Array($0.utf8).withUnsafeBufferPointer(Placeholder.printableASCII) != nil })
+    #expect(values.contains { Array($0.utf8).withUnsafeBufferPointer(Placeholder.printableASCII) == nil })
   }
 }

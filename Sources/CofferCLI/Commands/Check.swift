@@ -25,8 +25,20 @@ extension CofferCommand {
     @Flag(name: .long, help: "No colour, even on a terminal (also NO_COLOR).") var noColor = false
 
     mutating func run() throws {
-      let ws = try Workspace.load(global)
-      let environment = try ws.environment(env)
+      try Self.perform(
+        project: global.project, verbose: global.verbose, env: env.env, json: json, allowPartial: allowPartial,
+        discover: discover, noColor: noColor)
+    }
+
+    /// The command's work, for its options however they were parsed (ArgumentParser, or ``FastArguments`` for
+    /// the common invocations).
+    /// - Throws: what loading the project, opening the vault and `--discover` throw; ``Finish`` with status 1 when
+    ///   the report has problems.
+    static func perform(
+      project: String?, verbose: Bool, env: String?, json: Bool, allowPartial: Bool, discover: Bool, noColor: Bool
+    ) throws {
+      let ws = try Workspace.load(project: project, verbose: verbose)
+      let environment = try ws.environment(named: env)
       let identities = try IdentityLoader.load()
       let verdict = try EnvironmentCheck.verdict(ws, environment, identities: identities, storeValues: StoreCommands.checkValues) { vault in
         try Partial.check(vault, environment: environment, allowPartial: allowPartial, manifest: ws.manifest, identities: identities)
@@ -52,6 +64,53 @@ extension CofferCommand {
       }
       if report.hasProblems || !needsRotation.isEmpty || !(inCode?.isEmpty ?? true) {
         throw Finish(status: ExitStatus.problemsFound.rawValue)
+      }
+    }
+
+    /// `check [--env E | -e E] [--project DIR] [--json] [--allow-partial] [--no-color]` parsed without
+    /// ArgumentParser, whose parse costs as much as the rest of `check` on a warm manifest snapshot
+    /// (docs/performance.md); nil for anything else (help, `--verbose`, `--discover`, a misspelt flag), which then
+    /// goes through ArgumentParser.
+    struct FastArguments: Equatable {
+      var project: String?
+      var env: String?
+      var json = false
+      var allowPartial = false
+      var noColor = false
+
+      init?(_ args: ArraySlice<String>) {
+        var i = args.startIndex
+        // `--flag=value` or `--flag value`; `.none` when `args[i]` is not this flag, `.some(nil)` when its value
+        // is missing or looks like a flag (ArgumentParser reports both).
+        func value(_ flags: String...) -> String?? {
+          let arg = args[i]
+          for flag in flags {
+            if flag.hasPrefix("--"), arg.hasPrefix(flag + "=") { return .some(String(arg.dropFirst(flag.count + 1))) }
+            guard arg == flag else { continue }
+            i += 1
+            return i < args.endIndex && !args[i].hasPrefix("-") ? .some(args[i]) : .some(nil)
+          }
+          return nil
+        }
+        while i < args.endIndex {
+          let arg = args[i]
+          switch arg {
+          case "--json": json = true
+          case "--allow-partial": allowPartial = true
+          case "--no-color": noColor = true
+          default:
+            if let v = value("--env", "-e") {
+              guard let v else { return nil }
+              env = v
+            } else if let v = value("--project") {
+              guard let v else { return nil }
+              project = v
+            } else {
+              return nil
+            }
+          }
+          i += 1
+        }
       }
     }
   }
