@@ -19,9 +19,12 @@ package enum EnvironmentCheck {
   /// it (which may refuse a partly readable vault), records the read in the audit log as `check`, and checks the
   /// readable values. An environment whose store is a server is read through `storeValues` instead (the CLI passes
   /// its store reader; it returns `nil` for an environment kept in the vault).
+  /// - Parameter rotation: whether to fill ``Verdict/rotationFacts`` (`org check` reports the schedule; `check`
+  ///   does not).
   /// - Throws: what opening the vault, `partial`, `storeValues` or the audit log throw.
   package static func verdict(
     _ ws: Workspace, _ environment: String, identities: [AgeX25519Identity], auditDetail: String? = nil,
+    rotation: Bool = true,
     storeValues: (Workspace, String) throws -> [(name: String, value: SecretValue)]? = { _, _ in nil },
     partial: (Vault) throws -> Void
   ) throws -> Verdict {
@@ -45,7 +48,7 @@ package enum EnvironmentCheck {
       let settings = Set(ws.manifest.secrets.filter { !$0.isSecret }.map(\.name))
       verdict.needsRotation = vault.names.filter { !settings.contains($0) }
         .compactMap { name in vault.needsRotation(name).map { (name, $0) } }
-      verdict.rotationFacts = vault.rotationFacts()
+      if rotation { verdict.rotationFacts = vault.rotationFacts() }
       try ws.auditor(identities).record("check", environment: environment, secrets: vault.names, detail: auditDetail, durable: false)
     }
     var report = Checker.check(ws.manifest, environment: environment, values: values)

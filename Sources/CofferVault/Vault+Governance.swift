@@ -49,8 +49,8 @@ extension Vault {
   /// What rotation status needs to know about every secret (metadata only).
   /// - Returns: one entry per secret, sorted by name.
   public func rotationFacts() -> [RotationFacts] {
-    names.compactMap { name in
-      guard let record = records[name], let current = record.versions.first else { return nil }
+    recordsInOrder.compactMap { name, record in
+      guard let current = record.versions.first else { return nil }
       return RotationFacts(
         name: name, group: record.group, lastRotated: current.valueSince, revoked: needsRotation(name))
     }

@@ -49,6 +49,11 @@ import Testing
     let box = try Sandbox(manifest: template.replacingOccurrences(of: "age1…", with: "PLACEHOLDER"))
     try box.write("coffer.yaml", template.replacingOccurrences(of: "age1…", with: box.recipient))
     box.extraEnvironment["COFFER_NOW"] = "2026-12-01T10:00:00Z"
+    // The state directory outside the project, as a user's is: `scan` walks the sandbox, and the manifest snapshot
+    // there is a binary file its summary would list.
+    let state = FileManager.default.temporaryDirectory.appendingPathComponent("coffer-json-state-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: state) }
+    box.extraEnvironment["XDG_STATE_HOME"] = state.path
     #expect(box.run(["set", "OPENAI_API_KEY", "-e", "production"], stdin: Data("sk-test-value-1234567890".utf8)).status == 0)
     #expect(box.run(["set", "LOG_LEVEL", "-e", "production"], stdin: Data("info".utf8)).status == 0)
     #expect(box.run(["set", "STRAY", "-e", "production", "--undeclared"], stdin: Data("x".utf8)).status == 0)

@@ -40,7 +40,9 @@ extension CofferCommand {
       let ws = try Workspace.load(project: project, verbose: verbose)
       let environment = try ws.environment(named: env)
       let identities = try IdentityLoader.load()
-      let verdict = try EnvironmentCheck.verdict(ws, environment, identities: identities, storeValues: StoreCommands.checkValues) { vault in
+      let verdict = try EnvironmentCheck.verdict(
+        ws, environment, identities: identities, rotation: false, storeValues: StoreCommands.checkValues
+      ) { vault in
         try Partial.check(vault, environment: environment, allowPartial: allowPartial, manifest: ws.manifest, identities: identities)
       }
       let (report, unreadable, needsRotation) = (verdict.report, verdict.unreadable, verdict.needsRotation)
