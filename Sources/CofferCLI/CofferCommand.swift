@@ -76,6 +76,17 @@ public struct CofferCommand: ParsableCommand {
         finish(status(for: error))
       }
     }
+    if args.count > 1, args[1] == "export", let fast = Export.FastArguments(args.dropFirst(2)) {
+      // `export` with common options skips ArgumentParser (see docs/performance.md); the work is the same.
+      do {
+        try Exporter.run(
+          project: fast.project, verbose: false, env: fast.env, format: fast.format, output: fast.output,
+          allowPartial: fast.allowPartial, allowEmpty: fast.allowEmpty)
+        finish(0)
+      } catch {
+        finish(status(for: error))
+      }
+    }
     if let refusal = UnknownCommand.check(Array(args.dropFirst())) {
       Glibc.exit(status(for: refusal))
     }

@@ -240,4 +240,39 @@ import Testing
     #expect(team.run("bob", ["check", "--env", "production"]).status == 3)
     #expect(team.run("alice", ["check", "--env", "staging"]).stderr.hasPrefix("coffer: error: unknown environment staging"))
   }
+
+  /// `export` with its common options skips ArgumentParser into the same work: every form and every refusal reads
+  /// as the slow path's (`--verbose`), and a file it writes holds the same bytes.
+  @Test func exportGivesTheSlowPathsOutputInEveryForm() throws {
+    let team = try Team()
+    let forms: [(who: String, args: [String])] = [
+      ("alice", ["export", "--env", "production"]),
+      ("alice", ["export", "--env=production", "--format", "json"]),
+      ("alice", ["export", "-e", "production", "--format=yaml"]),
+      ("alice", ["export", "--project", team.box.dir.path, "--env", "production", "--format", "shell"]),
+      ("bob", ["export", "--env", "production"]),  // groups bob cannot read: exit 3
+      ("bob", ["export", "--env", "production", "--allow-partial"]),
+      ("alice", ["export", "--env", "development"]),  // no values: exit 1
+      ("alice", ["export", "--env", "development", "--allow-empty"]),
+      ("alice", ["export", "--env", "staging"]),  // not declared: exit 2
+      ("alice", ["export", "--env", "production", "--format", "xml"]),  // ArgumentParser's own error
+      ("alice", ["export", "--env", "production", "-o", "coffer.yaml"]),  // refused: a committed file
+      ("alice", ["export", "--env", "production", "-o"]),
+    ]
+    for form in forms {
+      let fast = team.run(form.who, form.args)
+      let slow = team.run(form.who, form.args + ["--verbose"])
+      #expect(fast.status == slow.status, "\(form.args): \(fast.stderr)")
+      #expect(fast.out == slow.out, "\(form.args)")
+      #expect(slow.stderr.split(separator: "\n").filter { !$0.contains("debug:") } == fast.stderr.split(separator: "\n"), "\(form.args)")
+    }
+    #expect(team.run("alice", ["export", "--env", "production"]).out == "API_KEY=api-v1\nINFRA_TOKEN=infra-v1\n")
+    #expect(team.run("bob", ["export", "--env", "production"]).status == 3)
+    // To a file: the same bytes, mode 0600.
+    #expect(team.run("alice", ["export", "--env", "production", "--output", "fast.env"]).status == 0)
+    #expect(team.run("alice", ["export", "--env", "production", "--output", "slow.env", "--verbose"]).status == 0)
+    #expect(try team.box.read("fast.env") == team.box.read("slow.env"))
+    let mode = try FileManager.default.attributesOfItem(atPath: team.box.path("fast.env"))[.posixPermissions] as? Int
+    #expect(mode == 0o600)
+  }
 }

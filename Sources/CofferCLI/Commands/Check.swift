@@ -81,37 +81,24 @@ extension CofferCommand {
       var noColor = false
 
       init?(_ args: ArraySlice<String>) {
-        var i = args.startIndex
-        // `--flag=value` or `--flag value`; `.none` when `args[i]` is not this flag, `.some(nil)` when its value
-        // is missing or looks like a flag (ArgumentParser reports both).
-        func value(_ flags: String...) -> String?? {
-          let arg = args[i]
-          for flag in flags {
-            if flag.hasPrefix("--"), arg.hasPrefix(flag + "=") { return .some(String(arg.dropFirst(flag.count + 1))) }
-            guard arg == flag else { continue }
-            i += 1
-            return i < args.endIndex && !args[i].hasPrefix("-") ? .some(args[i]) : .some(nil)
-          }
-          return nil
-        }
-        while i < args.endIndex {
-          let arg = args[i]
-          switch arg {
+        var scan = ArgumentScan(args)
+        while !scan.atEnd {
+          switch scan.current {
           case "--json": json = true
           case "--allow-partial": allowPartial = true
           case "--no-color": noColor = true
           default:
-            if let v = value("--env", "-e") {
+            if let v = scan.value("--env", "-e") {
               guard let v else { return nil }
               env = v
-            } else if let v = value("--project") {
+            } else if let v = scan.value("--project") {
               guard let v else { return nil }
               project = v
             } else {
               return nil
             }
           }
-          i += 1
+          scan.advance()
         }
       }
     }

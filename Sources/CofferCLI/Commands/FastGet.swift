@@ -22,32 +22,21 @@ enum FastGet {
     var json = false
 
     init?(_ args: ArraySlice<String>) {
-      var i = args.startIndex
+      var scan = ArgumentScan(args)
       var positional: [String] = []
-      // `--flag=value` or `--flag value`; `.none` when `args[i]` is not this flag, `.some(nil)` when its value is missing.
-      func value(_ flags: String...) -> String?? {
-        let arg = args[i]
-        for flag in flags {
-          if flag.hasPrefix("--"), arg.hasPrefix(flag + "=") { return .some(String(arg.dropFirst(flag.count + 1))) }
-          guard arg == flag else { continue }
-          i += 1
-          return i < args.endIndex ? .some(args[i]) : .some(nil)
-        }
-        return nil
-      }
-      while i < args.endIndex {
-        let arg = args[i]
+      while !scan.atEnd {
+        let arg = scan.current
         if arg == "-n" || arg == "--no-newline" {
           noNewline = true
         } else if arg == "--json" {
           json = true
-        } else if let v = value("--env", "-e") {
+        } else if let v = scan.value("--env", "-e") {
           guard let v, !v.hasPrefix("-") else { return nil }
           env = v
-        } else if let v = value("--project") {
+        } else if let v = scan.value("--project") {
           guard let v, !v.hasPrefix("-") else { return nil }
           project = v
-        } else if let v = value("--version") {
+        } else if let v = scan.value("--version") {
           guard let v, let n = Int(v), n > 0 else { return nil }
           version = n
         } else if arg.hasPrefix("-") {
@@ -55,7 +44,7 @@ enum FastGet {
         } else {
           positional.append(arg)
         }
-        i += 1
+        scan.advance()
       }
       guard positional.count == 1 else { return nil }
       name = positional[0]
