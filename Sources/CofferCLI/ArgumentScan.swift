@@ -32,4 +32,20 @@ struct ArgumentScan {
     }
     return nil
   }
+
+  /// `--env E` (`-e E`, `--env=E`) or `--project DIR` at ``current``, which every fast form takes: stores the value
+  /// and returns true; false when ``current`` is neither; nil when its value is missing.
+  mutating func environmentOrProject(env: inout String?, project: inout String?) -> Bool? {
+    if let v = value("--env", "-e") {
+      guard let v else { return nil }
+      env = v
+      return true
+    }
+    if let v = value("--project") {
+      guard let v else { return nil }
+      project = v
+      return true
+    }
+    return false
+  }
 }

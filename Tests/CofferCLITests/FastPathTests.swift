@@ -15,6 +15,18 @@ import Testing
     }
   }
 
+  /// Runs each form as given and again with `--verbose` (no fast form takes it, so ArgumentParser parses it): the
+  /// same exit status, stdout and stderr (but for the debug lines).
+  static func expectSameAsSlowPath(_ team: Team, _ forms: [(who: String, args: [String])]) {
+    for form in forms {
+      let fast = team.run(form.who, form.args)
+      let slow = team.run(form.who, form.args + ["--verbose"])
+      #expect(fast.status == slow.status, "\(form.args): \(fast.stderr)")
+      #expect(fast.out == slow.out, "\(form.args)")
+      #expect(slow.stderr.split(separator: "\n").filter { !$0.contains("debug:") } == fast.stderr.split(separator: "\n"), "\(form.args)")
+    }
+  }
+
   static func cacheFiles(_ team: Team) throws -> [String] {
     let dir = team.box.path("home/.local/state/coffer/required")
     return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).map { dir + "/" + $0 }
@@ -224,13 +236,7 @@ import Testing
       ("alice", ["check", "--env"]),  // no value: ArgumentParser's own error
       ("alice", ["check", "--env", "production", "--jsn"]),
     ]
-    for form in forms {
-      let fast = team.run(form.who, form.args)
-      let slow = team.run(form.who, form.args + ["--verbose"])
-      #expect(fast.status == slow.status, "\(form.args): \(fast.stderr)")
-      #expect(fast.out == slow.out, "\(form.args)")
-      #expect(slow.stderr.split(separator: "\n").filter { !$0.contains("debug:") } == fast.stderr.split(separator: "\n"), "\(form.args)")
-    }
+    Self.expectSameAsSlowPath(team, forms)
     // Each check that opened the vault recorded one line, whichever path it took: alice's four production forms
     // and bob's partial one, twice each (bob's refused check and development, which has no vault, record none).
     let checks = try Self.audit(team, as: "alice").filter { $0["action"] as? String == "check" }
@@ -259,13 +265,7 @@ import Testing
       ("alice", ["export", "--env", "production", "-o", "coffer.yaml"]),  // refused: a committed file
       ("alice", ["export", "--env", "production", "-o"]),
     ]
-    for form in forms {
-      let fast = team.run(form.who, form.args)
-      let slow = team.run(form.who, form.args + ["--verbose"])
-      #expect(fast.status == slow.status, "\(form.args): \(fast.stderr)")
-      #expect(fast.out == slow.out, "\(form.args)")
-      #expect(slow.stderr.split(separator: "\n").filter { !$0.contains("debug:") } == fast.stderr.split(separator: "\n"), "\(form.args)")
-    }
+    Self.expectSameAsSlowPath(team, forms)
     #expect(team.run("alice", ["export", "--env", "production"]).out == "API_KEY=api-v1\nINFRA_TOKEN=infra-v1\n")
     #expect(team.run("bob", ["export", "--env", "production"]).status == 3)
     // To a file: the same bytes, mode 0600.

@@ -88,15 +88,7 @@ extension CofferCommand {
           case "--allow-partial": allowPartial = true
           case "--no-color": noColor = true
           default:
-            if let v = scan.value("--env", "-e") {
-              guard let v else { return nil }
-              env = v
-            } else if let v = scan.value("--project") {
-              guard let v else { return nil }
-              project = v
-            } else {
-              return nil
-            }
+            guard scan.environmentOrProject(env: &env, project: &project) == true else { return nil }
           }
           scan.advance()
         }

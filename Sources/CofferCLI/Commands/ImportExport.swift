@@ -114,24 +114,29 @@ extension CofferCommand {
           case "--allow-partial": allowPartial = true
           case "--allow-empty": allowEmpty = true
           default:
-            if let v = scan.value("--env", "-e") {
-              guard let v else { return nil }
-              env = v
-            } else if let v = scan.value("--project") {
-              guard let v else { return nil }
-              project = v
-            } else if let v = scan.value("--format") {
-              guard let v, let f = ExportFormat(rawValue: v) else { return nil }
-              format = f
-            } else if let v = scan.value("--output", "-o") {
-              guard let v else { return nil }
-              output = v
+            if let known = scan.environmentOrProject(env: &env, project: &project) {
+              guard known || Self.option(&scan, format: &format, output: &output) else { return nil }
             } else {
               return nil
             }
           }
           scan.advance()
         }
+      }
+
+      /// `--format F` or `--output FILE` (`-o FILE`) at the scan's argument; false for anything else or a bad value.
+      private static func option(_ scan: inout ArgumentScan, format: inout ExportFormat, output: inout String?) -> Bool {
+        if let v = scan.value("--format") {
+          guard let v, let f = ExportFormat(rawValue: v) else { return false }
+          format = f
+          return true
+        }
+        if let v = scan.value("--output", "-o") {
+          guard let v else { return false }
+          output = v
+          return true
+        }
+        return false
       }
     }
   }
