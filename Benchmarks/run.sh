@@ -13,7 +13,8 @@
 # as pyenv's `python3` (which adds ~50 ms of bash to every run).
 # Peers: `age -d -i KEY secrets.env.age` (decrypt only, the simplest alternative), python-dotenv's `run`.
 # Coffer's own commands are timed in rounds of their own; each peer is timed head to head with `coffer run` in
-# rounds of two (a Go program in a round slows every command after it, /bin/true included).
+# rounds of two (a Go program in a round slows every command after it, /bin/true included). coffer and the floor
+# are timed as copies in the scratch directory, as installed files are, not as the linker's output files.
 # Results: Benchmarks/out/*.txt and *.json (per-round times).
 set -euo pipefail
 
@@ -33,7 +34,12 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 echo "== floor: a Swift program that only execv's (stdlib only, no Foundation), linked as coffer is: fully static"
-swiftc -O -static-executable "$here/Benchmarks/floor/execfloor.swift" -o "$tmp/execfloor" 2>/dev/null
+swiftc -O -static-executable "$here/Benchmarks/floor/execfloor.swift" -o "$tmp/execfloor.linked" 2>/dev/null
+# Copies, as installed files are: the linker's own output file started 0.3-0.4 ms slower here than a copy of it
+# (docs/performance.md, "Method"), which no installed binary pays.
+cp "$tmp/execfloor.linked" "$tmp/execfloor"
+cp "$coffer" "$tmp/coffer"
+coffer="$tmp/coffer"
 
 echo "== fixtures: one identity; 1,000 and 10,000 secrets as a vault, a .env and an age-encrypted .env"
 export COFFER_IDENTITY_FILE="$tmp/identity.txt"
