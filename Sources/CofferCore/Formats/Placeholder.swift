@@ -108,19 +108,24 @@ public enum Placeholder: String, Sendable, Hashable, CaseIterable, CustomStringC
       return true
     }
     // A placeholder word, on the lowercased bytes without spaces, `-`, `_` and `.` (the longest word is 14 bytes).
-    var squeezed: [UInt8] = []
-    squeezed.reserveCapacity(16)
-    for b in t where b != 0x20 && b != 0x2D && b != 0x5F && b != 0x2E {
-      squeezed.append(lower(b))
-      if squeezed.count > 16 { break }
+    // The first 17 squeezed bytes, on the stack: whether they are a word, and whether they start an instruction.
+    let (isWord, startsInstruction) = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 17) { buffer in
+      var count = 0
+      for b in t where b != 0x20 && b != 0x2D && b != 0x5F && b != 0x2E {
+        buffer[count] = lower(b)
+        count += 1
+        if count == 17 { break }
+      }
+      let head = UnsafeBufferPointer(rebasing: buffer[..<count])
+      let isWord = count <= 16 && words.contains(String(decoding: head, as: UTF8.self))
+      return (isWord, instructionStartBytes.contains { count >= $0.count && head[0] == $0[0] && head.starts(with: $0) })
     }
-    if squeezed.count <= 16, words.contains(String(decoding: squeezed, as: UTF8.self)) { return .knownWord }
-    for word in leadingWords {
-      let w = word.utf8
-      guard t.count >= w.count, zip(t, w).allSatisfy({ lower($0) == $1 }) else { continue }
+    if isWord { return .knownWord }
+    for w in leadingWordBytes where t.count >= w.count && lower(t[0]) == w[0] {
+      guard (1..<w.count).allSatisfy({ lower(t[$0]) == w[$0] }) else { continue }
       if t.count == w.count || !isAlnum(t[w.count]) { return .knownWord }
     }
-    if isInstructionBytes(t, lower: lower) { return .instruction }
+    if startsInstruction, endsInstruction(t, lower: lower) { return .instruction }
     if t.first == 0x3C, t.last == 0x3E, t.count >= 3 { return .angleBrackets }
     func isIdentifier(_ r: Range<Int>) -> Bool { !r.isEmpty && r.allSatisfy { isAlnum(t[$0]) || t[$0] == 0x5F } }
     if (hasPrefix("${", lowered: false) && t.last == 0x7D) || (hasPrefix("{{", lowered: false) && hasSuffix("}}"))
@@ -149,27 +154,23 @@ public enum Placeholder: String, Sendable, Hashable, CaseIterable, CustomStringC
     return .some(nil)
   }
 
-  /// ``isInstruction(_:)`` on the trimmed bytes: the squeezed text starts with an instruction word and ends with
-  /// `here` or names what to fill in.
-  private static func isInstructionBytes(_ t: UnsafeBufferPointer<UInt8>, lower: (UInt8) -> UInt8) -> Bool {
-    // The squeezed bytes' first and last 8 (every start and end word is shorter).
-    var head: [UInt8] = []
+  /// The end of ``isInstruction(_:)`` on the trimmed bytes: the squeezed text ends with `here` or names what to fill
+  /// in (its start is checked by the caller).
+  private static func endsInstruction(_ t: UnsafeBufferPointer<UInt8>, lower: (UInt8) -> UInt8) -> Bool {
+    // The squeezed bytes' last 8 (every end word is shorter).
     var tail: [UInt8] = []
-    head.reserveCapacity(8)
-    for b in t where b != 0x20 && b != 0x2D && b != 0x5F && b != 0x2E {
-      head.append(lower(b))
-      if head.count == 8 { break }
-    }
     for b in t.reversed() where b != 0x20 && b != 0x2D && b != 0x5F && b != 0x2E {
       tail.append(lower(b))
       if tail.count == 8 { break }
     }
     tail.reverse()
-    guard instructionStarts.contains(where: { head.starts(with: $0.utf8) }) else { return false }
     return instructionEnds.contains { tail.count >= $0.utf8.count && tail.suffix($0.utf8.count).elementsEqual($0.utf8) }
   }
 
   static let instructionStarts = ["your", "insert", "enter", "replace", "put", "add", "paste", "fill"]
+  /// ``instructionStarts`` and ``leadingWords`` as bytes, for ``printableASCII(_:)``.
+  static let instructionStartBytes = instructionStarts.map { Array($0.utf8) }
+  static let leadingWordBytes = leadingWords.map { Array($0.utf8) }
   static let instructionEnds = ["here", "key", "token", "secret", "password", "pass", "value", "id"]
 
   private static func isInstruction(_ squeezed: String) -> Bool {
