@@ -249,6 +249,11 @@ public enum Checker {
     }
     let needsText = spec.pattern != nil || spec.minLength != nil || spec.maxLength != nil
     guard needsText else { return issues }
+    if spec.pattern == nil, let length = asciiCharacterCount(bytes) {
+      // Lengths only, of ASCII text: no `String` needed.
+      issues += lengthIssues(spec, length)
+      return issues
+    }
     guard let text = String(validating: bytes, as: UTF8.self) else {
       issues.append(
         CheckIssue(name: name, kind: .notText, reason: "is not UTF-8 text, so its pattern and length cannot be checked"))
@@ -266,18 +271,36 @@ public enum Checker {
       }
     }
     if spec.minLength != nil || spec.maxLength != nil {
-      let length = text.count
-      if let minLength = spec.minLength, length < minLength {
-        issues.append(
-          CheckIssue(
-            name: name, kind: .tooShort, reason: "is \(characters(length)), needs at least \(minLength)"))
-      }
-      if let maxLength = spec.maxLength, length > maxLength {
-        issues.append(
-          CheckIssue(name: name, kind: .tooLong, reason: "is \(characters(length)), allows at most \(maxLength)"))
-      }
+      issues += lengthIssues(spec, asciiCharacterCount(bytes) ?? text.count)
     }
     return issues
+  }
+
+  /// `min_length` and `max_length` against a length in `Character`s.
+  private static func lengthIssues(_ spec: SecretSpec, _ length: Int) -> [CheckIssue] {
+    var issues: [CheckIssue] = []
+    if let minLength = spec.minLength, length < minLength {
+      issues.append(
+        CheckIssue(name: spec.name, kind: .tooShort, reason: "is \(characters(length)), needs at least \(minLength)"))
+    }
+    if let maxLength = spec.maxLength, length > maxLength {
+      issues.append(
+        CheckIssue(name: spec.name, kind: .tooLong, reason: "is \(characters(length)), allows at most \(maxLength)"))
+    }
+    return issues
+  }
+
+  /// The number of `Character`s of ASCII bytes, without making a `String`: one a byte, except that CR LF is one
+  /// (Unicode's grapheme rules break between any other two ASCII characters); nil when a byte is not ASCII.
+  static func asciiCharacterCount(_ bytes: [UInt8]) -> Int? {
+    var count = 0
+    var previous: UInt8 = 0
+    for b in bytes {
+      guard b < 0x80 else { return nil }
+      if !(b == 0x0A && previous == 0x0D) { count += 1 }
+      previous = b
+    }
+    return count
   }
 
   private static func characters(_ count: Int) -> String {

@@ -115,4 +115,42 @@ import Testing
     #expect(values.contains { Array($0.utf8).withUnsafeBufferPointer(Placeholder.printableASCII) != nil })
     #expect(values.contains { Array($0.utf8).withUnsafeBufferPointer(Placeholder.printableASCII) == nil })
   }
+
+  /// The byte rules for ASCII names give what the `String` rules give, on 40,000 names assembled from the rules'
+  /// own pieces in both cases; a name outside ASCII takes the `String` rules.
+  @Test func theASCIINameRulesAgreeWithTheTextRules() {
+    let pieces = [
+      "JWT", "jwt", "SESSION", "session", "SECRET", "secret", "KEY", "key", "PUBLIC", "public", "CLIENT", "SIGNING",
+      "ENCRYPTION", "BASE", "base", "_", "_", "_", "A", "b", "1", "API", "TOKEN", "Jwt_", "Secret_Key",
+    ]
+    var rng = SeededGenerator(seed: 10)
+    var names = ["", "_", "SECRET", "SECRET_KEY", "SECRET_KEY_BASE", "secret_key_base", "X_SECRET", "JWT_KEY"]
+    for _ in 0..<40_000 {
+      names.append((0..<Int.random(in: 1...5, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined())
+    }
+    var disagreements: [String] = []
+    for name in names {
+      let bytes = Array(name.utf8)
+      let fast = bytes.withUnsafeBufferPointer(SecretUse.asciiInferred)
+      if fast != .some(SecretUse.inferredText(name)) { disagreements.append("\(name): \(String(describing: fast))") }
+    }
+    #expect(disagreements.isEmpty, "\(disagreements.prefix(10))")
+    #expect(names.contains { SecretUse.inferred(fromName: $0) == .applicationSecret })
+    #expect(names.contains { SecretUse.inferred(fromName: $0) == .signingKey })
+    #expect(names.contains { SecretUse.inferred(fromName: $0) == .sessionSecret })
+    #expect(names.contains { SecretUse.inferred(fromName: $0) == .encryptionKey })
+    #expect(Array("straße_secret".utf8).withUnsafeBufferPointer(SecretUse.asciiInferred) == nil)
+    #expect(SecretUse.inferred(fromName: "straße_secret") == .applicationSecret)
+  }
+
+  /// ASCII lengths counted on bytes are `String.count`: CR LF is one character, every other byte one.
+  @Test func asciiLengthsAreCharacterCounts() {
+    var rng = SeededGenerator(seed: 11)
+    let alphabet: [UInt8] = Array("ab1 \r\n\t-".utf8)
+    for _ in 0..<5_000 {
+      let bytes = (0..<Int.random(in: 0...12, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+      #expect(Checker.asciiCharacterCount(bytes) == String(decoding: bytes, as: UTF8.self).count, "\(bytes)")
+    }
+    #expect(Checker.asciiCharacterCount(Array("é".utf8)) == nil)
+  }
 }

@@ -26,6 +26,13 @@ public enum SecretUse: String, Sendable, Hashable, CaseIterable {
   /// - Parameter name: a variable name; compared case-insensitively.
   /// - Returns: the use, or `nil`.
   public static func inferred(fromName name: String) -> SecretUse? {
+    var name = name
+    if let use = name.withUTF8(asciiInferred) { return use }
+    return inferredText(name)
+  }
+
+  /// ``inferred(fromName:)`` by `String` comparison, for any name; tests check that ``asciiInferred(_:)`` agrees.
+  static func inferredText(_ name: String) -> SecretUse? {
     let upper = name.uppercased()
     // Byte searches: `String.contains(_:)` compares by Character and cost `check` about 35 µs a secret.
     let bytes = Array(upper.utf8)
@@ -42,6 +49,43 @@ public enum SecretUse: String, Sendable, Hashable, CaseIterable {
       return .applicationSecret
     }
     return nil
+  }
+
+  /// The same rules on the bytes of an ASCII name (every valid secret name is one), uppercased on the stack: no
+  /// `String` is made or compared by `Character`, which cost `check` 3,600 instructions a name. `.none` for a name
+  /// with a byte outside ASCII (``inferredText(_:)`` then decides).
+  static func asciiInferred(_ name: UnsafeBufferPointer<UInt8>) -> SecretUse?? {
+    for b in name where b >= 0x80 { return nil }
+    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(name.count, 1)) { buffer -> SecretUse?? in
+      for (i, b) in name.enumerated() { buffer[i] = b >= 0x61 && b <= 0x7A ? b - 0x20 : b }
+      let upper = UnsafeBufferPointer(rebasing: buffer[..<name.count])
+      func hasPrefix(_ p: StaticString) -> Bool {
+        upper.count >= p.utf8CodeUnitCount && (0..<p.utf8CodeUnitCount).allSatisfy { upper[$0] == p.utf8Start[$0] }
+      }
+      func hasSuffix(_ p: StaticString) -> Bool {
+        let n = p.utf8CodeUnitCount
+        return upper.count >= n && (0..<n).allSatisfy { upper[upper.count - n + $0] == p.utf8Start[$0] }
+      }
+      func has(_ p: StaticString) -> Bool {
+        let n = p.utf8CodeUnitCount
+        guard upper.count >= n else { return false }
+        return (0...(upper.count - n)).contains { start in (0..<n).allSatisfy { upper[start + $0] == p.utf8Start[$0] } }
+      }
+      if has("PUBLIC") || hasSuffix("CLIENT_SECRET") { return .some(nil) }
+      let holdsKey = has("SECRET") || has("KEY")
+      if hasPrefix("JWT_") && holdsKey { return .signingKey }
+      if hasSuffix("SIGNING_KEY") || hasSuffix("SIGNING_SECRET") { return .signingKey }
+      if hasPrefix("SESSION_") && holdsKey { return .sessionSecret }
+      if hasSuffix("_SESSION_SECRET") || hasSuffix("_SESSION_KEY") { return .sessionSecret }
+      if hasSuffix("ENCRYPTION_KEY") { return .encryptionKey }
+      if hasSuffix("_SECRET") || hasSuffix("_SECRET_KEY") || hasSuffix("_SECRET_KEY_BASE") { return .applicationSecret }
+      if (upper.count == 6 && hasPrefix("SECRET")) || (upper.count == 10 && hasPrefix("SECRET_KEY"))
+        || (upper.count == 15 && hasPrefix("SECRET_KEY_BASE"))
+      {
+        return .applicationSecret
+      }
+      return .some(nil)
+    }
   }
 }
 
