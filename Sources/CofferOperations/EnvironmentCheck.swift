@@ -42,12 +42,14 @@ package enum EnvironmentCheck {
       // Composed secrets are checked like any other (their format too); one with a part missing is missing.
       Composition.apply(ws.manifest, to: &values)
       verdict.unreadable = vault.unreadableGroups
-      notReadable = Set(vault.names.filter { !vault.isReadable($0) })
+      let states = vault.currentStates()
+      notReadable = Set(states.filter { !$0.readable }.map(\.name))
       // Plain settings (`secret: false`) never need rotation, whatever an older coffer recorded.
       // One set, not a search of the manifest per name (quadratic at 1,000 secrets).
       let settings = Set(ws.manifest.secrets.filter { !$0.isSecret }.map(\.name))
-      verdict.needsRotation = vault.names.filter { !settings.contains($0) }
-        .compactMap { name in vault.needsRotation(name).map { (name, $0) } }
+      verdict.needsRotation = states.compactMap { state in
+        state.rotation.flatMap { settings.contains(state.name) ? nil : (state.name, $0) }
+      }
       if rotation { verdict.rotationFacts = vault.rotationFacts() }
       try ws.auditor(identities).record("check", environment: environment, secrets: vault.names, detail: auditDetail, durable: false)
     }

@@ -23,7 +23,11 @@ extension Vault {
   /// recorded at an earlier epoch (signed in each version's attestation). Deleting `exposed` lines therefore does
   /// not hide a needed rotation.
   public func effectiveExposure(_ name: String) -> SecretExposure? {
-    guard let record = record(named: name) else { return nil }
+    record(named: name).flatMap(effectiveExposure)
+  }
+
+  /// ``effectiveExposure(_:)`` of a record in hand.
+  func effectiveExposure(_ record: Record) -> SecretExposure? {
     guard let removal = v2?.removals[record.group] else { return record.exposure }
     let exposedVersions = record.versions.filter { v in
       guard let a = v.attestation, let parts = VaultV2.parts(of: a) else { return false }
@@ -36,6 +40,20 @@ extension Vault {
       throughVersion: max(through, record.exposure?.throughVersion ?? 0), time: removal.time,
       recipient: VaultGrammar.sanitizeAuthor(removal.members.joined(separator: ",")))
     return computed
+  }
+
+  /// Every secret's current state, in name order, in one walk of the records (for `check`, instead of a lookup a
+  /// name for each question): whether this identity can read its current value (``isReadable(_:version:)``), and
+  /// the revocation that makes it need rotation (``needsRotation(_:)``), if any.
+  public func currentStates() -> [(name: String, readable: Bool, rotation: RevocationMark?)] {
+    recordsInOrder.map { name, record in
+      guard let current = record.versions.first else { return (name, false, nil) }
+      let exposure = effectiveExposure(record).flatMap { $0.covers(current) ? $0 : nil }
+      return (
+        name, key(of: current, group: record.group) != nil,
+        exposure.map { RevocationMark(recipient: $0.recipient, time: $0.time) }
+      )
+    }
   }
 
   /// The readable metadata of every secret, with ``effectiveExposure(_:)``: what `history` and `rotate status` show

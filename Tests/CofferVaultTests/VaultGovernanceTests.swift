@@ -137,6 +137,13 @@ import Testing
     #expect(try VaultFile.open(sealed, file: "p", with: [alice]).fingerprint(of: SecretValue("x")) != oldFingerprint)
   }
 
+  /// ``Vault/currentStates()`` (one walk, for `check`) answers as ``Vault/isReadable(_:version:)`` and
+  /// ``Vault/needsRotation(_:)`` do name by name.
+  static func statesAgree(_ v: Vault) -> Bool {
+    v.currentStates().map { "\($0.name) \($0.readable) \(String(describing: $0.rotation))" }
+      == v.names.map { "\($0) \(v.isReadable($0)) \(String(describing: v.needsRotation($0)))" }
+  }
+
   @Test func exposureLastsUntilANewValueAndReturnsWithARollback() throws {
     var v = try VaultFile.open(try sample(), file: "p", with: [alice])
     v.useRecipients(forSlot: policy)
@@ -145,6 +152,12 @@ import Testing
     let mark = RevocationMark(recipient: "dave_lee", time: t(2))
     #expect(v.needsRotation("SECRET") == mark)
     #expect(v.needsRotation("OPEN") == nil)
+    #expect(Self.statesAgree(v) && v.currentStates().map(\.rotation) == [nil, mark])
+    // Another reader, who cannot read the restricted group, gets the same answers from both.
+    let exposed = VaultFile.seal(v)
+    let other = try VaultFile.open(exposed, file: "p", with: [dave])
+    #expect(Self.statesAgree(other))
+    #expect(other.currentStates().map(\.readable) == [true, false])
     #expect(text(VaultFile.seal(v)).contains("secret SECRET restricted\n exposed 2 \(t(2).rfc3339) dave_lee\n v 2 "))
     #expect(v.rotationFacts().map(\.revoked) == [nil, mark])
     try v.set("SECRET", to: SecretValue("alice-3"), group: "restricted", author: "alice", at: t(3))
@@ -153,6 +166,7 @@ import Testing
     // Restoring an exposed value brings the state back; restoring a later one does not.
     #expect(try v.restore("SECRET", version: 1, author: "alice", at: t(4)) == 4)
     #expect(v.needsRotation("SECRET") == mark)
+    #expect(Self.statesAgree(v))
     #expect(try v.restore("SECRET", version: 3, author: "alice", at: t(5)) == 5)
     #expect(v.needsRotation("SECRET") == nil)
     // The summary (no key) agrees.
