@@ -45,14 +45,11 @@ public struct CofferCommand: ParsableCommand {
     }
     if args.count > 2, args[1] == "run", let fast = RunEnvironment.FastArguments(args.dropFirst(2)) {
       // The common `run` invocation skips ArgumentParser entirely (see docs/performance.md).
-      do {
+      finishing {
         try RunEnvironment.execute(
           project: fast.project, verbose: fast.verbose, env: fast.env, noOverride: fast.noOverride,
           allowPartial: fast.allowPartial, allowMissing: fast.allowMissing, auditNames: fast.auditNames,
           selection: RunEnvironment.Selection(includeUndeclared: fast.includeUndeclared), command: fast.command)
-        finish(0)
-      } catch {
-        finish(status(for: error))
       }
     }
     if args.count > 2, args[1] == "get", let fast = FastGet.Arguments(args.dropFirst(2)) {
@@ -67,32 +64,33 @@ public struct CofferCommand: ParsableCommand {
       let fast = Check.FastArguments(args.dropFirst(2))
     {
       // `check` with common options skips ArgumentParser (see docs/performance.md); the work is the same.
-      do {
+      finishing {
         try Check.perform(
           project: fast.project, verbose: false, env: fast.env, json: fast.json, allowPartial: fast.allowPartial,
           discover: false, noColor: fast.noColor)
-        finish(0)
-      } catch {
-        finish(status(for: error))
       }
     }
     if args.count > 1, args[1] == "export", let fast = Export.FastArguments(args.dropFirst(2)) {
       // `export` with common options skips ArgumentParser (see docs/performance.md); the work is the same.
-      do {
+      finishing {
         try Exporter.run(
           project: fast.project, verbose: false, env: fast.env, format: fast.format, output: fast.output,
           allowPartial: fast.allowPartial, allowEmpty: fast.allowEmpty)
-        finish(0)
-      } catch {
-        finish(status(for: error))
       }
     }
     if let refusal = UnknownCommand.check(Array(args.dropFirst())) {
       Glibc.exit(status(for: refusal))
     }
-    do {
+    finishing {
       var command = try parseAsRoot(ValueArgument.joined(Array(args.dropFirst())))
       try command.run()
+    }
+  }
+
+  /// Runs a command's work and exits: 0 when it returns, else the status ``status(for:)`` renders for its error.
+  static func finishing(_ work: () throws -> Void) -> Never {
+    do {
+      try work()
       finish(0)
     } catch {
       finish(status(for: error))

@@ -18,6 +18,26 @@ package enum ByteSearch {
 
   /// Whether `needle`'s UTF-8 occurs in `haystack`.
   package static func contains(_ haystack: [UInt8], _ needle: StaticString) -> Bool {
-    haystack.withUnsafeBufferPointer { contains($0, UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)) }
+    haystack.withUnsafeBufferPointer { contains($0, needle) }
+  }
+
+  /// Whether `needle`'s UTF-8 occurs in `haystack`.
+  package static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: StaticString) -> Bool {
+    contains(haystack, bytes(needle))
+  }
+
+  /// Whether `haystack` starts with `prefix`'s UTF-8.
+  package static func hasPrefix(_ haystack: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
+    haystack.count >= prefix.utf8CodeUnitCount && haystack.starts(with: bytes(prefix))
+  }
+
+  /// Whether `haystack` ends with `suffix`'s UTF-8.
+  package static func hasSuffix(_ haystack: UnsafeBufferPointer<UInt8>, _ suffix: StaticString) -> Bool {
+    let n = suffix.utf8CodeUnitCount
+    return haystack.count >= n && haystack[(haystack.count - n)...].elementsEqual(bytes(suffix))
+  }
+
+  private static func bytes(_ s: StaticString) -> UnsafeBufferPointer<UInt8> {
+    UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)
   }
 }

@@ -18,6 +18,16 @@ import Testing
     #expect(!ByteSearch.contains([], "x"))
   }
 
+  @Test func prefixesAndSuffixes() {
+    Array("JWT_SECRET".utf8).withUnsafeBufferPointer { b in
+      #expect(ByteSearch.hasPrefix(b, "JWT_") && ByteSearch.hasPrefix(b, "JWT_SECRET") && ByteSearch.hasPrefix(b, ""))
+      #expect(!ByteSearch.hasPrefix(b, "JWT_SECRETS") && !ByteSearch.hasPrefix(b, "WT_"))
+      #expect(ByteSearch.hasSuffix(b, "SECRET") && ByteSearch.hasSuffix(b, "JWT_SECRET") && ByteSearch.hasSuffix(b, ""))
+      #expect(!ByteSearch.hasSuffix(b, "_JWT_SECRET") && !ByteSearch.hasSuffix(b, "SECRE"))
+      #expect(ByteSearch.contains(b, "T_S") && !ByteSearch.contains(b, "TS"))
+    }
+  }
+
   @Test func secretUseInferenceUsesIt() {
     #expect(SecretUse.inferred(fromName: "JWT_SECRET") == .signingKey)
     #expect(SecretUse.inferred(fromName: "STRIPE_PUBLIC_KEY") == nil)

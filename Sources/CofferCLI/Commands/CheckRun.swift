@@ -157,35 +157,28 @@ enum RunEnvironment {
     var command: [String] = []
 
     init?(_ args: ArraySlice<String>) {
-      var i = args.startIndex
-      func value(_ flag: String) -> String?? {
-        // `--flag=value` or `--flag value`; nil when `arg` is not this flag.
-        let arg = args[i]
-        if arg.hasPrefix(flag + "=") { return .some(String(arg.dropFirst(flag.count + 1))) }
-        guard arg == flag else { return nil }
-        i += 1
-        return i < args.endIndex ? .some(args[i]) : .some(nil)
-      }
-      while i < args.endIndex {
-        let arg = args[i]
+      var scan = ArgumentScan(args)
+      while !scan.atEnd {
+        let arg = scan.current
         if arg == "--" {
-          command = Array(args[(i + 1)...])
+          command = Array(args[(scan.index + 1)...])
           break
         }
         if !arg.hasPrefix("-") || arg == "-" {
-          command = Array(args[i...])
+          command = Array(args[scan.index...])
           break
         }
-        if arg == "--no-override" { noOverride = true } else if arg == "--allow-partial" { allowPartial = true } else if arg == "--allow-missing" { allowMissing = true } else if arg == "--audit-names" { auditNames = true } else if arg == "--include-undeclared" { includeUndeclared = true } else if arg == "--verbose" { verbose = true } else if let v = value("--project") {
-          guard let v else { return nil }
-          project = v
-        } else if let v = value("--env") ?? value("-e") {
-          guard let v else { return nil }
-          env = v
-        } else {
-          return nil
+        switch arg {
+        case "--no-override": noOverride = true
+        case "--allow-partial": allowPartial = true
+        case "--allow-missing": allowMissing = true
+        case "--audit-names": auditNames = true
+        case "--include-undeclared": includeUndeclared = true
+        case "--verbose": verbose = true
+        default:
+          guard scan.environmentOrProject(env: &env, project: &project) == true else { return nil }
         }
-        i += 1
+        scan.advance()
       }
       guard !command.isEmpty else { return nil }
     }

@@ -96,19 +96,10 @@ public enum Placeholder: String, Sendable, Hashable, CaseIterable, CustomStringC
     for b in t where b < 0x20 || b > 0x7E { return nil }
     func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
     func isAlnum(_ b: UInt8) -> Bool { (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) }
-    func hasPrefix(_ p: StaticString, lowered: Bool) -> Bool {
-      guard t.count >= p.utf8CodeUnitCount else { return false }
-      for i in 0..<p.utf8CodeUnitCount where (lowered ? lower(t[i]) : t[i]) != p.utf8Start[i] { return false }
-      return true
-    }
-    func hasSuffix(_ p: StaticString) -> Bool {
-      let n = p.utf8CodeUnitCount
-      guard t.count >= n else { return false }
-      for i in 0..<n where t[t.count - n + i] != p.utf8Start[i] { return false }
-      return true
-    }
-    // A placeholder word, on the lowercased bytes without spaces, `-`, `_` and `.` (the longest word is 14 bytes).
-    // The first 17 squeezed bytes, on the stack: whether they are a word, and whether they start an instruction.
+    func hasPrefix(_ p: StaticString) -> Bool { ByteSearch.hasPrefix(t, p) }
+    func hasSuffix(_ p: StaticString) -> Bool { ByteSearch.hasSuffix(t, p) }
+    // The first 17 squeezed bytes (lowercased, without spaces, `-`, `_` and `.`), on the stack: whether they are a
+    // word (the longest is 14 bytes), and whether they start an instruction.
     let (isWord, startsInstruction) = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 17) { buffer in
       var count = 0
       for b in t where b != 0x20 && b != 0x2D && b != 0x5F && b != 0x2E {
@@ -128,7 +119,7 @@ public enum Placeholder: String, Sendable, Hashable, CaseIterable, CustomStringC
     if startsInstruction, endsInstruction(t, lower: lower) { return .instruction }
     if t.first == 0x3C, t.last == 0x3E, t.count >= 3 { return .angleBrackets }
     func isIdentifier(_ r: Range<Int>) -> Bool { !r.isEmpty && r.allSatisfy { isAlnum(t[$0]) || t[$0] == 0x5F } }
-    if (hasPrefix("${", lowered: false) && t.last == 0x7D) || (hasPrefix("{{", lowered: false) && hasSuffix("}}"))
+    if (hasPrefix("${") && t.last == 0x7D) || (hasPrefix("{{") && hasSuffix("}}"))
       || (t.first == 0x25 && t.last == 0x25 && t.count >= 3 && isIdentifier(1..<(t.count - 1)))
       || (t.first == 0x24 && t.count >= 2 && isIdentifier(1..<t.count) && !(t[1] >= 0x30 && t[1] <= 0x39))
     {

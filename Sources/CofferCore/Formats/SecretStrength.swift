@@ -59,18 +59,9 @@ public enum SecretUse: String, Sendable, Hashable, CaseIterable {
     return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(name.count, 1)) { buffer -> SecretUse?? in
       for (i, b) in name.enumerated() { buffer[i] = b >= 0x61 && b <= 0x7A ? b - 0x20 : b }
       let upper = UnsafeBufferPointer(rebasing: buffer[..<name.count])
-      func hasPrefix(_ p: StaticString) -> Bool {
-        upper.count >= p.utf8CodeUnitCount && (0..<p.utf8CodeUnitCount).allSatisfy { upper[$0] == p.utf8Start[$0] }
-      }
-      func hasSuffix(_ p: StaticString) -> Bool {
-        let n = p.utf8CodeUnitCount
-        return upper.count >= n && (0..<n).allSatisfy { upper[upper.count - n + $0] == p.utf8Start[$0] }
-      }
-      func has(_ p: StaticString) -> Bool {
-        let n = p.utf8CodeUnitCount
-        guard upper.count >= n else { return false }
-        return (0...(upper.count - n)).contains { start in (0..<n).allSatisfy { upper[start + $0] == p.utf8Start[$0] } }
-      }
+      func hasPrefix(_ p: StaticString) -> Bool { ByteSearch.hasPrefix(upper, p) }
+      func hasSuffix(_ p: StaticString) -> Bool { ByteSearch.hasSuffix(upper, p) }
+      func has(_ p: StaticString) -> Bool { ByteSearch.contains(upper, p) }
       if has("PUBLIC") || hasSuffix("CLIENT_SECRET") { return .some(nil) }
       let holdsKey = has("SECRET") || has("KEY")
       if hasPrefix("JWT_") && holdsKey { return .signingKey }
