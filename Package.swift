@@ -87,6 +87,8 @@ let package = Package(
     // No pkgConfig: its `-L/usr/lib/x86_64-linux-gnu` would come first on the link line and defeat the static link
     // above; the headers and library are on the default paths where Debian's package installs them.
     .systemLibrary(name: "CSodium", providers: [.apt(["libsodium-dev"])]),
+    // glibc's <malloc.h> (mallopt), for CofferSystem's Heap; part of the C library.
+    .systemLibrary(name: "CMalloc"),
     // Sync to destinations (GitHub Actions, Pulumi ESC, OpenBao, AWS Secrets Manager, .env): plans, name rules, retry
     // policy, destinations.
     // Talks HTTP only through the `HTTPTransport` protocol; no sockets, files or clocks of its own.
@@ -111,7 +113,7 @@ let package = Package(
     .target(
       name: "CofferSystem",
       dependencies: [
-        "CofferCore", "CofferVault", "CofferDotEnv", "CofferAudit", "CofferSync", "CofferScan",
+        "CofferCore", "CofferVault", "CofferDotEnv", "CofferAudit", "CofferSync", "CofferScan", "CMalloc",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "HTTPTypes", package: "swift-http-types"),
         .product(name: "NIOCore", package: "swift-nio"),

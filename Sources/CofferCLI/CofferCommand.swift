@@ -45,6 +45,7 @@ public struct CofferCommand: ParsableCommand {
     }
     if args.count > 2, args[1] == "run", let fast = RunEnvironment.FastArguments(args.dropFirst(2)) {
       // The common `run` invocation skips ArgumentParser entirely (see docs/performance.md).
+      Heap.allow()
       finishing {
         try RunEnvironment.execute(
           project: fast.project, verbose: fast.verbose, env: fast.env, noOverride: fast.noOverride,
@@ -54,6 +55,7 @@ public struct CofferCommand: ParsableCommand {
     }
     if args.count > 2, args[1] == "get", let fast = FastGet.Arguments(args.dropFirst(2)) {
       // `get NAME --env E` skips ArgumentParser and coffer.yaml when it can (see docs/performance.md).
+      Heap.allow()
       do {
         if try FastGet.run(fast) { finish(0) }
       } catch {
@@ -64,6 +66,7 @@ public struct CofferCommand: ParsableCommand {
       let fast = Check.FastArguments(args.dropFirst(2))
     {
       // `check` with common options skips ArgumentParser (see docs/performance.md); the work is the same.
+      Heap.allow()
       finishing {
         try Check.perform(
           project: fast.project, verbose: false, env: fast.env, json: fast.json, allowPartial: fast.allowPartial,
@@ -72,6 +75,7 @@ public struct CofferCommand: ParsableCommand {
     }
     if args.count > 1, args[1] == "export", let fast = Export.FastArguments(args.dropFirst(2)) {
       // `export` with common options skips ArgumentParser (see docs/performance.md); the work is the same.
+      Heap.allow()
       finishing {
         try Exporter.run(
           project: fast.project, verbose: false, env: fast.env, format: fast.format, output: fast.output,

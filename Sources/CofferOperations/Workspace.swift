@@ -105,6 +105,7 @@ package struct Workspace {
   package func openVault(_ environment: String, identities: [AgeX25519Identity], allowRolledBack: Bool = false) throws -> Vault? {
     let path = project.vaultPath(environment)
     guard Files.exists(path) else { return nil }
+    Heap.prepare(forVault: path)
     let bytes = try Files.read(path)
     let trust = try policyChain()
     let opened = Result { () throws(VaultError) -> Vault in

@@ -75,6 +75,12 @@ package enum Files {
     return lstat(path, &st) == 0
   }
 
+  /// The size in bytes of what `path` names (following symlinks), or nil when it cannot be examined.
+  package static func size(of path: String) -> Int? {
+    var st = stat()
+    return stat(path, &st) == 0 ? Int(st.st_size) : nil
+  }
+
   /// Whether `path` is a directory.
   package static func isDirectory(_ path: String) -> Bool {
     var st = stat()

@@ -558,6 +558,7 @@ enum RunEnvironment {
       } ?? []
       throw MissingForRun(environment: environment, noVault: true, names: required)
     }
+    Heap.prepare(forVault: path)
     let identities = try IdentityLoader.load()
     let bytes = try Files.read(path)
     let trust = try workspace?.policyChain() ?? Trust.chain(for: project)

@@ -61,6 +61,7 @@ enum FastGet {
       let project = try? Project.locate(from: a.project)
     else { return false }
     let path = project.vaultPath(environment)
+    Heap.prepare(forVault: path)
     guard Files.exists(path), let manifestBytes = try? Files.read(project.manifestPath),
       let facts = facts(project, manifest: manifestBytes, environment: environment, projectOption: a.project),
       facts.environments.contains(environment), !facts.stores.contains(environment), !facts.composed.contains(a.name),

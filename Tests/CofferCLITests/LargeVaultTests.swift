@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+
+/// A vault large enough that the short commands prepare the heap for it (CofferSystem's `Heap`: twice the file's size
+/// is over 1 MiB, so the heap grows once, with huge-page advice): every value still arrives byte for byte, the same
+/// as on the ArgumentParser path, which does not prepare the heap.
+@Suite struct LargeVaultTests {
+  @Test func valuesOfAVaultOverHalfAMebibyteArriveExactly() throws {
+    let box = try Sandbox(manifest: basicManifest)
+    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/#é✓-_.")
+    var expected: [String: String] = [:]
+    var text = ""
+    for i in 0..<1500 {
+      let name = String(format: "SERVICE_%04d_TOKEN", i)
+      let value = String((0..<300).map { alphabet[(i * 7 + $0 * 13) % alphabet.count] })
+      expected[name] = value
+      text += "\(name)=\"\(value)\"\n"
+    }
+    try box.write("bulk.env", text)
+    let imported = box.run(["import", "bulk.env", "--env", "development"])
+    #expect(imported.status == 0, "\(imported.stderr)")
+    let size = try #require(try FileManager.default.attributesOfItem(atPath: box.path(".coffer/vault/development.vault"))[.size] as? Int)
+    #expect(size > 600_000, "the vault must be large enough for the heap to be prepared")
+
+    func environment(_ extra: [String]) -> [String: String] {
+      let r = box.run(["run", "--allow-missing", "--include-undeclared", "--env", "development"] + extra + ["--", "/usr/bin/env", "-0"])
+      #expect(r.status == 0, "\(r.stderr)")
+      var out: [String: String] = [:]
+      for entry in r.stdout.split(separator: 0) {
+        let text = String(decoding: entry, as: UTF8.self)
+        guard let eq = text.firstIndex(of: "="), text.hasPrefix("SERVICE_") else { continue }
+        out[String(text[..<eq])] = String(text[text.index(after: eq)...])
+      }
+      return out
+    }
+    #expect(environment([]) == expected)
+    #expect(environment(["--verbose"]) == expected)
+
+    for name in ["SERVICE_0000_TOKEN", "SERVICE_0777_TOKEN", "SERVICE_1499_TOKEN"] {
+      let get = box.run(["get", name, "--env", "development"])
+      #expect(get.status == 0, "\(get.stderr)")
+      #expect(get.out == expected[name]! + "\n")
+    }
+
+    let export = box.run(["export", "--env", "development", "--format", "json", "-o", "out.json"])
+    #expect(export.status == 0, "\(export.stderr)")
+    let exported = try #require(try JSONSerialization.jsonObject(with: box.read("out.json")) as? [String: String])
+    #expect(exported == expected)
+
+    // The heap really is prepared: an `export` to a pipe nobody reads yet blocks writing with its working set in
+    // place, and its mappings are read then.
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: Paths.binary)
+    process.arguments = ["export", "--env", "development", "--format", "dotenv"]
+    process.currentDirectoryURL = box.dir
+    process.environment = box.baseEnvironment
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let proc = "/proc/\(process.processIdentifier)"
+    // Until it waits in the kernel's pipe write (the output is far larger than a pipe holds).
+    var waiting = false
+    for _ in 0..<5_000_000 where !waiting {
+      waiting = ((try? String(contentsOfFile: proc + "/wchan", encoding: .utf8)) ?? "").contains("pipe_write")
+      if !waiting { sched_yield() }
+    }
+    // Read to the end: `String(contentsOfFile:)` stops after the first read of a /proc file.
+    let smaps = String(decoding: FileHandle(forReadingAtPath: proc + "/smaps")?.readDataToEndOfFile() ?? Data(), as: UTF8.self)
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    #expect(waiting, "export never blocked on its pipe")
+    #expect(process.terminationStatus == 0)
+    #expect(output.count > 450_000)
+    let advised = smaps.split(separator: "\n").filter { $0.hasPrefix("VmFlags:") && $0.split(separator: " ").contains("hg") }
+    #expect(advised.count == 1, "one heap range advised for huge pages")
+  }
+}
