@@ -166,7 +166,12 @@ enum FormatText {
     switch items.count {
     case 0: return ""
     case 1: return items[0]
-    default: return items.dropLast().joined(separator: ", ") + " \(conjunction) " + items[items.count - 1]
+    default:
+      // A loop rather than `dropLast().joined(separator:)`, which the standard library runs unspecialized: its first
+      // call made the runtime search every conformance record in the binary (docs/performance.md).
+      var out = items[0]
+      for item in items[1..<(items.count - 1)] { out += ", " + item }
+      return out + " \(conjunction) " + items[items.count - 1]
     }
   }
 
