@@ -202,7 +202,11 @@ let package = Package(
       resources: [.copy("Vectors")],
       swiftSettings: strict),
     .testTarget(name: "CofferScanTests", dependencies: ["CofferScan", "CofferCore"], swiftSettings: strict),
-    .testTarget(name: "CofferAuditTests", dependencies: ["CofferAudit", "CofferCore"], swiftSettings: strict),
+    .testTarget(
+      name: "CofferAuditTests",
+      // Crypto: the head MAC's key is checked against swift-crypto's HKDF.
+      dependencies: ["CofferAudit", "CofferCore", .product(name: "Crypto", package: "swift-crypto")],
+      swiftSettings: strict),
     .testTarget(
       name: "CofferDiscoverTests",
       dependencies: ["CofferDiscover", "CofferCore", "CofferSystem", "CofferTesting"],

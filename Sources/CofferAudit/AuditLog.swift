@@ -370,11 +370,13 @@ package struct AuditHead: Sendable, Equatable {
   }
 
   static func mac(_ seq: Int, _ hash: String, _ size: Int, _ key: SecretValue) -> String {
-    // The same concrete shapes as the vault's HKDF and HMAC calls (an empty salt is RFC 5869's default), so that
-    // start-up instantiates each swift-crypto generic once (docs/performance.md).
-    let k = HKDF<SHA256>.deriveKey(
-      inputKeyMaterial: SymmetricKey(data: key.reveal()), salt: [UInt8](), info: Array("coffer-audit/v1 head".utf8),
-      outputByteCount: 32)
+    // HKDF-SHA256 (RFC 5869) to 32 bytes, as CofferVault's AgeCrypto.hkdf computes it: swift-crypto's Extract (an
+    // empty salt is RFC 5869's default), then Expand's one block T(1) = HMAC(PRK, info ‖ 0x01), which avoids a search
+    // of every conformance record in the binary on first use (docs/performance.md). AuditHeadTests checks the key
+    // against HKDF<SHA256>.deriveKey.
+    let prk = HKDF<SHA256>.extract(inputKeyMaterial: SymmetricKey(data: key.reveal()), salt: [UInt8]())
+    let block = Array("coffer-audit/v1 head".utf8) + [1]
+    let k = SymmetricKey(data: block.withUnsafeBytes { HMAC<SHA256>.authenticationCode(for: $0, using: SymmetricKey(data: prk)) })
     let message = Array("\(seq) \(hash) \(size)".utf8)
     return hex(message.withUnsafeBytes { HMAC<SHA256>.authenticationCode(for: $0, using: k).withUnsafeBytes { Array($0) } })
   }

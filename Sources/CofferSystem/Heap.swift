@@ -6,8 +6,9 @@
 /// The process heap, prepared for a short command that is about to build a large working set and then exit or
 /// `execve`.
 ///
-/// On Linux every fresh 4 KiB page of heap costs a page fault: about 1.7 µs each on this project's machine, and
-/// `coffer run` at 10,000 secrets took about 1,200 of them (docs/performance.md, "Issue 16, fifth pass").
+/// On Linux every fresh 4 KiB page of heap costs a page fault: about 1.7 µs each on this project's machine, where
+/// `coffer run` at 10,000 secrets took about 1,500 faults, 1,150 fewer with this (docs/performance.md, "Issue 16,
+/// fifth pass").
 /// ``prepare(forBytes:)`` grows the heap once by what the command will need and advises transparent huge pages over
 /// it (`madvise(MADV_HUGEPAGE)`, https://docs.kernel.org/admin-guide/mm/transhuge.html), so that memory arrives
 /// 2 MiB at a time. It only advises: where huge pages are off or none is free, pages come 4 KiB at a time as before.
