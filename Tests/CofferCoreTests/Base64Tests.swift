@@ -91,6 +91,32 @@ import Testing
     #expect(Base64.decodedCount(Array("Zm9vYh==".utf8)[...], padded: true) == nil)
   }
 
+  /// Fields as long as the vault's (the tests above stop at 16 characters): every byte value at every position of
+  /// encodings of 16 to 68 bytes, at two alignments in memory, is accepted by `decodedCount` and `decode` exactly when
+  /// the independent definition accepts it.
+  @Test(arguments: [true, false]) func everyByteAtEveryPositionOfLongFields(padded: Bool) {
+    var rng = SeededGenerator(seed: 16)
+    var cases = 0
+    for length in [16, 32, 33, 68] {
+      let plain = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+      let valid = Base64.encodeBytes(plain, padded: padded)
+      for offset in 0..<2 {
+        for position in 0..<valid.count {
+          for byte in 0...255 {
+            var text = [UInt8](repeating: UInt8(ascii: "A"), count: offset) + valid
+            text[offset + position] = UInt8(byte)
+            let field = text[offset...]
+            let expected = isCanonical(Array(field), padded: padded)
+            #expect((Base64.decodedCount(field, padded: padded) != nil) == expected, "\(length) \(position) \(byte)")
+            #expect((Base64.decode(field, padded: padded) != nil) == expected, "\(length) \(position) \(byte)")
+            cases += 1
+          }
+        }
+      }
+    }
+    #expect(cases > 30_000)
+  }
+
   /// An independent definition: all characters in the alphabet (plus trailing `=` when padded), a possible length,
   /// and zero unused bits.
   private func isCanonical(_ text: [UInt8], padded: Bool) -> Bool {
