@@ -372,7 +372,7 @@ package struct AuditHead: Sendable, Equatable {
   static func mac(_ seq: Int, _ hash: String, _ size: Int, _ key: SecretValue) -> String {
     // HKDF-SHA256 (RFC 5869) to 32 bytes, as CofferVault's AgeCrypto.hkdf computes it: swift-crypto's Extract (an
     // empty salt is RFC 5869's default), then Expand's one block T(1) = HMAC(PRK, info ‖ 0x01), which avoids a search
-    // of every conformance record in the binary on first use (docs/performance.md). AuditHeadTests checks the key
+    // of every conformance record in the binary on first use (docs/performance.md). AuditHeadKeyTests checks the key
     // against HKDF<SHA256>.deriveKey.
     let prk = HKDF<SHA256>.extract(inputKeyMaterial: SymmetricKey(data: key.reveal()), salt: [UInt8]())
     let block = Array("coffer-audit/v1 head".utf8) + [1]
