@@ -42,7 +42,7 @@ test: deps
 # every function in its own section so that the link lays out the start-up path together (BuildSupport/coffer.order),
 # every module's generic code specialized where it is called (-cross-module-optimization), and type metadata reached
 # through accessor functions rather than mangled names (-disable-concrete-type-metadata-mangled-name-accessors), so
-# that start-up does not search the binary's conformance records.
+# that reaching a concrete generic type needs no search of the binary's conformance records.
 # SCRATCH=DIR builds in DIR instead of .build; PRODUCT=coffer builds only the tool.
 RELEASE_FLAGS := -c release -Xswiftc -static-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections -Xswiftc -cross-module-optimization -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors
 release: build-deps

@@ -3,7 +3,7 @@ import Testing
 
 /// A vault large enough that the short commands prepare the heap for it (CofferSystem's `Heap`: twice the file's size
 /// is over 1 MiB, so the heap grows once, with huge-page advice): every value still arrives byte for byte, the same
-/// as on the ArgumentParser path, which does not prepare the heap.
+/// as on the ArgumentParser path (`run --names`, which the fast parser does not take), which does not prepare it.
 @Suite struct LargeVaultTests {
   @Test func valuesOfAVaultOverHalfAMebibyteArriveExactly() throws {
     let box = try Sandbox(manifest: basicManifest)
@@ -34,7 +34,7 @@ import Testing
       return out
     }
     #expect(environment([]) == expected)
-    #expect(environment(["--verbose"]) == expected)
+    #expect(environment(["--names", expected.keys.sorted().joined(separator: ",")]) == expected)
 
     for name in ["SERVICE_0000_TOKEN", "SERVICE_0777_TOKEN", "SERVICE_1499_TOKEN"] {
       let get = box.run(["get", name, "--env", "development"])
@@ -59,9 +59,10 @@ import Testing
     process.standardError = FileHandle.nullDevice
     try process.run()
     let proc = "/proc/\(process.processIdentifier)"
-    // Until it waits in the kernel's pipe write (the output is far larger than a pipe holds).
+    // Until it waits in the kernel's pipe write (the output is far larger than a pipe holds), for at most a minute.
     var waiting = false
-    for _ in 0..<5_000_000 where !waiting {
+    let deadline = ContinuousClock.now + .seconds(60)
+    while !waiting, process.isRunning, ContinuousClock.now < deadline {
       waiting = ((try? String(contentsOfFile: proc + "/wchan", encoding: .utf8)) ?? "").contains("pipe_write")
       if !waiting { sched_yield() }
     }
@@ -73,6 +74,9 @@ import Testing
     #expect(process.terminationStatus == 0)
     #expect(output.count > 450_000)
     let advised = smaps.split(separator: "\n").filter { $0.hasPrefix("VmFlags:") && $0.split(separator: " ").contains("hg") }
-    #expect(advised.count == 1, "one heap range advised for huge pages")
+    // A kernel without transparent huge pages refuses the advice; then there is nothing to see.
+    if FileManager.default.fileExists(atPath: "/sys/kernel/mm/transparent_hugepage/enabled") {
+      #expect(advised.count == 1, "one heap range advised for huge pages")
+    }
   }
 }

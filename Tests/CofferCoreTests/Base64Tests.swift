@@ -92,8 +92,8 @@ import Testing
   }
 
   /// Fields as long as the vault's (the tests above stop at 16 characters): every byte value at every position of
-  /// encodings of 16 to 68 bytes, at two alignments in memory, is accepted by `decodedCount` and `decode` exactly when
-  /// the independent definition accepts it.
+  /// encodings of 16, 32, 33 and 68 bytes, at two alignments in memory, is accepted by `decodedCount` and `decode`
+  /// exactly when the independent definition accepts it.
   @Test(arguments: [true, false]) func everyByteAtEveryPositionOfLongFields(padded: Bool) {
     var rng = SeededGenerator(seed: 16)
     var cases = 0

@@ -3,8 +3,9 @@ import Foundation
 import Testing
 
 extension InProcessTests {
-  /// ``Heap`` in a process that links the library and never opts in, as a backend does: its allocator is left alone.
-  /// (The `coffer` executable opts in; LargeVaultTests in CofferCLITests sees the advice in a running `export`.)
+  /// ``Heap`` in a process that links the library and never opts in, as a backend does: asked to prepare, it advises
+  /// no mapping. (What it would do to the allocator's thresholds cannot be read back; the `coffer` executable opts
+  /// in, and LargeVaultTests in CofferCLITests sees the advice in a running `export`.)
   @Suite struct HeapTests {
     /// How many of this process's mappings carry the huge-page advice (`hg` in `VmFlags`, proc(5)).
     static func advisedMappings() throws -> Int {

@@ -5,7 +5,8 @@ import Testing
 
 /// ``AgeCrypto/hkdf(_:salt:info:)``: HKDF-SHA256 to 32 bytes, with Expand's single block composed from swift-crypto's
 /// HMAC (docs/performance.md). RFC 5869's own vectors (the first 32 bytes of each OKM) and swift-crypto's
-/// `HKDF<SHA256>.deriveKey` on inputs of every length up to two SHA-256 blocks.
+/// `HKDF<SHA256>.deriveKey` on input key material of 0 to 130 bytes, salts of 0 to 96 (across HMAC's 64-byte key
+/// block) and info of 0 to 139 bytes.
 @Suite struct AgeCryptoTests {
   static func bytes(_ hex: String) -> [UInt8] {
     var out: [UInt8] = []

@@ -19,7 +19,8 @@ enum AgeCrypto {
   /// Extract is swift-crypto's `HKDF<SHA256>.extract`. Expand, for an output of one SHA-256 block, is the single
   /// block RFC 5869 §2.3 defines, T(1) = HMAC-SHA256(PRK, info ‖ 0x01), with swift-crypto's HMAC: swift-crypto's own
   /// `expand` hands its result through a generic slice whose first use makes the Swift runtime search every
-  /// conformance record in the binary, about 0.15 ms of every command that opens a vault (docs/performance.md).
+  /// conformance record in the binary and build the metadata it needs, 0.15–0.2 ms of every command that opens a
+  /// vault (docs/performance.md).
   /// `AgeCryptoTests` checks it against RFC 5869's test vectors and against `HKDF<SHA256>.deriveKey`.
   /// - Parameters:
   ///   - inputKeyMaterial: the input key material.
