@@ -11,11 +11,14 @@ extension Vault {
   /// - Returns: who lost access and when, or `nil` when the current value was recorded after that (or no access
   ///   was ever revoked, or there is no such secret).
   public func needsRotation(_ name: String) -> RevocationMark? {
-    guard let record = record(named: name), let current = record.versions.first else { return nil }
-    if let exposure = effectiveExposure(name), exposure.covers(current) {
-      return RevocationMark(recipient: exposure.recipient, time: exposure.time)
-    }
-    return nil
+    record(named: name).flatMap(needsRotation)
+  }
+
+  /// ``needsRotation(_:)`` of a record in hand.
+  func needsRotation(_ record: Record) -> RevocationMark? {
+    guard let current = record.versions.first, let exposure = effectiveExposure(record), exposure.covers(current)
+    else { return nil }
+    return RevocationMark(recipient: exposure.recipient, time: exposure.time)
   }
 
   /// The exposure that applies to a secret: the file's `exposed` line, or, in a format-2 vault read against the
@@ -48,11 +51,7 @@ extension Vault {
   public func currentStates() -> [(name: String, readable: Bool, rotation: RevocationMark?)] {
     recordsInOrder.map { name, record in
       guard let current = record.versions.first else { return (name, false, nil) }
-      let exposure = effectiveExposure(record).flatMap { $0.covers(current) ? $0 : nil }
-      return (
-        name, key(of: current, group: record.group) != nil,
-        exposure.map { RevocationMark(recipient: $0.recipient, time: $0.time) }
-      )
+      return (name, key(of: current, group: record.group) != nil, needsRotation(record))
     }
   }
 
@@ -70,7 +69,7 @@ extension Vault {
     recordsInOrder.compactMap { name, record in
       guard let current = record.versions.first else { return nil }
       return RotationFacts(
-        name: name, group: record.group, lastRotated: current.valueSince, revoked: needsRotation(name))
+        name: name, group: record.group, lastRotated: current.valueSince, revoked: needsRotation(record))
     }
   }
 

@@ -116,8 +116,8 @@ import Testing
     #expect(values.contains { Array($0.utf8).withUnsafeBufferPointer(Placeholder.printableASCII) == nil })
   }
 
-  /// The byte rules for ASCII names give what the `String` rules give, on 40,000 names assembled from the rules'
-  /// own pieces in both cases; a name outside ASCII takes the `String` rules.
+  /// The ASCII path (uppercased on the stack) gives what the path for any name (uppercased as a `String`) gives, on
+  /// 40,000 names assembled from the rules' own pieces in both cases; a name outside ASCII takes the `String` path.
   @Test func theASCIINameRulesAgreeWithTheTextRules() {
     let pieces = [
       "JWT", "jwt", "SESSION", "session", "SECRET", "secret", "KEY", "key", "PUBLIC", "public", "CLIENT", "SIGNING",

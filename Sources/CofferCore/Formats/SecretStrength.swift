@@ -31,52 +31,44 @@ public enum SecretUse: String, Sendable, Hashable, CaseIterable {
     return inferredText(name)
   }
 
-  /// ``inferred(fromName:)`` by `String` comparison, for any name; tests check that ``asciiInferred(_:)`` agrees.
+  /// ``inferred(fromName:)`` of any name: uppercased as a `String` (which also folds letters outside ASCII), then
+  /// the same byte rules (``rules(_:)``); tests check that ``asciiInferred(_:)`` agrees.
   static func inferredText(_ name: String) -> SecretUse? {
-    let upper = name.uppercased()
-    // Byte searches: `String.contains(_:)` compares by Character and cost `check` about 35 µs a secret.
-    let bytes = Array(upper.utf8)
-    func has(_ part: StaticString) -> Bool { ByteSearch.contains(bytes, part) }
-    if has("PUBLIC") || upper.hasSuffix("CLIENT_SECRET") { return nil }
-    let holdsKey = has("SECRET") || has("KEY")
-    if upper.hasPrefix("JWT_") && holdsKey { return .signingKey }
-    if upper.hasSuffix("SIGNING_KEY") || upper.hasSuffix("SIGNING_SECRET") { return .signingKey }
-    if upper.hasPrefix("SESSION_") && holdsKey { return .sessionSecret }
-    if upper.hasSuffix("_SESSION_SECRET") || upper.hasSuffix("_SESSION_KEY") { return .sessionSecret }
-    if upper.hasSuffix("ENCRYPTION_KEY") { return .encryptionKey }
-    for suffix in ["SECRET", "SECRET_KEY", "SECRET_KEY_BASE"]
-    where upper == suffix || upper.hasSuffix("_" + suffix) {
-      return .applicationSecret
-    }
-    return nil
+    var upper = name.uppercased()
+    return upper.withUTF8(rules)
   }
 
-  /// The same rules on the bytes of an ASCII name (every valid secret name is one), uppercased on the stack: no
-  /// `String` is made or compared by `Character`, which cost `check` 3,600 instructions a name. `.none` for a name
-  /// with a byte outside ASCII (``inferredText(_:)`` then decides).
+  /// ``inferred(fromName:)`` of an ASCII name (every valid secret name is one), uppercased on the stack: no `String`
+  /// is made or compared by `Character`, which cost `check` 3,600 instructions a name. `.none` for a name with a
+  /// byte outside ASCII (``inferredText(_:)`` then decides).
   static func asciiInferred(_ name: UnsafeBufferPointer<UInt8>) -> SecretUse?? {
     for b in name where b >= 0x80 { return nil }
     return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(name.count, 1)) { buffer -> SecretUse?? in
       for (i, b) in name.enumerated() { buffer[i] = b >= 0x61 && b <= 0x7A ? b - 0x20 : b }
-      let upper = UnsafeBufferPointer(rebasing: buffer[..<name.count])
-      func hasPrefix(_ p: StaticString) -> Bool { ByteSearch.hasPrefix(upper, p) }
-      func hasSuffix(_ p: StaticString) -> Bool { ByteSearch.hasSuffix(upper, p) }
-      func has(_ p: StaticString) -> Bool { ByteSearch.contains(upper, p) }
-      if has("PUBLIC") || hasSuffix("CLIENT_SECRET") { return .some(nil) }
-      let holdsKey = has("SECRET") || has("KEY")
-      if hasPrefix("JWT_") && holdsKey { return .signingKey }
-      if hasSuffix("SIGNING_KEY") || hasSuffix("SIGNING_SECRET") { return .signingKey }
-      if hasPrefix("SESSION_") && holdsKey { return .sessionSecret }
-      if hasSuffix("_SESSION_SECRET") || hasSuffix("_SESSION_KEY") { return .sessionSecret }
-      if hasSuffix("ENCRYPTION_KEY") { return .encryptionKey }
-      if hasSuffix("_SECRET") || hasSuffix("_SECRET_KEY") || hasSuffix("_SECRET_KEY_BASE") { return .applicationSecret }
-      if (upper.count == 6 && hasPrefix("SECRET")) || (upper.count == 10 && hasPrefix("SECRET_KEY"))
-        || (upper.count == 15 && hasPrefix("SECRET_KEY_BASE"))
-      {
-        return .applicationSecret
-      }
-      return .some(nil)
+      return .some(rules(UnsafeBufferPointer(rebasing: buffer[..<name.count])))
     }
+  }
+
+  /// The rules, on an uppercased name's UTF-8 bytes (byte searches: `String.contains(_:)` compares by `Character`
+  /// and cost `check` about 35 µs a secret).
+  private static func rules(_ upper: UnsafeBufferPointer<UInt8>) -> SecretUse? {
+    func hasPrefix(_ p: StaticString) -> Bool { ByteSearch.hasPrefix(upper, p) }
+    func hasSuffix(_ p: StaticString) -> Bool { ByteSearch.hasSuffix(upper, p) }
+    func has(_ p: StaticString) -> Bool { ByteSearch.contains(upper, p) }
+    if has("PUBLIC") || hasSuffix("CLIENT_SECRET") { return nil }
+    let holdsKey = has("SECRET") || has("KEY")
+    if hasPrefix("JWT_") && holdsKey { return .signingKey }
+    if hasSuffix("SIGNING_KEY") || hasSuffix("SIGNING_SECRET") { return .signingKey }
+    if hasPrefix("SESSION_") && holdsKey { return .sessionSecret }
+    if hasSuffix("_SESSION_SECRET") || hasSuffix("_SESSION_KEY") { return .sessionSecret }
+    if hasSuffix("ENCRYPTION_KEY") { return .encryptionKey }
+    if hasSuffix("_SECRET") || hasSuffix("_SECRET_KEY") || hasSuffix("_SECRET_KEY_BASE") { return .applicationSecret }
+    if (upper.count == 6 && hasPrefix("SECRET")) || (upper.count == 10 && hasPrefix("SECRET_KEY"))
+      || (upper.count == 15 && hasPrefix("SECRET_KEY_BASE"))
+    {
+      return .applicationSecret
+    }
+    return nil
   }
 }
 
