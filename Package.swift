@@ -198,14 +198,14 @@ let package = Package(
     .testTarget(name: "CofferDotEnvTests", dependencies: ["CofferDotEnv", "CofferCore"], swiftSettings: strict),
     .testTarget(
       name: "CofferVaultTests",
-      dependencies: ["CofferVault", "CofferCore", .product(name: "Crypto", package: "swift-crypto")],
+      dependencies: ["CofferVault", "CofferCore", "CofferTesting", .product(name: "Crypto", package: "swift-crypto")],
       resources: [.copy("Vectors")],
       swiftSettings: strict),
     .testTarget(name: "CofferScanTests", dependencies: ["CofferScan", "CofferCore"], swiftSettings: strict),
     .testTarget(
       name: "CofferAuditTests",
       // Crypto: the head MAC's key is checked against swift-crypto's HKDF.
-      dependencies: ["CofferAudit", "CofferCore", .product(name: "Crypto", package: "swift-crypto")],
+      dependencies: ["CofferAudit", "CofferCore", "CofferTesting", .product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: strict),
     .testTarget(
       name: "CofferDiscoverTests",

@@ -1,4 +1,5 @@
 import CofferCore
+import CofferTesting
 import Crypto
 import Testing
 
@@ -9,11 +10,8 @@ import Testing
 /// would no longer verify.
 @Suite struct AuditHeadKeyTests {
   @Test func theHeadMACIsUnderTheKeySwiftCryptosHKDFDerives() {
-    var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
-    func next() -> UInt64 {
-      seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-      return seed >> 33
-    }
+    var rng = SeededGenerator(seed: 2104)
+    func next() -> UInt64 { rng.next() >> 33 }
     for i in 0..<300 {
       let secret = "AGE-SECRET-KEY-1" + String((0..<(i % 70)).map { _ in Character(UnicodeScalar(UInt8(65 + next() % 26))) })
       let (seq, size) = (Int(next() % 100_000), Int(next() % 10_000_000))

@@ -1,3 +1,4 @@
+import CofferTesting
 import Testing
 
 @testable import CofferCore
@@ -21,11 +22,8 @@ import Testing
   /// The same answers as a plain scan of every position, for needles of 1 to 9 bytes over a small alphabet (so near
   /// misses are common) and haystacks up to 1,500 bytes, with needles at the very start and end.
   @Test func longHaystacksAgreeWithAPlainScan() {
-    var seed: UInt64 = 0x5EED
-    func next(_ bound: Int) -> Int {
-      seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-      return Int((seed >> 33) % UInt64(bound))
-    }
+    var rng = SeededGenerator(seed: 0x5EED)
+    func next(_ bound: Int) -> Int { Int.random(in: 0..<bound, using: &rng) }
     let alphabet = Array("sto:re ".utf8)
     func plain(_ h: [UInt8], _ n: [UInt8]) -> Bool {
       guard !n.isEmpty else { return true }
