@@ -65,7 +65,7 @@ let package = Package(
     // Pure core: secret values, manifest model and decoding, checks. No I/O.
     .target(
       name: "CofferCore",
-      dependencies: [.product(name: "Yams", package: "Yams")],
+      dependencies: ["CGlibc", .product(name: "Yams", package: "Yams")],
       swiftSettings: strict),
     // Lossless .env parser and serializer. No I/O.
     .target(name: "CofferDotEnv", dependencies: ["CofferCore"], swiftSettings: strict),
@@ -73,7 +73,7 @@ let package = Package(
     .target(
       name: "CofferVault",
       dependencies: [
-        "CofferCore", "CSodium",
+        "CofferCore", "CSodium", "CGlibc",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "CryptoExtras", package: "swift-crypto"),
       ],
@@ -87,8 +87,9 @@ let package = Package(
     // No pkgConfig: its `-L/usr/lib/x86_64-linux-gnu` would come first on the link line and defeat the static link
     // above; the headers and library are on the default paths where Debian's package installs them.
     .systemLibrary(name: "CSodium", providers: [.apt(["libsodium-dev"])]),
-    // glibc's <malloc.h> (mallopt), for CofferSystem's Heap; part of the C library.
-    .systemLibrary(name: "CMalloc"),
+    // glibc declarations the Glibc module leaves out: <malloc.h>'s mallopt (CofferSystem's Heap) and memmem
+    // (CofferCore's ByteSearch). Part of the C library.
+    .systemLibrary(name: "CGlibc"),
     // Sync to destinations (GitHub Actions, Pulumi ESC, OpenBao, AWS Secrets Manager, .env): plans, name rules, retry
     // policy, destinations.
     // Talks HTTP only through the `HTTPTransport` protocol; no sockets, files or clocks of its own.
@@ -113,7 +114,7 @@ let package = Package(
     .target(
       name: "CofferSystem",
       dependencies: [
-        "CofferCore", "CofferVault", "CofferDotEnv", "CofferAudit", "CofferSync", "CofferScan", "CMalloc",
+        "CofferCore", "CofferVault", "CofferDotEnv", "CofferAudit", "CofferSync", "CofferScan", "CGlibc",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "HTTPTypes", package: "swift-http-types"),
         .product(name: "NIOCore", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import CSodium
 import CofferCore
 import Crypto
 import Synchronization
@@ -292,24 +293,148 @@ public struct Vault: Sendable {
   /// - Parameter body: called with the name and the value's bytes, which are valid only during the call (one
   ///   buffer is reused for every value).
   /// - Throws: ``VaultError`` ``VaultError/Code/authenticationFailed`` naming the first value that does not open.
+  ///
+  /// With many secrets (``OpeningPlan``) the values are opened on two threads first, each chunk into a buffer of its
+  /// own, and then handed to `body` on the calling thread in the same order, so `body` sees exactly what the
+  /// one-at-a-time loop would show it; the buffers are zeroed before this returns or throws.
   public func forEachCurrentValue(_ body: (_ name: String, _ value: UnsafeBufferPointer<UInt8>) -> Void) throws(VaultError) {
-    var aad = AssociatedData(environment: environment, project: v2?.project)
+    try forEachCurrentValue(parts: nil, body)
+  }
+
+  /// ``forEachCurrentValue(_:)`` on the calling thread alone (`parts` 1) or with a helper (2); nil: as
+  /// ``OpeningPlan`` decides. For the tests.
+  func forEachCurrentValue(
+    parts wanted: Int?, _ body: (_ name: String, _ value: UnsafeBufferPointer<UInt8>) -> Void
+  ) throws(VaultError) {
+    let items = recordsInOrder
+    guard (wanted ?? OpeningPlan.parts(for: items.count)) > 1 else {
+      var opener = Opener(vault: self)
+      defer { opener.clear() }
+      for (name, record) in items {
+        guard let count = try opener.open(name: name, record: record) else { continue }
+        opener.scratch.withUnsafeBufferPointer { body(name, UnsafeBufferPointer(rebasing: $0[..<count])) }
+      }
+      return
+    }
+    // The records are opened in chunks, each into its own `OpenedRange`, by this thread and possibly a helper; a
+    // chunk stops at its first failure, and the hand-over below throws when it reaches that record, after `body` has
+    // seen the ones before, as the loop above would.
+    let chunks = (items.count + OpeningPlan.chunkSize - 1) / OpeningPlan.chunkSize
+    var opened = [OpenedRange](repeating: OpenedRange(), count: chunks)
+    opened.withUnsafeMutableBufferPointer { results in
+      let slots = SendableSlots(base: results.baseAddress!)
+      let vault = self
+      ParallelParts.run(chunks: chunks) { chunk in
+        let lower = chunk * OpeningPlan.chunkSize
+        let range = lower..<min(lower + OpeningPlan.chunkSize, items.count)
+        slots.base[chunk] = OpenedRange.open(items[range], from: lower, in: vault)
+      }
+    }
+    defer {
+      for k in opened.indices { opened[k].clear() }
+    }
+    for result in opened {
+      var start = 0
+      for (k, end) in result.ends.enumerated() {
+        guard end >= 0 else { continue }  // a group this identity cannot read
+        result.bytes.withUnsafeBufferPointer {
+          body(items[result.first + k].name, UnsafeBufferPointer(rebasing: $0[start..<end]))
+        }
+        start = end
+      }
+      if let failure = result.failure { throw failure }
+    }
+  }
+
+  /// Opens current values one record at a time into a reused buffer, keeping the last group key it looked up (secrets
+  /// of one group usually follow each other).
+  struct Opener {
+    let vault: Vault
+    var aad: AssociatedData
     var scratch = [UInt8](repeating: 0, count: 4096)
-    // Secrets of one group usually follow each other: look the key up once per run of them.
     var last: (group: String, generation: Int, key: SymmetricKey)?
-    for (name, record) in recordsInOrder {
-      guard let entry = record.versions.first else { continue }
+
+    init(vault: Vault) {
+      self.vault = vault
+      aad = AssociatedData(environment: vault.environment, project: vault.v2?.project)
+    }
+
+    /// Opens `record`'s current version into the start of ``scratch``.
+    /// - Returns: the value's length, or nil for a record without versions or in a group this identity cannot read.
+    /// - Throws: ``VaultError/Code/authenticationFailed`` when it does not open.
+    mutating func open(name: String, record: Record) throws(VaultError) -> Int? {
+      guard let entry = record.versions.first else { return nil }
       let key: SymmetricKey
       if let last, last.generation == entry.generation, last.group == record.group {
         key = last.key
       } else {
-        guard let found = self.key(of: entry, group: record.group) else { continue }
+        guard let found = vault.key(of: entry, group: record.group) else { return nil }
         key = found
         last = (record.group, entry.generation, found)
       }
-      let count = try open(entry, name: name, key: key, aad: &aad, into: &scratch)
-      scratch.withUnsafeBufferPointer { body(name, UnsafeBufferPointer(rebasing: $0[..<count])) }
+      return try vault.open(entry, name: name, key: key, aad: &aad, into: &scratch)
     }
+
+    /// Zeroes the buffer that held values (the associated data holds names and ciphertext only).
+    mutating func clear() { Opener.zero(&scratch) }
+
+    static func zero(_ bytes: inout [UInt8]) {
+      bytes.withUnsafeMutableBytes { b in
+        if let base = b.baseAddress { sodium_memzero(base, b.count) }
+      }
+    }
+  }
+
+  /// The current values of a chunk of records, opened by one thread: their bytes end to end, where each
+  /// ends (`-1` for a record skipped), and the failure that stopped the range, if any.
+  struct OpenedRange: Sendable {
+    var first = 0
+    var bytes: [UInt8] = []
+    var ends: [Int] = []
+    var failure: VaultError?
+
+    static func open(_ items: ArraySlice<(name: String, record: Record)>, from first: Int, in vault: Vault) -> OpenedRange {
+      var result = OpenedRange(first: first)
+      result.ends.reserveCapacity(items.count)
+      result.bytes.reserveCapacity(items.count * 64)
+      var opener = Opener(vault: vault)
+      defer { opener.clear() }
+      for (name, record) in items {
+        do {
+          guard let count = try opener.open(name: name, record: record) else {
+            result.ends.append(-1)
+            continue
+          }
+          opener.scratch.withUnsafeBufferPointer { result.bytes.append(contentsOf: $0[..<count]) }
+          result.ends.append(result.bytes.count)
+        } catch {
+          result.failure = error
+          break
+        }
+      }
+      return result
+    }
+
+    mutating func clear() { Opener.zero(&bytes) }
+  }
+
+  /// The results array of ``forEachCurrentValue(_:)``'s threads: each chunk's element is written by the one thread
+  /// that took the chunk.
+  struct SendableSlots: @unchecked Sendable {
+    let base: UnsafeMutablePointer<OpenedRange>
+  }
+
+  /// When ``forEachCurrentValue(_:)`` opens the records on two threads, and in what chunks.
+  enum OpeningPlan {
+    /// Records a chunk: small enough that a helper starting late still finds chunks to take, large enough that
+    /// taking one costs nothing next to opening it (a value takes about 0.5 µs to decode and open).
+    static let chunkSize = 128
+    /// Records below which the helper thread costs more than it can save: starting it is about 50 µs here
+    /// (docs/performance.md).
+    static let minimumForHelper = 512
+
+    /// 2 from ``minimumForHelper`` records on, else 1 (the calling thread alone).
+    static func parts(for count: Int) -> Int { count >= minimumForHelper ? 2 : 1 }
   }
 
 

@@ -1,0 +1,122 @@
+import CofferCore
+import CofferTesting
+import Synchronization
+import Testing
+
+@testable import CofferVault
+
+/// `Vault.forEachCurrentValue` on two threads (``Vault/OpeningPlan``, ``ParallelParts``) hands `body` exactly what the
+/// one-thread loop does: the same names and bytes in the same order, the same records skipped, and the same error at
+/// the same record.
+@Suite struct ParallelOpeningTests {
+  let alice = AgeX25519Identity.generate()
+  let dave = AgeX25519Identity.generate()
+  let t0 = Timestamp(secondsSinceEpoch: 1_790_000_000)
+  static let count = 1_300
+
+  /// 1,300 secrets (ten chunks and a part) in three groups, with `restricted` closed to dave, every fifth secret in
+  /// it; values of 0 to 300 random bytes, so chunk boundaries fall inside runs of every kind.
+  func sample() throws -> (file: [UInt8], values: [String: [UInt8]]) {
+    var v = try Vault.create(environment: "production", recipients: [alice.recipient, dave.recipient], file: "p")
+    let (a, d) = (alice.recipient, dave.recipient)
+    v.useRecipients(forSlot: { slot in slot == "restricted" ? [a] : [a, d] })
+    var random = SeededGenerator(seed: 16)
+    var values: [String: [UInt8]] = [:]
+    for i in 0..<Self.count {
+      let name = "SECRET_\(String(1_000_000 + i).dropFirst())"
+      let bytes = (0..<Int.random(in: 0...300, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+      let group = i % 5 == 0 ? "restricted" : (i % 2 == 0 ? "open" : "other")
+      try v.set(name, to: SecretValue(bytes), group: group, author: "alice", at: t0)
+      values[name] = bytes
+    }
+    return (VaultFile.seal(v), values)
+  }
+
+  struct Seen {
+    var names: [String] = []
+    var values: [[UInt8]] = []
+    var error: VaultError?
+  }
+
+  func seen(_ vault: Vault, parts: Int) -> Seen {
+    var out = Seen()
+    do {
+      try vault.forEachCurrentValue(parts: parts) { name, value in
+        out.names.append(name)
+        out.values.append(Array(value))
+      }
+    } catch {
+      out.error = error
+    }
+    return out
+  }
+
+  @Test func twoThreadsHandOverExactlyWhatOneDoes() throws {
+    let (file, values) = try sample()
+    for (identity, readable) in [(alice, Self.count), (dave, Self.count - Self.count / 5)] {
+      let vault = try VaultFile.open(file, file: "p", with: [identity])
+      let one = seen(vault, parts: 1)
+      let two = seen(vault, parts: 2)
+      #expect(one.error == nil && two.error == nil)
+      #expect(one.names.count == readable)
+      let sameNames = two.names == one.names
+      let sameValues = two.values == one.values
+      let inOrder = one.names == one.names.sorted()
+      #expect(sameNames && sameValues && inOrder)
+      for (name, value) in zip(two.names, two.values) where values[name] != value {
+        Issue.record("\(name): the value handed over is not the one stored")
+      }
+      // What the public API decides for this many records: the helper.
+      var decided: [String] = []
+      try vault.forEachCurrentValue { name, _ in decided.append(name) }
+      let sameAsDecided = decided == one.names
+      #expect(sameAsDecided)
+    }
+  }
+
+  /// A value that does not open stops both at that record: `body` has seen every readable record before it, and the
+  /// error names it. The damaged record is the first readable one, inside a chunk, at both sides of a chunk boundary,
+  /// in the second half, or the last.
+  @Test func aValueThatDoesNotOpenStopsBothAtTheSameRecord() throws {
+    let (file, _) = try sample()
+    let opened = try VaultFile.open(file, file: "p", with: [dave])
+    let names = opened.names
+    for position in [1, 6, 127, 128, 129, 701, Self.count - 1] {
+      let name = names[position]
+      #expect(opened.isReadable(name))
+      var vault = opened
+      let version = try #require(vault.records[name]?.versions.first)
+      var sealed = version.sealed
+      sealed[sealed.count - 1] ^= 0x01  // the tag
+      vault.records[name]?.versions[0] = SecretVersion(
+        number: version.number, created: version.created, author: version.author, sealed: sealed,
+        generation: version.generation)
+      let one = seen(vault, parts: 1)
+      let two = seen(vault, parts: 2)
+      let before = names[..<position].filter { vault.isReadable($0) }
+      // Compared as Booleans: a failure would otherwise print a thousand names.
+      let oneSawThoseBefore = one.names == before
+      let twoSawTheSame = two.names == one.names && two.values == one.values
+      #expect(oneSawThoseBefore, "at \(name)")
+      #expect(twoSawTheSame, "at \(name)")
+      #expect(one.error?.code == .authenticationFailed)
+      #expect(two.error.map { "\($0)" } == one.error.map { "\($0)" })
+      #expect(two.error.map { "\($0)" }?.contains("\(name) version 1") == true)
+    }
+  }
+
+  @Test func everyChunkRunsExactlyOnce() {
+    for chunks in [0, 1, 2, 3, 7, 64, 1_000] {
+      let counts = Mutex([Int](repeating: 0, count: chunks))
+      ParallelParts.run(chunks: chunks) { chunk in counts.withLock { $0[chunk] += 1 } }
+      #expect(counts.withLock { $0 } == [Int](repeating: 1, count: chunks))
+    }
+  }
+
+  @Test func theHelperStartsFrom512Records() {
+    #expect(Vault.OpeningPlan.parts(for: 0) == 1)
+    #expect(Vault.OpeningPlan.parts(for: 511) == 1)
+    #expect(Vault.OpeningPlan.parts(for: 512) == 2)
+    #expect(Vault.OpeningPlan.parts(for: 100_000) == 2)
+  }
+}
