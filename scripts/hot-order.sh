@@ -57,8 +57,11 @@ for n in range(1, count + 1):
             if kind == "fn" and name and name not in seen and not name.startswith(("(", "0x")):
                 seen.add(name)
                 order.append(name)
+# Static constructors first: compilers put them all in sections named `.text.startup` (C++'s, ICU's among them), which
+# no function name matches, and every process runs them before `main`.
+print(".text.startup")
 for name in order:
     print(f".text.{name}")
 EOF
 mv "$here/BuildSupport/coffer.order.new" "$here/BuildSupport/coffer.order"
-echo "wrote BuildSupport/coffer.order: $(wc -l <"$here/BuildSupport/coffer.order") functions" >&2
+echo "wrote BuildSupport/coffer.order: $(($(wc -l <"$here/BuildSupport/coffer.order") - 1)) functions and the static constructors" >&2
