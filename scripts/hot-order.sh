@@ -57,9 +57,10 @@ for n in range(1, count + 1):
             if kind == "fn" and name and name not in seen and not name.startswith(("(", "0x")):
                 seen.add(name)
                 order.append(name)
-# Static constructors first: compilers put them all in sections named `.text.startup` (C++'s, ICU's among them), which
-# no function name matches, and every process runs them before `main`.
-print(".text.startup")
+# Static constructors first: compilers put them in sections named `.text.startup` (clang: ICU's, the Swift runtime's)
+# or `.text.startup.NAME` (GCC: libstdc++'s), which no function name above matches, and every process runs them
+# before `main`. gold takes the glob.
+print(".text.startup*")
 for name in order:
     print(f".text.{name}")
 EOF

@@ -1,7 +1,5 @@
-#if canImport(Glibc)
+#if os(Linux)
   import CGlibc
-#elseif canImport(Darwin)
-  import Darwin
 #endif
 
 /// Whether bytes contain a byte string: the one substring search over UTF-8 in Coffer, for hot paths where
@@ -14,9 +12,19 @@ package enum ByteSearch {
   package static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: UnsafeBufferPointer<UInt8>) -> Bool {
     guard let needleStart = needle.baseAddress, !needle.isEmpty else { return true }
     guard let haystackStart = haystack.baseAddress, haystack.count >= needle.count else { return false }
-    // The C library's memmem (glibc: a two-byte hash over the haystack for short needles), several times faster than
-    // a first-byte scan on YAML, whose common letters start many false candidates (docs/performance.md).
-    return memmem(haystackStart, haystack.count, needleStart, needle.count) != nil
+    #if os(Linux)
+      // glibc's memmem: on YAML, whose common letters start many false candidates for a first-byte scan, it took
+      // `run` at 10,000 secrets about 0.25 ms less (docs/performance.md, "Issue 16, sixth pass").
+      return memmem(haystackStart, haystack.count, needleStart, needle.count) != nil
+    #else
+      let first = needleStart.pointee
+      var i = 0
+      while i <= haystack.count - needle.count {
+        if haystackStart[i] == first, haystack[i..<(i + needle.count)].elementsEqual(needle) { return true }
+        i += 1
+      }
+      return false
+    #endif
   }
 
   /// Whether `needle`'s UTF-8 occurs in `haystack`.

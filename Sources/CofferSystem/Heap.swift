@@ -16,8 +16,8 @@
 /// It changes the whole process's allocator (glibc's `mmap` and trim thresholds, `mallopt(3)`), and memory freed
 /// afterwards stays in the heap until the process ends instead of going back to the kernel (so a core dump would
 /// hold it). It therefore does nothing until the process opts in with ``allow()``: the `coffer` executable does, for
-/// its short commands; a backend that links the library and never calls it keeps its allocator as it was. After
-/// ``allow()`` every thread allocates from the main arena, so the prepared block serves them all.
+/// its short commands; a backend that links the library and never calls it keeps its allocator as it was. Threads
+/// started after ``allow()`` allocate from the main arena, so the prepared block serves them too.
 package enum Heap {
   /// 2 MiB: the huge page of x86-64, and of arm64 with 4 KiB pages.
   private static let hugePage = 2 << 20
@@ -30,7 +30,8 @@ package enum Heap {
   /// Lets ``prepare(forBytes:)`` change this process's allocator, and keeps glibc to one arena for every thread
   /// (`M_ARENA_MAX` 1), so that the helper thread that opens values (CofferVault's `ParallelParts`) allocates from the
   /// prepared heap instead of creating an arena of its own, whose fresh pages fault (`run` at 10,000 secrets: about
-  /// 0.1 ms, docs/performance.md). Call it once, early, on the main thread, from a command that ends soon (by exiting
+  /// 0.13 ms, docs/performance.md, "Issue 16, sixth pass"). Every thread of the process then shares that arena's
+  /// lock; the commands that call this start at most that one helper. Call it once, early, on the main thread, from a command that ends soon (by exiting
   /// or by `execve`).
   package static func allow() {
     allowed = true

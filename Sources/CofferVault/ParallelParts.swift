@@ -1,6 +1,6 @@
 import Synchronization
 
-#if canImport(Glibc)
+#if os(Linux)
   import CGlibc
   import Glibc
 #endif
@@ -9,11 +9,13 @@ import Synchronization
 /// thread started for the job and joined before ``run(chunks:_:)`` returns.
 ///
 /// Both threads take the next chunk from a shared counter, so a helper that starts late (or never) only takes fewer
-/// chunks: the job never takes longer than on the calling thread alone by more than starting the helper. The helper
-/// is a plain POSIX thread placed on a processor other than the caller's: Linux otherwise queues a new thread behind
-/// its parent until the next balancing tick (up to 4 ms here), which is longer than the jobs this is for, and Dispatch's
-/// `concurrentPerform` started its worker as late (docs/performance.md). On a platform without these calls the
-/// calling thread does every chunk.
+/// chunks. The helper is a plain POSIX thread started on the processors this process may use other than the caller's:
+/// Linux otherwise queued a new thread behind its parent until the next balancing tick (up to 4 ms here), longer than
+/// the jobs this is for, and Dispatch's `concurrentPerform` started its worker as late (docs/performance.md, "Issue
+/// 16, sixth pass"). Once the caller has taken the last chunk it lets the helper onto every processor again, its own
+/// included, before joining it, so a helper still waiting for a busy processor runs at once on the caller's and
+/// finds nothing left to do. Starting the helper costs the caller about 60 µs. Elsewhere than on Linux the calling
+/// thread does every chunk.
 enum ParallelParts {
   /// Runs `body(0)`, `body(1)`, … `body(chunks - 1)`, each exactly once, on this thread and possibly one helper, and
   /// returns when all have returned.
@@ -22,11 +24,17 @@ enum ParallelParts {
   ///   - body: one chunk's work; it must touch only what that chunk owns.
   static func run(chunks: Int, _ body: @escaping @Sendable (Int) -> Void) {
     let job = Job(chunks: chunks, body: body)
-    #if canImport(Glibc)
-      var helper = pthread_t()
-      let started = chunks > 1 && startHelper(&helper, job)
+    #if os(Linux)
+      var allowed = cpu_set_t()
+      guard chunks > 1, sched_getaffinity(0, MemoryLayout<cpu_set_t>.size, &allowed) == 0,
+        let helper = startHelper(job, allowed: allowed)
+      else {
+        job.work()
+        return
+      }
       job.work()
-      if started { pthread_join(helper, nil) }
+      _ = pthread_setaffinity_np(helper, MemoryLayout<cpu_set_t>.size, &allowed)
+      _ = pthread_join(helper, nil)
     #else
       job.work()
     #endif
@@ -53,29 +61,36 @@ enum ParallelParts {
     }
   }
 
-  #if canImport(Glibc)
-    /// Starts a thread running `job.work()` on a processor this process may use other than the current one.
-    /// - Returns: false when there is no such processor or the thread cannot be started.
-    private static func startHelper(_ thread: inout pthread_t, _ job: Job) -> Bool {
-      var others = cpu_set_t()
-      guard sched_getaffinity(0, MemoryLayout<cpu_set_t>.size, &others) == 0 else { return false }
+  #if os(Linux)
+    /// Starts a thread running `job.work()` on the processors of `allowed` other than the current one.
+    /// - Returns: the thread, or nil when there is no such processor or it cannot be started.
+    private static func startHelper(_ job: Job, allowed: cpu_set_t) -> pthread_t? {
+      var others = allowed
       let current = Int(sched_getcpu())
-      let available = withUnsafeMutableBytes(of: &others) { bits -> Int in
-        if current >= 0, current < bits.count * 8 { bits[current / 8] &= ~(UInt8(1) << UInt8(current % 8)) }
-        return bits.reduce(0) { $0 + $1.nonzeroBitCount }
+      let available = withUnsafeMutableBytes(of: &others) { raw -> Int in
+        // cpu_set_t is an array of `unsigned long` words; processor n is bit n % width of word n / width.
+        let words = raw.bindMemory(to: UInt.self)
+        if current >= 0, current < words.count * UInt.bitWidth {
+          words[current / UInt.bitWidth] &= ~(UInt(1) << UInt(current % UInt.bitWidth))
+        }
+        return words.reduce(0) { $0 + $1.nonzeroBitCount }
       }
-      guard available > 0 else { return false }
+      guard available > 0 else { return nil }
       var attributes = pthread_attr_t()
-      guard pthread_attr_init(&attributes) == 0 else { return false }
+      guard pthread_attr_init(&attributes) == 0 else { return nil }
       defer { pthread_attr_destroy(&attributes) }
-      guard pthread_attr_setaffinity_np(&attributes, MemoryLayout<cpu_set_t>.size, &others) == 0 else { return false }
+      guard pthread_attr_setaffinity_np(&attributes, MemoryLayout<cpu_set_t>.size, &others) == 0 else { return nil }
       let context = Unmanaged.passRetained(job)
+      var thread = pthread_t()
       let rc = pthread_create(&thread, &attributes, { context in
         Unmanaged<Job>.fromOpaque(context!).takeRetainedValue().work()
         return nil
       }, context.toOpaque())
-      if rc != 0 { context.release() }
-      return rc == 0
+      guard rc == 0 else {
+        context.release()
+        return nil
+      }
+      return thread
     }
   #endif
 }

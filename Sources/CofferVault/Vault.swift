@@ -17,7 +17,8 @@ import Synchronization
 /// recipients as an age file (https://age-encryption.org/v1); an HMAC-SHA256 over the whole file authenticates the
 /// set of entries. Names, groups, versions, dates and authors stay readable.
 ///
-/// A `Vault` is a value: reading, changing and sealing it are pure. Values are decrypted lazily, one at a time.
+/// A `Vault` is a value: reading, changing and sealing it are pure. Values are decrypted only when asked for;
+/// ``forEachCurrentValue(_:)`` opens many at once on two threads.
 ///
 /// A group's data key may have several generations (`key GROUP`, `key GROUP#2`, …): a writer who cannot unwrap the
 /// newest one seals under a fresh generation wrapped to the group's readers, so writing needs only public keys
@@ -290,13 +291,16 @@ public struct Vault: Sendable {
   /// Opens the current version of every secret, in name order, and hands each to `body` without making a
   /// ``SecretValue`` of it: for `coffer run`, which copies thousands of values straight into the child's environment.
   /// Secrets in groups this identity cannot read are skipped, as in ``currentValues()``.
-  /// - Parameter body: called with the name and the value's bytes, which are valid only during the call (one
-  ///   buffer is reused for every value).
+  /// - Parameter body: called on the calling thread with the name and the value's bytes, which are valid only
+  ///   during the call.
   /// - Throws: ``VaultError`` ``VaultError/Code/authenticationFailed`` naming the first value that does not open.
   ///
-  /// With many secrets (``OpeningPlan``) the values are opened on two threads first, each chunk into a buffer of its
-  /// own, and then handed to `body` on the calling thread in the same order, so `body` sees exactly what the
-  /// one-at-a-time loop would show it; the buffers are zeroed before this returns or throws.
+  /// Below 512 records (``OpeningPlan``) one buffer is reused for every value. From 512 on, the values are opened on
+  /// two threads first (``ParallelParts``), each chunk of 128 records into a buffer of its own, so every readable
+  /// value is in memory at once before `body` sees the first; they are then handed to `body` in the same order, so
+  /// `body` sees exactly what the one-thread loop would show it: the same records skipped, and the same error after
+  /// the same records. Every buffer that held a value is zeroed before this returns or throws, including storage
+  /// given up when a buffer grew (``PlaintextBuffer``).
   public func forEachCurrentValue(_ body: (_ name: String, _ value: UnsafeBufferPointer<UInt8>) -> Void) throws(VaultError) {
     try forEachCurrentValue(parts: nil, body)
   }
@@ -376,13 +380,7 @@ public struct Vault: Sendable {
     }
 
     /// Zeroes the buffer that held values (the associated data holds names and ciphertext only).
-    mutating func clear() { Opener.zero(&scratch) }
-
-    static func zero(_ bytes: inout [UInt8]) {
-      bytes.withUnsafeMutableBytes { b in
-        if let base = b.baseAddress { sodium_memzero(base, b.count) }
-      }
-    }
+    mutating func clear() { PlaintextBuffer.zero(&scratch) }
   }
 
   /// The current values of a chunk of records, opened by one thread: their bytes end to end, where each
@@ -405,7 +403,7 @@ public struct Vault: Sendable {
             result.ends.append(-1)
             continue
           }
-          opener.scratch.withUnsafeBufferPointer { result.bytes.append(contentsOf: $0[..<count]) }
+          opener.scratch.withUnsafeBufferPointer { PlaintextBuffer.append(UnsafeBufferPointer(rebasing: $0[..<count]), to: &result.bytes) }
           result.ends.append(result.bytes.count)
         } catch {
           result.failure = error
@@ -415,7 +413,7 @@ public struct Vault: Sendable {
       return result
     }
 
-    mutating func clear() { Opener.zero(&bytes) }
+    mutating func clear() { PlaintextBuffer.zero(&bytes) }
   }
 
   /// The results array of ``forEachCurrentValue(_:)``'s threads: each chunk's element is written by the one thread

@@ -67,9 +67,12 @@ import Testing
         Issue.record("\(name): the value handed over is not the one stored")
       }
       // What the public API decides for this many records: the helper.
-      var decided: [String] = []
-      try vault.forEachCurrentValue { name, _ in decided.append(name) }
-      let sameAsDecided = decided == one.names
+      var decided = Seen()
+      try vault.forEachCurrentValue { name, value in
+        decided.names.append(name)
+        decided.values.append(Array(value))
+      }
+      let sameAsDecided = decided.names == one.names && decided.values == one.values
       #expect(sameAsDecided)
     }
   }
@@ -103,6 +106,48 @@ import Testing
       #expect(two.error.map { "\($0)" } == one.error.map { "\($0)" })
       #expect(two.error.map { "\($0)" }?.contains("\(name) version 1") == true)
     }
+  }
+
+  /// Values longer than the 4,096-byte buffer each thread starts with, between short ones, come out whole.
+  @Test func longValuesGrowTheBuffersAndComeOutWhole() throws {
+    var v = try Vault.create(environment: "production", recipients: [alice.recipient], file: "p")
+    var random = SeededGenerator(seed: 7)
+    var values: [String: [UInt8]] = [:]
+    for i in 0..<600 {
+      let count = i % 50 == 3 ? Int.random(in: 4_097...20_000, using: &random) : Int.random(in: 0...64, using: &random)
+      let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &random) }
+      let name = "V\(String(10_000 + i))"
+      try v.set(name, to: SecretValue(bytes), group: "g", author: "alice", at: t0)
+      values[name] = bytes
+    }
+    let vault = try VaultFile.open(VaultFile.seal(v), file: "p", with: [alice])
+    for parts in [1, 2] {
+      var got: [String: [UInt8]] = [:]
+      try vault.forEachCurrentValue(parts: parts) { got[$0] = Array($1) }
+      let same = got == values
+      #expect(same, "parts \(parts)")
+    }
+  }
+
+  /// Two damaged values in different chunks: both paths stop at the first, as the loop does.
+  @Test func theFirstOfTwoFailuresIsTheOneThrown() throws {
+    let (file, _) = try sample()
+    var vault = try VaultFile.open(file, file: "p", with: [alice])
+    let names = vault.names
+    for position in [900, 300] {
+      let name = names[position]
+      let version = try #require(vault.records[name]?.versions.first)
+      var sealed = version.sealed
+      sealed[20] ^= 0x80  // the ciphertext
+      vault.records[name]?.versions[0] = SecretVersion(
+        number: version.number, created: version.created, author: version.author, sealed: sealed,
+        generation: version.generation)
+    }
+    let one = seen(vault, parts: 1)
+    let two = seen(vault, parts: 2)
+    #expect(one.names.count == 300 && two.names.count == 300)
+    #expect(two.error.map { "\($0)" } == one.error.map { "\($0)" })
+    #expect(one.error.map { "\($0)" }?.contains("\(names[300]) version 1") == true)
   }
 
   @Test func everyChunkRunsExactlyOnce() {

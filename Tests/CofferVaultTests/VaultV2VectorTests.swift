@@ -117,6 +117,12 @@ import Testing
     var got: [String: [UInt8]] = [:]
     for (n, value) in try vault.currentValues() { got[n] = value.reveal() }
     #expect(got == v.values, "\(name)")
+    // Format 2's values (a salt before each) through the two-thread path too (ParallelOpeningTests has the rest).
+    var one: [String: [UInt8]] = [:]
+    var two: [String: [UInt8]] = [:]
+    try vault.forEachCurrentValue(parts: 1) { one[$0] = Array($1) }
+    try vault.forEachCurrentValue(parts: 2) { two[$0] = Array($1) }
+    #expect(one == v.values && two == v.values, "\(name)")
     // A correct guess reproduces the recorded fingerprint only for an identity that reads the group.
     for (secret, guess) in v.guesses {
       let mine = vault.fingerprint(of: SecretValue(guess), name: secret)

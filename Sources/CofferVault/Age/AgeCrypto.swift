@@ -133,7 +133,8 @@ enum AgeCrypto {
   ///   - key: a 32-byte key.
   ///   - nonce: 12 bytes.
   ///   - aad: the associated data it was sealed with.
-  ///   - scratch: grown as needed; on success its first `n` bytes are the plaintext.
+  ///   - scratch: grown as needed (``PlaintextBuffer``, so no earlier plaintext is left in freed storage); on success
+  ///     its first `n` bytes are the plaintext.
   /// - Returns: `n`, or nil if it does not authenticate or a size is wrong (the scratch content is then undefined).
   static func open(
     _ sealed: ArraySlice<UInt8>, key: SymmetricKey, nonce: UnsafeRawBufferPointer, aad: [UInt8],
@@ -141,7 +142,7 @@ enum AgeCrypto {
   ) -> Int? {
     guard sealed.count >= tagCount, nonce.count == nonceCount, key.bitCount == 256 else { return nil }
     let plainCount = sealed.count - tagCount
-    if scratch.count < max(plainCount, 1) { scratch.append(contentsOf: repeatElement(0, count: max(plainCount, 1) - scratch.count)) }
+    PlaintextBuffer.ensureCount(&scratch, max(plainCount, 1))  // the old storage may hold an earlier plaintext
     let rc = sealed.withUnsafeBufferPointer { s in
       scratch.withUnsafeMutableBufferPointer { out in
         key.withUnsafeBytes { k in
