@@ -427,8 +427,8 @@ public struct Vault: Sendable {
     /// Records a chunk: small enough that a helper starting late still finds chunks to take, large enough that
     /// taking one costs nothing next to opening it (a value takes about 0.5 µs to decode and open).
     static let chunkSize = 128
-    /// Records below which the helper thread costs more than it can save: starting it is about 50 µs here
-    /// (docs/performance.md).
+    /// Records below which the helper thread costs more than it can save: starting it costs the caller about 60 µs
+    /// here (docs/performance.md, "Issue 16, sixth pass").
     static let minimumForHelper = 512
 
     /// 2 from ``minimumForHelper`` records on, else 1 (the calling thread alone).
