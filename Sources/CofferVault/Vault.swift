@@ -337,16 +337,17 @@ public struct Vault: Sendable {
     defer {
       for k in opened.indices { opened[k].clear() }
     }
-    for result in opened {
+    // By index, not `for result in opened`: a copy of a chunk would share its buffer, and the zeroing above would
+    // then zero a fresh copy instead of the buffer that holds the values.
+    for chunk in opened.indices {
       var start = 0
-      for (k, end) in result.ends.enumerated() {
+      for (k, end) in opened[chunk].ends.enumerated() {
         guard end >= 0 else { continue }  // a group this identity cannot read
-        result.bytes.withUnsafeBufferPointer {
-          body(items[result.first + k].name, UnsafeBufferPointer(rebasing: $0[start..<end]))
-        }
+        let name = items[opened[chunk].first + k].name
+        opened[chunk].bytes.withUnsafeBufferPointer { body(name, UnsafeBufferPointer(rebasing: $0[start..<end])) }
         start = end
       }
-      if let failure = result.failure { throw failure }
+      if let failure = opened[chunk].failure { throw failure }
     }
   }
 
