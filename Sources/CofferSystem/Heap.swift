@@ -31,8 +31,8 @@ package enum Heap {
   /// (`M_ARENA_MAX` 1), so that the helper thread that opens values (CofferVault's `ParallelParts`) allocates from the
   /// prepared heap instead of creating an arena of its own, whose fresh pages fault (`run` at 10,000 secrets: about
   /// 0.13 ms, docs/performance.md, "Issue 16, sixth pass"). Every thread of the process then shares that arena's
-  /// lock; the commands that call this start at most that one helper. Call it once, early, on the main thread, from a command that ends soon (by exiting
-  /// or by `execve`).
+  /// lock; the commands that call this start at most that one helper. Call it once, early, on the main thread, from a
+  /// command that ends soon (by exiting or by `execve`).
   package static func allow() {
     allowed = true
     #if os(Linux) && canImport(Glibc)

@@ -1,4 +1,3 @@
-import CSodium
 import CofferCore
 import Crypto
 import Synchronization

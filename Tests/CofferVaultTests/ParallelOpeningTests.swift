@@ -1,5 +1,6 @@
 import CofferCore
 import CofferTesting
+import Foundation
 import Synchronization
 import Testing
 
@@ -134,7 +135,7 @@ import Testing
     let (file, _) = try sample()
     var vault = try VaultFile.open(file, file: "p", with: [alice])
     let names = vault.names
-    for position in [900, 300] {
+    for position in [901, 301] {  // in `other`, which dave reads too
       let name = names[position]
       let version = try #require(vault.records[name]?.versions.first)
       var sealed = version.sealed
@@ -145,9 +146,22 @@ import Testing
     }
     let one = seen(vault, parts: 1)
     let two = seen(vault, parts: 2)
-    #expect(one.names.count == 300 && two.names.count == 300)
+    #expect(one.names.count == 301 && two.names.count == 301)
     #expect(two.error.map { "\($0)" } == one.error.map { "\($0)" })
-    #expect(one.error.map { "\($0)" }?.contains("\(names[300]) version 1") == true)
+    #expect(one.error.map { "\($0)" }?.contains("\(names[301]) version 1") == true)
+
+    // The same damage written to the file by a member with the environment key (so the file's MAC holds), then read
+    // by dave, who reads only some groups: the file opens, and both paths stop at the first damaged value he reads.
+    let written = VaultFile.seal(vault)
+    let asDave = try VaultFile.open(written, file: "p", with: [dave])
+    let daveOne = seen(asDave, parts: 1)
+    let daveTwo = seen(asDave, parts: 2)
+    let readBefore = names[..<301].filter { asDave.isReadable($0) }.count
+    #expect(asDave.isReadable(names[301]))
+    #expect(daveOne.names.count == readBefore && daveTwo.names.count == readBefore)
+    #expect(daveTwo.error.map { "\($0)" } == daveOne.error.map { "\($0)" })
+    #expect(daveOne.error?.code == .authenticationFailed)
+    #expect(daveTwo.error.map { "\($0)" }?.contains("\(names[301]) version 1") == true)
   }
 
   @Test func everyChunkRunsExactlyOnce() {
@@ -156,6 +170,31 @@ import Testing
       ParallelParts.run(chunks: chunks) { chunk in counts.withLock { $0[chunk] += 1 } }
       #expect(counts.withLock { $0 } == [Int](repeating: 1, count: chunks))
     }
+  }
+
+  /// Flags the chunks of ``aSecondThreadTakesChunks()`` share.
+  final class Flags: Sendable {
+    let secondStarted = Atomic<Bool>(false)
+    let firstSawSecond = Atomic<Bool>(false)
+  }
+
+  /// The helper really runs: the thread that takes chunk 0 waits (up to 60 s) until chunk 1 has started, which on one
+  /// thread alone could happen only after chunk 0 returned. Where this process may use one processor only, no
+  /// helper is started, so there is nothing to check.
+  @Test(.enabled(if: ProcessInfo.processInfo.activeProcessorCount >= 2)) func aSecondThreadTakesChunks() {
+    let flags = Flags()
+    ParallelParts.run(chunks: 2) { chunk in
+      if chunk == 1 {
+        flags.secondStarted.store(true, ordering: .sequentiallyConsistent)
+        return
+      }
+      let deadline = ContinuousClock.now + .seconds(60)
+      while !flags.secondStarted.load(ordering: .sequentiallyConsistent), ContinuousClock.now < deadline {}
+      flags.firstSawSecond.store(
+        flags.secondStarted.load(ordering: .sequentiallyConsistent), ordering: .sequentiallyConsistent)
+    }
+    let sawSecond = flags.firstSawSecond.load(ordering: .sequentiallyConsistent)
+    #expect(sawSecond)
   }
 
   @Test func theHelperStartsFrom512Records() {
