@@ -24,24 +24,50 @@ enum ParallelParts {
   ///   - body: one chunk's work; it must touch only what that chunk owns.
   static func run(chunks: Int, _ body: @escaping @Sendable (Int) -> Void) {
     let job = Job(chunks: chunks, body: body)
-    #if os(Linux)
-      var allowed = cpu_set_t()
-      guard chunks > 1, sched_getaffinity(0, MemoryLayout<cpu_set_t>.size, &allowed) == 0,
-        let helper = startHelper(job, allowed: allowed)
-      else {
-        job.work()
-        return
-      }
+    let helper = chunks > 1 ? Helper.start(job) : nil
+    job.work()
+    helper?.join()
+  }
+
+  /// Starts `task` on a helper thread, where another processor is free to run it, while the caller goes on; the
+  /// result is taken with ``Pending/finish()``.
+  /// - Parameter task: the work; it must touch only what it captures, which the caller must not change until
+  ///   ``Pending/finish()`` has returned.
+  /// - Returns: the task's handle. Call ``Pending/finish()`` exactly once, also on a path that throws.
+  static func start(_ task: @escaping @Sendable () -> [UInt8]) -> Pending {
+    let box = Pending.Box()
+    let job = Job(chunks: 1) { _ in box.result = task() }
+    return Pending(job: job, box: box, helper: Helper.start(job))
+  }
+
+  /// A task started by ``start(_:)``.
+  final class Pending {
+    /// Where the one thread that runs the task leaves its result; read only after that thread is known to be done.
+    final class Box: @unchecked Sendable {
+      var result: [UInt8] = []
+    }
+
+    private let job: Job
+    private let box: Box
+    private let helper: Helper?
+
+    fileprivate init(job: Job, box: Box, helper: Helper?) {
+      self.job = job
+      self.box = box
+      self.helper = helper
+    }
+
+    /// Waits for the task and returns its result. A task the helper has not taken yet (or any task, where no helper
+    /// started) runs here, on the calling thread.
+    func finish() -> [UInt8] {
       job.work()
-      _ = pthread_setaffinity_np(helper, MemoryLayout<cpu_set_t>.size, &allowed)
-      _ = pthread_join(helper, nil)
-    #else
-      job.work()
-    #endif
+      helper?.join()
+      return box.result
+    }
   }
 
   /// The chunks and the counter the threads share.
-  private final class Job: Sendable {
+  fileprivate final class Job: Sendable {
     let chunks: Int
     let body: @Sendable (Int) -> Void
     let next = Atomic<Int>(0)
@@ -58,6 +84,39 @@ enum ParallelParts {
         guard chunk < chunks else { return }
         body(chunk)
       }
+    }
+  }
+
+  /// A helper thread running a job's `work()`, and the processors it may use once joined.
+  fileprivate struct Helper {
+    #if os(Linux)
+      let thread: pthread_t
+      var allowed: cpu_set_t
+    #endif
+
+    /// Starts a helper for `job` on a processor other than the caller's.
+    /// - Returns: the helper, or nil where there is no other processor, the thread cannot be started, or the
+    ///   platform is not Linux.
+    static func start(_ job: Job) -> Helper? {
+      #if os(Linux)
+        var allowed = cpu_set_t()
+        guard sched_getaffinity(0, MemoryLayout<cpu_set_t>.size, &allowed) == 0,
+          let thread = ParallelParts.startHelper(job, allowed: allowed)
+        else { return nil }
+        return Helper(thread: thread, allowed: allowed)
+      #else
+        return nil
+      #endif
+    }
+
+    /// Lets the helper onto every processor the process may use, the caller's included, and waits for it to end.
+    /// Call once the caller has no chunk left to take.
+    func join() {
+      #if os(Linux)
+        var allowed = allowed
+        _ = pthread_setaffinity_np(thread, MemoryLayout<cpu_set_t>.size, &allowed)
+        _ = pthread_join(thread, nil)
+      #endif
     }
   }
 

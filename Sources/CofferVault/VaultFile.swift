@@ -44,28 +44,55 @@ public enum VaultFile {
     _ bytes: [UInt8], file: String, with identities: [any AgeIdentity], trust: PolicyChain?,
     allowRolledBack: Bool = false
   ) throws(VaultError) -> Vault {
-    let parsed = try parse(bytes, file: file)
-    if parsed.project != nil {
-      // Format 2: every wrapped key has exactly its listed stanzas, checked before any is tried (a header with
-      // thousands of stanzas would otherwise cost an X25519 operation each).
-      for (slot, s) in parsed.slots where !VaultV2.isStrictWrap(s.wrapped, count: s.recipients.count) {
-        throw VaultError(.authenticationFailed, file: file, detail: "key \(slot) is not wrapped to exactly the recipients its `to` lines list")
+    try open(bytes, file: file, with: identities, trust: trust, allowRolledBack: allowRolledBack, earlyMACFrom: EarlyMAC.minimumBytes)
+  }
+
+  /// ``open(_:file:with:trust:allowRolledBack:)`` with the file size from which the MAC is computed on a helper
+  /// thread (tests compare both paths on the same files).
+  static func open(
+    _ bytes: [UInt8], file: String, with identities: [any AgeIdentity], trust: PolicyChain?,
+    allowRolledBack: Bool, earlyMACFrom minimumBytes: Int
+  ) throws(VaultError) -> Vault {
+    // A large file's MAC is computed on a second thread while its secrets are parsed (``EarlyMAC``). The checks
+    // and errors, and their order, are those of the one-thread path below, which any other file takes.
+    var early: EarlyMAC?
+    let parsed: Parsed
+    do {
+      parsed = try parse(bytes, file: file) { header in
+        early = EarlyMAC.start(header, identities: identities, minimumBytes: minimumBytes)
       }
+    } catch {
+      _ = early?.pending.finish()
+      throw error
     }
+    // `parse` has checked that the environment key is there.
     guard let envSlot = parsed.slots[VaultGrammar.environmentSlot] else {
       throw VaultError(.malformed, file: file, detail: "no environment key")
     }
     let envKeyBytes: [UInt8]
-    do {
-      envKeyBytes = try Age.decrypt(envSlot.wrapped, with: identities)
-    } catch let error where error.code == .noMatch {
-      throw VaultError(.noMatchingIdentity, file: file)
-    } catch {
-      throw VaultError(.malformed, file: file, line: parsed.envSlotLine, detail: "environment key: \(error.code)")
+    let expected: [UInt8]
+    if let early {
+      envKeyBytes = early.envKeyBytes
+      expected = early.pending.finish()
+    } else {
+      if parsed.project != nil {
+        // Format 2: every wrapped key has exactly its listed stanzas, checked before any is tried (a header with
+        // thousands of stanzas would otherwise cost an X25519 operation each).
+        for (slot, s) in parsed.slots where !VaultV2.isStrictWrap(s.wrapped, count: s.recipients.count) {
+          throw VaultError(.authenticationFailed, file: file, detail: "key \(slot) is not wrapped to exactly the recipients its `to` lines list")
+        }
+      }
+      do {
+        envKeyBytes = try Age.decrypt(envSlot.wrapped, with: identities)
+      } catch let error where error.code == .noMatch {
+        throw VaultError(.noMatchingIdentity, file: file)
+      } catch {
+        throw VaultError(.malformed, file: file, line: parsed.envSlotLine, detail: "environment key: \(error.code)")
+      }
+      guard envKeyBytes.count == 32 else { throw VaultError(.malformed, file: file, detail: "environment key length") }
+      expected = mac(parsed.bytes[parsed.authenticated], envKey: SymmetricKey(data: envKeyBytes), version: parsed.project == nil ? 1 : 2)
     }
-    guard envKeyBytes.count == 32 else { throw VaultError(.malformed, file: file, detail: "environment key length") }
     let envKey = SymmetricKey(data: envKeyBytes)
-    let expected = mac(parsed.bytes[parsed.authenticated], envKey: envKey, version: parsed.project == nil ? 1 : 2)
     guard safeEqual(expected, parsed.mac) else { throw VaultError(.authenticationFailed, file: file) }
 
     var slots = parsed.slots
@@ -222,7 +249,23 @@ public enum VaultFile {
     var groupLines = GroupLines(digests: [:])
   }
 
-  static func parse(_ input: [UInt8], file: String) throws(VaultError) -> Parsed {
+  /// The parsed file's header, handed to `parse`'s `afterHeader` before the secrets are parsed.
+  struct Header {
+    /// The file's bytes (LF line endings) and the range its MAC covers, if the last line is the `mac` line.
+    var bytes: [UInt8]
+    var authenticated: Range<Int>
+    var slots: [String: Vault.KeySlot]
+    var isV2: Bool
+  }
+
+  /// Parses a vault file's grammar (docs/vault-format.md); checks no key, MAC or signature.
+  /// - Parameters:
+  ///   - input: the file's contents.
+  ///   - file: the label for errors.
+  ///   - afterHeader: called once the key and seal lines are parsed, before the secrets are (``open(_:file:with:trust:allowRolledBack:)``
+  ///     starts the MAC then); not called when the header is malformed.
+  /// - Throws: ``VaultError/Code/malformed`` with the line, ``VaultError/Code/unsupportedVersion``.
+  static func parse(_ input: [UInt8], file: String, afterHeader: ((Header) -> Void)? = nil) throws(VaultError) -> Parsed {
     // Normalize CRLF to LF so a checkout with autocrlf still opens; a lone CR is damage.
     let bytes: [UInt8]
     if input.withUnsafeBytes({ $0.count > 0 && memchr($0.baseAddress!, 0x0D, $0.count) != nil }) {
@@ -425,6 +468,8 @@ public enum VaultFile {
       n += 1
     }
 
+    afterHeader?(Header(bytes: bytes, authenticated: 0..<lines[lines.count - 1].lowerBound, slots: slots, isV2: isV2))
+
     var order: [String] = []
     order.reserveCapacity(secretLines)
     var inOrder: [(name: String, record: Vault.Record)] = []
@@ -569,6 +614,35 @@ public enum VaultFile {
     guard a.count == b.count else { return false }
     guard !a.isEmpty else { return true }
     return bytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + a.lowerBound, $0.baseAddress! + b.lowerBound, a.count) == 0 }
+  }
+
+  /// The environment key, unwrapped once the header is parsed, and the file's MAC being computed on a helper thread
+  /// meanwhile (docs/performance.md, "Issue 16, seventh pass").
+  struct EarlyMAC {
+    /// Files whose authenticated bytes are shorter (about 300 secrets) take the one-thread path: starting the helper
+    /// costs the caller about 60 µs, more than the overlap saves on a short file.
+    static let minimumBytes = 96 * 1024
+
+    let envKeyBytes: [UInt8]
+    let pending: ParallelParts.Pending
+
+    /// Starts the MAC of a header's file when the one-thread path would get as far as computing it: the file has
+    /// `minimumBytes` or more, every format-2 key is strictly wrapped, and an identity unwraps a 32-byte environment key.
+    /// - Returns: nil otherwise, and the one-thread path then makes those checks and throws their errors.
+    static func start(_ header: Header, identities: [any AgeIdentity], minimumBytes: Int) -> EarlyMAC? {
+      guard header.authenticated.count >= minimumBytes,
+        !header.isV2 || header.slots.allSatisfy({ VaultV2.isStrictWrap($0.value.wrapped, count: $0.value.recipients.count) }),
+        let envSlot = header.slots[VaultGrammar.environmentSlot],
+        let envKeyBytes = try? Age.decrypt(envSlot.wrapped, with: identities), envKeyBytes.count == 32
+      else { return nil }
+      let bytes = header.bytes
+      let authenticated = header.authenticated
+      let envKey = SymmetricKey(data: envKeyBytes)
+      let version = header.isV2 ? 2 : 1
+      return EarlyMAC(
+        envKeyBytes: envKeyBytes,
+        pending: ParallelParts.start { VaultFile.mac(bytes[authenticated], envKey: envKey, version: version) })
+    }
   }
 
   static func mac(_ bytes: ArraySlice<UInt8>, envKey: SymmetricKey, version: Int = 1) -> [UInt8] {
