@@ -29,6 +29,41 @@ enum ParallelParts {
     helper?.join()
   }
 
+  /// Runs `body(0)`, … `body(chunks - 1)` as ``run(chunks:_:)`` does, and meanwhile hands the finished chunks to
+  /// `consume`, on the calling thread, in order: chunk k as soon as it and every chunk before it are done. Between
+  /// its own chunks the caller hands over what is ready before it takes another, so the helper goes on opening while
+  /// the caller consumes.
+  /// - Parameters:
+  ///   - chunks: how many chunks (0 or more).
+  ///   - body: one chunk's work, on either thread; it must touch only what that chunk owns.
+  ///   - consume: called with 0, 1, … on the calling thread, each after its chunk's `body` has returned (its writes
+  ///     are visible). Returning false stops the job: no chunk is started after that, nor handed over, and the call
+  ///     returns once a chunk already started has finished.
+  static func run(chunks: Int, _ body: @escaping @Sendable (Int) -> Void, inOrder consume: (Int) -> Bool) {
+    let job = Job(chunks: chunks, body: body)
+    let helper = chunks > 1 ? Helper.start(job) : nil
+    var next = 0
+    var stopped = false
+    /// Hands over the chunks that are done, in order; false once `consume` has said stop.
+    func handOverReady() -> Bool {
+      while next < chunks, job.isDone(next) {
+        guard consume(next) else { return false }
+        next += 1
+      }
+      return true
+    }
+    while let chunk = job.take() {
+      job.perform(chunk)
+      guard handOverReady() else {
+        stopped = true
+        job.cancel()
+        break
+      }
+    }
+    helper?.join()
+    if !stopped { _ = handOverReady() }
+  }
+
   /// Starts `task` on a helper thread, where another processor is free to run it, while the caller goes on; the
   /// result is taken with ``Pending/finish()``.
   /// - Parameter task: the work; it must touch only what it captures, which the caller must not change until
@@ -66,24 +101,48 @@ enum ParallelParts {
     }
   }
 
-  /// The chunks and the counter the threads share.
+  /// The chunks, the counter the threads take them from, and which are done.
   fileprivate final class Job: Sendable {
     let chunks: Int
     let body: @Sendable (Int) -> Void
     let next = Atomic<Int>(0)
+    /// `chunks` flags, set (releasing) once a chunk's `body` has returned.
+    /// Only atomics are reached through it, and it lives as long as the job.
+    nonisolated(unsafe) private let done: UnsafeMutablePointer<Atomic<Bool>>
 
     init(chunks: Int, body: @escaping @Sendable (Int) -> Void) {
       self.chunks = chunks
       self.body = body
+      done = .allocate(capacity: max(chunks, 1))
+      for k in 0..<chunks { (done + k).initialize(to: Atomic(false)) }
     }
+
+    deinit {
+      done.deinitialize(count: chunks)
+      done.deallocate()
+    }
+
+    /// The next chunk nobody has taken, or nil when none is left.
+    func take() -> Int? {
+      let chunk = next.wrappingAdd(1, ordering: .relaxed).oldValue
+      return chunk < chunks ? chunk : nil
+    }
+
+    /// Runs a taken chunk and marks it done.
+    func perform(_ chunk: Int) {
+      body(chunk)
+      done[chunk].store(true, ordering: .releasing)
+    }
+
+    /// Whether `chunk`'s `body` has returned; when true, what it wrote is visible to the caller.
+    func isDone(_ chunk: Int) -> Bool { done[chunk].load(ordering: .acquiring) }
+
+    /// Leaves no chunk to take (one already taken still runs).
+    func cancel() { next.store(chunks, ordering: .relaxed) }
 
     /// Takes chunks until none is left.
     func work() {
-      while true {
-        let chunk = next.wrappingAdd(1, ordering: .relaxed).oldValue
-        guard chunk < chunks else { return }
-        body(chunk)
-      }
+      while let chunk = take() { perform(chunk) }
     }
   }
 

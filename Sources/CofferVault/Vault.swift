@@ -295,11 +295,12 @@ public struct Vault: Sendable {
   /// - Throws: ``VaultError`` ``VaultError/Code/authenticationFailed`` naming the first value that does not open.
   ///
   /// Below 512 records (``OpeningPlan``) one buffer is reused for every value. From 512 on, the values are opened on
-  /// two threads first (``ParallelParts``), each chunk of 128 records into a buffer of its own, so every readable
-  /// value is in memory at once before `body` sees the first; they are then handed to `body` in the same order, so
-  /// `body` sees exactly what the one-thread loop would show it: the same records skipped, and the same error after
-  /// the same records. Every buffer that held a value is zeroed before this returns or throws, including storage
-  /// given up when a buffer grew (``PlaintextBuffer``).
+  /// two threads (``ParallelParts``), each chunk of 128 records into a buffer of its own. Each chunk is handed to
+  /// `body` in record order once it and every chunk before it are open, while the helper opens later ones, so the
+  /// values of the chunks opened ahead of the hand-over are in memory together. `body` sees exactly what the
+  /// one-thread loop would show it: the same records skipped, and the same error after the same records. Every
+  /// buffer that held a value is zeroed once handed over, or before this throws, including storage given up when a
+  /// buffer grew (``PlaintextBuffer``).
   public func forEachCurrentValue(_ body: (_ name: String, _ value: UnsafeBufferPointer<UInt8>) -> Void) throws(VaultError) {
     try forEachCurrentValue(parts: nil, body)
   }
@@ -322,32 +323,36 @@ public struct Vault: Sendable {
     // The records are opened in chunks, each into its own `OpenedRange`, by this thread and possibly a helper; a
     // chunk stops at its first failure, and the hand-over below throws when it reaches that record, after `body` has
     // seen the ones before, as the loop above would.
+    // Each chunk is handed to `body` as soon as it and the chunks before it are opened, while the helper goes on
+    // opening later ones, and is zeroed right after.
     let chunks = (items.count + OpeningPlan.chunkSize - 1) / OpeningPlan.chunkSize
     var opened = [OpenedRange](repeating: OpenedRange(), count: chunks)
+    var failure: VaultError?
     opened.withUnsafeMutableBufferPointer { results in
       let slots = SendableSlots(base: results.baseAddress!)
       let vault = self
-      ParallelParts.run(chunks: chunks) { chunk in
+      ParallelParts.run(chunks: chunks, { chunk in
         let lower = chunk * OpeningPlan.chunkSize
         let range = lower..<min(lower + OpeningPlan.chunkSize, items.count)
         slots.base[chunk] = OpenedRange.open(items[range], from: lower, in: vault)
-      }
+      }, inOrder: { chunk in
+        // Through the element in place, not a copy: a copy would share the buffer, and zeroing it would then zero
+        // a fresh copy instead of the buffer that holds the values.
+        var start = 0
+        for (k, end) in results[chunk].ends.enumerated() {
+          guard end >= 0 else { continue }  // a group this identity cannot read
+          let name = items[results[chunk].first + k].name
+          results[chunk].bytes.withUnsafeBufferPointer { body(name, UnsafeBufferPointer(rebasing: $0[start..<end])) }
+          start = end
+        }
+        results[chunk].clear()
+        failure = results[chunk].failure
+        return failure == nil
+      })
     }
-    defer {
-      for k in opened.indices { opened[k].clear() }
-    }
-    // By index, not `for result in opened`: a copy of a chunk would share its buffer, and the zeroing above would
-    // then zero a fresh copy instead of the buffer that holds the values.
-    for chunk in opened.indices {
-      var start = 0
-      for (k, end) in opened[chunk].ends.enumerated() {
-        guard end >= 0 else { continue }  // a group this identity cannot read
-        let name = items[opened[chunk].first + k].name
-        opened[chunk].bytes.withUnsafeBufferPointer { body(name, UnsafeBufferPointer(rebasing: $0[start..<end])) }
-        start = end
-      }
-      if let failure = opened[chunk].failure { throw failure }
-    }
+    // A chunk taken before a failure stopped the job may still hold values.
+    for k in opened.indices { opened[k].clear() }
+    if let failure { throw failure }
   }
 
   /// Opens current values one record at a time into a reused buffer, keeping the last group key it looked up (secrets

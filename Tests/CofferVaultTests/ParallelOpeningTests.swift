@@ -197,6 +197,64 @@ import Testing
     #expect(sawSecond)
   }
 
+  @Test func chunksAreHandedOverOnceInOrder() {
+    for chunks in [0, 1, 2, 3, 7, 64, 1_000] {
+      let runs = Mutex([Int](repeating: 0, count: chunks))
+      var handed: [Int] = []
+      var ranBeforeHandOver = true
+      ParallelParts.run(chunks: chunks, { chunk in runs.withLock { $0[chunk] += 1 } }, inOrder: { chunk in
+        ranBeforeHandOver = ranBeforeHandOver && runs.withLock { $0[chunk] } == 1
+        handed.append(chunk)
+        return true
+      })
+      #expect(handed == Array(0..<chunks))
+      #expect(ranBeforeHandOver)
+      #expect(runs.withLock { $0 } == [Int](repeating: 1, count: chunks))
+    }
+  }
+
+  @Test func aStopEndsTheHandOver() {
+    for stop in [0, 5, 63] {
+      let runs = Mutex([Int](repeating: 0, count: 64))
+      var handed: [Int] = []
+      ParallelParts.run(chunks: 64, { chunk in runs.withLock { $0[chunk] += 1 } }, inOrder: { chunk in
+        handed.append(chunk)
+        return chunk != stop
+      })
+      #expect(handed == Array(0...stop))
+      #expect(runs.withLock { $0 }.allSatisfy { $0 <= 1 })
+    }
+  }
+
+  /// Flags of ``theCallerHandsOverWhileTheHelperOpens()``.
+  final class HandOverFlags: Sendable {
+    let secondStarted = Atomic<Bool>(false)
+    let firstHandedOver = Atomic<Bool>(false)
+    let secondSawHandOver = Atomic<Bool>(false)
+  }
+
+  /// Chunk 0 waits until chunk 1 has started (so the helper has it), and chunk 1 waits until chunk 0 has been handed
+  /// over: both end at once only if the caller hands chunks over while the helper is still opening (each wait gives
+  /// up after 60 s).
+  @Test(.enabled(if: ProcessInfo.processInfo.activeProcessorCount >= 2)) func theCallerHandsOverWhileTheHelperOpens() {
+    let flags = HandOverFlags()
+    ParallelParts.run(chunks: 2, { chunk in
+      let deadline = ContinuousClock.now + .seconds(60)
+      if chunk == 1 {
+        flags.secondStarted.store(true, ordering: .sequentiallyConsistent)
+        while !flags.firstHandedOver.load(ordering: .sequentiallyConsistent), ContinuousClock.now < deadline {}
+        flags.secondSawHandOver.store(flags.firstHandedOver.load(ordering: .sequentiallyConsistent), ordering: .sequentiallyConsistent)
+      } else {
+        while !flags.secondStarted.load(ordering: .sequentiallyConsistent), ContinuousClock.now < deadline {}
+      }
+    }, inOrder: { chunk in
+      if chunk == 0 { flags.firstHandedOver.store(true, ordering: .sequentiallyConsistent) }
+      return true
+    })
+    let sawHandOver = flags.secondSawHandOver.load(ordering: .sequentiallyConsistent)
+    #expect(sawHandOver)
+  }
+
   @Test func theHelperStartsFrom512Records() {
     #expect(Vault.OpeningPlan.parts(for: 0) == 1)
     #expect(Vault.OpeningPlan.parts(for: 511) == 1)
