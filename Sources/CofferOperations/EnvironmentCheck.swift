@@ -38,7 +38,9 @@ package enum EnvironmentCheck {
     var notReadable: Set<String> = []
     if let vault = try ws.openVault(environment, identities: identities) {
       try partial(vault)
-      for (name, value) in try vault.currentValues() { values[name] = value }
+      let current = try vault.currentValues()
+      values.reserveCapacity(current.count)
+      for (name, value) in current { values[name] = value }
       // Composed secrets are checked like any other (their format too); one with a part missing is missing.
       Composition.apply(ws.manifest, to: &values)
       verdict.unreadable = vault.unreadableGroups

@@ -16,13 +16,13 @@ import Synchronization
 /// included, before joining it, so a helper still waiting for a busy processor runs at once on the caller's and
 /// finds nothing left to do. Starting the helper costs the caller about 60 µs. Elsewhere than on Linux the calling
 /// thread does every chunk.
-enum ParallelParts {
+package enum ParallelParts {
   /// Runs `body(0)`, `body(1)`, … `body(chunks - 1)`, each exactly once, on this thread and possibly one helper, and
   /// returns when all have returned.
   /// - Parameters:
   ///   - chunks: how many chunks (0 or more).
   ///   - body: one chunk's work; it must touch only what that chunk owns.
-  static func run(chunks: Int, _ body: @escaping @Sendable (Int) -> Void) {
+  package static func run(chunks: Int, _ body: @escaping @Sendable (Int) -> Void) {
     let job = Job(chunks: chunks, body: body)
     let helper = chunks > 1 ? Helper.start(job) : nil
     job.work()
@@ -39,7 +39,7 @@ enum ParallelParts {
   ///   - consume: called with 0, 1, … on the calling thread, each after its chunk's `body` has returned (its writes
   ///     are visible). Returning false stops the job: no chunk is started after that, nor handed over, and the call
   ///     returns once a chunk already started has finished.
-  static func run(chunks: Int, _ body: @escaping @Sendable (Int) -> Void, inOrder consume: (Int) -> Bool) {
+  package static func run(chunks: Int, _ body: @escaping @Sendable (Int) -> Void, inOrder consume: (Int) -> Bool) {
     let job = Job(chunks: chunks, body: body)
     let helper = chunks > 1 ? Helper.start(job) : nil
     var next = 0
@@ -69,14 +69,14 @@ enum ParallelParts {
   /// - Parameter task: the work; it must touch only what it captures, which the caller must not change until
   ///   ``Pending/finish()`` has returned.
   /// - Returns: the task's handle. Call ``Pending/finish()`` exactly once, also on a path that throws.
-  static func start(_ task: @escaping @Sendable () -> [UInt8]) -> Pending {
+  package static func start(_ task: @escaping @Sendable () -> [UInt8]) -> Pending {
     let box = Pending.Box()
     let job = Job(chunks: 1) { _ in box.result = task() }
     return Pending(job: job, box: box, helper: Helper.start(job))
   }
 
   /// A task started by ``start(_:)``.
-  final class Pending {
+  package final class Pending {
     /// Where the one thread that runs the task leaves its result; read only after that thread is known to be done.
     final class Box: @unchecked Sendable {
       var result: [UInt8] = []
@@ -94,7 +94,7 @@ enum ParallelParts {
 
     /// Waits for the task and returns its result. A task the helper has not taken yet (or any task, where no helper
     /// started) runs here, on the calling thread.
-    func finish() -> [UInt8] {
+    package func finish() -> [UInt8] {
       job.work()
       helper?.join()
       return box.result
