@@ -73,7 +73,7 @@ let package = Package(
     .target(
       name: "CofferVault",
       dependencies: [
-        "CofferCore", "CSodium", "CGlibc",
+        "CofferCore", "CSodium",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "CryptoExtras", package: "swift-crypto"),
       ],
