@@ -49,9 +49,18 @@ extension Vault {
   /// name for each question): whether this identity can read its current value (``isReadable(_:version:)``), and
   /// the revocation that makes it need rotation (``needsRotation(_:)``), if any.
   public func currentStates() -> [(name: String, readable: Bool, rotation: RevocationMark?)] {
-    recordsInOrder.map { name, record in
+    // Secrets of one group usually follow each other: the key is looked up once per run of one group and generation.
+    var last: (group: String, generation: Int, readable: Bool)?
+    return recordsInOrder.map { name, record in
       guard let current = record.versions.first else { return (name, false, nil) }
-      return (name, key(of: current, group: record.group) != nil, needsRotation(record))
+      let readable: Bool
+      if let last, last.generation == current.generation, last.group == record.group {
+        readable = last.readable
+      } else {
+        readable = key(of: current, group: record.group) != nil
+        last = (record.group, current.generation, readable)
+      }
+      return (name, readable, needsRotation(record))
     }
   }
 

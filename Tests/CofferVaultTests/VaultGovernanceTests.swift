@@ -144,6 +144,23 @@ import Testing
       == v.names.map { "\($0) \(v.isReadable($0)) \(String(describing: v.needsRotation($0)))" }
   }
 
+  /// ``Vault/currentStates()`` looks a key up once per run of one group and generation: a run whose generations
+  /// alternate, read by a member who holds only the first, answers as name-by-name lookups do.
+  @Test func statesFollowKeyGenerationsWithinAGroupRun() throws {
+    let erin = AgeX25519Identity.generate()
+    var v = try Vault.create(environment: "production", recipients: [alice.recipient, dave.recipient, erin.recipient], file: "p")
+    let (a, d) = (alice.recipient, dave.recipient)
+    v.useRecipients(forSlot: { _ in [a, d] })
+    for i in 0..<6 { try v.set("S\(i)", to: SecretValue("alice-\(i)"), group: "g", author: "alice", at: t0) }
+    // erin opens the environment but not `g`: her values start generation 2, wrapped to alice alone.
+    var asErin = try VaultFile.open(VaultFile.seal(v), file: "p", with: [erin])
+    asErin.useRecipients(forSlot: { _ in [a] })
+    for i in [1, 2, 4] { try asErin.set("S\(i)", to: SecretValue("erin-\(i)"), group: "g", author: "erin", at: t(1)) }
+    let asDave = try VaultFile.open(VaultFile.seal(asErin), file: "p", with: [dave])
+    #expect(asDave.currentStates().map(\.readable) == [true, false, false, true, false, true])
+    #expect(Self.statesAgree(asDave))
+  }
+
   @Test func exposureLastsUntilANewValueAndReturnsWithARollback() throws {
     var v = try VaultFile.open(try sample(), file: "p", with: [alice])
     v.useRecipients(forSlot: policy)
