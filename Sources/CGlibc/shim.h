@@ -3,7 +3,7 @@
 // - <malloc.h>'s tuning (mallopt, M_MMAP_THRESHOLD, M_TRIM_THRESHOLD), for CofferSystem/Heap.swift.
 // - memmem, for CofferCore/ByteSearch.swift. Darwin's <string.h> declares it already.
 // - sched_getaffinity, sched_getcpu, pthread_attr_setaffinity_np and pthread_setaffinity_np, for
-//   CofferVault/ParallelParts.swift.
+//   CofferCore/ParallelParts.swift.
 #if defined(__linux__)
 #include <malloc.h>
 #include <pthread.h>

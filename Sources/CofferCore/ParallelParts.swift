@@ -37,10 +37,13 @@ package enum ParallelParts {
   ///   - chunks: how many chunks (0 or more).
   ///   - body: one chunk's work, on either thread; it must touch only what that chunk owns.
   ///   - consume: called with 0, 1, … on the calling thread, each after its chunk's `body` has returned (its writes
-  ///     are visible). Returning false stops the job: no chunk is started after that, nor handed over, and the call
-  ///     returns once a chunk already started has finished.
+  ///     are visible). Returning false stops the job: no chunk is taken after that (the helper may be taking one at
+  ///     that moment), none is handed over, and the call returns once the chunks already taken have finished.
+  ///
+  /// The calling thread takes chunk 0 before it starts the helper, since the hand-over needs it first.
   package static func run(chunks: Int, _ body: @escaping @Sendable (Int) -> Void, inOrder consume: (Int) -> Bool) {
     let job = Job(chunks: chunks, body: body)
+    let first = job.take()
     let helper = chunks > 1 ? Helper.start(job) : nil
     var next = 0
     var stopped = false
@@ -52,13 +55,15 @@ package enum ParallelParts {
       }
       return true
     }
-    while let chunk = job.take() {
+    var taken = first
+    while let chunk = taken {
       job.perform(chunk)
       guard handOverReady() else {
         stopped = true
         job.cancel()
         break
       }
+      taken = job.take()
     }
     helper?.join()
     if !stopped { _ = handOverReady() }
@@ -68,7 +73,8 @@ package enum ParallelParts {
   /// result is taken with ``Pending/finish()``.
   /// - Parameter task: the work; it must touch only what it captures, which the caller must not change until
   ///   ``Pending/finish()`` has returned.
-  /// - Returns: the task's handle. Call ``Pending/finish()`` exactly once, also on a path that throws.
+  /// - Returns: the task's handle: call ``Pending/finish()`` for the result, or ``Pending/abandon()`` on a path that
+  ///   no longer needs it. A handle released without either abandons the task.
   package static func start(_ task: @escaping @Sendable () -> [UInt8]) -> Pending {
     let box = Pending.Box()
     let job = Job(chunks: 1) { _ in box.result = task() }
@@ -85,6 +91,8 @@ package enum ParallelParts {
     private let job: Job
     private let box: Box
     private let helper: Helper?
+    /// Whether the helper has been joined: it is joined exactly once.
+    private var joined = false
 
     fileprivate init(job: Job, box: Box, helper: Helper?) {
       self.job = job
@@ -92,13 +100,39 @@ package enum ParallelParts {
       self.helper = helper
     }
 
+    deinit { abandon() }
+
     /// Waits for the task and returns its result. A task the helper has not taken yet (or any task, where no helper
-    /// started) runs here, on the calling thread.
+    /// started) runs here, on the calling thread. After ``abandon()``, empty unless the helper had already run it.
     package func finish() -> [UInt8] {
-      job.work()
-      helper?.join()
+      if !joined { job.work() }
+      join()
       return box.result
     }
+
+    /// Gives the task up: a task the helper has not taken is not run; one it has taken is waited for.
+    package func abandon() {
+      job.cancel()
+      join()
+    }
+
+    private func join() {
+      guard !joined else { return }
+      joined = true
+      helper?.join()
+    }
+  }
+
+  /// How many processors this process may run on (its affinity mask on Linux), so 1 where no helper can run beside
+  /// the caller.
+  package static var availableProcessors: Int {
+    #if os(Linux)
+      var allowed = cpu_set_t()
+      guard sched_getaffinity(0, MemoryLayout<cpu_set_t>.size, &allowed) == 0 else { return 1 }
+      return withUnsafeBytes(of: &allowed) { $0.bindMemory(to: UInt.self).reduce(0) { $0 + $1.nonzeroBitCount } }
+    #else
+      return 1
+    #endif
   }
 
   /// The chunks, the counter the threads take them from, and which are done.

@@ -300,7 +300,8 @@ public struct Vault: Sendable {
   /// values of the chunks opened ahead of the hand-over are in memory together. `body` sees exactly what the
   /// one-thread loop would show it: the same records skipped, and the same error after the same records. Every
   /// buffer that held a value is zeroed once handed over, or before this throws, including storage given up when a
-  /// buffer grew (``PlaintextBuffer``).
+  /// buffer grew (``PlaintextBuffer``). `body` then runs while the helper is still opening later chunks: a `body`
+  /// that forks, exits the process or holds a lock the helper's allocations need does so with the helper running.
   public func forEachCurrentValue(_ body: (_ name: String, _ value: UnsafeBufferPointer<UInt8>) -> Void) throws(VaultError) {
     try forEachCurrentValue(parts: nil, body)
   }

@@ -62,7 +62,7 @@ public enum VaultFile {
         early = EarlyMAC.start(header, identities: identities, minimumBytes: minimumBytes)
       }
     } catch {
-      _ = early?.pending.finish()
+      early?.pending?.abandon()
       throw error
     }
     // `parse` has checked that the environment key is there.
@@ -71,9 +71,9 @@ public enum VaultFile {
     }
     let envKeyBytes: [UInt8]
     let expected: [UInt8]
-    if let early {
-      envKeyBytes = early.envKeyBytes
-      expected = early.pending.finish()
+    if let early, let pending = early.pending, let unwrapped = early.envKeyBytes {
+      envKeyBytes = unwrapped
+      expected = pending.finish()
     } else {
       if parsed.project != nil {
         // Format 2: every wrapped key has exactly its listed stanzas, checked before any is tried (a header with
@@ -83,7 +83,12 @@ public enum VaultFile {
         }
       }
       do {
-        envKeyBytes = try Age.decrypt(envSlot.wrapped, with: identities)
+        // An unwrap already made after the header (``EarlyMAC``) is not made again: it may have cost scrypt work.
+        if let early {
+          envKeyBytes = try early.unwrapped()
+        } else {
+          envKeyBytes = try Age.decrypt(envSlot.wrapped, with: identities)
+        }
       } catch let error where error.code == .noMatch {
         throw VaultError(.noMatchingIdentity, file: file)
       } catch {
@@ -623,24 +628,40 @@ public enum VaultFile {
     /// costs the caller about 60 µs, more than the overlap saves on a short file.
     static let minimumBytes = 96 * 1024
 
-    let envKeyBytes: [UInt8]
-    let pending: ParallelParts.Pending
+    /// The unwrapped environment key, or why it did not unwrap.
+    let envKeyBytes: [UInt8]?
+    let unwrapError: AgeError?
+    /// The MAC being computed; nil unless the key unwrapped to 32 bytes.
+    let pending: ParallelParts.Pending?
 
-    /// Starts the MAC of a header's file when the one-thread path would get as far as computing it: the file has
-    /// `minimumBytes` or more, every format-2 key is strictly wrapped, and an identity unwraps a 32-byte environment key.
-    /// - Returns: nil otherwise, and the one-thread path then makes those checks and throws their errors.
+    /// The unwrap's outcome, as `Age.decrypt` gave it.
+    func unwrapped() throws(AgeError) -> [UInt8] {
+      if let envKeyBytes { return envKeyBytes }
+      throw unwrapError ?? AgeError(.noMatch, "no identity unwraps the environment key")
+    }
+
+    /// Unwraps the environment key of a header's file, when the one-thread path would get as far as that: the file
+    /// has `minimumBytes` or more, every format-2 key is strictly wrapped, and there is an environment key; and, when
+    /// it unwraps to 32 bytes, starts the MAC.
+    /// - Returns: nil when the one-thread path is to make every check itself.
     static func start(_ header: Header, identities: [any AgeIdentity], minimumBytes: Int) -> EarlyMAC? {
       guard header.authenticated.count >= minimumBytes,
         !header.isV2 || header.slots.allSatisfy({ VaultV2.isStrictWrap($0.value.wrapped, count: $0.value.recipients.count) }),
-        let envSlot = header.slots[VaultGrammar.environmentSlot],
-        let envKeyBytes = try? Age.decrypt(envSlot.wrapped, with: identities), envKeyBytes.count == 32
+        let envSlot = header.slots[VaultGrammar.environmentSlot]
       else { return nil }
+      let envKeyBytes: [UInt8]
+      do {
+        envKeyBytes = try Age.decrypt(envSlot.wrapped, with: identities)
+      } catch {
+        return EarlyMAC(envKeyBytes: nil, unwrapError: error, pending: nil)
+      }
+      guard envKeyBytes.count == 32 else { return EarlyMAC(envKeyBytes: envKeyBytes, unwrapError: nil, pending: nil) }
       let bytes = header.bytes
       let authenticated = header.authenticated
       let envKey = SymmetricKey(data: envKeyBytes)
       let version = header.isV2 ? 2 : 1
       return EarlyMAC(
-        envKeyBytes: envKeyBytes,
+        envKeyBytes: envKeyBytes, unwrapError: nil,
         pending: ParallelParts.start { VaultFile.mac(bytes[authenticated], envKey: envKey, version: version) })
     }
   }

@@ -132,6 +132,31 @@ import Testing
     #expect(checked == 33)
   }
 
+  /// Counts the unwraps it is asked for, and unwraps nothing.
+  final class CountingStranger: AgeIdentity, @unchecked Sendable {
+    let calls = Atomic<Int>(0)
+    func unwrap(_ stanzas: [AgeStanza]) throws(AgeError) -> [UInt8]? {
+      calls.wrappingAdd(1, ordering: .relaxed)
+      return nil
+    }
+  }
+
+  /// An environment key that no identity unwraps is tried once on either path (an unwrap may cost scrypt work), and
+  /// the error is the same.
+  @Test func theEnvironmentKeyIsTriedOnce() throws {
+    let file = try sample()
+    for minimum in [VaultFile.EarlyMAC.minimumBytes, Int.max] {
+      let stranger = CountingStranger()
+      do {
+        _ = try VaultFile.open(file, file: "p.vault", with: [stranger], trust: nil, allowRolledBack: false, earlyMACFrom: minimum)
+        Issue.record("opened")
+      } catch {
+        #expect(error.code == .noMatchingIdentity)
+      }
+      #expect(stranger.calls.load(ordering: .relaxed) == 1, "\(minimum)")
+    }
+  }
+
   /// The helper's task runs exactly once, whether the helper or the caller takes it.
   @Test func aStartedTaskGivesItsResultOnce() {
     final class Runs: Sendable { let count = Atomic<Int>(0) }
@@ -141,6 +166,27 @@ import Testing
       return [1, 2, 3]
     }
     #expect(pending.finish() == [1, 2, 3])
+    #expect(pending.finish() == [1, 2, 3])
     #expect(runs.count.load(ordering: .relaxed) == 1)
+  }
+
+  /// An abandoned task is run at most once (by a helper that had taken it), and never by the caller.
+  @Test func anAbandonedTaskIsNotRunByTheCaller() {
+    final class Runs: Sendable { let count = Atomic<Int>(0) }
+    let caller = pthread_self()
+    for _ in 0..<50 {
+      let runs = Runs()
+      let onCaller = Runs()
+      let pending = ParallelParts.start {
+        runs.count.wrappingAdd(1, ordering: .relaxed)
+        if pthread_equal(pthread_self(), caller) != 0 { onCaller.count.wrappingAdd(1, ordering: .relaxed) }
+        return [1]
+      }
+      pending.abandon()
+      let result = pending.finish()
+      #expect(runs.count.load(ordering: .relaxed) <= 1)
+      #expect(onCaller.count.load(ordering: .relaxed) == 0)
+      #expect(result == (runs.count.load(ordering: .relaxed) == 1 ? [1] : []))
+    }
   }
 }

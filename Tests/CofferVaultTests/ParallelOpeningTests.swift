@@ -181,7 +181,7 @@ import Testing
   /// The helper really runs: the thread that takes chunk 0 waits (up to 60 s) until chunk 1 has started, which on one
   /// thread alone could happen only after chunk 0 returned. Where this process may use one processor only, no
   /// helper is started, so there is nothing to check.
-  @Test(.enabled(if: ProcessInfo.processInfo.activeProcessorCount >= 2)) func aSecondThreadTakesChunks() {
+  @Test(.enabled(if: ParallelParts.availableProcessors >= 2)) func aSecondThreadTakesChunks() {
     let flags = Flags()
     ParallelParts.run(chunks: 2) { chunk in
       if chunk == 1 {
@@ -233,10 +233,11 @@ import Testing
     let secondSawHandOver = Atomic<Bool>(false)
   }
 
-  /// Chunk 0 waits until chunk 1 has started (so the helper has it), and chunk 1 waits until chunk 0 has been handed
-  /// over: both end at once only if the caller hands chunks over while the helper is still opening (each wait gives
-  /// up after 60 s).
-  @Test(.enabled(if: ProcessInfo.processInfo.activeProcessorCount >= 2)) func theCallerHandsOverWhileTheHelperOpens() {
+  /// The caller takes chunk 0 before it starts the helper. Chunk 0 waits until chunk 1 has started (so the helper has
+  /// it), and chunk 1 waits until chunk 0 has been handed over: both end at once only if the caller hands chunks over
+  /// while the helper is still opening (each wait gives up after 60 s). Skipped where this process may use one
+  /// processor only (`taskset -c 0`), where no helper starts.
+  @Test(.enabled(if: ParallelParts.availableProcessors >= 2)) func theCallerHandsOverWhileTheHelperOpens() {
     let flags = HandOverFlags()
     ParallelParts.run(chunks: 2, { chunk in
       let deadline = ContinuousClock.now + .seconds(60)

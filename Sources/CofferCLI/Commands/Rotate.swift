@@ -242,11 +242,13 @@ enum GeneratedRotation {
 /// Refuses a new value that breaks the manifest's rules for its secret (the reasons never include the value).
 enum RuleCheck {
   static func refuseInvalid(_ name: String, _ value: SecretValue, manifest: Manifest, environment: String) throws {
-    guard manifest.secret(named: name) != nil else {
+    guard let spec = manifest.secret(named: name) else {
       ErrorRenderer.warn("\(name) is not declared in coffer.yaml")
       return
     }
-    let issues = Checker.check(manifest, environment: environment, values: [name: value]).invalid.filter { $0.name == name }
+    // Against a manifest of this one secret: the others have no value to check.
+    let single = Manifest(project: manifest.project, environments: [environment], secrets: [spec])
+    let issues = Checker.check(single, environment: environment, values: [name: value]).invalid.filter { $0.name == name }
     guard issues.isEmpty else {
       throw UsageError(
         description: "the new value of \(name) \(issues.map(\.reason).joined(separator: "; ")); nothing was written",
