@@ -140,7 +140,7 @@ public enum Checker {
     case invalid([CheckIssue])
   }
 
-  /// When ``check(_:environment:values:)`` checks on two threads, and in what chunks: a secret takes about 0.5 µs
+  /// When ``check(_:environment:values:)`` checks on two threads, and in what chunks: a secret takes about 0.9 µs
   /// to check, and starting the helper costs the caller about 60 µs (docs/performance.md, "Issue 16, seventh pass").
   enum CheckingPlan {
     static let chunkSize = 128

@@ -6,7 +6,9 @@ import Synchronization
 #endif
 
 /// Runs the chunks of one job on the calling thread and, where another processor is free to take them, on one more
-/// thread started for the job and joined before ``run(chunks:_:)`` returns.
+/// thread started for the job and joined before ``run(chunks:_:)`` (or ``run(chunks:_:inOrder:)``) returns; or one
+/// task on such a thread while the caller goes on (``start(_:)``), joined by ``Pending/finish()`` or
+/// ``Pending/abandon()``.
 ///
 /// Both threads take the next chunk from a shared counter, so a helper that starts late (or never) only takes fewer
 /// chunks. The helper is a plain POSIX thread started on the processors this process may use other than the caller's:

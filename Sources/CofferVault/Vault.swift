@@ -322,10 +322,9 @@ public struct Vault: Sendable {
       return
     }
     // The records are opened in chunks, each into its own `OpenedRange`, by this thread and possibly a helper; a
-    // chunk stops at its first failure, and the hand-over below throws when it reaches that record, after `body` has
-    // seen the ones before, as the loop above would.
-    // Each chunk is handed to `body` as soon as it and the chunks before it are opened, while the helper goes on
-    // opening later ones, and is zeroed right after.
+    // chunk stops at its first failure. Each chunk is handed to `body` as soon as it and the chunks before it are
+    // opened, while the helper goes on opening later ones, and is zeroed right after; the hand-over stops at the
+    // failing record, after `body` has seen the ones before, and the error is thrown, as the loop above would.
     let chunks = (items.count + OpeningPlan.chunkSize - 1) / OpeningPlan.chunkSize
     var opened = [OpenedRange](repeating: OpenedRange(), count: chunks)
     var failure: VaultError?
