@@ -87,8 +87,8 @@ let package = Package(
     // No pkgConfig: its `-L/usr/lib/x86_64-linux-gnu` would come first on the link line and defeat the static link
     // above; the headers and library are on the default paths where Debian's package installs them.
     .systemLibrary(name: "CSodium", providers: [.apt(["libsodium-dev"])]),
-    // glibc declarations the Glibc module leaves out: <malloc.h>'s mallopt (CofferSystem's Heap) and memmem
-    // (CofferCore's ByteSearch). Part of the C library.
+    // glibc declarations the Glibc module leaves out: <malloc.h>'s mallopt (CofferSystem's Heap), memmem
+    // (CofferCore's ByteSearch) and the processor-affinity calls (CofferCore's ParallelParts). Part of the C library.
     .systemLibrary(name: "CGlibc"),
     // Sync to destinations (GitHub Actions, Pulumi ESC, OpenBao, AWS Secrets Manager, .env): plans, name rules, retry
     // policy, destinations.

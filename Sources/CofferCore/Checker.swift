@@ -154,17 +154,17 @@ public enum Checker {
     var findings = [Finding](repeating: .absent, count: specs.count)
     if (wanted ?? (specs.count >= CheckingPlan.minimumForHelper ? 2 : 1)) > 1 {
       findings.withUnsafeMutableBufferPointer { out in
-        let slots = FindingSlots(base: out.baseAddress!)
+        let slots = ParallelParts.Slots(out.baseAddress!)
         let chunks = (specs.count + CheckingPlan.chunkSize - 1) / CheckingPlan.chunkSize
         ParallelParts.run(chunks: chunks) { chunk in
           let lower = chunk * CheckingPlan.chunkSize
           for k in lower..<min(lower + CheckingPlan.chunkSize, specs.count) {
-            slots.base[k] = Checker.finding(specs[k], values: values, environment: environment)
+            slots.base[k] = Checker.finding(specs[k], values[specs[k].name], environment: environment)
           }
         }
       }
     } else {
-      for k in specs.indices { findings[k] = finding(specs[k], values: values, environment: environment) }
+      for k in specs.indices { findings[k] = finding(specs[k], values[specs[k].name], environment: environment) }
     }
     var report = CheckReport(environment: environment)
     var declared = Set<String>()
@@ -190,17 +190,23 @@ public enum Checker {
   }
 
   /// Checks one declared secret against its value, if any.
-  static func finding(_ spec: SecretSpec, values: [String: SecretValue], environment: String) -> Finding {
+  static func finding(_ spec: SecretSpec, _ value: SecretValue?, environment: String) -> Finding {
     let required = spec.isRequired(in: environment)
-    guard let value = values[spec.name] else { return required ? .missing : .absent }
+    guard let value else { return required ? .missing : .absent }
     let issues = self.issues(spec, value, required: required)
     return issues.isEmpty ? .ok : .invalid(issues)
   }
 
-  /// The findings array of ``check(_:environment:values:parts:)``'s threads: each chunk's elements are written by the
-  /// one thread that took the chunk.
-  struct FindingSlots: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Finding>
+  /// The issues one value has against its secret's declared rules and format, as ``check(_:environment:values:)``
+  /// reports them for it (for `set` and `rotate`, which check the one value they store).
+  /// - Parameters:
+  ///   - value: the value.
+  ///   - spec: the secret's declaration.
+  ///   - environment: the environment whose requirements apply.
+  /// - Returns: the issues, in rule order; empty when the value passes.
+  package static func issues(of value: SecretValue, declaredAs spec: SecretSpec, environment: String) -> [CheckIssue] {
+    guard case .invalid(let issues) = finding(spec, value, environment: environment) else { return [] }
+    return issues
   }
 
   private static func issues(_ spec: SecretSpec, _ value: SecretValue, required: Bool) -> [CheckIssue] {

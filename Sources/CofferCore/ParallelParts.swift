@@ -125,13 +125,22 @@ package enum ParallelParts {
     }
   }
 
+  /// The elements of an array that a job's threads write their results into: each element is written by the one
+  /// thread that took its chunk, and read by the caller only once that chunk is done (or the job has returned).
+  package struct Slots<Element>: @unchecked Sendable {
+    package let base: UnsafeMutablePointer<Element>
+
+    /// - Parameter base: the array's first element, valid until the job has returned.
+    package init(_ base: UnsafeMutablePointer<Element>) { self.base = base }
+  }
+
   /// How many processors this process may run on (its affinity mask on Linux), so 1 where no helper can run beside
   /// the caller.
   package static var availableProcessors: Int {
     #if os(Linux)
       var allowed = cpu_set_t()
       guard sched_getaffinity(0, MemoryLayout<cpu_set_t>.size, &allowed) == 0 else { return 1 }
-      return withUnsafeBytes(of: &allowed) { $0.bindMemory(to: UInt.self).reduce(0) { $0 + $1.nonzeroBitCount } }
+      return count(allowed)
     #else
       return 1
     #endif
@@ -216,20 +225,24 @@ package enum ParallelParts {
   }
 
   #if os(Linux)
+    /// How many processors a set holds.
+    private static func count(_ set: cpu_set_t) -> Int {
+      withUnsafeBytes(of: set) { $0.bindMemory(to: UInt.self).reduce(0) { $0 + $1.nonzeroBitCount } }
+    }
+
     /// Starts a thread running `job.work()` on the processors of `allowed` other than the current one.
     /// - Returns: the thread, or nil when there is no such processor or it cannot be started.
     private static func startHelper(_ job: Job, allowed: cpu_set_t) -> pthread_t? {
       var others = allowed
       let current = Int(sched_getcpu())
-      let available = withUnsafeMutableBytes(of: &others) { raw -> Int in
+      withUnsafeMutableBytes(of: &others) { raw in
         // cpu_set_t is an array of `unsigned long` words; processor n is bit n % width of word n / width.
         let words = raw.bindMemory(to: UInt.self)
         if current >= 0, current < words.count * UInt.bitWidth {
           words[current / UInt.bitWidth] &= ~(UInt(1) << UInt(current % UInt.bitWidth))
         }
-        return words.reduce(0) { $0 + $1.nonzeroBitCount }
       }
-      guard available > 0 else { return nil }
+      guard count(others) > 0 else { return nil }
       var attributes = pthread_attr_t()
       guard pthread_attr_init(&attributes) == 0 else { return nil }
       defer { pthread_attr_destroy(&attributes) }

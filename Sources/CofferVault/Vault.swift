@@ -329,7 +329,7 @@ public struct Vault: Sendable {
     var opened = [OpenedRange](repeating: OpenedRange(), count: chunks)
     var failure: VaultError?
     opened.withUnsafeMutableBufferPointer { results in
-      let slots = SendableSlots(base: results.baseAddress!)
+      let slots = ParallelParts.Slots(results.baseAddress!)
       let vault = self
       ParallelParts.run(chunks: chunks, { chunk in
         let lower = chunk * OpeningPlan.chunkSize
@@ -419,12 +419,6 @@ public struct Vault: Sendable {
     }
 
     mutating func clear() { PlaintextBuffer.zero(&bytes) }
-  }
-
-  /// The results array of ``forEachCurrentValue(_:)``'s threads: each chunk's element is written by the one thread
-  /// that took the chunk.
-  struct SendableSlots: @unchecked Sendable {
-    let base: UnsafeMutablePointer<OpenedRange>
   }
 
   /// When ``forEachCurrentValue(_:)`` opens the records on two threads, and in what chunks.

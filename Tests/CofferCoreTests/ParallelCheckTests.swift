@@ -61,4 +61,20 @@ import Testing
       #expect(!one.missing.isEmpty && !one.ok.isEmpty && one.undeclared.count == 26)
     }
   }
+
+  /// `Checker.issues(of:declaredAs:environment:)`, which `set` and `rotate` use on the one value they store, gives
+  /// for each value the issues the whole report gives for it.
+  @Test func oneValueGetsTheIssuesTheReportGivesIt() {
+    let (manifest, values) = sample()
+    let report = Checker.check(manifest, environment: "prod", values: values)
+    var compared = 0
+    for spec in manifest.secrets {
+      guard let value = values[spec.name] else { continue }
+      let alone = Checker.issues(of: value, declaredAs: spec, environment: "prod")
+      let same = alone == report.invalid.filter { $0.name == spec.name }
+      #expect(same, "\(spec.name)")
+      compared += alone.isEmpty ? 0 : 1
+    }
+    #expect(compared == report.invalid.map(\.name).reduce(into: Set<String>()) { $0.insert($1) }.count)
+  }
 }

@@ -223,14 +223,14 @@ enum GeneratedRotation {
   }
 
   static func hints(_ name: String, manifest: Manifest, environment: String, length: Int, tried: SecretCharset) -> [String] {
-    let prefix = manifest.secret(named: name)?.prefix ?? ""
+    let spec = manifest.secret(named: name)
+    let prefix = spec?.prefix ?? ""
     var random = SystemRandomNumberGenerator()
     for bytes in [length, 16, 24, 32, 48, 64] where (16...4096).contains(bytes) {
       for charset in SecretCharset.allCases {
         guard bytes != length || charset != tried else { continue }
         let candidate = SecretValue(Array(prefix.utf8) + SecretGenerator.generate(byteCount: bytes, charset: charset, using: &random).reveal())
-        let single = Manifest(project: manifest.project, environments: [environment], secrets: manifest.secret(named: name).map { [$0] } ?? [])
-        if Checker.check(single, environment: environment, values: [name: candidate]).invalid.isEmpty {
+        if spec.map({ Checker.issues(of: candidate, declaredAs: $0, environment: environment).isEmpty }) ?? true {
           return ["`--generate --charset \(charset.rawValue) --length \(bytes)` makes values that meet the rules in coffer.yaml"]
         }
       }
@@ -246,9 +246,7 @@ enum RuleCheck {
       ErrorRenderer.warn("\(name) is not declared in coffer.yaml")
       return
     }
-    // Against a manifest of this one secret: the others have no value to check.
-    let single = Manifest(project: manifest.project, environments: [environment], secrets: [spec])
-    let issues = Checker.check(single, environment: environment, values: [name: value]).invalid.filter { $0.name == name }
+    let issues = Checker.issues(of: value, declaredAs: spec, environment: environment)
     guard issues.isEmpty else {
       throw UsageError(
         description: "the new value of \(name) \(issues.map(\.reason).joined(separator: "; ")); nothing was written",

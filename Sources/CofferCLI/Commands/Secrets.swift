@@ -196,8 +196,7 @@ extension Workspace {
   /// Warns (never failing) when a value just stored breaks its declared rules, as `coffer check` would report it.
   func warnIfInvalid(_ name: String, _ value: SecretValue, environment: String) {
     guard let spec = manifest.secret(named: name) else { return }
-    let single = Manifest(project: manifest.project, environments: [environment], secrets: [spec])
-    for issue in Checker.check(single, environment: environment, values: [name: value]).invalid {
+    for issue in Checker.issues(of: value, declaredAs: spec, environment: environment) {
       ErrorRenderer.warn("\(name) \(issue.reason) (stored anyway; `coffer check` reports it)")
     }
   }
