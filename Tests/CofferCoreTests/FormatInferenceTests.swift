@@ -26,6 +26,10 @@ import Testing
     ("JWT_SECRET", nil), ("LOG_LEVEL", nil), ("GONG_ACCESS_KEY", nil), ("SNOWFLAKE_PASSWORD", nil),
     ("SNOWFLAKE_USER", nil), ("GOOGLE_APPLICATION_CREDENTIALS", nil), ("PGPASSWORD", nil), ("ACCESS_TOKEN", nil),
     ("AUTH_TOKEN", nil), ("_PRIVATE_KEY", nil), ("OPENAI_API_KEY_OLD", nil), ("SNOWFLAKE_PRIVATE_KEY_PATH", nil),
+    // The `*_PRIVATE_KEY` suffix in any case, after one character or more (a name from a library caller may hold
+    // letters outside ASCII, uppercased by Unicode's rules), and not as a whole name or a name ending in part of it.
+    ("x_private_key", "pem-private-key"), ("Db_Private_Key", "pem-private-key"), ("ä_private_key", "pem-private-key"),
+    ("_private_key", nil), ("PRIVATE_KEY_", nil), ("APRIVATE_KEY", nil), ("_RIVATE_KEY", nil),
   ]
 
   @Test(arguments: cases)
