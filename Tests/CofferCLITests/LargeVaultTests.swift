@@ -79,4 +79,57 @@ import Testing
       #expect(advised.count == 1, "one heap range advised for huge pages")
     }
   }
+
+  /// A coffer.yaml of 128 KiB or more has `run`'s cached facts looked up on a helper thread while the vault opens
+  /// (`RunEnvironment.EarlyFacts`): the run answered from the cache that way injects what the run that decoded the
+  /// manifest and wrote the cache injected, and refuses with the same missing names.
+  @Test func aLargeManifestsCachedFactsGiveTheSameRun() throws {
+    var manifest = "version: 1\nproject: large\nenvironments: [development]\nsecrets:\n"
+    var text = ""
+    var expected: [String: String] = [:]
+    for i in 0..<3000 {
+      let name = String(format: "SERVICE_%04d_TOKEN", i)
+      manifest += "  \(name): { required: true, description: \"service \(i)'s token for the large-manifest test\" }\n"
+      // Every name but the last two has a value: those two are missing.
+      if i < 2998 {
+        expected[name] = "value-\(i)-#$\"é"
+        text += "\(name)='value-\(i)-#$\"é'\n"
+      }
+    }
+    #expect(manifest.utf8.count >= 128 * 1024, "the manifest must be large enough for the lookup to move")
+    let box = try Sandbox(manifest: manifest)
+    try box.write("bulk.env", text)
+    let imported = box.run(["import", "bulk.env", "--env", "development"])
+    #expect(imported.status == 0, "\(imported.stderr)")
+    let cacheDir = box.path("home/.local/state/coffer/required")
+    try? FileManager.default.removeItem(atPath: cacheDir)
+
+    // Missing names: the first run decodes the manifest (and writes the cache), the second reads the cache.
+    var refusals: [String] = []
+    for _ in 0..<2 {
+      let r = box.run(["run", "--env", "development", "--", "/usr/bin/env", "-0"])
+      #expect(r.status != 0)
+      #expect(r.stdout.isEmpty)
+      refusals.append(r.stderr)
+    }
+    #expect(refusals[0] == refusals[1])
+    #expect(refusals[0].contains("SERVICE_2998_TOKEN") && refusals[0].contains("SERVICE_2999_TOKEN"), "\(refusals[0])")
+    #expect((try? FileManager.default.contentsOfDirectory(atPath: cacheDir))?.count == 1, "the first run wrote the cache")
+
+    // With --allow-missing, the same two runs: one that decodes the manifest, one answered from the cache.
+    try FileManager.default.removeItem(atPath: cacheDir)
+    func environment() -> [String: String] {
+      let r = box.run(["run", "--allow-missing", "--env", "development", "--", "/usr/bin/env", "-0"])
+      #expect(r.status == 0, "\(r.stderr)")
+      var out: [String: String] = [:]
+      for entry in r.stdout.split(separator: 0) {
+        let text = String(decoding: entry, as: UTF8.self)
+        guard let eq = text.firstIndex(of: "="), text.hasPrefix("SERVICE_") else { continue }
+        out[String(text[..<eq])] = String(text[text.index(after: eq)...])
+      }
+      return out
+    }
+    #expect(environment() == expected)
+    #expect(environment() == expected)
+  }
 }
