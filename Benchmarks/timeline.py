@@ -42,6 +42,8 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     comm = sys.argv[1]
+    if any("=" not in arg for arg in sys.argv[2:]):
+        sys.exit("each phase is LABEL=PATTERN\n" + __doc__)
     labels = [arg.split("=", 1) for arg in sys.argv[2:]]
     runs = collections.defaultdict(list)
     for c, pid, tid, t, frames in read_samples(sys.stdin):

@@ -29,11 +29,12 @@ package enum Heap {
 
   /// Lets ``prepare(forBytes:)`` change this process's allocator, and keeps glibc to one arena for every thread
   /// (`M_ARENA_MAX` 1), so that the helper threads CofferCore's `ParallelParts` starts (to open values, compute a
-  /// large vault's MAC, check a large manifest) allocate from the prepared heap instead of creating an arena of their
-  /// own, whose fresh pages fault (`run` at 10,000 secrets: about 0.13 ms, docs/performance.md, "Issue 16, sixth
-  /// pass"). Every thread of the process then shares that arena's lock; the commands that call this run at most one
-  /// helper at a time. Call it once, early, on the main thread, from a command that ends soon (by exiting or by
-  /// `execve`).
+  /// large vault's MAC, check a large manifest, read `run`'s cache of a large manifest) allocate from the prepared
+  /// heap instead of creating an arena of their own, whose fresh pages fault (`run` at 10,000 secrets: about 0.13 ms,
+  /// docs/performance.md, "Issue 16, sixth pass"). Every thread of the process then shares that arena's lock; the
+  /// commands that call this run at most two helpers at a time (`run` of a large manifest: the cache's and the MAC's,
+  /// which share the processor the caller is not on). Call it once, early, on the main thread, from a command that
+  /// ends soon (by exiting or by `execve`).
   package static func allow() {
     allowed = true
     #if os(Linux) && canImport(Glibc)

@@ -30,6 +30,9 @@ import Testing
     // letters outside ASCII, uppercased by Unicode's rules), and not as a whole name or a name ending in part of it.
     ("x_private_key", "pem-private-key"), ("Db_Private_Key", "pem-private-key"), ("ä_private_key", "pem-private-key"),
     ("_private_key", nil), ("PRIVATE_KEY_", nil), ("APRIVATE_KEY", nil), ("_RIVATE_KEY", nil),
+    // Outside ASCII, `Character`s decide: U+212A KELVIN SIGN is canonically `K`; U+0600 joins the `_` after it into
+    // one character, so the name does not end in `_PRIVATE_KEY`.
+    ("x_private_\u{212A}ey", "pem-private-key"), ("\u{0600}_PRIVATE_KEY", nil),
   ]
 
   @Test(arguments: cases)

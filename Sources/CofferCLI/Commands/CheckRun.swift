@@ -687,44 +687,54 @@ enum RunEnvironment {
     return out
   }
 
-  /// What `run` needs from the manifest: the names an environment requires, every declared name, and the declared
-  /// loader variables marked `allow_loader_variable: true`.
   /// ``RequiredNamesCache/lookup(_:manifest:environment:names:)`` of a large coffer.yaml on a helper thread
   /// (CofferCore's `ParallelParts`), started before the vault is opened: the lookup hashes the manifest and reads a
   /// line of names per declared secret (about 0.5 ms at 10,000 secrets), which the helper does while the calling
   /// thread parses the vault (docs/performance.md, "Issue 16, eighth pass"). A smaller manifest is looked up on the
   /// calling thread, where it costs less than starting the thread.
-  final class EarlyFacts: @unchecked Sendable {
+  final class EarlyFacts {
     /// coffer.yaml's size from which the lookup moves to the helper (about 2,500 declared secrets); chosen, not
     /// measured at the boundary.
     static let minimumManifestBytes = 128 * 1024
 
-    /// Written by the helper, read after ``finish()`` has joined it.
-    private var facts: ManifestFacts?
-    private var pending: ParallelParts.Pending?
+    /// Where the helper leaves the facts; read after ``finish()`` has joined it. The task holds this, not the
+    /// `EarlyFacts`, so that releasing an unfinished `EarlyFacts` (a throw while the vault opens) releases the task's
+    /// handle, which abandons or joins it.
+    private final class Box: @unchecked Sendable {
+      var facts: ManifestFacts?
+    }
+
+    private let box: Box
+    private let pending: ParallelParts.Pending
+
+    private init(_ located: Located, manifest: [UInt8], environment: String) {
+      let box = Box()
+      let project = located.project
+      self.box = box
+      pending = ParallelParts.start {
+        box.facts = RequiredNamesCache.lookup(project, manifest: manifest, environment: environment)
+        return []
+      }
+    }
 
     /// Starts the lookup when coffer.yaml was read while locating the project and is large enough.
     /// - Returns: the lookup under way, or nil: the caller looks the facts up itself.
     static func start(_ located: Located, environment: String) -> EarlyFacts? {
       guard let manifest = located.manifest, manifest.count >= minimumManifestBytes else { return nil }
-      let early = EarlyFacts()
-      let project = located.project
-      early.pending = ParallelParts.start { [early] in
-        early.facts = RequiredNamesCache.lookup(project, manifest: manifest, environment: environment)
-        return []
-      }
-      return early
+      return EarlyFacts(located, manifest: manifest, environment: environment)
     }
 
     /// Waits for the lookup (or makes it here, where no helper started).
     /// - Returns: what ``RequiredNamesCache/lookup(_:manifest:environment:names:)`` returned: nil when the cache does
     ///   not answer.
     func finish() -> ManifestFacts? {
-      _ = pending?.finish()
-      return facts
+      _ = pending.finish()
+      return box.facts
     }
   }
 
+  /// What `run` needs from the manifest: the names an environment requires, every declared name, and the declared
+  /// loader variables marked `allow_loader_variable: true`.
   struct ManifestFacts: Equatable {
     /// The names the environment requires, sorted by UTF-8 bytes.
     var required: [String]

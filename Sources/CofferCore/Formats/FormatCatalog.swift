@@ -75,13 +75,18 @@ public enum FormatCatalog {
   public static func inferredExpectation(forName name: String) -> FormatExpectation? {
     let upper = name.uppercased()
     if let id = inference.exact[upper] { return byID[id] }
-    // The suffixes are ASCII, so comparing UTF-8 bytes is comparing characters. `String.hasSuffix` and `count` walk
-    // grapheme clusters: 3.9 % of `check`'s profile at 1,000 secrets, 1.2 % with bytes (docs/performance.md, "Issue
-    // 16, eighth pass").
+    // An ASCII name (every valid secret name) is compared by UTF-8 bytes: `String.hasSuffix` and `count` walk
+    // grapheme clusters, 3.9 % of `check`'s profile at 1,000 secrets against 1.2 % (docs/performance.md, "Issue 16,
+    // eighth pass"). Any other name keeps `Character` comparison, which differs from bytes for a letter canonically
+    // equivalent to an ASCII one (U+212A KELVIN SIGN is `K`) and for a prefix character that joins the next (U+0600).
     let bytes = upper.utf8
-    for (suffix, id) in inference.suffixes
-    where bytes.count > suffix.utf8.count && bytes.suffix(suffix.utf8.count).elementsEqual(suffix.utf8) {
-      return byID[id]
+    let ascii = bytes.allSatisfy { $0 < 0x80 }
+    for (suffix, id) in inference.suffixes {
+      let matches =
+        ascii
+        ? bytes.count > suffix.utf8.count && bytes.suffix(suffix.utf8.count).elementsEqual(suffix.utf8)
+        : upper.hasSuffix(suffix) && upper.count > suffix.count
+      if matches { return byID[id] }
     }
     return nil
   }
@@ -110,7 +115,7 @@ public enum FormatCatalog {
         preconditionFailure("catalog: \(name) names formats \(ids) that no family groups")
       }
       if name.hasPrefix("*") {
-        precondition(name.utf8.allSatisfy { $0 < 0x80 }, "catalog: the suffix \(name) is not ASCII")
+        precondition(name.utf8.allSatisfy { $0 < 0x80 }, "catalog: the suffix \(name) is not ASCII")  // compared by bytes
         suffixes.append((String(name.dropFirst()), id))
       } else {
         exact[name] = id
