@@ -77,17 +77,17 @@ package enum ParallelParts {
   ///   ``Pending/finish()`` has returned.
   /// - Returns: the task's handle: call ``Pending/finish()`` for the result, or ``Pending/abandon()`` on a path that
   ///   no longer needs it. A handle released without either abandons the task.
-  package static func start(_ task: @escaping @Sendable () -> [UInt8]) -> Pending {
-    let box = Pending.Box()
+  package static func start<Result>(_ task: @escaping @Sendable () -> Result) -> Pending<Result> {
+    let box = Pending<Result>.Box()
     let job = Job(chunks: 1) { _ in box.result = task() }
     return Pending(job: job, box: box, helper: Helper.start(job))
   }
 
-  /// A task started by ``start(_:)``.
-  package final class Pending {
+  /// A task started by ``start(_:)``, whose result is a `Result`.
+  package final class Pending<Result> {
     /// Where the one thread that runs the task leaves its result; read only after that thread is known to be done.
     final class Box: @unchecked Sendable {
-      var result: [UInt8] = []
+      var result: Result?
     }
 
     private let job: Job
@@ -105,8 +105,9 @@ package enum ParallelParts {
     deinit { abandon() }
 
     /// Waits for the task and returns its result. A task the helper has not taken yet (or any task, where no helper
-    /// started) runs here, on the calling thread. After ``abandon()``, empty unless the helper had already run it.
-    package func finish() -> [UInt8] {
+    /// started) runs here, on the calling thread.
+    /// - Returns: the task's result; nil after ``abandon()``, unless the helper had already run it.
+    package func finish() -> Result? {
       if !joined { job.work() }
       join()
       return box.result

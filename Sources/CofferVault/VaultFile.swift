@@ -71,9 +71,9 @@ public enum VaultFile {
     }
     let envKeyBytes: [UInt8]
     let expected: [UInt8]
-    if let early, let pending = early.pending, let unwrapped = early.envKeyBytes {
+    if let early, let pending = early.pending, case .success(let unwrapped) = early.unwrap {
       envKeyBytes = unwrapped
-      expected = pending.finish()
+      expected = pending.finish() ?? []  // never abandoned here; an empty MAC would not verify
     } else {
       if parsed.project != nil {
         // Format 2: every wrapped key has exactly its listed stanzas, checked before any is tried (a header with
@@ -85,7 +85,7 @@ public enum VaultFile {
       do {
         // An unwrap already made after the header (``EarlyMAC``) is not made again: it may have cost scrypt work.
         if let early {
-          envKeyBytes = try early.unwrapped()
+          envKeyBytes = try early.unwrap.get()
         } else {
           envKeyBytes = try Age.decrypt(envSlot.wrapped, with: identities)
         }
@@ -629,17 +629,10 @@ public enum VaultFile {
     /// about 0.1 ms; the boundary itself was not measured.)
     static let minimumBytes = 96 * 1024
 
-    /// The unwrapped environment key, or why it did not unwrap.
-    let envKeyBytes: [UInt8]?
-    let unwrapError: AgeError?
+    /// The unwrap's outcome, as `Age.decrypt` gave it: the environment key, or why it did not unwrap.
+    let unwrap: Swift.Result<[UInt8], AgeError>
     /// The MAC being computed; nil unless the key unwrapped to 32 bytes.
-    let pending: ParallelParts.Pending?
-
-    /// The unwrap's outcome, as `Age.decrypt` gave it.
-    func unwrapped() throws(AgeError) -> [UInt8] {
-      if let envKeyBytes { return envKeyBytes }
-      throw unwrapError ?? AgeError(.noMatch, "no identity unwraps the environment key")
-    }
+    let pending: ParallelParts.Pending<[UInt8]>?
 
     /// Unwraps the environment key of a header's file, when the one-thread path would get as far as that: the file
     /// has `minimumBytes` or more, every format-2 key is strictly wrapped, and there is an environment key; and, when
@@ -654,15 +647,15 @@ public enum VaultFile {
       do {
         envKeyBytes = try Age.decrypt(envSlot.wrapped, with: identities)
       } catch {
-        return EarlyMAC(envKeyBytes: nil, unwrapError: error, pending: nil)
+        return EarlyMAC(unwrap: .failure(error), pending: nil)
       }
-      guard envKeyBytes.count == 32 else { return EarlyMAC(envKeyBytes: envKeyBytes, unwrapError: nil, pending: nil) }
+      guard envKeyBytes.count == 32 else { return EarlyMAC(unwrap: .success(envKeyBytes), pending: nil) }
       let bytes = header.bytes
       let authenticated = header.authenticated
       let envKey = SymmetricKey(data: envKeyBytes)
       let version = header.isV2 ? 2 : 1
       return EarlyMAC(
-        envKeyBytes: envKeyBytes, unwrapError: nil,
+        unwrap: .success(envKeyBytes),
         pending: ParallelParts.start { VaultFile.mac(bytes[authenticated], envKey: envKey, version: version) })
     }
   }

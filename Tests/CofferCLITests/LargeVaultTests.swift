@@ -5,6 +5,17 @@ import Testing
 /// is over 1 MiB, so the heap grows once, with huge-page advice): every value still arrives byte for byte, the same
 /// as on the ArgumentParser path (`run --names`, which the fast parser does not take), which does not prepare it.
 @Suite struct LargeVaultTests {
+  /// The `SERVICE_*` variables of `env -0`'s output.
+  static func services(_ output: some Collection<UInt8>) -> [String: String] {
+    var out: [String: String] = [:]
+    for entry in output.split(separator: 0) {
+      let text = String(decoding: entry, as: UTF8.self)
+      guard let eq = text.firstIndex(of: "="), text.hasPrefix("SERVICE_") else { continue }
+      out[String(text[..<eq])] = String(text[text.index(after: eq)...])
+    }
+    return out
+  }
+
   @Test func valuesOfAVaultOverHalfAMebibyteArriveExactly() throws {
     let box = try Sandbox(manifest: basicManifest)
     let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/#é✓-_.")
@@ -25,13 +36,7 @@ import Testing
     func environment(_ extra: [String]) -> [String: String] {
       let r = box.run(["run", "--allow-missing", "--include-undeclared", "--env", "development"] + extra + ["--", "/usr/bin/env", "-0"])
       #expect(r.status == 0, "\(r.stderr)")
-      var out: [String: String] = [:]
-      for entry in r.stdout.split(separator: 0) {
-        let text = String(decoding: entry, as: UTF8.self)
-        guard let eq = text.firstIndex(of: "="), text.hasPrefix("SERVICE_") else { continue }
-        out[String(text[..<eq])] = String(text[text.index(after: eq)...])
-      }
-      return out
+      return Self.services(r.stdout)
     }
     #expect(environment([]) == expected)
     #expect(environment(["--names", expected.keys.sorted().joined(separator: ",")]) == expected)
@@ -133,13 +138,7 @@ import Testing
     func environment() -> [String: String] {
       let r = box.run(["run", "--allow-missing", "--env", "development", "--", "/usr/bin/env", "-0"])
       #expect(r.status == 0, "\(r.stderr)")
-      var out: [String: String] = [:]
-      for entry in r.stdout.split(separator: 0) {
-        let text = String(decoding: entry, as: UTF8.self)
-        guard let eq = text.firstIndex(of: "="), text.hasPrefix("SERVICE_") else { continue }
-        out[String(text[..<eq])] = String(text[text.index(after: eq)...])
-      }
-      return out
+      return Self.services(r.stdout)
     }
     #expect(environment() == expected)
     #expect(environment() == expected)

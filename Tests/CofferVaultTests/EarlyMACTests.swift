@@ -186,7 +186,7 @@ import Testing
       let result = pending.finish()
       #expect(runs.count.load(ordering: .relaxed) <= 1)
       #expect(onCaller.count.load(ordering: .relaxed) == 0)
-      #expect(result == (runs.count.load(ordering: .relaxed) == 1 ? [1] : []))
+      #expect(result == (runs.count.load(ordering: .relaxed) == 1 ? [1] : nil))
     }
   }
 }

@@ -697,23 +697,14 @@ enum RunEnvironment {
     /// measured at the boundary.
     static let minimumManifestBytes = 128 * 1024
 
-    /// Where the helper leaves the facts; read after ``finish()`` has joined it. The task holds this, not the
-    /// `EarlyFacts`, so that releasing an unfinished `EarlyFacts` (a throw while the vault opens) releases the task's
-    /// handle, which abandons or joins it.
-    private final class Box: @unchecked Sendable {
-      var facts: ManifestFacts?
-    }
-
-    private let box: Box
-    private let pending: ParallelParts.Pending
+    /// The lookup under way. The task captures only what the lookup reads, so releasing an unfinished `EarlyFacts`
+    /// (a throw while the vault opens) releases this handle, which abandons or joins the task.
+    private let pending: ParallelParts.Pending<ManifestFacts?>
 
     private init(_ located: Located, manifest: [UInt8], environment: String) {
-      let box = Box()
       let project = located.project
-      self.box = box
       pending = ParallelParts.start {
-        box.facts = RequiredNamesCache.lookup(project, manifest: manifest, environment: environment)
-        return []
+        RequiredNamesCache.lookup(project, manifest: manifest, environment: environment)
       }
     }
 
@@ -728,8 +719,7 @@ enum RunEnvironment {
     /// - Returns: what ``RequiredNamesCache/lookup(_:manifest:environment:names:)`` returned: nil when the cache does
     ///   not answer.
     func finish() -> ManifestFacts? {
-      _ = pending.finish()
-      return box.facts
+      pending.finish() ?? nil
     }
   }
 
